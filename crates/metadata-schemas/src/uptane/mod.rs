@@ -1,0 +1,34 @@
+//! Uptane 2.1 additions: what the director and the image repository put in `custom`,
+//! and the manifests that vehicles send.
+
+mod director;
+mod image;
+mod manifest;
+
+pub use director::{DirectorTargetCustom, EncryptionBlock, VehicleCustom};
+pub use image::ImageTargetCustom;
+pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
+
+use crate::common::TargetPath;
+use crate::error::DecodeError;
+use crate::string_id;
+
+string_id!(
+    /// An ECU's unique serial (Uptane's ECU identifier).
+    EcuSerial
+);
+string_id!(
+    /// A hardware identifier: which images an ECU can run.
+    HardwareId
+);
+string_id!(
+    /// A vehicle identifier (VIN).
+    Vin
+);
+
+/// Decodes the `custom` of a target, naming the target path in errors.
+pub(crate) fn in_target(path: &TargetPath, e: DecodeError) -> DecodeError {
+    e.in_field("custom")
+        .in_field(path.as_str())
+        .in_field("targets")
+}
