@@ -257,6 +257,45 @@ def rotated_root():
     repo.publish()
 
 
+
+
+def key_files():
+    """Private keys as python-tuf users hold them (PKCS#8 PEM, plain and encrypted),
+    with the public key entry and key id securesystemslib computes, and a signature."""
+    from cryptography.hazmat.primitives import serialization
+
+    out = os.path.join(OUT, "..", "keys")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    passphrase = b"correct horse battery staple"
+    index = {}
+    for name, signer in [("ecdsa", CryptoSigner.generate_ecdsa()), ("ed25519", CryptoSigner.generate_ed25519())]:
+        private = signer._private_key
+        plain = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        encrypted = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase),
+        )
+        with open(os.path.join(out, f"{name}-plain.pem"), "wb") as f:
+            f.write(plain)
+        with open(os.path.join(out, f"{name}-encrypted.pem"), "wb") as f:
+            f.write(encrypted)
+        message = b"signed by python-tuf"
+        index[name] = {
+            "keyid": signer.public_key.keyid,
+            "key": signer.public_key.to_dict(),
+            "message_hex": message.hex(),
+            "sig": signer.sign(message).signature,
+        }
+    with open(os.path.join(out, "keys.json"), "w") as f:
+        json.dump({"passphrase": passphrase.decode(), "keys": index}, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"keys: {sorted(index)}")
+
+
 if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
     ecdsa_basic()
@@ -264,3 +303,4 @@ if __name__ == "__main__":
     rsa_hashed_bins()
     succinct_bins()
     rotated_root()
+    key_files()

@@ -434,6 +434,18 @@ impl TargetPath {
     }
 }
 
+impl From<&str> for TargetPath {
+    fn from(text: &str) -> Self {
+        TargetPath(String::from(text))
+    }
+}
+
+impl From<String> for TargetPath {
+    fn from(text: String) -> Self {
+        TargetPath(text)
+    }
+}
+
 impl MapKey for TargetPath {
     fn from_key(key: &str) -> Result<Self, DecodeError> {
         Ok(TargetPath(String::from(key)))
@@ -785,3 +797,28 @@ macro_rules! string_id {
         }
     };
 }
+
+/// What the four role types share, for code that handles any of them.
+pub trait RoleMetadata: Decode + Encode {
+    /// The `_type` of this role.
+    const TYPE: MetadataType;
+
+    /// Version, expiry and spec version.
+    fn common(&self) -> &CommonFields;
+}
+
+macro_rules! role_metadata {
+    ($t:ty, $kind:expr) => {
+        impl RoleMetadata for $t {
+            const TYPE: MetadataType = $kind;
+            fn common(&self) -> &CommonFields {
+                &self.common
+            }
+        }
+    };
+}
+
+role_metadata!(crate::root::Root, MetadataType::Root);
+role_metadata!(crate::targets::Targets, MetadataType::Targets);
+role_metadata!(crate::snapshot::Snapshot, MetadataType::Snapshot);
+role_metadata!(crate::timestamp::Timestamp, MetadataType::Timestamp);

@@ -21,6 +21,12 @@ pub trait Encode {
     fn encode(&self) -> Value<'_>;
 }
 
+impl<T: Encode + ?Sized> Encode for &T {
+    fn encode(&self) -> Value<'_> {
+        (**self).encode()
+    }
+}
+
 /// The error for a value of the wrong JSON type.
 pub fn wrong_type(expected: JsonType, found: &Value<'_>) -> DecodeError {
     DecodeError::new(DecodeErrorKind::WrongType {

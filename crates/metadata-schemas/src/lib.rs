@@ -45,8 +45,8 @@ pub mod timestamp;
 pub mod uptane;
 
 pub use common::{
-    CommonFields, Digest, HashAlgorithm, Hashes, KeyId, MetaFile, MetadataType, RoleName,
-    SpecVersion, TargetPath, Threshold, UnsafePath, UtcTime, Version, percent_encode,
+    CommonFields, Digest, HashAlgorithm, Hashes, KeyId, MetaFile, MetadataType, RoleMetadata,
+    RoleName, SpecVersion, TargetPath, Threshold, UnsafePath, UtcTime, Version, percent_encode,
 };
 pub use decode::{Decode, Encode, UnknownFields};
 pub use delegation::{DelegatedRole, DelegatedRoles, Delegations, PathSpec, SuccinctRoles};

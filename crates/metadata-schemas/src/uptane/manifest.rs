@@ -80,6 +80,8 @@ impl AttackCode {
     pub const REPOSITORY_MISMATCH: AttackCode = AttackCode(8);
     /// Malformed metadata.
     pub const MALFORMED: AttackCode = AttackCode(9);
+    /// Metadata or an image the update needs was not delivered (drop request, partial bundle).
+    pub const INCOMPLETE: AttackCode = AttackCode(10);
 
     /// A short name for logs and reports.
     pub fn name(self) -> &'static str {
@@ -94,6 +96,7 @@ impl AttackCode {
             7 => "wrong-target",
             8 => "repository-mismatch",
             9 => "malformed",
+            10 => "incomplete",
             _ => "unknown",
         }
     }
