@@ -48,8 +48,7 @@ impl fmt::Display for Version {
 
 impl Decode for Version {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
-        let n = u64::decode(value).map_err(|_| out_of_range("1 to 2^64-1"))?;
-        Version::new(n).ok_or_else(|| out_of_range("1 to 2^64-1"))
+        Version::new(positive(value)?).ok_or_else(|| out_of_range("1 to 2^64-1"))
     }
 }
 
@@ -57,6 +56,14 @@ impl Encode for Version {
     fn encode(&self) -> Value<'_> {
         Value::unsigned(self.get())
     }
+}
+
+/// An integer meant to be at least 1: a wrong type stays a type error.
+fn positive(value: &Value<'_>) -> Result<u64, DecodeError> {
+    u64::decode(value).map_err(|e| match e.kind {
+        DecodeErrorKind::OutOfRange { .. } => out_of_range("1 to 2^64-1"),
+        _ => e,
+    })
 }
 
 fn out_of_range(allowed: &'static str) -> DecodeError {
@@ -81,8 +88,7 @@ impl Threshold {
 
 impl Decode for Threshold {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
-        let n = u64::decode(value).map_err(|_| out_of_range("1 to 2^64-1"))?;
-        Threshold::new(n).ok_or_else(|| out_of_range("1 to 2^64-1"))
+        Threshold::new(positive(value)?).ok_or_else(|| out_of_range("1 to 2^64-1"))
     }
 }
 
