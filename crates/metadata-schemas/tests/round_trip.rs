@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use metadata_schemas::{json, Decode, Encode, Envelope, Error, Root, Snapshot, Targets, Timestamp};
+use metadata_schemas::{Decode, Encode, Envelope, Error, Root, Snapshot, Targets, Timestamp, json};
 
 fn reencode<T: Decode + Encode>(envelope: &Envelope<'_>) -> Vec<u8> {
     let typed: T = envelope.decode_signed().unwrap();
@@ -25,7 +25,10 @@ fn every_python_tuf_document_round_trips_to_the_same_canonical_bytes() {
                 Some("timestamp") => reencode::<Timestamp>(&envelope),
                 other => panic!("unexpected type {other:?}"),
             };
-            assert_eq!(String::from_utf8(again).unwrap(), String::from_utf8(envelope.canonical_signed()).unwrap());
+            assert_eq!(
+                String::from_utf8(again).unwrap(),
+                String::from_utf8(envelope.canonical_signed()).unwrap()
+            );
             checked += 1;
         }
     }
@@ -44,8 +47,17 @@ fn unknown_fields_everywhere_survive_the_round_trip() {
                                  "paths": ["a/*"], "x-del": "kept"}], "x-dels": []}}}"#;
     let envelope = Envelope::parse(text).unwrap();
     let targets: Targets = envelope.decode_signed().unwrap();
-    assert_eq!(json::to_canonical(&targets.encode()), envelope.canonical_signed());
-    assert_eq!(envelope.signatures[0].unknown.get("x-sig").and_then(|v| v.as_u64()), Some(1));
+    assert_eq!(
+        json::to_canonical(&targets.encode()),
+        envelope.canonical_signed()
+    );
+    assert_eq!(
+        envelope.signatures[0]
+            .unknown
+            .get("x-sig")
+            .and_then(|v| v.as_u64()),
+        Some(1)
+    );
 }
 
 #[test]
@@ -78,18 +90,41 @@ fn decode_errors_name_the_field() {
 #[test]
 fn delegation_rules_are_enforced_when_decoding() {
     let base = |roles: &str| {
-        format!(r#"{{"_type": "targets", "spec_version": "1.0", "version": 1, "expires": "2030-01-01T00:00:00Z",
-                   "targets": {{}}, "delegations": {{"keys": {{}}, {roles}}}}}"#)
+        format!(
+            r#"{{"_type": "targets", "spec_version": "1.0", "version": 1, "expires": "2030-01-01T00:00:00Z",
+                   "targets": {{}}, "delegations": {{"keys": {{}}, {roles}}}}}"#
+        )
     };
     let cases = [
-        (r#""roles": [{"name": "targets", "keyids": [], "threshold": 1, "terminating": false, "paths": []}]"#, "top-level role name"),
-        (r#""roles": [{"name": "a", "keyids": [], "threshold": 1, "terminating": false}]"#, "exactly one of paths and path_hash_prefixes"),
-        (r#""roles": [{"name": "a", "keyids": ["k", "k"], "threshold": 1, "terminating": false, "paths": []}]"#, "listed twice"),
-        (r#""roles": [{"name": "a", "keyids": [], "threshold": 1, "terminating": false, "paths": []},
-                      {"name": "a", "keyids": [], "threshold": 1, "terminating": false, "paths": []}]"#, "listed twice"),
-        (r#""roles": [], "succinct_roles": {"keyids": [], "threshold": 1, "bit_length": 4, "name_prefix": "b"}"#, "exactly one of roles"),
-        (r#""succinct_roles": {"keyids": [], "threshold": 1, "bit_length": 33, "name_prefix": "b"}"#, "1 to 32"),
-        (r#""roles": [{"name": "a", "keyids": [], "threshold": 0, "terminating": false, "paths": []}]"#, "threshold"),
+        (
+            r#""roles": [{"name": "targets", "keyids": [], "threshold": 1, "terminating": false, "paths": []}]"#,
+            "top-level role name",
+        ),
+        (
+            r#""roles": [{"name": "a", "keyids": [], "threshold": 1, "terminating": false}]"#,
+            "exactly one of paths and path_hash_prefixes",
+        ),
+        (
+            r#""roles": [{"name": "a", "keyids": ["k", "k"], "threshold": 1, "terminating": false, "paths": []}]"#,
+            "listed twice",
+        ),
+        (
+            r#""roles": [{"name": "a", "keyids": [], "threshold": 1, "terminating": false, "paths": []},
+                      {"name": "a", "keyids": [], "threshold": 1, "terminating": false, "paths": []}]"#,
+            "listed twice",
+        ),
+        (
+            r#""roles": [], "succinct_roles": {"keyids": [], "threshold": 1, "bit_length": 4, "name_prefix": "b"}"#,
+            "exactly one of roles",
+        ),
+        (
+            r#""succinct_roles": {"keyids": [], "threshold": 1, "bit_length": 33, "name_prefix": "b"}"#,
+            "1 to 32",
+        ),
+        (
+            r#""roles": [{"name": "a", "keyids": [], "threshold": 0, "terminating": false, "paths": []}]"#,
+            "threshold",
+        ),
     ];
     for (roles, expected) in cases {
         let text = base(roles);
@@ -104,7 +139,10 @@ fn duplicate_signature_key_ids_make_the_document_invalid() {
     let text = br#"{"signed": {}, "signatures": [{"keyid": "a", "sig": "00"}, {"keyid": "a", "sig": "11"}]}"#;
     let err = Envelope::parse(text).unwrap_err();
     assert!(matches!(err, Error::Decode(_)));
-    assert_eq!(err.to_string(), "invalid metadata: signatures[1]: \"a\" is listed twice");
+    assert_eq!(
+        err.to_string(),
+        "invalid metadata: signatures[1]: \"a\" is listed twice"
+    );
 }
 
 #[test]
@@ -122,14 +160,24 @@ fn target_paths_are_checked_where_they_become_file_names() {
         ("a\0b", UnsafePath::ForbiddenCharacter),
         ("", UnsafePath::Empty),
     ] {
-        assert_eq!(TargetPath::new(path).file_path_segments().unwrap_err(), why, "{path:?}");
+        assert_eq!(
+            TargetPath::new(path).file_path_segments().unwrap_err(),
+            why,
+            "{path:?}"
+        );
     }
 }
 
 #[test]
 fn role_file_names_are_percent_encoded_single_segments() {
     use metadata_schemas::RoleName;
-    let cases = [("targets", "targets.json"), ("a/b", "a%2Fb.json"), ("../x", "..%2Fx.json"), ("q?#%", "q%3F%23%25.json"), ("é", "%C3%A9.json")];
+    let cases = [
+        ("targets", "targets.json"),
+        ("a/b", "a%2Fb.json"),
+        ("../x", "..%2Fx.json"),
+        ("q?#%", "q%3F%23%25.json"),
+        ("é", "%C3%A9.json"),
+    ];
     for (name, file) in cases {
         assert_eq!(RoleName::new(name).unwrap().file_name(), file);
     }

@@ -1,6 +1,7 @@
 //! Why verification failed: one variant per check, each naming the role, what was
 //! found, and the rule (TUF 1.0.31 section or Uptane 2.1) it enforces.
 
+use alloc::boxed::Box;
 use core::fmt;
 
 use metadata_schemas::uptane::{AttackCode, EcuSerial, HardwareId, Vin};
@@ -51,7 +52,7 @@ pub enum Error {
         /// Whose keys were required.
         authority: Authority,
         /// Which keys signed and which are missing.
-        report: ThresholdReport,
+        report: Box<ThresholdReport>,
     },
 
     // --- Versions and time ---

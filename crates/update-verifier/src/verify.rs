@@ -56,7 +56,7 @@ impl Parsed<'_> {
             Err(Error::Unsigned {
                 role: role.clone(),
                 authority: signer,
-                report,
+                report: alloc::boxed::Box::new(report),
             })
         }
     }

@@ -612,11 +612,16 @@ fn failed_refresh_keeps_what_verified_before_the_failure() {
     client.refresh(&sim.files, now()).unwrap();
     sim.publish_root();
     sim.publish();
-    let mut bad = sim.file("2.snapshot.json");
-    let i = bad.len() / 2;
-    bad[i] ^= 0x20;
-    sim.files.insert("2.snapshot.json".into(), bad);
-    assert!(client.refresh(&sim.files, now()).is_err());
+    // Tampered inside `signed` (the expiry year), signatures left as they were.
+    let bad = String::from_utf8(sim.file("2.snapshot.json"))
+        .unwrap()
+        .replacen("\"expires\": \"20", "\"expires\": \"21", 1);
+    sim.files.insert("2.snapshot.json".into(), bad.into_bytes());
+    let err = client.refresh(&sim.files, now()).unwrap_err();
+    assert!(
+        matches!(err, Error::Unsigned { ref role, .. } if role == &RoleName::snapshot()),
+        "{err}"
+    );
     assert_eq!(client.cached_version("root.json"), Some(2), "new root kept");
     assert_eq!(
         client.cached_version("timestamp.json"),
