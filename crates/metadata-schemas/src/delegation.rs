@@ -5,12 +5,12 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::common::{KeyId, RoleName, Threshold};
 use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, optional, required};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
 use crate::key::Key;
 use crate::root::unique_keyids;
+use crate::{KeyId, RoleName, Threshold};
 
 /// The `delegations` object of targets metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]

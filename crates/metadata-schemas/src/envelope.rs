@@ -7,7 +7,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::common::KeyId;
+use crate::KeyId;
 use crate::decode::{
     Decode, Encode, ObjectBuilder, UnknownFields, as_object, required, wrong_type,
 };

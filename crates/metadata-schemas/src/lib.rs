@@ -35,9 +35,11 @@ pub mod decode;
 pub mod delegation;
 pub mod envelope;
 pub mod error;
+pub mod hashes;
 pub mod hex;
 pub mod json;
 pub mod key;
+pub mod names;
 pub mod root;
 pub mod snapshot;
 pub mod targets;
@@ -45,14 +47,15 @@ pub mod timestamp;
 pub mod uptane;
 
 pub use common::{
-    CommonFields, Digest, HashAlgorithm, Hashes, KeyId, MetaFile, MetadataType, RoleMetadata,
-    RoleName, SpecVersion, TargetPath, Threshold, UnsafePath, UtcTime, Version, percent_encode,
+    CommonFields, MetadataType, RoleMetadata, SpecVersion, Threshold, UtcTime, Version,
 };
 pub use decode::{Decode, Encode, UnknownFields};
 pub use delegation::{DelegatedRole, DelegatedRoles, Delegations, PathSpec, SuccinctRoles};
 pub use envelope::{Envelope, Signature, Signed};
 pub use error::{DecodeError, DecodeErrorKind, Error, JsonError, JsonErrorKind};
+pub use hashes::{Digest, HashAlgorithm, Hashes, MetaFile};
 pub use key::{Key, KeyVal};
+pub use names::{KeyId, RoleName, TargetPath, UnsafePath, percent_encode};
 pub use root::{RoleKeys, Root, TopLevelRoles};
 pub use snapshot::Snapshot;
 pub use targets::{TargetFile, Targets};

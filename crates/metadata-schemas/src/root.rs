@@ -3,11 +3,11 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use crate::common::{CommonFields, KeyId, MetadataType, Threshold};
 use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, optional, required};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
 use crate::key::Key;
+use crate::{CommonFields, KeyId, MetadataType, Threshold};
 
 /// The `signed` part of root metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]

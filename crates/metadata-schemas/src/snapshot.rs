@@ -3,10 +3,10 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 
-use crate::common::{CommonFields, MetaFile, MetadataType, RoleName};
 use crate::decode::{Decode, Encode, UnknownFields, as_object, required};
 use crate::error::DecodeError;
 use crate::json::Value;
+use crate::{CommonFields, MetaFile, MetadataType, RoleName};
 
 /// The `signed` part of snapshot metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,11 +2,11 @@
 
 use alloc::collections::BTreeMap;
 
-use crate::common::{CommonFields, Hashes, MetadataType, TargetPath};
 use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, optional, required};
 use crate::delegation::Delegations;
 use crate::error::DecodeError;
 use crate::json::Value;
+use crate::{CommonFields, Hashes, MetadataType, TargetPath};
 
 /// The `signed` part of targets metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]

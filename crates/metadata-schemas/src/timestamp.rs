@@ -4,10 +4,10 @@ use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 
-use crate::common::{CommonFields, MetaFile, MetadataType};
 use crate::decode::{Decode, Encode, UnknownFields, as_object, required};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
+use crate::{CommonFields, MetaFile, MetadataType};
 
 /// The `signed` part of timestamp metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! serde_json parse of the same bytes (the floor), and the engine's phases one by one.
 //!
 //! Run: cargo bench -p update-verifier --bench verify_targets
+#![allow(missing_docs)] // criterion_group! generates an undocumented pub fn
 
 use std::hint::black_box;
 

@@ -8,19 +8,34 @@ use update_verifier::uptane::{EcuIdentity, PartialVerifier};
 use update_verifier::{Action, DateTime, Limits, Refresh, TargetVerifier, Utc};
 
 /// Partial verification of director targets, then the image's streaming check.
-pub fn partial_verification(root: &[u8], targets: &[u8], image: &[u8], ecu: EcuIdentity, now: DateTime<Utc>) -> bool {
-    let Ok(mut verifier) = PartialVerifier::new(root, ecu, now, Limits::default()) else { return false };
+pub fn partial_verification(
+    root: &[u8],
+    targets: &[u8],
+    image: &[u8],
+    ecu: EcuIdentity,
+    now: DateTime<Utc>,
+) -> bool {
+    let Ok(mut verifier) = PartialVerifier::new(root, ecu, now, Limits::default()) else {
+        return false;
+    };
     if verifier.update_targets(targets).is_err() {
         return false;
     }
-    let Ok(Some(assigned)) = verifier.image(0) else { return false };
-    let Ok(mut check) = TargetVerifier::new(&assigned.path, &assigned.file) else { return false };
+    let Ok(Some(assigned)) = verifier.image(0) else {
+        return false;
+    };
+    let Ok(mut check) = TargetVerifier::new(&assigned.path, &assigned.file) else {
+        return false;
+    };
     image.chunks(256).all(|chunk| check.update(chunk).is_ok()) && check.finish().is_ok()
 }
 
 /// The first step of a full-verification refresh, as a primary would drive it.
 pub fn first_request(root: &[u8], now: DateTime<Utc>) -> Option<u64> {
-    match Refresh::new(root, now, Limits::default()).ok()?.next_action() {
+    match Refresh::new(root, now, Limits::default())
+        .ok()?
+        .next_action()
+    {
         Action::Fetch(request) => Some(request.max_length),
         _ => None,
     }

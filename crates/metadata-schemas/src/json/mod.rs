@@ -237,13 +237,6 @@ impl<'a> Object<'a> {
                 .collect(),
         }
     }
-
-    /// Adds members from `other`, which must not share keys with `self`.
-    pub fn extend_disjoint(&mut self, other: Object<'a>) {
-        for (k, v) in other.members {
-            self.insert(k, v);
-        }
-    }
 }
 
 impl<'a> FromIterator<(Cow<'a, str>, Value<'a>)> for Object<'a> {

@@ -1,10 +1,10 @@
 //! The director's targets metadata: one image per ECU, for one vehicle.
 
-use crate::common::{Hashes, TargetPath};
 use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, optional, required};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
 use crate::targets::{TargetFile, Targets};
+use crate::{Hashes, TargetPath};
 use alloc::string::String;
 
 use super::{EcuSerial, HardwareId, Vin, in_target};

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use crate::common::TargetPath;
+use crate::TargetPath;
 use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, required};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;

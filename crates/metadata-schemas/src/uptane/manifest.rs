@@ -3,11 +3,11 @@
 
 use alloc::collections::BTreeMap;
 
-use crate::common::{Hashes, TargetPath, UtcTime};
 use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, borrow, required};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
+use crate::{Hashes, TargetPath, UtcTime};
 
 use super::{EcuSerial, Vin};
 

@@ -9,7 +9,7 @@ pub use director::{DirectorTargetCustom, EncryptionBlock, VehicleCustom};
 pub use image::ImageTargetCustom;
 pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
 
-use crate::common::TargetPath;
+use crate::TargetPath;
 use crate::error::DecodeError;
 use crate::string_id;
 
