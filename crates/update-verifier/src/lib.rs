@@ -8,6 +8,7 @@
 //! - [`Refresh`]: the top-level workflow as a state machine a driver runs.
 //! - [`TargetSearch`]: the delegation search for one target.
 //! - [`TargetVerifier`]: streaming length and hash checks of target content.
+//! - [`drive`]: the one loop that runs a session against a driver's [`MetadataIo`].
 //! - [`uptane`]: partial and full verification for ECUs.
 //!
 //! ```
@@ -48,6 +49,7 @@
 extern crate alloc;
 
 mod delegation;
+mod driver;
 mod error;
 mod files;
 mod limits;
@@ -61,6 +63,7 @@ mod verified;
 mod verify;
 
 pub use delegation::{is_delegated_path, path_matches, roles_for_target};
+pub use driver::{DriveError, MetadataIo, Session, drive};
 pub use error::{Authority, Error};
 pub use files::{Action, CachedFile, FetchRequest, Persist};
 pub use limits::Limits;

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use update_verifier::{
-    Action, Error, Limits, Persist, Refresh, TargetInfo, TargetSearch, TrustedSet,
+    CachedFile, DriveError, Error, FetchRequest, Limits, MetadataIo, Refresh, TargetInfo,
+    TargetSearch, TrustedSet, drive,
 };
 
 /// A client with an in-memory cache.
@@ -15,6 +16,39 @@ pub struct Client {
     pub cache: BTreeMap<String, Vec<u8>>,
     pub requests: Vec<String>,
     pub limits: Limits,
+}
+
+/// The cache and request log, with the repository's files for one run.
+struct Io<'a> {
+    cache: &'a mut BTreeMap<String, Vec<u8>>,
+    requests: &'a mut Vec<String>,
+    server: &'a BTreeMap<String, Vec<u8>>,
+}
+
+impl MetadataIo for Io<'_> {
+    type Error = std::convert::Infallible;
+    fn read_cached(&mut self, file: &CachedFile) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.cache.get(&file.file_name).cloned())
+    }
+    fn fetch(&mut self, request: &FetchRequest) -> Result<Option<Vec<u8>>, Self::Error> {
+        self.requests.push(request.file_name.clone());
+        Ok(self.server.get(&request.file_name).cloned())
+    }
+    fn store(&mut self, file: &CachedFile, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.cache.insert(file.file_name.clone(), bytes.to_vec());
+        Ok(())
+    }
+    fn delete(&mut self, file: &CachedFile) -> Result<(), Self::Error> {
+        self.cache.remove(&file.file_name);
+        Ok(())
+    }
+}
+
+fn verification(e: DriveError<std::convert::Infallible>) -> Error {
+    match e {
+        DriveError::Verification(e) => e,
+        DriveError::Io(never) => match never {},
+    }
 }
 
 impl Client {
@@ -29,6 +63,14 @@ impl Client {
         }
     }
 
+    fn io<'a>(&'a mut self, server: &'a BTreeMap<String, Vec<u8>>) -> Io<'a> {
+        Io {
+            cache: &mut self.cache,
+            requests: &mut self.requests,
+            server,
+        }
+    }
+
     /// Runs a refresh against `server`, persisting as told.
     pub fn refresh(
         &mut self,
@@ -36,29 +78,7 @@ impl Client {
         now: DateTime<Utc>,
     ) -> Result<TrustedSet, Error> {
         let mut refresh = Refresh::new(&self.cache["root.json"], now, self.limits)?;
-        loop {
-            match refresh.next_action() {
-                Action::ReadCache(file) => {
-                    refresh.cached(self.cache.get(&file.file_name).map(Vec::as_slice))
-                }
-                Action::Fetch(request) => {
-                    self.requests.push(request.file_name.clone());
-                    match server.get(&request.file_name) {
-                        Some(bytes) => {
-                            if let Persist::Store(file) = refresh.fetched(bytes)? {
-                                self.cache.insert(file.file_name, bytes.clone());
-                            }
-                        }
-                        None => refresh.not_found()?,
-                    }
-                }
-                Action::DeleteCache(file) => {
-                    self.cache.remove(&file.file_name);
-                    refresh.deleted();
-                }
-                Action::Done => break,
-            }
-        }
+        drive(&mut refresh, &mut self.io(server)).map_err(verification)?;
         refresh.finish()
     }
 
@@ -70,26 +90,8 @@ impl Client {
         path: &str,
     ) -> Result<Option<TargetInfo>, Error> {
         let mut search = TargetSearch::new(trusted, path.into())?;
-        loop {
-            match search.next_action() {
-                Action::ReadCache(file) => {
-                    search.cached(self.cache.get(&file.file_name).map(Vec::as_slice))?
-                }
-                Action::Fetch(request) => {
-                    self.requests.push(request.file_name.clone());
-                    match server.get(&request.file_name) {
-                        Some(bytes) => {
-                            if let Persist::Store(file) = search.fetched(bytes)? {
-                                self.cache.insert(file.file_name, bytes.clone());
-                            }
-                        }
-                        None => search.not_found()?,
-                    }
-                }
-                Action::DeleteCache(_) => unreachable!("searches never delete"),
-                Action::Done => return Ok(search.outcome().cloned()),
-            }
-        }
+        drive(&mut search, &mut self.io(server)).map_err(verification)?;
+        Ok(search.outcome().cloned())
     }
 
     /// Refresh, then search.
