@@ -1,0 +1,142 @@
+//! Target files: streamed into a temporary file beside the destination, hashed as they
+//! arrive, renamed into place only when the length and every listed hash match. A
+//! failed download leaves nothing behind and never touches an existing file.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use metadata_schemas::percent_encode;
+use update_verifier::TargetInfo;
+
+use crate::Error;
+use crate::metadata_dir::{readable_by_all, sync_dir};
+use crate::transport::{Transport, TransportError, stream_limited};
+
+/// The stable local file name of a target: its percent-encoded path, one segment.
+pub fn local_file_name(info: &TargetInfo) -> String {
+    percent_encode(info.path.as_str())
+}
+
+/// The path of `info` under `dir` if a file there has the listed length and hashes.
+pub fn find_cached_target(info: &TargetInfo, dir: &Path) -> Result<Option<PathBuf>, Error> {
+    let path = dir.join(local_file_name(info));
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let length = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    if length != info.file.length {
+        return Ok(None);
+    }
+    let mut verifier = info.verifier()?;
+    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buffer).map_err(|e| Error::io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        if verifier.update(&buffer[..n]).is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(verifier.finish().is_ok().then_some(path))
+}
+
+/// Characters kept as they are in a URL path: RFC 3986 unreserved, sub-delims, `:@/`.
+fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Downloads and verifies `info` into `dir`; `progress` sees the bytes received so far.
+pub fn download_target(
+    transport: &dyn Transport,
+    targets_base_url: &str,
+    consistent_snapshot: bool,
+    info: &TargetInfo,
+    dir: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<PathBuf, Error> {
+    let url = format!(
+        "{targets_base_url}{}",
+        url_path(&info.url_path(consistent_snapshot))
+    );
+    let destination = dir.join(local_file_name(info));
+    let mut temp = tempfile::Builder::new()
+        .prefix(".download-")
+        .permissions(readable_by_all())
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    let mut verifier = info.verifier()?;
+    let mut received = 0u64;
+    let mut verification: Option<update_verifier::Error> = None;
+    let mut io_error: Option<std::io::Error> = None;
+    let result = stream_limited(transport, &url, info.file.length, &mut |chunk| {
+        if let Err(e) = verifier.update(chunk) {
+            verification = Some(e);
+            return Err(TransportError::TooLong {
+                limit: info.file.length,
+            });
+        }
+        if let Err(e) = temp.write_all(chunk) {
+            io_error = Some(e);
+            return Err(TransportError::Network("write failed".into()));
+        }
+        received += chunk.len() as u64;
+        progress(received);
+        Ok(())
+    });
+    // Dropping `temp` on any early return deletes the partial file.
+    if let Some(e) = verification {
+        return Err(e.into());
+    }
+    if let Some(e) = io_error {
+        return Err(Error::io(temp.path(), e));
+    }
+    match result {
+        Ok(_) => {}
+        Err(TransportError::TooLong { .. }) => {
+            return Err(update_verifier::Error::TargetTooLong {
+                path: info.path.clone(),
+                length: info.file.length,
+            }
+            .into());
+        }
+        Err(source) => return Err(Error::Transport { url, source }),
+    }
+    verifier.finish()?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(temp.path(), e))?;
+    temp.persist(&destination)
+        .map_err(|e| Error::io(&destination, e.error))?;
+    sync_dir(dir)?;
+    Ok(destination)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_path;
+
+    #[test]
+    fn url_paths_keep_slashes_and_escape_the_rest() {
+        assert_eq!(
+            url_path("dir/abc.file-1_2~x.tar.gz"),
+            "dir/abc.file-1_2~x.tar.gz"
+        );
+        assert_eq!(
+            url_path("a b/grüße?#%.txt"),
+            "a%20b/gr%C3%BC%C3%9Fe%3F%23%25.txt"
+        );
+    }
+}

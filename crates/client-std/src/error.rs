@@ -1,0 +1,76 @@
+//! Client errors: a verification failure names the role, the check and the spec
+//! section; a transport or file failure names the URL or path.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::transport::TransportError;
+
+/// Why an update step failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Metadata or a target failed verification.
+    Verification(update_verifier::Error),
+    /// A network or transport failure.
+    Transport {
+        /// What was requested.
+        url: String,
+        /// What went wrong.
+        source: TransportError,
+    },
+    /// Reading or writing a local file failed.
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The configuration is unusable (for example an unreadable CA bundle).
+    Config(String),
+    /// No trusted role lists this target.
+    TargetNotFound(String),
+    /// The operation needs a refresh first.
+    NotRefreshed,
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl From<update_verifier::Error> for Error {
+    fn from(e: update_verifier::Error) -> Self {
+        Error::Verification(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Verification(e) => write!(f, "{e}"),
+            Error::Transport { url, source } => write!(f, "{url}: {source}"),
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Config(why) => write!(f, "configuration: {why}"),
+            Error::TargetNotFound(path) => {
+                write!(f, "target {path}: no trusted targets role lists it")
+            }
+            Error::NotRefreshed => f.write_str("refresh the metadata first"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Verification(e) => Some(e),
+            Error::Transport { source, .. } => Some(source),
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! HTTP(S) with ureq and rustls: certificate verification always on, an optional CA
+//! bundle and client certificate, connect and per-read timeouts, no retries, and no
+//! proxy for loopback addresses.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
+use ureq::{Agent, Proxy};
+
+use super::{Transport, TransportError};
+use crate::Error;
+use crate::config::{ClientIdentity, Timeouts, TlsOptions};
+
+/// Fetches over HTTP(S).
+#[derive(Debug)]
+pub struct HttpTransport {
+    agent: Agent,
+    /// Without the environment's proxy, for loopback hosts.
+    direct: Agent,
+}
+
+impl HttpTransport {
+    /// A transport with these timeouts and TLS options.
+    pub fn new(timeouts: Timeouts, tls: &TlsOptions) -> Result<Self, Error> {
+        let tls_config = tls_config(tls)?;
+        let agent = |proxy: Option<Proxy>| -> Agent {
+            Agent::config_builder()
+                .timeout_connect(Some(timeouts.connect))
+                .timeout_recv_response(Some(timeouts.read))
+                .timeout_per_read(Some(timeouts.read))
+                .http_status_as_error(false)
+                .max_redirects(5)
+                .user_agent(concat!("update-client/", env!("CARGO_PKG_VERSION")))
+                .tls_config(tls_config.clone())
+                .proxy(proxy)
+                .build()
+                .into()
+        };
+        Ok(HttpTransport {
+            agent: agent(Proxy::try_from_env()),
+            direct: agent(None),
+        })
+    }
+}
+
+/// Whether `url` points at this machine, which must never go through a proxy.
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split(']').next().unwrap_or("").trim_start_matches('[')
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Transport for HttpTransport {
+    fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError> {
+        let agent = if is_loopback(url) {
+            &self.direct
+        } else {
+            &self.agent
+        };
+        let response = agent
+            .get(url)
+            .call()
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        match response.status().as_u16() {
+            200..=299 => Ok(Box::new(response.into_body().into_reader())),
+            403 | 404 => Err(TransportError::NotFound),
+            code => Err(TransportError::Status(code)),
+        }
+    }
+}
+
+fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+fn tls_config(options: &TlsOptions) -> Result<TlsConfig, Error> {
+    let mut builder = TlsConfig::builder();
+    if let Some(bundle) = &options.ca_bundle {
+        let pem = read_pem(bundle)?;
+        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::Config(format!("CA bundle {}: {e}", bundle.display())))?;
+        if certs.is_empty() {
+            return Err(Error::Config(format!(
+                "CA bundle {}: no certificates",
+                bundle.display()
+            )));
+        }
+        builder = builder.root_certs(RootCerts::Specific(Arc::new(certs)));
+    }
+    if let Some(identity) = &options.client_identity {
+        builder = builder.client_cert(Some(client_cert(identity)?));
+    }
+    Ok(builder.build())
+}
+
+fn client_cert(identity: &ClientIdentity) -> Result<ClientCert, Error> {
+    let chain_pem = read_pem(&identity.certificate_chain)?;
+    let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(&chain_pem)
+        .filter_map(|item| match item {
+            Ok(PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if chain.is_empty() {
+        return Err(Error::Config(format!(
+            "client certificate {}: no certificates",
+            identity.certificate_chain.display()
+        )));
+    }
+    let key_pem = read_pem(&identity.private_key)?;
+    let key = PrivateKey::from_pem(&key_pem).map_err(|e| {
+        Error::Config(format!(
+            "client key {}: {e}",
+            identity.private_key.display()
+        ))
+    })?;
+    Ok(ClientCert::new_with_certs(&chain, key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback;
+
+    #[test]
+    fn loopback_hosts_are_recognized() {
+        for url in [
+            "http://127.0.0.1:8080/x",
+            "http://localhost/x",
+            "https://[::1]:443/",
+            "http://user@127.0.0.5/",
+        ] {
+            assert!(is_loopback(url), "{url}");
+        }
+        for url in [
+            "http://example.com/",
+            "http://10.0.0.1/",
+            "https://127.0.0.1.example.com/",
+        ] {
+            assert!(!is_loopback(url), "{url}");
+        }
+    }
+}
