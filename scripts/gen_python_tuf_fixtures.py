@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import urllib.parse
 from datetime import datetime, timezone
 
@@ -36,6 +37,8 @@ from tuf.api.metadata import (
 from tuf.api.serialization.json import JSONSerializer
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "testdata", "python-tuf")
+if "--out" in sys.argv:
+    OUT = sys.argv[sys.argv.index("--out") + 1]
 REFERENCE_TIME = "2030-01-01T00:00:00Z"
 
 
@@ -136,6 +139,21 @@ class Repo:
         with open(os.path.join(self.dir, "metadata", file_name), "wb") as f:
             f.write(data)
 
+    def write_variants(self, timestamp):
+        """Validly signed timestamps for attack tests: a newer one (to roll back from)
+        and an expired one (freeze)."""
+        variants = os.path.join(self.dir, "variants")
+        os.makedirs(variants)
+        for name, version, expires in [
+            ("timestamp-v2.json", 2, EXPIRES["timestamp"]),
+            ("timestamp-expired.json", 2, utc("2020-01-01T00:00:00Z")),
+        ]:
+            variant = Metadata(Timestamp(version=version, expires=expires, snapshot_meta=timestamp.signed.snapshot_meta))
+            for signer in self.signers["timestamp"]:
+                variant.sign(signer, append=True)
+            with open(os.path.join(variants, name), "wb") as f:
+                f.write(variant.to_bytes(JSONSerializer()))
+
     def publish(self, meta_lengths=False):
         if not self.roots:
             self.sign_root(self.signers["root"])
@@ -164,6 +182,7 @@ class Repo:
         for signer in self.signers["timestamp"]:
             timestamp.sign(signer, append=True)
         self.write("timestamp.json", timestamp.to_bytes(JSONSerializer()))
+        self.write_variants(timestamp)
         fixture = {
             "trusted_root": "metadata/1.root.json",
             "reference_time": REFERENCE_TIME,
@@ -264,6 +283,8 @@ def key_files():
     with the public key entry and key id securesystemslib computes, and a signature."""
     from cryptography.hazmat.primitives import serialization
 
+    if "--out" in sys.argv:
+        return  # key files are fixtures for the repository's own tests only
     out = os.path.join(OUT, "..", "keys")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)

@@ -1,8 +1,9 @@
 //! Shared test setup: a repository simulator served over HTTP, and a harness that runs
 //! the `update-client` binary the way the TUF conformance suite does.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
+pub mod python;
 pub mod server;
 
 use std::path::{Path, PathBuf};

@@ -143,6 +143,29 @@ impl Drop for Server {
     }
 }
 
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn serve<S: Read + Write>(stream: S, state: &Mutex<State>) {
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
@@ -165,10 +188,14 @@ fn serve<S: Read + Write>(stream: S, state: &Mutex<State>) {
     let (file, fault) = {
         let mut state = state.lock().unwrap();
         state.log.push(path.trim_start_matches('/').to_string());
-        (
-            state.files.get(&path).cloned(),
-            state.faults.get(&path).cloned(),
-        )
+        // The raw path first (python-tuf's percent-encoded role files), then the decoded
+        // one, as a static file server looks it up (target paths with spaces).
+        let file = state
+            .files
+            .get(&path)
+            .or_else(|| state.files.get(&percent_decode(&path)))
+            .cloned();
+        (file, state.faults.get(&path).cloned())
     };
     let mut stream = reader.into_inner();
     let mut respond = |status: &str, body: &[u8], length: usize| {
