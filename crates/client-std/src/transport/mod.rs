@@ -16,6 +16,12 @@ pub trait Transport {
     fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError>;
 }
 
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError> {
+        (**self).open(url)
+    }
+}
+
 /// Why a fetch failed.
 #[derive(Debug)]
 #[non_exhaustive]

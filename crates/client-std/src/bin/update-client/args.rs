@@ -98,7 +98,7 @@ COMMANDS:
 
 OPTIONS:
     --metadata-dir DIR        Trusted metadata directory (holds root.json after init)
-    --metadata-url URL        Metadata base URL, ending in '/'
+    --metadata-url URL        Metadata base URL, ending in '/' (http://, https:// or file://)
     --target-dir DIR          Where downloaded targets are stored
     --target-base-url URL     Targets base URL, ending in '/'
     --target-name PATH        A target to download (repeatable)

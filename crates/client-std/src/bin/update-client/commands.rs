@@ -3,7 +3,10 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use client_std::{ClientIdentity, Error, TlsOptions, Updater, UpdaterConfig};
+use client_std::{
+    ClientIdentity, DirectoryTransport, Error, HttpTransport, TlsOptions, Transport, Updater,
+    UpdaterConfig,
+};
 
 use crate::args::Args;
 
@@ -29,7 +32,7 @@ pub fn init(args: &Args, trusted_root: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn updater(args: &Args, targets_base_url: &str) -> Result<Updater, Failure> {
+fn updater(args: &Args, targets_base_url: &str) -> Result<Updater<Box<dyn Transport>>, Failure> {
     let metadata_dir: &Path = required(&args.metadata_dir, "--metadata-dir")?;
     let metadata_url: &str = required(&args.metadata_url, "--metadata-url")?;
     let mut config = UpdaterConfig::new(metadata_dir, metadata_url, targets_base_url);
@@ -44,7 +47,13 @@ fn updater(args: &Args, targets_base_url: &str) -> Result<Updater, Failure> {
             _ => return Err("--client-cert and --client-key go together".into()),
         },
     };
-    Ok(Updater::new(config)?)
+    // file:// reads a repository from a local directory (a USB stick, a mounted image).
+    let transport: Box<dyn Transport> = if metadata_url.starts_with("file://") {
+        Box::new(DirectoryTransport)
+    } else {
+        Box::new(HttpTransport::new(config.timeouts, &config.tls)?)
+    };
+    Ok(Updater::with_transport(config, transport)?)
 }
 
 /// `refresh`: the TUF workflow for the top-level roles.
