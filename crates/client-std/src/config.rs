@@ -25,11 +25,7 @@ pub struct UpdaterConfig {
 
 impl UpdaterConfig {
     /// A configuration with default limits, timeouts and TLS (the platform's web PKI roots).
-    pub fn new(
-        metadata_dir: impl Into<PathBuf>,
-        metadata_base_url: &str,
-        targets_base_url: &str,
-    ) -> Self {
+    pub fn new(metadata_dir: impl Into<PathBuf>, metadata_base_url: &str, targets_base_url: &str) -> Self {
         UpdaterConfig {
             metadata_dir: metadata_dir.into(),
             metadata_base_url: metadata_base_url.to_string(),
@@ -53,10 +49,7 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts {
-            connect: Duration::from_secs(10),
-            read: Duration::from_secs(30),
-        }
+        Timeouts { connect: Duration::from_secs(10), read: Duration::from_secs(30) }
     }
 }
 

@@ -67,10 +67,7 @@ pub fn download_target(
     dir: &Path,
     progress: &mut dyn FnMut(u64),
 ) -> Result<PathBuf, Error> {
-    let url = format!(
-        "{targets_base_url}{}",
-        url_path(&info.url_path(consistent_snapshot))
-    );
+    let url = format!("{targets_base_url}{}", url_path(&info.url_path(consistent_snapshot)));
     let destination = dir.join(local_file_name(info));
     let mut temp = tempfile::Builder::new()
         .prefix(".download-")
@@ -84,9 +81,7 @@ pub fn download_target(
     let result = stream_limited(transport, &url, info.file.length, &mut |chunk| {
         if let Err(e) = verifier.update(chunk) {
             verification = Some(e);
-            return Err(TransportError::TooLong {
-                limit: info.file.length,
-            });
+            return Err(TransportError::TooLong { limit: info.file.length });
         }
         if let Err(e) = temp.write_all(chunk) {
             io_error = Some(e);
@@ -106,20 +101,15 @@ pub fn download_target(
     match result {
         Ok(_) => {}
         Err(TransportError::TooLong { .. }) => {
-            return Err(update_verifier::Error::TargetTooLong {
-                path: info.path.clone(),
-                length: info.file.length,
-            }
-            .into());
+            return Err(
+                update_verifier::Error::TargetTooLong { path: info.path.clone(), length: info.file.length }.into()
+            );
         }
         Err(source) => return Err(Error::Transport { url, source }),
     }
     verifier.finish()?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(temp.path(), e))?;
-    temp.persist(&destination)
-        .map_err(|e| Error::io(&destination, e.error))?;
+    temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
+    temp.persist(&destination).map_err(|e| Error::io(&destination, e.error))?;
     sync_dir(dir)?;
     Ok(destination)
 }
@@ -130,13 +120,7 @@ mod tests {
 
     #[test]
     fn url_paths_keep_slashes_and_escape_the_rest() {
-        assert_eq!(
-            url_path("dir/abc.file-1_2~x.tar.gz"),
-            "dir/abc.file-1_2~x.tar.gz"
-        );
-        assert_eq!(
-            url_path("a b/grüße?#%.txt"),
-            "a%20b/gr%C3%BC%C3%9Fe%3F%23%25.txt"
-        );
+        assert_eq!(url_path("dir/abc.file-1_2~x.tar.gz"), "dir/abc.file-1_2~x.tar.gz");
+        assert_eq!(url_path("a b/grüße?#%.txt"), "a%20b/gr%C3%BC%C3%9Fe%3F%23%25.txt");
     }
 }

@@ -20,10 +20,7 @@ impl MetadataDir {
         let path = path.into();
         let meta = fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
         if !meta.is_dir() {
-            return Err(Error::Config(format!(
-                "{} is not a directory",
-                path.display()
-            )));
+            return Err(Error::Config(format!("{} is not a directory", path.display())));
         }
         Ok(MetadataDir { path })
     }
@@ -36,14 +33,8 @@ impl MetadataDir {
     /// The path of `file_name`, which must be one plain path segment.
     fn file(&self, file_name: &str) -> Result<PathBuf, Error> {
         // The engine percent-encodes names; refusing anything else keeps files inside.
-        if file_name.is_empty()
-            || file_name == "."
-            || file_name == ".."
-            || file_name.contains(['/', '\\', '\0'])
-        {
-            return Err(Error::Config(format!(
-                "refusing metadata file name {file_name:?}"
-            )));
+        if file_name.is_empty() || file_name == "." || file_name == ".." || file_name.contains(['/', '\\', '\0']) {
+            return Err(Error::Config(format!("refusing metadata file name {file_name:?}")));
         }
         Ok(self.path.join(file_name))
     }
@@ -82,11 +73,8 @@ pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<
         .permissions(readable_by_all())
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
-    temp.write_all(bytes)
-        .map_err(|e| Error::io(temp.path(), e))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(temp.path(), e))?;
+    temp.write_all(bytes).map_err(|e| Error::io(temp.path(), e))?;
+    temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
     temp.persist(path).map_err(|e| Error::io(path, e.error))?;
     sync_dir(dir)
 }
@@ -99,7 +87,5 @@ pub(crate) fn readable_by_all() -> fs::Permissions {
 
 /// Makes a rename or removal in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }

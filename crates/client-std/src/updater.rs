@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use metadata_schemas::RoleName;
 use update_verifier::{
-    CachedFile, DriveError, FetchRequest, MetadataIo, Refresh, Session, TargetInfo, TargetSearch,
-    TrustedSet, drive,
+    CachedFile, DriveError, FetchRequest, MetadataIo, Refresh, Session, TargetInfo, TargetSearch, TrustedSet, drive,
 };
 
 use crate::download;
@@ -36,12 +35,7 @@ impl<T: Transport> Updater<T> {
     /// An updater fetching through `transport`.
     pub fn with_transport(config: UpdaterConfig, transport: T) -> Result<Self, Error> {
         let metadata = MetadataDir::open(&config.metadata_dir)?;
-        Ok(Updater {
-            config,
-            transport,
-            metadata,
-            trusted: None,
-        })
+        Ok(Updater { config, transport, metadata, trusted: None })
     }
 
     /// The trusted metadata after a refresh.
@@ -91,11 +85,7 @@ impl<T: Transport> Updater<T> {
     }
 
     /// The verified local copy of `info` in `dir`, if there is one.
-    pub fn find_cached_target(
-        &self,
-        info: &TargetInfo,
-        dir: &Path,
-    ) -> Result<Option<PathBuf>, Error> {
+    pub fn find_cached_target(&self, info: &TargetInfo, dir: &Path) -> Result<Option<PathBuf>, Error> {
         download::find_cached_target(info, dir)
     }
 
@@ -113,22 +103,12 @@ impl<T: Transport> Updater<T> {
     ) -> Result<PathBuf, Error> {
         let trusted = self.trusted.as_ref().ok_or(Error::NotRefreshed)?;
         let consistent = trusted.root().consistent_snapshot();
-        download::download_target(
-            &self.transport,
-            &self.config.targets_base_url,
-            consistent,
-            info,
-            dir,
-            progress,
-        )
+        download::download_target(&self.transport, &self.config.targets_base_url, consistent, info, dir, progress)
     }
 
     fn run<S: Session>(&self, session: &mut S) -> Result<(), Error> {
-        let mut io = Io {
-            transport: &self.transport,
-            base_url: &self.config.metadata_base_url,
-            metadata: &self.metadata,
-        };
+        let mut io =
+            Io { transport: &self.transport, base_url: &self.config.metadata_base_url, metadata: &self.metadata };
         drive(session, &mut io).map_err(|e| match e {
             DriveError::Verification(e) => Error::Verification(e),
             DriveError::Io(e) => e,
@@ -159,11 +139,9 @@ impl MetadataIo for Io<'_> {
                 log::debug!("{url}: not found");
                 Ok(None)
             }
-            Err(TransportError::TooLong { limit }) => Err(update_verifier::Error::TooLong {
-                role: request.role.clone(),
-                limit,
+            Err(TransportError::TooLong { limit }) => {
+                Err(update_verifier::Error::TooLong { role: request.role.clone(), limit }.into())
             }
-            .into()),
             Err(source) => Err(Error::Transport { url, source }),
         }
     }
@@ -174,10 +152,7 @@ impl MetadataIo for Io<'_> {
     }
 
     fn delete(&mut self, file: &CachedFile) -> Result<(), Error> {
-        log::info!(
-            "deleting {} (its signing keys were rotated)",
-            file.file_name
-        );
+        log::info!("deleting {} (its signing keys were rotated)", file.file_name);
         self.metadata.remove(&file.file_name)
     }
 }

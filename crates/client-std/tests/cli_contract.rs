@@ -10,8 +10,7 @@ const FIRMWARE: &[u8] = b"firmware image, version 2\n";
 
 fn repo_with_target() -> Repo {
     let mut repo = Repo::new();
-    repo.sim
-        .add_target(&RoleName::targets(), "fw/app.bin", FIRMWARE, None);
+    repo.sim.add_target(&RoleName::targets(), "fw/app.bin", FIRMWARE, None);
     repo.sim.publish();
     repo.serve();
     repo
@@ -29,10 +28,7 @@ fn init_copies_the_trusted_root_and_makes_no_request() {
     let repo = Repo::new();
     let cli = Cli::new();
     assert_success(&cli.init(&repo.sim.file("1.root.json")));
-    assert_eq!(
-        std::fs::read(cli.md.join("root.json")).unwrap(),
-        repo.sim.file("1.root.json")
-    );
+    assert_eq!(std::fs::read(cli.md.join("root.json")).unwrap(), repo.sim.file("1.root.json"));
     assert_eq!(cli.md_files(), ["root.json"]);
     assert!(repo.server.log().is_empty());
 }
@@ -42,24 +38,8 @@ fn first_refresh_makes_exactly_the_needed_requests() {
     let repo = Repo::new();
     let cli = initialized(&repo);
     assert_success(&cli.refresh(&repo));
-    assert_eq!(
-        repo.metadata_requests(),
-        [
-            "2.root.json",
-            "timestamp.json",
-            "1.snapshot.json",
-            "1.targets.json"
-        ]
-    );
-    assert_eq!(
-        cli.md_files(),
-        [
-            "root.json",
-            "snapshot.json",
-            "targets.json",
-            "timestamp.json"
-        ]
-    );
+    assert_eq!(repo.metadata_requests(), ["2.root.json", "timestamp.json", "1.snapshot.json", "1.targets.json"]);
+    assert_eq!(cli.md_files(), ["root.json", "snapshot.json", "targets.json", "timestamp.json"]);
 }
 
 #[test]
@@ -92,16 +72,9 @@ fn download_verifies_and_stores_under_a_stable_name() {
     let cli = initialized(&repo);
     assert_success(&cli.download(&repo, &["fw/app.bin"]));
     assert_eq!(cli.td_files(), ["fw%2Fapp.bin"]);
-    assert_eq!(
-        std::fs::read(cli.td.join("fw%2Fapp.bin")).unwrap(),
-        FIRMWARE
-    );
+    assert_eq!(std::fs::read(cli.td.join("fw%2Fapp.bin")).unwrap(), FIRMWARE);
     let sha = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(FIRMWARE));
-    assert_eq!(
-        repo.target_requests(),
-        [format!("fw/{sha}.app.bin")],
-        "hash-prefixed with consistent snapshots"
-    );
+    assert_eq!(repo.target_requests(), [format!("fw/{sha}.app.bin")], "hash-prefixed with consistent snapshots");
 }
 
 #[test]
@@ -119,15 +92,11 @@ fn changed_target_content_overwrites_the_local_file() {
     let mut repo = repo_with_target();
     let cli = initialized(&repo);
     assert_success(&cli.download(&repo, &["fw/app.bin"]));
-    repo.sim
-        .add_target(&RoleName::targets(), "fw/app.bin", b"version 3", None);
+    repo.sim.add_target(&RoleName::targets(), "fw/app.bin", b"version 3", None);
     repo.sim.publish();
     repo.serve();
     assert_success(&cli.download(&repo, &["fw/app.bin"]));
-    assert_eq!(
-        std::fs::read(cli.td.join("fw%2Fapp.bin")).unwrap(),
-        b"version 3"
-    );
+    assert_eq!(std::fs::read(cli.td.join("fw%2Fapp.bin")).unwrap(), b"version 3");
 }
 
 #[test]
@@ -135,28 +104,15 @@ fn malicious_target_leaves_nothing_behind_and_keeps_the_old_file() {
     let mut repo = repo_with_target();
     let cli = initialized(&repo);
     assert_success(&cli.download(&repo, &["fw/app.bin"]));
-    repo.sim
-        .add_target(&RoleName::targets(), "fw/app.bin", b"version 3", None);
+    repo.sim.add_target(&RoleName::targets(), "fw/app.bin", b"version 3", None);
     repo.sim.publish();
     repo.serve();
     let sha = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(b"version 3"));
-    repo.server
-        .put(&format!("targets/fw/{sha}.app.bin"), b"evil!!!!!".to_vec()); // same length
+    repo.server.put(&format!("targets/fw/{sha}.app.bin"), b"evil!!!!!".to_vec()); // same length
     let stderr = assert_failure(&cli.download(&repo, &["fw/app.bin"]));
-    assert!(
-        stderr.contains("target fw/app.bin: sha256 differs"),
-        "{stderr}"
-    );
-    assert_eq!(
-        cli.td_files(),
-        ["fw%2Fapp.bin"],
-        "no temporary file remains"
-    );
-    assert_eq!(
-        std::fs::read(cli.td.join("fw%2Fapp.bin")).unwrap(),
-        FIRMWARE,
-        "old file untouched"
-    );
+    assert!(stderr.contains("target fw/app.bin: sha256 differs"), "{stderr}");
+    assert_eq!(cli.td_files(), ["fw%2Fapp.bin"], "no temporary file remains");
+    assert_eq!(std::fs::read(cli.td.join("fw%2Fapp.bin")).unwrap(), FIRMWARE, "old file untouched");
 }
 
 #[test]
@@ -164,8 +120,7 @@ fn endless_target_data_is_cut_off_and_nothing_is_kept() {
     let repo = repo_with_target();
     let cli = initialized(&repo);
     let sha = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(FIRMWARE));
-    repo.server
-        .fault(&format!("targets/fw/{sha}.app.bin"), Fault::Endless);
+    repo.server.fault(&format!("targets/fw/{sha}.app.bin"), Fault::Endless);
     let stderr = assert_failure(&cli.download(&repo, &["fw/app.bin"]));
     assert!(stderr.contains("endless data"), "{stderr}");
     assert!(cli.td_files().is_empty());
@@ -176,8 +131,7 @@ fn truncated_target_is_refused_and_nothing_is_kept() {
     let repo = repo_with_target();
     let cli = initialized(&repo);
     let sha = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(FIRMWARE));
-    repo.server
-        .fault(&format!("targets/fw/{sha}.app.bin"), Fault::Truncate(5));
+    repo.server.fault(&format!("targets/fw/{sha}.app.bin"), Fault::Truncate(5));
     assert_failure(&cli.download(&repo, &["fw/app.bin"]));
     assert!(cli.td_files().is_empty());
 }
@@ -188,10 +142,7 @@ fn unknown_target_fails_and_stops_at_the_first_failure() {
     let cli = initialized(&repo);
     let stderr = assert_failure(&cli.download(&repo, &["missing.bin", "fw/app.bin"]));
     assert!(stderr.contains("missing.bin"), "{stderr}");
-    assert!(
-        cli.td_files().is_empty(),
-        "the second target is not attempted"
-    );
+    assert!(cli.td_files().is_empty(), "the second target is not attempted");
 }
 
 #[test]
@@ -200,10 +151,7 @@ fn endless_metadata_is_cut_off() {
     let cli = initialized(&repo);
     repo.server.fault("metadata/timestamp.json", Fault::Endless);
     let stderr = assert_failure(&cli.refresh(&repo));
-    assert!(
-        stderr.contains("timestamp: longer than 16384 bytes"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("timestamp: longer than 16384 bytes"), "{stderr}");
     assert_eq!(cli.md_files(), ["root.json"]);
 }
 
@@ -211,17 +159,10 @@ fn endless_metadata_is_cut_off() {
 fn server_errors_and_unreachable_servers_exit_1() {
     let repo = Repo::new();
     let cli = initialized(&repo);
-    repo.server
-        .fault("metadata/timestamp.json", Fault::Status(500));
+    repo.server.fault("metadata/timestamp.json", Fault::Status(500));
     let stderr = assert_failure(&cli.refresh(&repo));
     assert!(stderr.contains("HTTP status 500"), "{stderr}");
-    let out = cli.run(&[
-        "--metadata-url",
-        "http://127.0.0.1:9/",
-        "--metadata-dir",
-        common::s(&cli.md),
-        "refresh",
-    ]);
+    let out = cli.run(&["--metadata-url", "http://127.0.0.1:9/", "--metadata-dir", common::s(&cli.md), "refresh"]);
     assert_failure(&out);
 }
 
@@ -235,12 +176,7 @@ fn usage_errors_exit_1_and_help_exits_0() {
     let help = cli.run(&["--help"]);
     assert_success(&help);
     let text = String::from_utf8_lossy(&help.stdout);
-    for command in [
-        "init TRUSTED_ROOT_FILE",
-        "refresh",
-        "download",
-        "--target-name",
-    ] {
+    for command in ["init TRUSTED_ROOT_FILE", "refresh", "download", "--target-name"] {
         assert!(text.contains(command), "{text}");
     }
 }
@@ -275,19 +211,16 @@ fn a_bad_snapshot_leaves_the_new_root_and_timestamp_trusted() {
     repo.sim.publish_root();
     repo.sim.publish();
     repo.serve();
-    let text = String::from_utf8(repo.sim.file("2.snapshot.json"))
-        .unwrap()
-        .replacen("\"expires\": \"20", "\"expires\": \"21", 1);
-    repo.server
-        .put("metadata/2.snapshot.json", text.into_bytes());
+    let text = String::from_utf8(repo.sim.file("2.snapshot.json")).unwrap().replacen(
+        "\"expires\": \"20",
+        "\"expires\": \"21",
+        1,
+    );
+    repo.server.put("metadata/2.snapshot.json", text.into_bytes());
     let stderr = assert_failure(&cli.refresh(&repo));
     assert!(stderr.contains("snapshot: 0 of 1 signatures"), "{stderr}");
     assert_eq!(
-        (
-            cli.version("root.json"),
-            cli.version("timestamp.json"),
-            cli.version("snapshot.json")
-        ),
+        (cli.version("root.json"), cli.version("timestamp.json"), cli.version("snapshot.json")),
         (Some(2), Some(2), Some(1))
     );
 }
@@ -308,15 +241,8 @@ fn an_expired_new_root_is_persisted_then_the_refresh_fails() {
 fn metadata_directory_never_holds_unverified_or_temporary_files() {
     let repo = repo_with_target();
     let cli = initialized(&repo);
-    let current = RoleName::targets()
-        .versioned_file_name(repo.sim.targets[&RoleName::targets()].common.version);
-    repo.server.put(
-        &format!("metadata/{current}"),
-        b"{\"garbage\": true}".to_vec(),
-    );
+    let current = RoleName::targets().versioned_file_name(repo.sim.targets[&RoleName::targets()].common.version);
+    repo.server.put(&format!("metadata/{current}"), b"{\"garbage\": true}".to_vec());
     assert_failure(&cli.refresh(&repo));
-    assert_eq!(
-        cli.md_files(),
-        ["root.json", "snapshot.json", "timestamp.json"]
-    );
+    assert_eq!(cli.md_files(), ["root.json", "snapshot.json", "timestamp.json"]);
 }

@@ -21,13 +21,8 @@ fn repos() -> Vec<PyRepo> {
         .unwrap()
         .map(|e| {
             let dir = e.unwrap().path();
-            let fixture =
-                serde_json::from_slice(&std::fs::read(dir.join("fixture.json")).unwrap()).unwrap();
-            PyRepo {
-                name: dir.file_name().unwrap().to_string_lossy().into(),
-                dir,
-                fixture,
-            }
+            let fixture = serde_json::from_slice(&std::fs::read(dir.join("fixture.json")).unwrap()).unwrap();
+            PyRepo { name: dir.file_name().unwrap().to_string_lossy().into(), dir, fixture }
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -43,11 +38,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 walk(base, &path, out);
             } else {
-                let rel = path
-                    .strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
                 out.insert(rel, std::fs::read(&path).unwrap());
             }
         }
@@ -74,12 +65,7 @@ impl PyRepo {
     }
 
     fn targets(&self) -> Vec<String> {
-        self.fixture["targets"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect()
+        self.fixture["targets"].as_object().unwrap().keys().cloned().collect()
     }
 
     fn client(&self) -> Cli {
@@ -90,10 +76,7 @@ impl PyRepo {
 }
 
 fn as_repo(server: Server) -> Repo {
-    Repo {
-        sim: repo_simulator::RepoSim::new(chrono::Utc::now()),
-        server,
-    }
+    Repo { sim: repo_simulator::RepoSim::new(chrono::Utc::now()), server }
 }
 
 #[test]
@@ -129,11 +112,7 @@ fn tampered_python_tuf_metadata_is_refused() {
         let targets = py.targets();
         let names: Vec<&str> = targets.iter().map(String::as_str).collect();
         assert_success(&cli.download(&clean, &names));
-        let read: Vec<String> = clean
-            .metadata_requests()
-            .into_iter()
-            .filter(|f| f != "1.root.json")
-            .collect();
+        let read: Vec<String> = clean.metadata_requests().into_iter().filter(|f| f != "1.root.json").collect();
         for file in read {
             let Ok(bytes) = std::fs::read(py.dir.join("metadata").join(&file)) else {
                 continue;
@@ -141,12 +120,10 @@ fn tampered_python_tuf_metadata_is_refused() {
             let text = String::from_utf8(bytes).unwrap();
             let tampered = text.replacen("\"expires\": \"20", "\"expires\": \"21", 1);
             let repo = as_repo(py.serve());
-            repo.server
-                .put(&format!("metadata/{file}"), tampered.into_bytes());
+            repo.server.put(&format!("metadata/{file}"), tampered.into_bytes());
             let stderr = assert_failure(&py.client().download(&repo, &names));
-            let caught = stderr.contains("signatures")
-                || stderr.contains("listed hash")
-                || stderr.contains("bytes, but");
+            let caught =
+                stderr.contains("signatures") || stderr.contains("listed hash") || stderr.contains("bytes, but");
             assert!(caught, "{} tampered {file}: {stderr}", py.name);
         }
     }
@@ -154,55 +131,31 @@ fn tampered_python_tuf_metadata_is_refused() {
 
 #[test]
 fn rolled_back_python_tuf_root_is_refused() {
-    let py = repos()
-        .into_iter()
-        .find(|r| r.name == "rotated-root")
-        .unwrap();
+    let py = repos().into_iter().find(|r| r.name == "rotated-root").unwrap();
     let repo = as_repo(py.serve());
-    repo.server
-        .put("metadata/3.root.json", py.metadata("2.root.json"));
+    repo.server.put("metadata/3.root.json", py.metadata("2.root.json"));
     let stderr = assert_failure(&py.client().refresh(&repo));
-    assert!(
-        stderr.contains("root v2: expected version 3 (rollback, TUF 5.3.5)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("root v2: expected version 3 (rollback, TUF 5.3.5)"), "{stderr}");
 }
 
 #[test]
 fn rolled_back_python_tuf_timestamp_is_refused() {
-    let py = repos()
-        .into_iter()
-        .find(|r| r.name == "ed25519-delegations")
-        .unwrap();
+    let py = repos().into_iter().find(|r| r.name == "ed25519-delegations").unwrap();
     let repo = as_repo(py.serve());
     let cli = py.client();
-    repo.server
-        .put("metadata/timestamp.json", py.variant("timestamp-v2.json"));
+    repo.server.put("metadata/timestamp.json", py.variant("timestamp-v2.json"));
     assert_success(&cli.refresh(&repo));
-    repo.server
-        .put("metadata/timestamp.json", py.metadata("timestamp.json"));
+    repo.server.put("metadata/timestamp.json", py.metadata("timestamp.json"));
     let stderr = assert_failure(&cli.refresh(&repo));
-    assert!(
-        stderr.contains("timestamp v1: older than trusted version 2 (rollback)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("timestamp v1: older than trusted version 2 (rollback)"), "{stderr}");
     assert_eq!(cli.version("timestamp.json"), Some(2));
 }
 
 #[test]
 fn expired_python_tuf_timestamp_is_refused() {
-    let py = repos()
-        .into_iter()
-        .find(|r| r.name == "rsa-hashed-bins")
-        .unwrap();
+    let py = repos().into_iter().find(|r| r.name == "rsa-hashed-bins").unwrap();
     let repo = as_repo(py.serve());
-    repo.server.put(
-        "metadata/timestamp.json",
-        py.variant("timestamp-expired.json"),
-    );
+    repo.server.put("metadata/timestamp.json", py.variant("timestamp-expired.json"));
     let stderr = assert_failure(&py.client().refresh(&repo));
-    assert!(
-        stderr.contains("timestamp v2: expired at 2020-01-01T00:00:00Z (freeze)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("timestamp v2: expired at 2020-01-01T00:00:00Z (freeze)"), "{stderr}");
 }

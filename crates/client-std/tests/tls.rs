@@ -25,32 +25,18 @@ impl Pki {
         params.distinguished_name.push(DnType::CommonName, name);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_cert = params.self_signed(&ca_key).unwrap();
-        Pki {
-            ca_pem: ca_cert.pem(),
-            ca_cert,
-            ca_key,
-        }
+        Pki { ca_pem: ca_cert.pem(), ca_cert, ca_key }
     }
 
     /// A leaf certificate for `names` (DNS names, plus 127.0.0.1 when `ip`).
     fn leaf(&self, names: &[&str], ip: bool) -> (rcgen::Certificate, KeyPair) {
         let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
+        let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
         if ip {
-            params
-                .subject_alt_names
-                .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+            params.subject_alt_names.push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         }
-        params.distinguished_name.push(
-            DnType::CommonName,
-            names.first().copied().unwrap_or("client"),
-        );
-        (
-            params.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap(),
-            key,
-        )
+        params.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("client"));
+        (params.signed_by(&key, &self.ca_cert, &self.ca_key).unwrap(), key)
     }
 }
 
@@ -58,32 +44,22 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn server_config(
-    cert: &rcgen::Certificate,
-    key: &KeyPair,
-    client_ca: Option<&Pki>,
-) -> rustls::ServerConfig {
-    let builder = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap();
+fn server_config(cert: &rcgen::Certificate, key: &KeyPair, client_ca: Option<&Pki>) -> rustls::ServerConfig {
+    let builder =
+        rustls::ServerConfig::builder_with_provider(provider()).with_safe_default_protocol_versions().unwrap();
     let builder = match client_ca {
         None => builder.with_no_client_auth(),
         Some(pki) => {
             let mut roots = rustls::RootCertStore::empty();
             roots.add(pki.ca_cert.der().clone()).unwrap();
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider(),
-            )
-            .build()
-            .unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .build()
+                .unwrap();
             builder.with_client_cert_verifier(verifier)
         }
     };
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    builder
-        .with_single_cert(vec![CertificateDer::from(cert.der().to_vec())], key)
-        .unwrap()
+    builder.with_single_cert(vec![CertificateDer::from(cert.der().to_vec())], key).unwrap()
 }
 
 /// A repository served over TLS, and a client initialized with its root.
@@ -117,15 +93,7 @@ fn https_with_a_custom_ca_bundle_is_verified_and_works() {
     let (server, cli) = setup(server_config(&cert, &key, None));
     let ca = write(&cli, "ca.pem", &pki.ca_pem);
     assert_success(&refresh(&cli, &server, &["--ca-bundle", &ca]));
-    assert_eq!(
-        cli.md_files(),
-        [
-            "root.json",
-            "snapshot.json",
-            "targets.json",
-            "timestamp.json"
-        ]
-    );
+    assert_eq!(cli.md_files(), ["root.json", "snapshot.json", "targets.json", "timestamp.json"]);
 }
 
 #[test]
@@ -166,14 +134,7 @@ fn mutual_tls_requires_the_client_certificate() {
     assert_success(&refresh(
         &cli,
         &server,
-        &[
-            "--ca-bundle",
-            &ca,
-            "--client-cert",
-            &cert_file,
-            "--client-key",
-            &key_file,
-        ],
+        &["--ca-bundle", &ca, "--client-cert", &cert_file, "--client-key", &key_file],
     ));
     // A client certificate from a CA the server does not trust is refused.
     let rogue = Pki::new("Rogue CA");
@@ -183,13 +144,6 @@ fn mutual_tls_requires_the_client_certificate() {
     assert_failure(&refresh(
         &cli,
         &server,
-        &[
-            "--ca-bundle",
-            &ca,
-            "--client-cert",
-            &cert_file,
-            "--client-key",
-            &key_file,
-        ],
+        &["--ca-bundle", &ca, "--client-cert", &cert_file, "--client-key", &key_file],
     ));
 }

@@ -132,9 +132,7 @@ impl UtcTime {
             return None;
         }
         let num = |range: core::ops::Range<usize>| -> Option<u32> {
-            b[range].iter().try_fold(0u32, |acc, &d| {
-                d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-            })
+            b[range].iter().try_fold(0u32, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0')))
         };
         let year = i32::try_from(num(0..4)?).ok()?;
         let date = NaiveDate::from_ymd_opt(year, num(5..7)?, num(8..10)?)?;
@@ -195,18 +193,12 @@ impl Decode for SpecVersion {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let text = as_str(value)?;
         let parts: Vec<&str> = text.split('.').collect();
-        let numeric = parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        let numeric = parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
         if !(2..=3).contains(&parts.len()) || !numeric {
-            return Err(DecodeError::invalid(
-                "spec_version is not of the form MAJOR.MINOR[.PATCH]",
-            ));
+            return Err(DecodeError::invalid("spec_version is not of the form MAJOR.MINOR[.PATCH]"));
         }
         if parts[0] != "1" {
-            return Err(DecodeError::invalid(
-                "unsupported spec_version: only major version 1 is supported",
-            ));
+            return Err(DecodeError::invalid("unsupported spec_version: only major version 1 is supported"));
         }
         Ok(SpecVersion(String::from(text)))
     }
@@ -260,25 +252,16 @@ impl CommonFields {
 
     /// Fields of a new document.
     pub fn new(version: Version, expires: UtcTime) -> Self {
-        CommonFields {
-            spec_version: SpecVersion::current(),
-            version,
-            expires,
-        }
+        CommonFields { spec_version: SpecVersion::current(), version, expires }
     }
 
     /// Checks `_type` and reads the common fields of a `signed` object.
-    pub fn decode(
-        object: &crate::json::Object<'_>,
-        kind: MetadataType,
-    ) -> Result<Self, DecodeError> {
+    pub fn decode(object: &crate::json::Object<'_>, kind: MetadataType) -> Result<Self, DecodeError> {
         let found: String = required(object, "_type")?;
         if found != kind.name() {
-            return Err(DecodeError::new(DecodeErrorKind::WrongMetadataType {
-                expected: kind.name(),
-                found,
-            })
-            .in_field("_type"));
+            return Err(
+                DecodeError::new(DecodeErrorKind::WrongMetadataType { expected: kind.name(), found }).in_field("_type")
+            );
         }
         Ok(CommonFields {
             spec_version: required(object, "spec_version")?,

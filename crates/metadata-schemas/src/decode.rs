@@ -13,6 +13,12 @@ use crate::json::{JsonType, Object, Value};
 pub trait Decode: Sized {
     /// Decodes `value`, or names what is wrong with it.
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError>;
+
+    /// Decodes an owned value; types holding large collections override it to free
+    /// each part of the value as soon as it is decoded.
+    fn decode_owned(value: Value<'_>) -> Result<Self, DecodeError> {
+        Self::decode(&value)
+    }
 }
 
 /// Writing a typed value as a JSON value (borrowing from `self`).
@@ -29,24 +35,17 @@ impl<T: Encode + ?Sized> Encode for &T {
 
 /// The error for a value of the wrong JSON type.
 pub fn wrong_type(expected: JsonType, found: &Value<'_>) -> DecodeError {
-    DecodeError::new(DecodeErrorKind::WrongType {
-        expected,
-        found: found.json_type(),
-    })
+    DecodeError::new(DecodeErrorKind::WrongType { expected, found: found.json_type() })
 }
 
 /// The object inside `value`.
 pub fn as_object<'v, 'a>(value: &'v Value<'a>) -> Result<&'v Object<'a>, DecodeError> {
-    value
-        .as_object()
-        .ok_or_else(|| wrong_type(JsonType::Object, value))
+    value.as_object().ok_or_else(|| wrong_type(JsonType::Object, value))
 }
 
 /// The string inside `value`.
 pub fn as_str<'v>(value: &'v Value<'_>) -> Result<&'v str, DecodeError> {
-    value
-        .as_str()
-        .ok_or_else(|| wrong_type(JsonType::String, value))
+    value.as_str().ok_or_else(|| wrong_type(JsonType::String, value))
 }
 
 /// Decodes the required member `name` of `object`.
@@ -59,10 +58,7 @@ pub fn required<T: Decode>(object: &Object<'_>, name: &str) -> Result<T, DecodeE
 
 /// Decodes the optional member `name` of `object`.
 pub fn optional<T: Decode>(object: &Object<'_>, name: &str) -> Result<Option<T>, DecodeError> {
-    object
-        .get(name)
-        .map(|value| T::decode(value).map_err(|e| e.in_field(name)))
-        .transpose()
+    object.get(name).map(|value| T::decode(value).map_err(|e| e.in_field(name))).transpose()
 }
 
 /// Members of an object that the schema does not define, kept so that a re-encoded
@@ -143,11 +139,7 @@ pub fn borrow<'a>(value: &'a Value<'_>) -> Value<'a> {
         }),
         Value::String(s) => Value::String(Cow::Borrowed(s)),
         Value::Array(items) => Value::Array(items.iter().map(borrow).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (Cow::Borrowed(k), borrow(v)))
-                .collect(),
-        ),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (Cow::Borrowed(k), borrow(v))).collect()),
     }
 }
 
@@ -182,9 +174,7 @@ impl Decode for u64 {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         match value {
             Value::Number(crate::json::Number::Unsigned(n)) => Ok(*n),
-            Value::Number(_) => Err(DecodeError::new(DecodeErrorKind::OutOfRange {
-                allowed: "0 to 2^64-1",
-            })),
+            Value::Number(_) => Err(DecodeError::new(DecodeErrorKind::OutOfRange { allowed: "0 to 2^64-1" })),
             other => Err(wrong_type(JsonType::Number, other)),
         }
     }
@@ -211,11 +201,9 @@ impl Encode for Value<'static> {
 impl<T: Decode> Decode for Vec<T> {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         match value {
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| T::decode(item).map_err(|e| e.at_index(i)))
-                .collect(),
+            Value::Array(items) => {
+                items.iter().enumerate().map(|(i, item)| T::decode(item).map_err(|e| e.at_index(i))).collect()
+            }
             other => Err(wrong_type(JsonType::Array, other)),
         }
     }
@@ -247,24 +235,33 @@ impl MapKey for String {
 impl<K: MapKey, T: Decode> Decode for BTreeMap<K, T> {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let object = as_object(value)?;
-        // Members arrive sorted, so collecting builds the tree in one pass.
-        object
-            .iter()
-            .map(|(k, v)| {
-                let key = K::from_key(k).map_err(|e| e.in_field(k))?;
-                let item = T::decode(v).map_err(|e| e.in_field(k))?;
-                Ok((key, item))
-            })
-            .collect()
+        let mut entries = Vec::with_capacity(object.len());
+        for (k, v) in object.iter() {
+            entries.push(map_entry(k, v)?);
+        }
+        // Members arrive sorted, so the tree is built in one pass from the exact-size list.
+        Ok(entries.into_iter().collect())
     }
+
+    fn decode_owned(value: Value<'_>) -> Result<Self, DecodeError> {
+        let members = match value {
+            Value::Object(object) => object.into_members(),
+            other => return Err(wrong_type(JsonType::Object, &other)),
+        };
+        let mut entries = Vec::with_capacity(members.len());
+        for (k, v) in members {
+            entries.push(map_entry(&k, &v)?); // `v` is freed here, before the next entry
+        }
+        Ok(entries.into_iter().collect())
+    }
+}
+
+fn map_entry<K: MapKey, T: Decode>(key: &str, value: &Value<'_>) -> Result<(K, T), DecodeError> {
+    Ok((K::from_key(key).map_err(|e| e.in_field(key))?, T::decode(value).map_err(|e| e.in_field(key))?))
 }
 
 impl<K: MapKey, T: Encode> Encode for BTreeMap<K, T> {
     fn encode(&self) -> Value<'_> {
-        Value::Object(
-            self.iter()
-                .map(|(k, v)| (Cow::Borrowed(k.as_key()), v.encode()))
-                .collect(),
-        )
+        Value::Object(self.iter().map(|(k, v)| (Cow::Borrowed(k.as_key()), v.encode())).collect())
     }
 }

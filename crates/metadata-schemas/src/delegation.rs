@@ -77,13 +77,10 @@ impl Delegations {
     /// The delegated role called `name`, with its keys and threshold.
     pub fn find_role(&self, name: &RoleName) -> Option<(&[KeyId], Threshold)> {
         match &self.roles {
-            DelegatedRoles::List(roles) => roles
-                .iter()
-                .find(|r| &r.name == name)
-                .map(|r| (r.keyids.as_slice(), r.threshold)),
-            DelegatedRoles::Succinct(s) => {
-                s.is_bin(name).then_some((s.keyids.as_slice(), s.threshold))
+            DelegatedRoles::List(roles) => {
+                roles.iter().find(|r| &r.name == name).map(|r| (r.keyids.as_slice(), r.threshold))
             }
+            DelegatedRoles::Succinct(s) => s.is_bin(name).then_some((s.keyids.as_slice(), s.threshold)),
         }
     }
 }
@@ -102,12 +99,7 @@ impl SuccinctRoles {
 
     /// The name of bin `index`.
     pub fn bin_name(&self, index: u64) -> RoleName {
-        let name = format!(
-            "{}-{:0width$x}",
-            self.name_prefix,
-            index,
-            width = self.suffix_len()
-        );
+        let name = format!("{}-{:0width$x}", self.name_prefix, index, width = self.suffix_len());
         RoleName::new(name).unwrap_or_else(RoleName::targets) // never empty: it has a '-'
     }
 
@@ -119,17 +111,12 @@ impl SuccinctRoles {
 
     /// Whether `name` is one of the bins.
     pub fn is_bin(&self, name: &RoleName) -> bool {
-        let Some(suffix) = name
-            .as_str()
-            .strip_prefix(self.name_prefix.as_str())
-            .and_then(|s| s.strip_prefix('-'))
+        let Some(suffix) = name.as_str().strip_prefix(self.name_prefix.as_str()).and_then(|s| s.strip_prefix('-'))
         else {
             return false;
         };
         suffix.len() == self.suffix_len()
-            && suffix
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && suffix.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
             && u64::from_str_radix(suffix, 16).is_ok_and(|i| i < self.bin_count())
     }
 }
@@ -144,26 +131,19 @@ impl Decode for Delegations {
             (Some(list), None) => {
                 for (i, role) in list.iter().enumerate() {
                     if list[..i].iter().any(|r| r.name == role.name) {
-                        return Err(DecodeError::new(DecodeErrorKind::Duplicate(
-                            role.name.as_str().into(),
-                        ))
-                        .in_field("roles"));
+                        return Err(
+                            DecodeError::new(DecodeErrorKind::Duplicate(role.name.as_str().into())).in_field("roles")
+                        );
                     }
                 }
                 DelegatedRoles::List(list)
             }
             (None, Some(succinct)) => DelegatedRoles::Succinct(succinct),
             _ => {
-                return Err(DecodeError::invalid(
-                    "delegations must have exactly one of roles and succinct_roles",
-                ));
+                return Err(DecodeError::invalid("delegations must have exactly one of roles and succinct_roles"));
             }
         };
-        Ok(Delegations {
-            keys,
-            roles,
-            unknown: UnknownFields::collect(object, &["keys", "roles", "succinct_roles"]),
-        })
+        Ok(Delegations { keys, roles, unknown: UnknownFields::collect(object, &["keys", "roles", "succinct_roles"]) })
     }
 }
 
@@ -183,21 +163,13 @@ impl Decode for DelegatedRole {
         let object = as_object(value)?;
         let name: RoleName = required(object, "name")?;
         if name.is_top_level() {
-            return Err(
-                DecodeError::invalid("a delegated role cannot have a top-level role name")
-                    .in_field("name"),
-            );
+            return Err(DecodeError::invalid("a delegated role cannot have a top-level role name").in_field("name"));
         }
-        let paths = match (
-            optional(object, "paths")?,
-            optional(object, "path_hash_prefixes")?,
-        ) {
+        let paths = match (optional(object, "paths")?, optional(object, "path_hash_prefixes")?) {
             (Some(patterns), None) => PathSpec::Patterns(patterns),
             (None, Some(prefixes)) => PathSpec::HashPrefixes(prefixes),
             _ => {
-                return Err(DecodeError::invalid(
-                    "a delegated role needs exactly one of paths and path_hash_prefixes",
-                ));
+                return Err(DecodeError::invalid("a delegated role needs exactly one of paths and path_hash_prefixes"));
             }
         };
         Ok(DelegatedRole {
@@ -208,14 +180,7 @@ impl Decode for DelegatedRole {
             paths,
             unknown: UnknownFields::collect(
                 object,
-                &[
-                    "name",
-                    "keyids",
-                    "threshold",
-                    "terminating",
-                    "paths",
-                    "path_hash_prefixes",
-                ],
+                &["name", "keyids", "threshold", "terminating", "paths", "path_hash_prefixes"],
             ),
         })
     }
@@ -240,22 +205,15 @@ impl Decode for SuccinctRoles {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let object = as_object(value)?;
         let bit_length: u64 = required(object, "bit_length")?;
-        let bit_length = u8::try_from(bit_length)
-            .ok()
-            .filter(|b| (1..=32).contains(b))
-            .ok_or_else(|| {
-                DecodeError::new(DecodeErrorKind::OutOfRange { allowed: "1 to 32" })
-                    .in_field("bit_length")
-            })?;
+        let bit_length = u8::try_from(bit_length).ok().filter(|b| (1..=32).contains(b)).ok_or_else(|| {
+            DecodeError::new(DecodeErrorKind::OutOfRange { allowed: "1 to 32" }).in_field("bit_length")
+        })?;
         Ok(SuccinctRoles {
             keyids: unique_keyids(object)?,
             threshold: required(object, "threshold")?,
             bit_length,
             name_prefix: required(object, "name_prefix")?,
-            unknown: UnknownFields::collect(
-                object,
-                &["keyids", "threshold", "bit_length", "name_prefix"],
-            ),
+            unknown: UnknownFields::collect(object, &["keyids", "threshold", "bit_length", "name_prefix"]),
         })
     }
 }

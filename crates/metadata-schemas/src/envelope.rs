@@ -8,9 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::KeyId;
-use crate::decode::{
-    Decode, Encode, ObjectBuilder, UnknownFields, as_object, required, wrong_type,
-};
+use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, required, wrong_type};
 use crate::error::{DecodeError, DecodeErrorKind, Error};
 use crate::json::{self, JsonType, ParseOptions, Value};
 
@@ -23,6 +21,8 @@ pub struct Envelope<'a> {
     pub signatures: Vec<Signature>,
     /// Other top-level members.
     pub unknown: UnknownFields,
+    /// Length of the parsed input: an upper bound on the canonical form's length.
+    source_len: usize,
 }
 
 /// One signature: a key id and the signature bytes in hex.
@@ -45,7 +45,9 @@ impl<'a> Envelope<'a> {
     /// Parses an envelope.
     pub fn parse_with(bytes: &'a [u8], options: ParseOptions) -> Result<Self, Error> {
         let value = json::parse_with(bytes, options)?;
-        Ok(Self::from_value(value)?)
+        let mut envelope = Self::from_value(value)?;
+        envelope.source_len = bytes.len();
+        Ok(envelope)
     }
 
     /// Splits a parsed document into its parts.
@@ -58,11 +60,9 @@ impl<'a> Envelope<'a> {
         for (i, sig) in signatures.iter().enumerate() {
             if signatures[..i].iter().any(|s| s.keyid == sig.keyid) {
                 // Two signatures under one key id make the document ambiguous (python-tuf refuses it too).
-                return Err(DecodeError::new(DecodeErrorKind::Duplicate(
-                    sig.keyid.as_str().into(),
-                ))
-                .at_index(i)
-                .in_field("signatures"));
+                return Err(DecodeError::new(DecodeErrorKind::Duplicate(sig.keyid.as_str().into()))
+                    .at_index(i)
+                    .in_field("signatures"));
             }
         }
         let signed = match object.remove("signed") {
@@ -71,11 +71,7 @@ impl<'a> Envelope<'a> {
             None => return Err(DecodeError::new(DecodeErrorKind::Missing).in_field("signed")),
         };
         let unknown = UnknownFields::collect(&object, &["signatures"]);
-        Ok(Envelope {
-            signed,
-            signatures,
-            unknown,
-        })
+        Ok(Envelope { signed, signatures, unknown, source_len: 0 })
     }
 
     /// The `signed` value as received (an object).
@@ -85,20 +81,23 @@ impl<'a> Envelope<'a> {
 
     /// The `_type` of the signed object, if it is a string.
     pub fn signed_type(&self) -> Option<&str> {
-        self.signed
-            .as_object()
-            .and_then(|o| o.get("_type"))
-            .and_then(Value::as_str)
+        self.signed.as_object().and_then(|o| o.get("_type")).and_then(Value::as_str)
     }
 
     /// The bytes signatures cover: the canonical JSON of `signed`.
     pub fn canonical_signed(&self) -> Vec<u8> {
-        json::to_canonical(&self.signed)
+        json::to_canonical_with_capacity(&self.signed, self.source_len)
     }
 
     /// Decodes the typed `signed` part. Call after the signatures were verified.
     pub fn decode_signed<T: Decode>(&self) -> Result<T, DecodeError> {
         T::decode(&self.signed).map_err(|e| e.in_field("signed"))
+    }
+
+    /// Like [`Envelope::decode_signed`], consuming the envelope so that the value tree
+    /// is freed while the typed form is built.
+    pub fn into_decoded<T: Decode>(self) -> Result<T, DecodeError> {
+        T::decode_owned(self.signed).map_err(|e| e.in_field("signed"))
     }
 }
 
@@ -115,10 +114,7 @@ impl Decode for Signature {
 
 impl Encode for Signature {
     fn encode(&self) -> Value<'_> {
-        ObjectBuilder::new()
-            .field("keyid", self.keyid.encode())
-            .field("sig", self.sig.encode())
-            .finish(&self.unknown)
+        ObjectBuilder::new().field("keyid", self.keyid.encode()).field("sig", self.sig.encode()).finish(&self.unknown)
     }
 }
 
@@ -136,11 +132,7 @@ pub struct Signed<T> {
 impl<T: Encode> Signed<T> {
     /// A document with no signatures yet.
     pub fn unsigned(signed: T) -> Self {
-        Signed {
-            signed,
-            signatures: Vec::new(),
-            unknown: UnknownFields::default(),
-        }
+        Signed { signed, signatures: Vec::new(), unknown: UnknownFields::default() }
     }
 
     /// The bytes to sign.
@@ -174,10 +166,6 @@ impl<T: Decode> Signed<T> {
     pub fn decode_unverified(bytes: &[u8]) -> Result<Self, Error> {
         let envelope = Envelope::parse(bytes)?;
         let signed = envelope.decode_signed()?;
-        Ok(Signed {
-            signed,
-            signatures: envelope.signatures,
-            unknown: envelope.unknown,
-        })
+        Ok(Signed { signed, signatures: envelope.signatures, unknown: envelope.unknown })
     }
 }

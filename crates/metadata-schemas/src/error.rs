@@ -55,17 +55,13 @@ impl fmt::Display for JsonError {
         match &self.kind {
             JsonErrorKind::InvalidUtf8 => f.write_str("invalid UTF-8")?,
             JsonErrorKind::UnexpectedEnd => f.write_str("unexpected end of input")?,
-            JsonErrorKind::UnexpectedByte(b) if b.is_ascii_graphic() => {
-                write!(f, "unexpected '{}'", char::from(*b))?
-            }
+            JsonErrorKind::UnexpectedByte(b) if b.is_ascii_graphic() => write!(f, "unexpected '{}'", char::from(*b))?,
             JsonErrorKind::UnexpectedByte(b) => write!(f, "unexpected byte 0x{b:02x}")?,
             JsonErrorKind::TrailingData => f.write_str("data after the end of the document")?,
             JsonErrorKind::ControlCharacter => f.write_str("raw control character in a string")?,
             JsonErrorKind::InvalidEscape => f.write_str("invalid escape sequence")?,
             JsonErrorKind::LoneSurrogate => f.write_str("unpaired UTF-16 surrogate escape")?,
-            JsonErrorKind::Float => {
-                f.write_str("floating-point number (TUF metadata allows integers only)")?
-            }
+            JsonErrorKind::Float => f.write_str("floating-point number (TUF metadata allows integers only)")?,
             JsonErrorKind::NumberTooLong => f.write_str("integer with too many digits")?,
             JsonErrorKind::DuplicateKey(k) => write!(f, "duplicate key {k:?}")?,
             JsonErrorKind::TooDeep => f.write_str("nesting too deep")?,
@@ -129,10 +125,7 @@ pub enum DecodeErrorKind {
 impl DecodeError {
     /// An error at the current position; the callers add the path as it unwinds.
     pub fn new(kind: DecodeErrorKind) -> Self {
-        DecodeError {
-            path: Vec::new(),
-            kind,
-        }
+        DecodeError { path: Vec::new(), kind }
     }
 
     /// A value that breaks `rule`.

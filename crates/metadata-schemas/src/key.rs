@@ -36,10 +36,7 @@ impl Key {
         Key {
             keytype: String::from(keytype),
             scheme: String::from(scheme),
-            keyval: KeyVal {
-                public: Some(public),
-                unknown: UnknownFields::default(),
-            },
+            keyval: KeyVal { public: Some(public), unknown: UnknownFields::default() },
             unknown: UnknownFields::default(),
         }
     }
@@ -70,17 +67,12 @@ impl Encode for Key {
 impl Decode for KeyVal {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let object = as_object(value)?;
-        Ok(KeyVal {
-            public: optional(object, "public")?,
-            unknown: UnknownFields::collect(object, &["public"]),
-        })
+        Ok(KeyVal { public: optional(object, "public")?, unknown: UnknownFields::collect(object, &["public"]) })
     }
 }
 
 impl Encode for KeyVal {
     fn encode(&self) -> Value<'_> {
-        ObjectBuilder::new()
-            .optional("public", &self.public)
-            .finish(&self.unknown)
+        ObjectBuilder::new().optional("public", &self.public).finish(&self.unknown)
     }
 }

@@ -46,9 +46,7 @@ pub mod targets;
 pub mod timestamp;
 pub mod uptane;
 
-pub use common::{
-    CommonFields, MetadataType, RoleMetadata, SpecVersion, Threshold, UtcTime, Version,
-};
+pub use common::{CommonFields, MetadataType, RoleMetadata, SpecVersion, Threshold, UtcTime, Version};
 pub use decode::{Decode, Encode, UnknownFields};
 pub use delegation::{DelegatedRole, DelegatedRoles, Delegations, PathSpec, SuccinctRoles};
 pub use envelope::{Envelope, Signature, Signed};

@@ -63,11 +63,7 @@ impl KeyId {
 
     /// The first 8 characters, for messages ("9f3c1a2b..").
     pub fn short(&self) -> &str {
-        let end = self
-            .0
-            .char_indices()
-            .nth(8)
-            .map_or(self.0.len(), |(i, _)| i);
+        let end = self.0.char_indices().nth(8).map_or(self.0.len(), |(i, _)| i);
         &self.0[..end]
     }
 }
@@ -112,10 +108,7 @@ impl RoleName {
 
     /// Whether this names one of the four top-level roles.
     pub fn is_top_level(&self) -> bool {
-        matches!(
-            self.0.as_str(),
-            "root" | "targets" | "snapshot" | "timestamp"
-        )
+        matches!(self.0.as_str(), "root" | "targets" | "snapshot" | "timestamp")
     }
 
     /// The file name of this role's metadata (`<name>.json`), with the name

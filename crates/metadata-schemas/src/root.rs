@@ -74,10 +74,7 @@ impl Decode for Root {
             consistent_snapshot: optional(object, "consistent_snapshot")?,
             keys: required(object, "keys")?,
             roles: required(object, "roles")?,
-            unknown: CommonFields::unknown_fields(
-                object,
-                &["consistent_snapshot", "keys", "roles"],
-            ),
+            unknown: CommonFields::unknown_fields(object, &["consistent_snapshot", "keys", "roles"]),
         })
     }
 }
@@ -99,10 +96,7 @@ impl Decode for TopLevelRoles {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let object = as_object(value)?;
         if let Some((name, _)) = object.iter().find(|(name, _)| !TOP_LEVEL.contains(name)) {
-            return Err(
-                DecodeError::invalid("root lists keys only for the four top-level roles")
-                    .in_field(name),
-            );
+            return Err(DecodeError::invalid("root lists keys only for the four top-level roles").in_field(name));
         }
         Ok(TopLevelRoles {
             root: required(object, "root")?,
@@ -129,9 +123,7 @@ pub(crate) fn unique_keyids(object: &crate::json::Object<'_>) -> Result<Vec<KeyI
     let keyids: Vec<KeyId> = required(object, "keyids")?;
     for (i, id) in keyids.iter().enumerate() {
         if keyids[..i].contains(id) {
-            return Err(
-                DecodeError::new(DecodeErrorKind::Duplicate(id.as_str().into())).in_field("keyids"),
-            );
+            return Err(DecodeError::new(DecodeErrorKind::Duplicate(id.as_str().into())).in_field("keyids"));
         }
     }
     Ok(keyids)

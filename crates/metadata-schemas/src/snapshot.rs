@@ -43,9 +43,6 @@ impl Decode for Snapshot {
 
 impl Encode for Snapshot {
     fn encode(&self) -> Value<'_> {
-        self.common
-            .encode(MetadataType::Snapshot)
-            .field("meta", self.meta.encode())
-            .finish(&self.unknown)
+        self.common.encode(MetadataType::Snapshot).field("meta", self.meta.encode()).finish(&self.unknown)
     }
 }

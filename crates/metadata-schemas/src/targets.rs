@@ -37,12 +37,7 @@ pub struct TargetFile {
 impl Targets {
     /// An empty targets document.
     pub fn new(common: CommonFields) -> Self {
-        Targets {
-            common,
-            targets: BTreeMap::new(),
-            delegations: None,
-            unknown: UnknownFields::default(),
-        }
+        Targets { common, targets: BTreeMap::new(), delegations: None, unknown: UnknownFields::default() }
     }
 
     /// The top-level `custom` object (an Uptane extension; unknown to TUF).
@@ -62,6 +57,26 @@ impl Decode for Targets {
             unknown: CommonFields::unknown_fields(object, &["targets", "delegations"]),
         })
     }
+
+    /// Takes the `targets` map out of the value and decodes it entry by entry, so that a
+    /// large targets file never has its value tree and its typed form in memory whole.
+    fn decode_owned(value: Value<'_>) -> Result<Self, DecodeError> {
+        let mut object = match value {
+            Value::Object(object) => object,
+            other => return Err(crate::decode::wrong_type(crate::json::JsonType::Object, &other)),
+        };
+        let common = CommonFields::decode(&object, MetadataType::Targets)?;
+        let targets = object.remove("targets").ok_or_else(|| {
+            DecodeError::new(crate::error::DecodeErrorKind::Missing).in_field("targets")
+        })?;
+        let targets = BTreeMap::decode_owned(targets).map_err(|e| e.in_field("targets"))?;
+        Ok(Targets {
+            common,
+            targets,
+            delegations: optional(&object, "delegations")?,
+            unknown: CommonFields::unknown_fields(&object, &["delegations"]),
+        })
+    }
 }
 
 impl Encode for Targets {
@@ -77,12 +92,7 @@ impl Encode for Targets {
 impl TargetFile {
     /// A target with no custom data.
     pub fn new(length: u64, hashes: Hashes) -> Self {
-        TargetFile {
-            length,
-            hashes,
-            custom: None,
-            unknown: UnknownFields::default(),
-        }
+        TargetFile { length, hashes, custom: None, unknown: UnknownFields::default() }
     }
 }
 

@@ -27,12 +27,7 @@ const SNAPSHOT_JSON: &str = "snapshot.json";
 impl Timestamp {
     /// A timestamp listing `snapshot`.
     pub fn new(common: CommonFields, snapshot: MetaFile) -> Self {
-        Timestamp {
-            common,
-            snapshot,
-            other_meta: BTreeMap::new(),
-            unknown: UnknownFields::default(),
-        }
+        Timestamp { common, snapshot, other_meta: BTreeMap::new(), unknown: UnknownFields::default() }
     }
 }
 
@@ -41,17 +36,10 @@ impl Decode for Timestamp {
         let object = as_object(value)?;
         let common = CommonFields::decode(object, MetadataType::Timestamp)?;
         let mut other_meta: BTreeMap<String, MetaFile> = required(object, "meta")?;
-        let snapshot = other_meta.remove(SNAPSHOT_JSON).ok_or_else(|| {
-            DecodeError::new(DecodeErrorKind::Missing)
-                .in_field(SNAPSHOT_JSON)
-                .in_field("meta")
-        })?;
-        Ok(Timestamp {
-            common,
-            snapshot,
-            other_meta,
-            unknown: CommonFields::unknown_fields(object, &["meta"]),
-        })
+        let snapshot = other_meta
+            .remove(SNAPSHOT_JSON)
+            .ok_or_else(|| DecodeError::new(DecodeErrorKind::Missing).in_field(SNAPSHOT_JSON).in_field("meta"))?;
+        Ok(Timestamp { common, snapshot, other_meta, unknown: CommonFields::unknown_fields(object, &["meta"]) })
     }
 }
 
@@ -62,9 +50,6 @@ impl Encode for Timestamp {
             _ => crate::json::Object::new(),
         };
         meta.insert(Cow::Borrowed(SNAPSHOT_JSON), self.snapshot.encode());
-        self.common
-            .encode(MetadataType::Timestamp)
-            .field("meta", Value::Object(meta))
-            .finish(&self.unknown)
+        self.common.encode(MetadataType::Timestamp).field("meta", Value::Object(meta)).finish(&self.unknown)
     }
 }

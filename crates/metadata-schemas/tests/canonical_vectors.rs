@@ -6,18 +6,12 @@
 use metadata_schemas::json;
 
 fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
 }
 
 #[test]
 fn canonical_json_is_byte_identical_to_securesystemslib() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/canonical-json/vectors.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/canonical-json/vectors.json");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let vectors = doc["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 50, "the vector file looks truncated");
@@ -28,8 +22,7 @@ fn canonical_json_is_byte_identical_to_securesystemslib() {
         let ours = json::parse(&input).map(|value| json::to_canonical(&value));
         match (v.get("canonical_hex"), v.get("strict")) {
             (Some(expected), None) => {
-                let ours =
-                    ours.unwrap_or_else(|e| panic!("{name}: Python encodes it, we fail: {e}"));
+                let ours = ours.unwrap_or_else(|e| panic!("{name}: Python encodes it, we fail: {e}"));
                 assert_eq!(
                     String::from_utf8_lossy(&ours),
                     String::from_utf8_lossy(&hex(expected.as_str().unwrap())),
@@ -37,11 +30,7 @@ fn canonical_json_is_byte_identical_to_securesystemslib() {
                 );
                 assert_eq!(ours, hex(expected.as_str().unwrap()), "{name}");
             }
-            _ => assert!(
-                ours.is_err(),
-                "{name}: expected a refusal, got {:?}",
-                ours.map(String::from_utf8)
-            ),
+            _ => assert!(ours.is_err(), "{name}: expected a refusal, got {:?}", ours.map(String::from_utf8)),
         }
         checked += 1;
     }
@@ -54,10 +43,7 @@ fn canonical_output_parses_back_to_the_same_value() {
     let value = json::parse(input).unwrap();
     let canonical = json::to_canonical(&value);
     assert_eq!(json::parse(&canonical).unwrap(), value);
-    assert_eq!(
-        json::to_canonical(&json::parse(&canonical).unwrap()),
-        canonical
-    );
+    assert_eq!(json::to_canonical(&json::parse(&canonical).unwrap()), canonical);
 }
 
 #[test]

@@ -5,8 +5,10 @@ use std::path::Path;
 
 use metadata_schemas::{Decode, Encode, Envelope, Error, Root, Snapshot, Targets, Timestamp, json};
 
-fn reencode<T: Decode + Encode>(envelope: &Envelope<'_>) -> Vec<u8> {
+fn reencode<T: Decode + Encode + PartialEq + std::fmt::Debug>(envelope: &Envelope<'_>) -> Vec<u8> {
     let typed: T = envelope.decode_signed().unwrap();
+    // The consuming decode (used by the verifier to save memory) gives the same value.
+    assert_eq!(envelope.clone().into_decoded::<T>().unwrap(), typed);
     json::to_canonical(&typed.encode())
 }
 
@@ -25,10 +27,7 @@ fn every_python_tuf_document_round_trips_to_the_same_canonical_bytes() {
                 Some("timestamp") => reencode::<Timestamp>(&envelope),
                 other => panic!("unexpected type {other:?}"),
             };
-            assert_eq!(
-                String::from_utf8(again).unwrap(),
-                String::from_utf8(envelope.canonical_signed()).unwrap()
-            );
+            assert_eq!(String::from_utf8(again).unwrap(), String::from_utf8(envelope.canonical_signed()).unwrap());
             checked += 1;
         }
     }
@@ -47,17 +46,8 @@ fn unknown_fields_everywhere_survive_the_round_trip() {
                                  "paths": ["a/*"], "x-del": "kept"}], "x-dels": []}}}"#;
     let envelope = Envelope::parse(text).unwrap();
     let targets: Targets = envelope.decode_signed().unwrap();
-    assert_eq!(
-        json::to_canonical(&targets.encode()),
-        envelope.canonical_signed()
-    );
-    assert_eq!(
-        envelope.signatures[0]
-            .unknown
-            .get("x-sig")
-            .and_then(|v| v.as_u64()),
-        Some(1)
-    );
+    assert_eq!(json::to_canonical(&targets.encode()), envelope.canonical_signed());
+    assert_eq!(envelope.signatures[0].unknown.get("x-sig").and_then(|v| v.as_u64()), Some(1));
 }
 
 #[test]
@@ -117,14 +107,8 @@ fn delegation_rules_are_enforced_when_decoding() {
             r#""roles": [], "succinct_roles": {"keyids": [], "threshold": 1, "bit_length": 4, "name_prefix": "b"}"#,
             "exactly one of roles",
         ),
-        (
-            r#""succinct_roles": {"keyids": [], "threshold": 1, "bit_length": 33, "name_prefix": "b"}"#,
-            "1 to 32",
-        ),
-        (
-            r#""roles": [{"name": "a", "keyids": [], "threshold": 0, "terminating": false, "paths": []}]"#,
-            "threshold",
-        ),
+        (r#""succinct_roles": {"keyids": [], "threshold": 1, "bit_length": 33, "name_prefix": "b"}"#, "1 to 32"),
+        (r#""roles": [{"name": "a", "keyids": [], "threshold": 0, "terminating": false, "paths": []}]"#, "threshold"),
     ];
     for (roles, expected) in cases {
         let text = base(roles);
@@ -139,10 +123,7 @@ fn duplicate_signature_key_ids_make_the_document_invalid() {
     let text = br#"{"signed": {}, "signatures": [{"keyid": "a", "sig": "00"}, {"keyid": "a", "sig": "11"}]}"#;
     let err = Envelope::parse(text).unwrap_err();
     assert!(matches!(err, Error::Decode(_)));
-    assert_eq!(
-        err.to_string(),
-        "invalid metadata: signatures[1]: \"a\" is listed twice"
-    );
+    assert_eq!(err.to_string(), "invalid metadata: signatures[1]: \"a\" is listed twice");
 }
 
 #[test]
@@ -160,11 +141,7 @@ fn target_paths_are_checked_where_they_become_file_names() {
         ("a\0b", UnsafePath::ForbiddenCharacter),
         ("", UnsafePath::Empty),
     ] {
-        assert_eq!(
-            TargetPath::new(path).file_path_segments().unwrap_err(),
-            why,
-            "{path:?}"
-        );
+        assert_eq!(TargetPath::new(path).file_path_segments().unwrap_err(), why, "{path:?}");
     }
 }
 

@@ -45,9 +45,7 @@ impl<'a> Reader<'a> {
             if count == 0 || count > 2 || rest.len() < count {
                 return None; // indefinite, or longer than any key we accept
             }
-            let len = rest[..count]
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = rest[..count].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             rest = &rest[count..];
             if len < 0x80 || (count == 2 && len < 0x100) {
                 return None; // not the minimal length encoding
@@ -68,7 +66,7 @@ impl<'a> Reader<'a> {
         let contents = self.element(INTEGER)?;
         match contents {
             [] => None,
-            [first, ..] if first & 0x80 != 0 => None, // negative
+            [first, ..] if first & 0x80 != 0 => None,      // negative
             [0, second, ..] if second & 0x80 == 0 => None, // superfluous leading zero
             [0, rest @ ..] if !rest.is_empty() => Some(rest),
             [0] => None, // zero is not positive
@@ -89,11 +87,7 @@ pub(crate) enum Spki<'a> {
     /// An uncompressed P-256 point (65 bytes, `04 || X || Y`).
     EcP256(&'a [u8]),
     /// An RSA key: the DER RSAPublicKey, and the modulus and exponent magnitudes.
-    Rsa {
-        rsa_public_key: &'a [u8],
-        modulus: &'a [u8],
-        exponent: &'a [u8],
-    },
+    Rsa { rsa_public_key: &'a [u8], modulus: &'a [u8], exponent: &'a [u8] },
 }
 
 /// Parses a SubjectPublicKeyInfo holding a P-256 or RSA key.
@@ -122,11 +116,7 @@ pub(crate) fn parse_spki(der: &[u8]) -> Option<Spki<'_>> {
         let mut rsa = sequence(key)?;
         let modulus = rsa.positive_integer()?;
         let exponent = rsa.positive_integer()?;
-        return rsa.is_empty().then_some(Spki::Rsa {
-            rsa_public_key: key,
-            modulus,
-            exponent,
-        });
+        return rsa.is_empty().then_some(Spki::Rsa { rsa_public_key: key, modulus, exponent });
     }
     None
 }
@@ -134,8 +124,8 @@ pub(crate) fn parse_spki(der: &[u8]) -> Option<Spki<'_>> {
 /// The DER SubjectPublicKeyInfo of an uncompressed P-256 point.
 pub(crate) fn p256_spki(point: &[u8; 65]) -> Vec<u8> {
     const PREFIX: [u8; 26] = [
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+        0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
     ];
     let mut out = Vec::with_capacity(PREFIX.len() + point.len());
     out.extend_from_slice(&PREFIX);
@@ -196,11 +186,7 @@ mod tests {
         assert_eq!(parse(&[2, 2, 0, 5]), None, "leading zero");
         assert_eq!(parse(&[2, 1, 0]), None, "zero");
         assert_eq!(parse(&[2, 0]), None, "empty");
-        assert_eq!(
-            parse(&[2, 0x81, 1, 5]),
-            None,
-            "long form for a short length"
-        );
+        assert_eq!(parse(&[2, 0x81, 1, 5]), None, "long form for a short length");
         assert_eq!(parse(&[2, 0x80, 5]), None, "indefinite length");
         assert_eq!(parse(&[2, 2, 5]), None, "truncated");
     }

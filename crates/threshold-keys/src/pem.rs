@@ -9,18 +9,9 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// (LF or CRLF) may fall anywhere in the body; anything else outside base64 is refused.
 pub fn decode(text: &str, label: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    let body = text
-        .strip_prefix("-----BEGIN ")?
-        .strip_prefix(label)?
-        .strip_prefix("-----")?;
-    let body = body
-        .strip_suffix("-----")?
-        .strip_suffix(label)?
-        .strip_suffix("-----END ")?;
-    let compact: Vec<u8> = body
-        .bytes()
-        .filter(|b| !matches!(b, b'\n' | b'\r'))
-        .collect();
+    let body = text.strip_prefix("-----BEGIN ")?.strip_prefix(label)?.strip_prefix("-----")?;
+    let body = body.strip_suffix("-----")?.strip_suffix(label)?.strip_suffix("-----END ")?;
+    let compact: Vec<u8> = body.bytes().filter(|b| !matches!(b, b'\n' | b'\r')).collect();
     base64_decode(&compact)
 }
 
@@ -39,10 +30,7 @@ pub fn encode(der: &[u8], label: &str) -> String {
 fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
@@ -95,51 +83,20 @@ mod tests {
         for len in 0..70 {
             let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
             let pem = encode(&data, "PUBLIC KEY");
-            assert_eq!(
-                decode(&pem, "PUBLIC KEY").as_deref(),
-                Some(&data[..]),
-                "len {len}"
-            );
+            assert_eq!(decode(&pem, "PUBLIC KEY").as_deref(), Some(&data[..]), "len {len}");
         }
     }
 
     #[test]
     fn malformed_pem_is_refused() {
         assert_eq!(
-            decode(
-                "-----BEGIN PUBLIC KEY-----\nAAE=\n-----END PUBLIC KEY-----\n",
-                "PUBLIC KEY"
-            ),
+            decode("-----BEGIN PUBLIC KEY-----\nAAE=\n-----END PUBLIC KEY-----\n", "PUBLIC KEY"),
             Some(vec![0, 1])
         );
-        assert_eq!(
-            decode(
-                "-----BEGIN PUBLIC KEY-----\nAAF=\n-----END PUBLIC KEY-----",
-                "PUBLIC KEY"
-            ),
-            None
-        );
-        assert_eq!(
-            decode(
-                "-----BEGIN PRIVATE KEY-----\nAAE=\n-----END PRIVATE KEY-----",
-                "PUBLIC KEY"
-            ),
-            None
-        );
-        assert_eq!(
-            decode(
-                "-----BEGIN PUBLIC KEY-----\nAA=E\n-----END PUBLIC KEY-----",
-                "PUBLIC KEY"
-            ),
-            None
-        );
-        assert_eq!(
-            decode(
-                "-----BEGIN PUBLIC KEY-----\nAA E=\n-----END PUBLIC KEY-----",
-                "PUBLIC KEY"
-            ),
-            None
-        );
+        assert_eq!(decode("-----BEGIN PUBLIC KEY-----\nAAF=\n-----END PUBLIC KEY-----", "PUBLIC KEY"), None);
+        assert_eq!(decode("-----BEGIN PRIVATE KEY-----\nAAE=\n-----END PRIVATE KEY-----", "PUBLIC KEY"), None);
+        assert_eq!(decode("-----BEGIN PUBLIC KEY-----\nAA=E\n-----END PUBLIC KEY-----", "PUBLIC KEY"), None);
+        assert_eq!(decode("-----BEGIN PUBLIC KEY-----\nAA E=\n-----END PUBLIC KEY-----", "PUBLIC KEY"), None);
         assert_eq!(decode("", "PUBLIC KEY"), None);
     }
 }

@@ -93,45 +93,26 @@ impl core::error::Error for SignatureError {}
 impl PublicKey {
     /// Decodes a metadata key entry.
     pub fn from_metadata(key: &Key) -> Result<Self, KeyError> {
-        let unsupported = || KeyError::UnsupportedScheme {
-            keytype: key.keytype.clone(),
-            scheme: key.scheme.clone(),
-        };
-        let public = || {
-            key.keyval
-                .public
-                .as_deref()
-                .ok_or(KeyError::MissingPublicValue)
-        };
+        let unsupported = || KeyError::UnsupportedScheme { keytype: key.keytype.clone(), scheme: key.scheme.clone() };
+        let public = || key.keyval.public.as_deref().ok_or(KeyError::MissingPublicValue);
         match (key.keytype.as_str(), key.scheme.as_str()) {
             ("ed25519", "ed25519") => {
-                let bytes =
-                    hex::decode(public()?).ok_or(KeyError::Malformed("Ed25519 key is not hex"))?;
-                let point: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| KeyError::Malformed("Ed25519 key is not 32 bytes"))?;
+                let bytes = hex::decode(public()?).ok_or(KeyError::Malformed("Ed25519 key is not hex"))?;
+                let point: [u8; 32] =
+                    bytes.try_into().map_err(|_| KeyError::Malformed("Ed25519 key is not 32 bytes"))?;
                 strict::ed25519_point(&point).map_err(KeyError::Malformed)?;
                 Ok(PublicKey::Ed25519(point))
             }
-            ("ecdsa" | "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => {
-                with_spki(public()?, |spki| match spki {
-                    der::Spki::EcP256(point) => Ok(PublicKey::EcdsaP256(
-                        strict::p256_point(point).map_err(KeyError::Malformed)?,
-                    )),
-                    der::Spki::Rsa { .. } => Err(KeyError::Malformed("an RSA key listed as ECDSA")),
-                })
-            }
+            ("ecdsa" | "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => with_spki(public()?, |spki| match spki {
+                der::Spki::EcP256(point) => {
+                    Ok(PublicKey::EcdsaP256(strict::p256_point(point).map_err(KeyError::Malformed)?))
+                }
+                der::Spki::Rsa { .. } => Err(KeyError::Malformed("an RSA key listed as ECDSA")),
+            }),
             ("rsa", "rsassa-pss-sha256") => with_spki(public()?, |spki| match spki {
-                der::Spki::Rsa {
-                    rsa_public_key,
-                    modulus,
-                    exponent,
-                } => {
+                der::Spki::Rsa { rsa_public_key, modulus, exponent } => {
                     strict::rsa_key(modulus, exponent).map_err(KeyError::Malformed)?;
-                    Ok(PublicKey::RsaPssSha256(RsaKey {
-                        der: rsa_public_key.to_vec(),
-                        modulus_len: modulus.len(),
-                    }))
+                    Ok(PublicKey::RsaPssSha256(RsaKey { der: rsa_public_key.to_vec(), modulus_len: modulus.len() }))
                 }
                 der::Spki::EcP256(_) => Err(KeyError::Malformed("an ECDSA key listed as RSA")),
             }),
@@ -154,11 +135,10 @@ impl PublicKey {
     /// so it may not have come through [`PublicKey::from_metadata`]) and the signature.
     pub(crate) fn check_encodings(&self, signature: &[u8]) -> Result<(), SignatureError> {
         match self {
-            PublicKey::Ed25519(point) => strict::ed25519_point(point)
-                .and_then(|()| strict::ed25519_signature(signature).map(drop)),
-            PublicKey::EcdsaP256(point) => {
-                strict::p256_point(point).and_then(|_| strict::p256_signature(signature))
+            PublicKey::Ed25519(point) => {
+                strict::ed25519_point(point).and_then(|()| strict::ed25519_signature(signature).map(drop))
             }
+            PublicKey::EcdsaP256(point) => strict::p256_point(point).and_then(|_| strict::p256_signature(signature)),
             PublicKey::RsaPssSha256(key) => (signature.len() == key.modulus_len)
                 .then_some(())
                 .ok_or("RSA signature length differs from the modulus"),
@@ -170,30 +150,20 @@ impl PublicKey {
     pub fn to_metadata(&self) -> Key {
         match self {
             PublicKey::Ed25519(point) => Key::new("ed25519", "ed25519", hex::encode(point)),
-            PublicKey::EcdsaP256(point) => Key::new(
-                "ecdsa",
-                "ecdsa-sha2-nistp256",
-                pem::encode(&der::p256_spki(point), "PUBLIC KEY"),
-            ),
-            PublicKey::RsaPssSha256(key) => Key::new(
-                "rsa",
-                "rsassa-pss-sha256",
-                pem::encode(&der::rsa_spki(&key.der), "PUBLIC KEY"),
-            ),
+            PublicKey::EcdsaP256(point) => {
+                Key::new("ecdsa", "ecdsa-sha2-nistp256", pem::encode(&der::p256_spki(point), "PUBLIC KEY"))
+            }
+            PublicKey::RsaPssSha256(key) => {
+                Key::new("rsa", "rsassa-pss-sha256", pem::encode(&der::rsa_spki(&key.der), "PUBLIC KEY"))
+            }
         }
     }
 }
 
 /// Decodes a PEM SubjectPublicKeyInfo and hands the parsed view to `f`.
-fn with_spki<T>(
-    pem_text: &str,
-    f: impl FnOnce(der::Spki<'_>) -> Result<T, KeyError>,
-) -> Result<T, KeyError> {
-    let bytes =
-        pem::decode(pem_text, "PUBLIC KEY").ok_or(KeyError::Malformed("public key is not PEM"))?;
-    f(der::parse_spki(&bytes).ok_or(KeyError::Malformed(
-        "unsupported or malformed SubjectPublicKeyInfo",
-    ))?)
+fn with_spki<T>(pem_text: &str, f: impl FnOnce(der::Spki<'_>) -> Result<T, KeyError>) -> Result<T, KeyError> {
+    let bytes = pem::decode(pem_text, "PUBLIC KEY").ok_or(KeyError::Malformed("public key is not PEM"))?;
+    f(der::parse_spki(&bytes).ok_or(KeyError::Malformed("unsupported or malformed SubjectPublicKeyInfo"))?)
 }
 
 /// The default key id of a key entry: the hex SHA-256 of the canonical JSON of

@@ -60,11 +60,7 @@ impl ThresholdReport {
 /// Signatures by key ids the role does not authorize are ignored; an invalid or
 /// malformed signature just does not count; keys of unsupported schemes are reported as
 /// unusable; a key listed under several key ids counts once.
-pub fn check_threshold(
-    authority: RoleAuthority<'_>,
-    signatures: &[Signature],
-    message: &[u8],
-) -> ThresholdReport {
+pub fn check_threshold(authority: RoleAuthority<'_>, signatures: &[Signature], message: &[u8]) -> ThresholdReport {
     let mut report = ThresholdReport {
         threshold: authority.threshold.get(),
         signed: Vec::new(),
@@ -84,9 +80,7 @@ pub fn check_threshold(
                 Some((_, ids)) => ids.push(keyid),
                 None => groups.push((key, alloc::vec![keyid])),
             },
-            Err(problem) => report
-                .unusable
-                .push((keyid.clone(), KeyProblem::Key(problem))),
+            Err(problem) => report.unusable.push((keyid.clone(), KeyProblem::Key(problem))),
         }
     }
     for (key, ids) in groups {
@@ -101,9 +95,7 @@ pub fn check_threshold(
                     break;
                 }
                 Err(SignatureError::UnsupportedByBackend) => {
-                    report
-                        .unusable
-                        .push(((*id).clone(), KeyProblem::UnsupportedByBackend));
+                    report.unusable.push(((*id).clone(), KeyProblem::UnsupportedByBackend));
                     break;
                 }
                 Err(_) => {}
@@ -115,11 +107,7 @@ pub fn check_threshold(
             None if report.unusable.iter().any(|(u, _)| u == named) => {}
             None => report.missing.push(named.clone()),
         }
-        report.aliases.extend(
-            ids.iter()
-                .filter(|id| **id != named)
-                .map(|id| ((*id).clone(), named.clone())),
-        );
+        report.aliases.extend(ids.iter().filter(|id| **id != named).map(|id| ((*id).clone(), named.clone())));
     }
     report
 }
@@ -138,9 +126,7 @@ impl fmt::Display for ThresholdReport {
             match problem {
                 KeyProblem::NotListed => f.write_str("not in the key table")?,
                 KeyProblem::Key(e) => write!(f, "{e}")?,
-                KeyProblem::UnsupportedByBackend => {
-                    f.write_str("not supported by this build's crypto backend")?
-                }
+                KeyProblem::UnsupportedByBackend => f.write_str("not supported by this build's crypto backend")?,
             }
         }
         Ok(())

@@ -20,38 +20,18 @@ struct Vector {
 }
 
 fn seed(label: &str, i: u32) -> [u8; 32] {
-    Sha256::new()
-        .chain_update(label)
-        .chain_update(i.to_be_bytes())
-        .finalize()
-        .into()
+    Sha256::new().chain_update(label).chain_update(i.to_be_bytes()).finalize().into()
 }
 
 fn ed25519_key(point: [u8; 32]) -> Option<PublicKey> {
-    PublicKey::from_metadata(&Key::new(
-        "ed25519",
-        "ed25519",
-        metadata_schemas::hex::encode(&point),
-    ))
-    .ok()
+    PublicKey::from_metadata(&Key::new("ed25519", "ed25519", metadata_schemas::hex::encode(&point))).ok()
 }
 
 /// Signs with an explicit scalar `a`, nonce point `big_r` and public encoding `a_enc`,
 /// the way an attacker crafting edge cases would.
-fn ed25519_sign(
-    a: Scalar,
-    r: Scalar,
-    big_r: EdwardsPoint,
-    a_enc: [u8; 32],
-    message: &[u8],
-) -> Vec<u8> {
+fn ed25519_sign(a: Scalar, r: Scalar, big_r: EdwardsPoint, a_enc: [u8; 32], message: &[u8]) -> Vec<u8> {
     let r_enc = big_r.compress().to_bytes();
-    let k = Scalar::from_hash(
-        Sha512::new()
-            .chain_update(r_enc)
-            .chain_update(a_enc)
-            .chain_update(message),
-    );
+    let k = Scalar::from_hash(Sha512::new().chain_update(r_enc).chain_update(a_enc).chain_update(message));
     let s = r + k * a;
     [r_enc, s.to_bytes()].concat()
 }
@@ -64,13 +44,7 @@ fn ed25519_vectors() -> Vec<Vector> {
         let message = seed("ed-m", i).to_vec();
         let public = ED25519_BASEPOINT_POINT * a;
         let torsion = EIGHT_TORSION[1 + (i as usize % 7)];
-        let honest = ed25519_sign(
-            a,
-            r,
-            ED25519_BASEPOINT_POINT * r,
-            public.compress().to_bytes(),
-            &message,
-        );
+        let honest = ed25519_sign(a, r, ED25519_BASEPOINT_POINT * r, public.compress().to_bytes(), &message);
         let key = ed25519_key(public.compress().to_bytes()).expect("honest key");
         vectors.push(Vector {
             name: format!("ed25519 valid {i}"),
@@ -128,13 +102,8 @@ fn ed25519_vectors() -> Vec<Vector> {
             });
         }
         // R with a torsion component: only a cofactored verifier would accept.
-        let signature = ed25519_sign(
-            a,
-            r,
-            ED25519_BASEPOINT_POINT * r + torsion,
-            public.compress().to_bytes(),
-            &message,
-        );
+        let signature =
+            ed25519_sign(a, r, ED25519_BASEPOINT_POINT * r + torsion, public.compress().to_bytes(), &message);
         vectors.push(Vector {
             name: format!("ed25519 torsioned R {i}"),
             key: key.clone(),
@@ -158,12 +127,7 @@ fn p256_vectors() -> Vec<Vector> {
     let mut vectors = Vec::new();
     for i in 0..48u32 {
         let signing = p256::ecdsa::SigningKey::from_bytes(&seed("p256", i).into()).unwrap();
-        let point: [u8; 65] = signing
-            .verifying_key()
-            .to_encoded_point(false)
-            .as_bytes()
-            .try_into()
-            .unwrap();
+        let point: [u8; 65] = signing.verifying_key().to_encoded_point(false).as_bytes().try_into().unwrap();
         let key = PublicKey::EcdsaP256(point);
         let message = seed("p256-m", i).to_vec();
         let signature: p256::ecdsa::Signature = signing.sign(&message);
@@ -221,10 +185,7 @@ fn p256_vectors() -> Vec<Vector> {
 
 #[test]
 fn ring_and_rustcrypto_agree_on_every_vector() {
-    let vectors: Vec<Vector> = ed25519_vectors()
-        .into_iter()
-        .chain(p256_vectors())
-        .collect();
+    let vectors: Vec<Vector> = ed25519_vectors().into_iter().chain(p256_vectors()).collect();
     let mut accepted = 0;
     let mut decided_by_backends = 0;
     for v in &vectors {
@@ -236,34 +197,23 @@ fn ring_and_rustcrypto_agree_on_every_vector() {
         if v.name.contains("valid") {
             assert_eq!(by_ring, Ok(()), "{}", v.name);
         }
-        if v.name.contains("tampered")
-            || v.name.contains("other message")
-            || v.name.contains("torsioned R")
-        {
+        if v.name.contains("tampered") || v.name.contains("other message") || v.name.contains("torsioned R") {
             assert!(by_ring.is_err(), "{}", v.name);
         }
     }
     assert!(vectors.len() > 600, "{} vectors", vectors.len());
     assert!(accepted >= 48 * 3, "accepted {accepted}");
-    assert!(
-        decided_by_backends > vectors.len() / 2,
-        "most vectors must reach both backends"
-    );
+    assert!(decided_by_backends > vectors.len() / 2, "most vectors must reach both backends");
 }
 
 #[test]
 fn mixed_order_keys_reach_both_backends() {
     // The interesting Ed25519 vectors are not stopped by the shared rules.
-    let mixed: Vec<Vector> = ed25519_vectors()
-        .into_iter()
-        .filter(|v| v.name.contains("mixed-order"))
-        .collect();
+    let mixed: Vec<Vector> = ed25519_vectors().into_iter().filter(|v| v.name.contains("mixed-order")).collect();
     assert!(mixed.len() >= 40);
     for v in &mixed {
         assert_ne!(
-            ring::verify(&v.key, &v.message, &v.signature)
-                .err()
-                .map(|e| matches!(e, SignatureError::Malformed(_))),
+            ring::verify(&v.key, &v.message, &v.signature).err().map(|e| matches!(e, SignatureError::Malformed(_))),
             Some(true),
             "{}",
             v.name
@@ -279,21 +229,11 @@ fn identity_key_forgery_is_refused_by_both() {
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let s = Scalar::from_bytes_mod_order(seed("forge", 0));
-    let signature = [
-        (ED25519_BASEPOINT_POINT * s).compress().to_bytes(),
-        s.to_bytes(),
-    ]
-    .concat();
+    let signature = [(ED25519_BASEPOINT_POINT * s).compress().to_bytes(), s.to_bytes()].concat();
     let key = PublicKey::Ed25519(identity);
     for message in [&b"install me"[..], b"anything at all"] {
-        assert!(matches!(
-            ring::verify(&key, message, &signature),
-            Err(SignatureError::Malformed(_))
-        ));
-        assert!(matches!(
-            rustcrypto::verify(&key, message, &signature),
-            Err(SignatureError::Malformed(_))
-        ));
+        assert!(matches!(ring::verify(&key, message, &signature), Err(SignatureError::Malformed(_))));
+        assert!(matches!(rustcrypto::verify(&key, message, &signature), Err(SignatureError::Malformed(_))));
     }
 }
 
@@ -314,10 +254,7 @@ fn small_order_list_is_exactly_the_torsion_subgroup() {
         for sign in [0u8, 0x80] {
             let mut encoding = *y;
             encoding[31] |= sign;
-            assert!(
-                ed25519_key(encoding).is_none(),
-                "small-order point accepted: {encoding:02x?}"
-            );
+            assert!(ed25519_key(encoding).is_none(), "small-order point accepted: {encoding:02x?}");
             if let Some(point) = CompressedEdwardsY(encoding).decompress() {
                 assert!(point.is_small_order());
             }
@@ -327,9 +264,7 @@ fn small_order_list_is_exactly_the_torsion_subgroup() {
 
 #[test]
 fn digests_agree_between_backends() {
-    for len in [
-        0usize, 1, 55, 56, 63, 64, 65, 111, 112, 127, 128, 129, 1000, 100_000,
-    ] {
+    for len in [0usize, 1, 55, 56, 63, 64, 65, 111, 112, 127, 128, 129, 1000, 100_000] {
         let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
         for algorithm in [HashAlgorithm::Sha256, HashAlgorithm::Sha512] {
             let (mut a, mut b) = match algorithm {
@@ -340,11 +275,7 @@ fn digests_agree_between_backends() {
                 a.update(chunk);
                 b.update(chunk);
             }
-            let size = if algorithm == HashAlgorithm::Sha256 {
-                32
-            } else {
-                64
-            };
+            let size = if algorithm == HashAlgorithm::Sha256 { 32 } else { 64 };
             let (mut da, mut db) = (vec![0u8; size], vec![0u8; size]);
             a.finish_into(&mut da);
             b.finish_into(&mut db);
@@ -355,10 +286,8 @@ fn digests_agree_between_backends() {
 
 #[test]
 fn rsa_is_reported_unsupported_by_rustcrypto_not_invalid() {
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/python-tuf/rsa-hashed-bins/metadata/1.root.json"
-    );
+    let fixture =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/python-tuf/rsa-hashed-bins/metadata/1.root.json");
     let bytes = std::fs::read(fixture).unwrap();
     let envelope = metadata_schemas::Envelope::parse(&bytes).unwrap();
     let root: metadata_schemas::Root = envelope.decode_signed().unwrap();
@@ -367,8 +296,5 @@ fn rsa_is_reported_unsupported_by_rustcrypto_not_invalid() {
     let message = envelope.canonical_signed();
     let sig = metadata_schemas::hex::decode(&signature.sig).unwrap();
     assert_eq!(ring::verify(&key, &message, &sig), Ok(()));
-    assert_eq!(
-        rustcrypto::verify(&key, &message, &sig),
-        Err(SignatureError::UnsupportedByBackend)
-    );
+    assert_eq!(rustcrypto::verify(&key, &message, &sig), Err(SignatureError::UnsupportedByBackend));
 }

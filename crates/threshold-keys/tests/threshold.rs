@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use metadata_schemas::{Key, KeyId, Signature, Threshold, UnknownFields};
-use threshold_keys::{
-    KeyAlgorithm, KeyFileSigner, KeyProblem, RoleAuthority, Signer, check_threshold,
-};
+use threshold_keys::{KeyAlgorithm, KeyFileSigner, KeyProblem, RoleAuthority, Signer, check_threshold};
 
 const MESSAGE: &[u8] = b"{\"_type\":\"targets\"}";
 
@@ -29,10 +27,7 @@ struct Case {
 impl Case {
     /// All three keys, listed and authorized under their default ids.
     fn three() -> Self {
-        let mut case = Case {
-            keys: BTreeMap::new(),
-            keyids: Vec::new(),
-        };
+        let mut case = Case { keys: BTreeMap::new(), keyids: Vec::new() };
         for s in signers() {
             case.list(s.key_id().clone(), s.public_key().clone());
         }
@@ -45,11 +40,8 @@ impl Case {
     }
 
     fn check(&self, threshold: u64, signatures: &[Signature]) -> threshold_keys::ThresholdReport {
-        let authority = RoleAuthority {
-            keys: &self.keys,
-            keyids: &self.keyids,
-            threshold: Threshold::new(threshold).unwrap(),
-        };
+        let authority =
+            RoleAuthority { keys: &self.keys, keyids: &self.keyids, threshold: Threshold::new(threshold).unwrap() };
         check_threshold(authority, signatures, MESSAGE)
     }
 }
@@ -75,13 +67,7 @@ fn threshold_met_by_distinct_valid_signatures() {
 fn threshold_not_met_reports_missing_keys() {
     let report = Case::three().check(3, &[sig(0), sig(1)]);
     assert!(!report.is_met());
-    assert_eq!(
-        report.to_string(),
-        format!(
-            "2 of 3 signatures, missing key {}..",
-            signers()[2].key_id().short()
-        )
-    );
+    assert_eq!(report.to_string(), format!("2 of 3 signatures, missing key {}..", signers()[2].key_id().short()));
 }
 
 #[test]
@@ -94,26 +80,17 @@ fn duplicate_signatures_by_one_key_count_once() {
 #[test]
 fn one_key_listed_under_two_key_ids_counts_once() {
     let mut case = Case::three();
-    case.list(
-        KeyId::new("alias-of-key-0"),
-        signers()[0].public_key().clone(),
-    );
+    case.list(KeyId::new("alias-of-key-0"), signers()[0].public_key().clone());
     let report = case.check(2, &[sig(0), renamed(sig(0), "alias-of-key-0")]);
     assert!(!report.is_met(), "{report}");
     assert_eq!(report.signed, vec![signers()[0].key_id().clone()]);
-    assert_eq!(
-        report.aliases,
-        vec![(KeyId::new("alias-of-key-0"), signers()[0].key_id().clone())]
-    );
+    assert_eq!(report.aliases, vec![(KeyId::new("alias-of-key-0"), signers()[0].key_id().clone())]);
 }
 
 #[test]
 fn alias_with_valid_signature_counts_when_first_id_has_none() {
     let mut case = Case::three();
-    case.list(
-        KeyId::new("alias-of-key-1"),
-        signers()[1].public_key().clone(),
-    );
+    case.list(KeyId::new("alias-of-key-1"), signers()[1].public_key().clone());
     let report = case.check(1, &[renamed(sig(1), "alias-of-key-1")]);
     assert!(report.is_met());
     assert_eq!(report.signed, vec![KeyId::new("alias-of-key-1")]);
@@ -148,16 +125,10 @@ fn signature_by_a_key_not_authorized_for_the_role_is_ignored() {
 #[test]
 fn unsupported_scheme_is_ignored_not_fatal() {
     let mut case = Case::three();
-    case.list(
-        KeyId::new("future-key"),
-        Key::new("ml-dsa", "ml-dsa-65", "00".into()),
-    );
+    case.list(KeyId::new("future-key"), Key::new("ml-dsa", "ml-dsa-65", "00".into()));
     let report = case.check(1, &[sig(0), renamed(sig(1), "future-key")]);
     assert!(report.is_met());
-    assert!(matches!(
-        report.unusable[0].1,
-        KeyProblem::Key(threshold_keys::KeyError::UnsupportedScheme { .. })
-    ));
+    assert!(matches!(report.unusable[0].1, KeyProblem::Key(threshold_keys::KeyError::UnsupportedScheme { .. })));
 }
 
 #[test]
@@ -166,32 +137,18 @@ fn key_id_missing_from_key_table_is_reported() {
     case.keyids.push(KeyId::new("dangling"));
     let report = case.check(1, &[sig(0)]);
     assert!(report.is_met());
-    assert_eq!(
-        report.unusable,
-        vec![(KeyId::new("dangling"), KeyProblem::NotListed)]
-    );
-    assert!(
-        report
-            .to_string()
-            .contains("dangling.. unusable: not in the key table"),
-        "{report}"
-    );
+    assert_eq!(report.unusable, vec![(KeyId::new("dangling"), KeyProblem::NotListed)]);
+    assert!(report.to_string().contains("dangling.. unusable: not in the key table"), "{report}");
 }
 
 #[test]
 fn invalid_empty_and_non_hex_signatures_do_not_count() {
     let mut wrong_message = signers()[0].sign(b"other bytes").unwrap();
     wrong_message.keyid = signers()[0].key_id().clone();
-    let empty = Signature {
-        keyid: signers()[1].key_id().clone(),
-        sig: String::new(),
-        unknown: UnknownFields::default(),
-    };
-    let not_hex = Signature {
-        keyid: signers()[2].key_id().clone(),
-        sig: "zz".into(),
-        unknown: UnknownFields::default(),
-    };
+    let empty =
+        Signature { keyid: signers()[1].key_id().clone(), sig: String::new(), unknown: UnknownFields::default() };
+    let not_hex =
+        Signature { keyid: signers()[2].key_id().clone(), sig: "zz".into(), unknown: UnknownFields::default() };
     let report = Case::three().check(1, &[wrong_message, empty, not_hex]);
     assert!(report.signed.is_empty());
     assert_eq!(report.missing.len(), 3);

@@ -8,9 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use metadata_schemas::{
-    Digest, Envelope, Hashes, RoleName, TargetFile, TargetPath, Targets, Version, json,
-};
+use metadata_schemas::{Digest, Envelope, Hashes, RoleName, TargetFile, TargetPath, Targets, Version, json};
 use repo_simulator::RepoSim;
 use update_verifier::{Limits, Source, TrustedSet};
 
@@ -39,26 +37,16 @@ fn repository() -> (RepoSim, Vec<u8>) {
 fn bench(c: &mut Criterion) {
     let (sim, bytes) = repository();
     let now = sim.now;
-    let limits = Limits {
-        targets_max_length: 64 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits { targets_max_length: 64 << 20, ..Limits::default() };
     let mut base = TrustedSet::new(&sim.file("1.root.json"), now, limits).unwrap();
-    base.update_timestamp(&sim.file("timestamp.json"), Source::Remote)
-        .unwrap();
-    base.update_snapshot(&sim.file("2.snapshot.json"), Source::Remote)
-        .unwrap();
+    base.update_timestamp(&sim.file("timestamp.json"), Source::Remote).unwrap();
+    base.update_snapshot(&sim.file("2.snapshot.json"), Source::Remote).unwrap();
 
-    let mut group = c.benchmark_group(format!(
-        "targets.json with {TARGETS} targets ({} MB)",
-        bytes.len() / 1_000_000
-    ));
+    let mut group = c.benchmark_group(format!("targets.json with {TARGETS} targets ({} MB)", bytes.len() / 1_000_000));
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.sample_size(20);
     group.bench_function("floor: serde_json::Value parse", |b| {
-        b.iter(|| {
-            black_box(serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).unwrap())
-        })
+        b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(black_box(&bytes)).unwrap()))
     });
     group.bench_function("full verification (TrustedSet::update_targets)", |b| {
         b.iter(|| {
@@ -66,26 +54,17 @@ fn bench(c: &mut Criterion) {
             black_box(set.update_targets(black_box(&bytes)).unwrap().targets.len())
         })
     });
-    group.bench_function("phase: parse to Value", |b| {
-        b.iter(|| black_box(json::parse(black_box(&bytes)).unwrap()))
-    });
+    group.bench_function("phase: parse to Value", |b| b.iter(|| black_box(json::parse(black_box(&bytes)).unwrap())));
     let envelope = Envelope::parse(&bytes).unwrap();
-    group.bench_function("phase: canonicalize", |b| {
-        b.iter(|| black_box(envelope.canonical_signed()))
-    });
-    group.bench_function("phase: decode typed", |b| {
-        b.iter(|| black_box(envelope.decode_signed::<Targets>().unwrap()))
-    });
+    group.bench_function("phase: canonicalize", |b| b.iter(|| black_box(envelope.canonical_signed())));
+    group.bench_function("phase: decode typed", |b| b.iter(|| black_box(envelope.decode_signed::<Targets>().unwrap())));
     let canonical = envelope.canonical_signed();
-    let key =
-        threshold_keys::PublicKey::from_metadata(sim.root.keys.values().next().unwrap()).unwrap();
+    let key = threshold_keys::PublicKey::from_metadata(sim.root.keys.values().next().unwrap()).unwrap();
     let signer = &sim.signers[&RoleName::targets()][0];
     let signature = signer.sign_bytes(&canonical).unwrap();
-    let key = threshold_keys::PublicKey::from_metadata(threshold_keys::Signer::public_key(signer))
-        .unwrap_or(key);
-    group.bench_function("phase: ed25519 verify", |b| {
-        b.iter(|| key.verify(black_box(&canonical), &signature).unwrap())
-    });
+    let key = threshold_keys::PublicKey::from_metadata(threshold_keys::Signer::public_key(signer)).unwrap_or(key);
+    group
+        .bench_function("phase: ed25519 verify", |b| b.iter(|| key.verify(black_box(&canonical), &signature).unwrap()));
     group.finish();
 }
 

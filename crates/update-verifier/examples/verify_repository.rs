@@ -18,11 +18,7 @@ fn main() -> ExitCode {
         eprintln!("usage: verify_repository REPO_DIR [--at YYYY-MM-DDTHH:MM:SSZ]");
         return ExitCode::FAILURE;
     };
-    let now: DateTime<Utc> = match args
-        .iter()
-        .position(|a| a == "--at")
-        .and_then(|i| args.get(i + 1))
-    {
+    let now: DateTime<Utc> = match args.iter().position(|a| a == "--at").and_then(|i| args.get(i + 1)) {
         Some(text) => match text.parse() {
             Ok(t) => t,
             Err(e) => {
@@ -46,9 +42,7 @@ fn main() -> ExitCode {
 
 /// The system clock as the engine's time type (the engine itself never reads a clock).
 fn system_now() -> DateTime<Utc> {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     DateTime::from_timestamp(since_epoch.as_secs() as i64, 0).unwrap_or_default()
 }
 
@@ -59,10 +53,7 @@ fn read(dir: &Path, name: &str) -> Option<Vec<u8>> {
 fn verify(repo: &Path, now: DateTime<Utc>) -> Result<String, String> {
     let metadata = repo.join("metadata");
     let anchor = read(&metadata, "1.root.json").ok_or("metadata/1.root.json is missing")?;
-    println!(
-        "trust anchor: {}/1.root.json, reference time {now}",
-        metadata.display()
-    );
+    println!("trust anchor: {}/1.root.json, reference time {now}", metadata.display());
     let mut refresh = Refresh::new(&anchor, now, Limits::default()).map_err(|e| e.to_string())?;
     loop {
         match refresh.next_action() {
@@ -72,11 +63,7 @@ fn verify(repo: &Path, now: DateTime<Utc>) -> Result<String, String> {
                 Some(bytes) => {
                     let persist = refresh.fetched(&bytes).map_err(|e| e.to_string())?;
                     if let Persist::Store(_) = persist {
-                        println!(
-                            "  verified {:<24} ({} bytes)",
-                            request.file_name,
-                            bytes.len()
-                        );
+                        println!("  verified {:<24} ({} bytes)", request.file_name, bytes.len());
                     }
                 }
                 None => refresh.not_found().map_err(|e| e.to_string())?,
@@ -104,32 +91,20 @@ fn verify(repo: &Path, now: DateTime<Utc>) -> Result<String, String> {
             println!("  unreachable target {path} (shadowed by delegation order)");
             continue;
         };
-        let file = repo
-            .join("targets")
-            .join(info.url_path(trusted.root().consistent_snapshot()));
-        let content =
-            std::fs::read(&file).map_err(|e| format!("target {path}: {}: {e}", file.display()))?;
+        let file = repo.join("targets").join(info.url_path(trusted.root().consistent_snapshot()));
+        let content = std::fs::read(&file).map_err(|e| format!("target {path}: {}: {e}", file.display()))?;
         let mut verifier = info.verifier().map_err(|e| e.to_string())?;
         verifier.update(&content).map_err(|e| e.to_string())?;
         verifier.finish().map_err(|e| e.to_string())?;
-        println!(
-            "  verified target {path} ({} bytes, listed by {})",
-            info.file.length, info.role
-        );
+        println!("  verified target {path} ({} bytes, listed by {})", info.file.length, info.role);
         checked += 1;
     }
-    Ok(format!(
-        "{checked} target(s) verified, root v{}",
-        trusted.root().version()
-    ))
+    Ok(format!("{checked} target(s) verified, root v{}", trusted.root().version()))
 }
 
 /// Loads every delegated role reachable from targets (breadth-first), verifying each
 /// against its delegator, and returns every target path listed anywhere.
-fn load_all_delegated_roles(
-    trusted: &mut TrustedSet,
-    metadata: &Path,
-) -> Result<BTreeSet<TargetPath>, String> {
+fn load_all_delegated_roles(trusted: &mut TrustedSet, metadata: &Path) -> Result<BTreeSet<TargetPath>, String> {
     let consistent = trusted.root().consistent_snapshot();
     let mut queue = vec![RoleName::targets()];
     let mut seen: BTreeMap<RoleName, ()> = BTreeMap::new();
@@ -142,34 +117,21 @@ fn load_all_delegated_roles(
         let mut children = Vec::new();
         if let Some(delegations) = &targets.delegations {
             match &delegations.roles {
-                DelegatedRoles::List(roles) => {
-                    children.extend(roles.iter().map(|r| r.name.clone()))
-                }
-                DelegatedRoles::Succinct(bins) => {
-                    children.extend((0..bins.bin_count()).map(|i| bins.bin_name(i)))
-                }
+                DelegatedRoles::List(roles) => children.extend(roles.iter().map(|r| r.name.clone())),
+                DelegatedRoles::Succinct(bins) => children.extend((0..bins.bin_count()).map(|i| bins.bin_name(i))),
             }
         }
         for child in children {
             if seen.insert(child.clone(), ()).is_some() {
                 continue;
             }
-            let listed = trusted
-                .snapshot()
-                .and_then(|s| s.role_meta(&child))
-                .map(|m| m.version);
+            let listed = trusted.snapshot().and_then(|s| s.role_meta(&child)).map(|m| m.version);
             let Some(version) = listed else {
                 return Err(format!("{child}: delegated but not listed in snapshot"));
             };
-            let name = if consistent {
-                child.versioned_file_name(version)
-            } else {
-                child.file_name()
-            };
+            let name = if consistent { child.versioned_file_name(version) } else { child.file_name() };
             let bytes = read(metadata, &name).ok_or_else(|| format!("{name} is missing"))?;
-            trusted
-                .update_delegated_targets(&bytes, &child, &role)
-                .map_err(|e| e.to_string())?;
+            trusted.update_delegated_targets(&bytes, &child, &role).map_err(|e| e.to_string())?;
             println!("  verified {name:<24} (delegated by {role})");
             queue.push(child);
         }

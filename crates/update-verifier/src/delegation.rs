@@ -8,11 +8,7 @@ use metadata_schemas::{DelegatedRoles, Delegations, PathSpec, RoleName, hex};
 
 /// The roles `delegations` trusts for a path, in listed order, with their
 /// `terminating` flag. `path_sha256` is the SHA-256 of the path's UTF-8 bytes.
-pub fn roles_for_target(
-    delegations: &Delegations,
-    path: &str,
-    path_sha256: &[u8; 32],
-) -> Vec<(RoleName, bool)> {
+pub fn roles_for_target(delegations: &Delegations, path: &str, path_sha256: &[u8; 32]) -> Vec<(RoleName, bool)> {
     match &delegations.roles {
         DelegatedRoles::List(roles) => roles
             .iter()
@@ -20,12 +16,7 @@ pub fn roles_for_target(
             .map(|role| (role.name.clone(), role.terminating))
             .collect(),
         DelegatedRoles::Succinct(bins) => {
-            let prefix = [
-                path_sha256[0],
-                path_sha256[1],
-                path_sha256[2],
-                path_sha256[3],
-            ];
+            let prefix = [path_sha256[0], path_sha256[1], path_sha256[2], path_sha256[3]];
             alloc::vec![(bins.bin_for_hash(prefix), true)] // every succinct bin is terminating
         }
     }
@@ -46,10 +37,7 @@ pub fn is_delegated_path(spec: &PathSpec, path: &str, path_sha256: &[u8; 32]) ->
 /// segment matches: `*` and `?` never cross a `/`.
 pub fn path_matches(pattern: &str, path: &str) -> bool {
     pattern.split('/').count() == path.split('/').count()
-        && pattern
-            .split('/')
-            .zip(path.split('/'))
-            .all(|(p, t)| segment_matches(p, t))
+        && pattern.split('/').zip(path.split('/')).all(|(p, t)| segment_matches(p, t))
 }
 
 #[derive(Debug)]
@@ -137,9 +125,7 @@ fn token_matches(token: &Token, c: char) -> bool {
         Token::Star => true,
         Token::Any => true,
         Token::Literal(l) => *l == c,
-        Token::Set(negated, ranges) => {
-            ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
-        }
+        Token::Set(negated, ranges) => ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated,
     }
 }
 
@@ -200,10 +186,7 @@ mod tests {
         assert!(path_matches("[]]", "]"));
         assert!(path_matches("[!]]", "a"));
         assert!(path_matches("a[", "a["), "an unclosed [ is literal");
-        assert!(
-            !path_matches("[z-a]", "m"),
-            "a reversed range matches nothing"
-        );
+        assert!(!path_matches("[z-a]", "m"), "a reversed range matches nothing");
         assert!(path_matches("[a-]", "-"));
     }
 

@@ -95,10 +95,7 @@ impl<E: fmt::Display> fmt::Display for DriveError<E> {
 }
 
 /// Runs `session` to [`Action::Done`].
-pub fn drive<S: Session, IO: MetadataIo>(
-    session: &mut S,
-    io: &mut IO,
-) -> Result<(), DriveError<IO::Error>> {
+pub fn drive<S: Session, IO: MetadataIo>(session: &mut S, io: &mut IO) -> Result<(), DriveError<IO::Error>> {
     loop {
         match session.next_action() {
             Action::ReadCache(file) => {

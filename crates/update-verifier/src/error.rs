@@ -226,24 +226,20 @@ impl Error {
             Error::TooLong { .. } | Error::TargetTooLong { .. } => AttackCode::ENDLESS_DATA,
             Error::LengthMismatch { .. } | Error::HashMismatch { .. } => AttackCode::MIX_AND_MATCH,
             Error::Unsigned { .. } => AttackCode::BAD_SIGNATURE,
-            Error::RootVersion { .. } | Error::Rollback { .. } | Error::RoleRemoved { .. } => {
-                AttackCode::ROLLBACK
-            }
+            Error::RootVersion { .. } | Error::Rollback { .. } | Error::RoleRemoved { .. } => AttackCode::ROLLBACK,
             Error::ReleaseCounterRollback { .. } => AttackCode::ROLLBACK,
-            Error::VersionMismatch { .. }
-            | Error::NotInSnapshot { .. }
-            | Error::NotDelegated { .. } => AttackCode::MIX_AND_MATCH,
+            Error::VersionMismatch { .. } | Error::NotInSnapshot { .. } | Error::NotDelegated { .. } => {
+                AttackCode::MIX_AND_MATCH
+            }
             Error::Expired { .. } => AttackCode::FREEZE,
-            Error::NoKnownHash { .. }
-            | Error::TargetTooShort { .. }
-            | Error::TargetHashMismatch { .. } => AttackCode::TAMPERED_IMAGE,
+            Error::NoKnownHash { .. } | Error::TargetTooShort { .. } | Error::TargetHashMismatch { .. } => {
+                AttackCode::TAMPERED_IMAGE
+            }
             Error::WrongVehicle { .. }
             | Error::WrongHardware { .. }
             | Error::AmbiguousImages { .. }
             | Error::DirectorDelegates => AttackCode::WRONG_TARGET,
-            Error::NotInImageRepository { .. } | Error::RepositoryMismatch { .. } => {
-                AttackCode::REPOSITORY_MISMATCH
-            }
+            Error::NotInImageRepository { .. } | Error::RepositoryMismatch { .. } => AttackCode::REPOSITORY_MISMATCH,
         }
     }
 }
@@ -255,73 +251,29 @@ impl fmt::Display for Error {
             Error::TooLong { role, limit } => {
                 write!(f, "{role}: longer than {limit} bytes (endless data)")
             }
-            Error::LengthMismatch {
-                role,
-                expected,
-                found,
-            } => {
-                write!(
-                    f,
-                    "{role}: {found} bytes, but {expected} listed (TUF 5.5.2/5.6.2)"
-                )
+            Error::LengthMismatch { role, expected, found } => {
+                write!(f, "{role}: {found} bytes, but {expected} listed (TUF 5.5.2/5.6.2)")
             }
             Error::HashMismatch { role, algorithm } => {
-                write!(
-                    f,
-                    "{role}: {} differs from the listed hash (TUF 5.5.2/5.6.2)",
-                    algorithm.name()
-                )
+                write!(f, "{role}: {} differs from the listed hash (TUF 5.5.2/5.6.2)", algorithm.name())
             }
-            Error::Unsigned {
-                role,
-                authority: Authority::TrustedRoot,
-                report,
-            } if role.is_top_level() => {
+            Error::Unsigned { role, authority: Authority::TrustedRoot, report } if role.is_top_level() => {
                 write!(f, "{role}: {report}")
             }
-            Error::Unsigned {
-                role,
-                authority,
-                report,
-            } => write!(f, "{role}: {report} ({authority})"),
+            Error::Unsigned { role, authority, report } => write!(f, "{role}: {report} ({authority})"),
             Error::RootVersion { expected, found } => {
-                write!(
-                    f,
-                    "root v{found}: expected version {expected} (rollback, TUF 5.3.5)"
-                )
+                write!(f, "root v{found}: expected version {expected} (rollback, TUF 5.3.5)")
             }
-            Error::Rollback {
-                role,
-                trusted,
-                found,
-            } => {
-                write!(
-                    f,
-                    "{role} v{found}: older than trusted version {trusted} (rollback)"
-                )
+            Error::Rollback { role, trusted, found } => {
+                write!(f, "{role} v{found}: older than trusted version {trusted} (rollback)")
             }
-            Error::VersionMismatch {
-                role,
-                found,
-                listed,
-                listed_by,
-            } => {
-                write!(
-                    f,
-                    "{role} v{found}: version {listed} listed in {listed_by} (mix-and-match)"
-                )
+            Error::VersionMismatch { role, found, listed, listed_by } => {
+                write!(f, "{role} v{found}: version {listed} listed in {listed_by} (mix-and-match)")
             }
             Error::RoleRemoved { role } => {
-                write!(
-                    f,
-                    "snapshot: {role} is listed in the trusted snapshot but not in the new one (TUF 5.5.5)"
-                )
+                write!(f, "snapshot: {role} is listed in the trusted snapshot but not in the new one (TUF 5.5.5)")
             }
-            Error::Expired {
-                role,
-                version,
-                expires,
-            } => write!(f, "{role} v{version}: expired at {expires} (freeze)"),
+            Error::Expired { role, version, expires } => write!(f, "{role} v{version}: expired at {expires} (freeze)"),
             Error::Missing { role } => write!(f, "{role}: the repository does not have it"),
             Error::NotInSnapshot { role } => {
                 write!(f, "{role}: not listed in snapshot (TUF 5.6.1)")
@@ -330,58 +282,27 @@ impl fmt::Display for Error {
                 write!(f, "{role}: {delegator} does not delegate to it")
             }
             Error::OutOfOrder(what) => write!(f, "verification steps out of order: {what}"),
-            Error::NoKnownHash { path } => write!(
-                f,
-                "target {path}: no sha256 or sha512 hash to verify it with"
-            ),
+            Error::NoKnownHash { path } => write!(f, "target {path}: no sha256 or sha512 hash to verify it with"),
             Error::TargetTooLong { path, length } => {
-                write!(
-                    f,
-                    "target {path}: more than the listed {length} bytes (endless data)"
-                )
+                write!(f, "target {path}: more than the listed {length} bytes (endless data)")
             }
-            Error::TargetTooShort {
-                path,
-                length,
-                received,
-            } => {
+            Error::TargetTooShort { path, length, received } => {
                 write!(f, "target {path}: {received} bytes, but {length} listed")
             }
             Error::TargetHashMismatch { path, algorithm } => {
-                write!(
-                    f,
-                    "target {path}: {} differs from the listed hash (TUF 5.7.3)",
-                    algorithm.name()
-                )
+                write!(f, "target {path}: {} differs from the listed hash (TUF 5.7.3)", algorithm.name())
             }
             Error::WrongVehicle { expected, found } => {
-                write!(
-                    f,
-                    "director targets are for vehicle {found}, not {expected}"
-                )
+                write!(f, "director targets are for vehicle {found}, not {expected}")
             }
-            Error::WrongHardware {
-                ecu,
-                expected,
-                found,
-            } => {
-                write!(
-                    f,
-                    "ECU {ecu}: image is for hardware {found}, the ECU is {expected} (Uptane verify_image 3)"
-                )
+            Error::WrongHardware { ecu, expected, found } => {
+                write!(f, "ECU {ecu}: image is for hardware {found}, the ECU is {expected} (Uptane verify_image 3)")
             }
-            Error::DirectorDelegates => {
-                f.write_str("director targets must not delegate (Uptane check_targets 7)")
+            Error::DirectorDelegates => f.write_str("director targets must not delegate (Uptane check_targets 7)"),
+            Error::AmbiguousImages { ecu } => {
+                write!(f, "ECU {ecu}: director lists more than one image (Uptane check_targets 8)")
             }
-            Error::AmbiguousImages { ecu } => write!(
-                f,
-                "ECU {ecu}: director lists more than one image (Uptane check_targets 8)"
-            ),
-            Error::ReleaseCounterRollback {
-                path,
-                installed,
-                offered,
-            } => {
+            Error::ReleaseCounterRollback { path, installed, offered } => {
                 write!(
                     f,
                     "target {path}: release counter {offered} is below the installed {installed} (rollback, Uptane verify_image 5)"

@@ -19,10 +19,7 @@ pub struct CachedFile {
 impl CachedFile {
     /// The cache file of `role`.
     pub fn of(role: &RoleName) -> Self {
-        CachedFile {
-            role: role.clone(),
-            file_name: role.file_name(),
-        }
+        CachedFile { role: role.clone(), file_name: role.file_name() }
     }
 }
 
@@ -41,23 +38,9 @@ pub struct FetchRequest {
 
 impl FetchRequest {
     /// `<version>.<role>.json` with consistent snapshots, `<role>.json` without.
-    pub(crate) fn metadata(
-        role: &RoleName,
-        version: Version,
-        consistent: bool,
-        max_length: u64,
-    ) -> Self {
-        let file_name = if consistent {
-            role.versioned_file_name(version)
-        } else {
-            role.file_name()
-        };
-        FetchRequest {
-            role: role.clone(),
-            version: consistent.then_some(version),
-            file_name,
-            max_length,
-        }
+    pub(crate) fn metadata(role: &RoleName, version: Version, consistent: bool, max_length: u64) -> Self {
+        let file_name = if consistent { role.versioned_file_name(version) } else { role.file_name() };
+        FetchRequest { role: role.clone(), version: consistent.then_some(version), file_name, max_length }
     }
 }
 

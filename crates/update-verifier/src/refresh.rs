@@ -57,10 +57,7 @@ impl Refresh {
     /// Starts a refresh from the trusted root (the cached `root.json`) at `now`.
     pub fn new(trusted_root: &[u8], now: DateTime<Utc>, limits: Limits) -> Result<Self, Error> {
         let set = TrustedSet::new(trusted_root, now, limits)?;
-        let initial_keys = [
-            set.role_keys(MetadataType::Timestamp),
-            set.role_keys(MetadataType::Snapshot),
-        ];
+        let initial_keys = [set.role_keys(MetadataType::Timestamp), set.role_keys(MetadataType::Snapshot)];
         Ok(Refresh {
             rotations_left: limits.max_root_rotations,
             set,
@@ -103,41 +100,22 @@ impl Refresh {
             Stage::Timestamp => {
                 let role = RoleName::timestamp();
                 let max_length = self.set.limits().timestamp_max_length;
-                Action::Fetch(FetchRequest {
-                    file_name: role.file_name(),
-                    role,
-                    version: None,
-                    max_length,
-                })
+                Action::Fetch(FetchRequest { file_name: role.file_name(), role, version: None, max_length })
             }
             Stage::CachedSnapshot => Action::ReadCache(CachedFile::of(&RoleName::snapshot())),
             Stage::Snapshot => match self.set.timestamp() {
                 Some(timestamp) => {
                     let listed = &timestamp.snapshot;
                     let max = verify::max_length(listed, self.set.limits().snapshot_max_length);
-                    Action::Fetch(FetchRequest::metadata(
-                        &RoleName::snapshot(),
-                        listed.version,
-                        consistent,
-                        max,
-                    ))
+                    Action::Fetch(FetchRequest::metadata(&RoleName::snapshot(), listed.version, consistent, max))
                 }
                 None => Action::Done,
             },
             Stage::CachedTargets => Action::ReadCache(CachedFile::of(&RoleName::targets())),
-            Stage::Targets => match self
-                .set
-                .snapshot()
-                .and_then(|s| s.role_meta(&RoleName::targets()))
-            {
+            Stage::Targets => match self.set.snapshot().and_then(|s| s.role_meta(&RoleName::targets())) {
                 Some(listed) => {
                     let max = verify::max_length(listed, self.set.limits().targets_max_length);
-                    Action::Fetch(FetchRequest::metadata(
-                        &RoleName::targets(),
-                        listed.version,
-                        consistent,
-                        max,
-                    ))
+                    Action::Fetch(FetchRequest::metadata(&RoleName::targets(), listed.version, consistent, max))
                 }
                 None => Action::Done,
             },
@@ -150,17 +128,13 @@ impl Refresh {
     /// fetches a fresh copy.
     pub fn cached(&mut self, bytes: Option<&[u8]>) {
         let (role, result) = match (self.stage, bytes) {
-            (Stage::CachedTimestamp, Some(b)) => (
-                RoleName::timestamp(),
-                self.set.update_timestamp(b, Source::Cache).map(drop),
-            ),
-            (Stage::CachedSnapshot, Some(b)) => (
-                RoleName::snapshot(),
-                self.set.update_snapshot(b, Source::Cache).map(drop),
-            ),
-            (Stage::CachedTargets, Some(b)) => {
-                (RoleName::targets(), self.set.update_targets(b).map(drop))
+            (Stage::CachedTimestamp, Some(b)) => {
+                (RoleName::timestamp(), self.set.update_timestamp(b, Source::Cache).map(drop))
             }
+            (Stage::CachedSnapshot, Some(b)) => {
+                (RoleName::snapshot(), self.set.update_snapshot(b, Source::Cache).map(drop))
+            }
+            (Stage::CachedTargets, Some(b)) => (RoleName::targets(), self.set.update_targets(b).map(drop)),
             (Stage::CachedTimestamp | Stage::CachedSnapshot | Stage::CachedTargets, None) => {
                 self.stage = next_stage(self.stage);
                 return;
@@ -169,9 +143,7 @@ impl Refresh {
         };
         match result {
             // A current cached snapshot or targets needs no fetch.
-            Ok(()) if self.stage != Stage::CachedTimestamp => {
-                self.stage = next_stage(next_stage(self.stage))
-            }
+            Ok(()) if self.stage != Stage::CachedTimestamp => self.stage = next_stage(next_stage(self.stage)),
             Ok(()) => self.stage = next_stage(self.stage),
             Err(e) => {
                 self.notes.push((role, e));
@@ -205,15 +177,9 @@ impl Refresh {
             }
             Stage::Timestamp => {
                 let update = self.set.update_timestamp(bytes, Source::Remote)?;
-                self.stage = if self.keys_rotated {
-                    Stage::Snapshot
-                } else {
-                    Stage::CachedSnapshot
-                };
+                self.stage = if self.keys_rotated { Stage::Snapshot } else { Stage::CachedSnapshot };
                 Ok(match update {
-                    TimestampUpdate::Updated => {
-                        Persist::Store(CachedFile::of(&RoleName::timestamp()))
-                    }
+                    TimestampUpdate::Updated => Persist::Store(CachedFile::of(&RoleName::timestamp())),
                     TimestampUpdate::Unchanged => Persist::Nothing,
                 })
             }
@@ -267,16 +233,9 @@ impl Refresh {
             self.stage = Stage::Failed;
             return Err(e);
         }
-        let now = [
-            self.set.role_keys(MetadataType::Timestamp),
-            self.set.role_keys(MetadataType::Snapshot),
-        ];
+        let now = [self.set.role_keys(MetadataType::Timestamp), self.set.role_keys(MetadataType::Snapshot)];
         self.keys_rotated = now != self.initial_keys;
-        self.stage = if self.keys_rotated {
-            Stage::ForgetTimestamp
-        } else {
-            Stage::CachedTimestamp
-        };
+        self.stage = if self.keys_rotated { Stage::ForgetTimestamp } else { Stage::CachedTimestamp };
         Ok(())
     }
 

@@ -37,9 +37,7 @@ impl<'t> TargetSearch<'t> {
     /// Starts a search in a refreshed trusted set.
     pub fn new(set: &'t mut TrustedSet, path: TargetPath) -> Result<Self, Error> {
         if set.targets().is_none() {
-            return Err(Error::OutOfOrder(
-                "search needs the top-level targets: refresh first",
-            ));
+            return Err(Error::OutOfOrder("search needs the top-level targets: refresh first"));
         }
         let path_sha256 = digest::sha256(path.as_str().as_bytes());
         let budget = set.limits().max_delegations;
@@ -67,12 +65,7 @@ impl<'t> TargetSearch<'t> {
                 Some(listed) => {
                     let consistent = self.set.root().consistent_snapshot();
                     let max = verify::max_length(listed, self.set.limits().targets_max_length);
-                    Action::Fetch(FetchRequest::metadata(
-                        &p.role,
-                        listed.version,
-                        consistent,
-                        max,
-                    ))
+                    Action::Fetch(FetchRequest::metadata(&p.role, listed.version, consistent, max))
                 }
                 None => Action::Done,
             },
@@ -105,8 +98,7 @@ impl<'t> TargetSearch<'t> {
         let Some(pending) = self.pending.take().filter(|p| !p.from_cache) else {
             return Err(Error::OutOfOrder("no fetch was requested"));
         };
-        self.set
-            .update_delegated_targets(bytes, &pending.role, &pending.delegator)?;
+        self.set.update_delegated_targets(bytes, &pending.role, &pending.delegator)?;
         self.visit(&pending.role);
         self.advance()?;
         Ok(Persist::Store(CachedFile::of(&pending.role)))
@@ -114,11 +106,7 @@ impl<'t> TargetSearch<'t> {
 
     /// The answer to [`Action::Fetch`] when the repository lacks the file.
     pub fn not_found(&mut self) -> Result<(), Error> {
-        let role = self
-            .pending
-            .take()
-            .map(|p| p.role)
-            .unwrap_or_else(RoleName::targets);
+        let role = self.pending.take().map(|p| p.role).unwrap_or_else(RoleName::targets);
         Err(Error::Missing { role })
     }
 
@@ -138,11 +126,7 @@ impl<'t> TargetSearch<'t> {
             return;
         };
         if let Some(file) = targets.targets.get(&self.path) {
-            self.outcome = Some(Some(TargetInfo {
-                path: self.path.clone(),
-                file: file.clone(),
-                role: role.clone(),
-            }));
+            self.outcome = Some(Some(TargetInfo { path: self.path.clone(), file: file.clone(), role: role.clone() }));
             return;
         }
         self.visited.push(role.clone());
@@ -151,9 +135,7 @@ impl<'t> TargetSearch<'t> {
             return;
         };
         let mut children = Vec::new();
-        for (child, terminating) in
-            roles_for_target(delegations, self.path.as_str(), &self.path_sha256)
-        {
+        for (child, terminating) in roles_for_target(delegations, self.path.as_str(), &self.path_sha256) {
             children.push((child, role.clone()));
             if terminating {
                 self.stack.clear(); // nothing after a terminating delegation is searched
@@ -181,20 +163,11 @@ impl<'t> TargetSearch<'t> {
                 self.visit(&role);
                 continue;
             }
-            if self
-                .set
-                .snapshot()
-                .and_then(|s| s.role_meta(&role))
-                .is_none()
-            {
+            if self.set.snapshot().and_then(|s| s.role_meta(&role)).is_none() {
                 // Never fetch a role snapshot does not vouch for.
                 return Err(Error::NotInSnapshot { role });
             }
-            self.pending = Some(Pending {
-                role,
-                delegator,
-                from_cache: true,
-            });
+            self.pending = Some(Pending { role, delegator, from_cache: true });
             return Ok(());
         }
         Ok(())

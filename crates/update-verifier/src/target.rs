@@ -49,31 +49,19 @@ pub struct TargetVerifier {
 
 impl core::fmt::Debug for TargetVerifier {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("TargetVerifier")
-            .field("path", &self.path)
-            .field("received", &self.received)
-            .finish()
+        f.debug_struct("TargetVerifier").field("path", &self.path).field("received", &self.received).finish()
     }
 }
 
 impl TargetVerifier {
     /// A verifier for `file`; refused when no listed hash uses a known algorithm.
     pub fn new(path: &TargetPath, file: &TargetFile) -> Result<Self, Error> {
-        let hashers: Vec<(Digest, Hasher)> = file
-            .hashes
-            .known()
-            .iter()
-            .map(|d| (*d, Hasher::new(d.algorithm())))
-            .collect();
+        let hashers: Vec<(Digest, Hasher)> =
+            file.hashes.known().iter().map(|d| (*d, Hasher::new(d.algorithm()))).collect();
         if hashers.is_empty() {
             return Err(Error::NoKnownHash { path: path.clone() });
         }
-        Ok(TargetVerifier {
-            path: path.clone(),
-            length: file.length,
-            received: 0,
-            hashers,
-        })
+        Ok(TargetVerifier { path: path.clone(), length: file.length, received: 0, hashers })
     }
 
     /// The most bytes that may still arrive.
@@ -89,10 +77,7 @@ impl TargetVerifier {
     /// Adds a chunk; fails at once when it goes past the listed length.
     pub fn update(&mut self, chunk: &[u8]) -> Result<(), Error> {
         if chunk.len() as u64 > self.remaining() {
-            return Err(Error::TargetTooLong {
-                path: self.path.clone(),
-                length: self.length,
-            });
+            return Err(Error::TargetTooLong { path: self.path.clone(), length: self.length });
         }
         self.received += chunk.len() as u64;
         for (_, hasher) in &mut self.hashers {
@@ -104,18 +89,11 @@ impl TargetVerifier {
     /// Checks the length and every known hash.
     pub fn finish(self) -> Result<(), Error> {
         if self.received != self.length {
-            return Err(Error::TargetTooShort {
-                path: self.path,
-                length: self.length,
-                received: self.received,
-            });
+            return Err(Error::TargetTooShort { path: self.path, length: self.length, received: self.received });
         }
         for (expected, hasher) in self.hashers {
             if hasher.finish() != expected {
-                return Err(Error::TargetHashMismatch {
-                    path: self.path,
-                    algorithm: expected.algorithm(),
-                });
+                return Err(Error::TargetHashMismatch { path: self.path, algorithm: expected.algorithm() });
             }
         }
         Ok(())

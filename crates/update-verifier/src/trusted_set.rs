@@ -6,9 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use chrono::{DateTime, Utc};
-use metadata_schemas::{
-    Key, KeyId, MetadataType, RoleMetadata, RoleName, Root, Snapshot, Targets, Timestamp,
-};
+use metadata_schemas::{Key, KeyId, MetadataType, RoleMetadata, RoleName, Root, Snapshot, Targets, Timestamp};
 use threshold_keys::RoleAuthority;
 
 use crate::root_chain;
@@ -57,14 +55,7 @@ impl TrustedSet {
     /// root keys. Its expiry does not matter yet (TUF 5.3.10 checks the final root).
     pub fn new(root: &[u8], now: DateTime<Utc>, limits: Limits) -> Result<Self, Error> {
         let root = root_chain::verify_trusted_root(root, &limits)?;
-        Ok(TrustedSet {
-            now,
-            limits,
-            root,
-            timestamp: None,
-            snapshot: None,
-            targets: BTreeMap::new(),
-        })
+        Ok(TrustedSet { now, limits, root, timestamp: None, snapshot: None, targets: BTreeMap::new() })
     }
 
     /// The reference time of this refresh.
@@ -104,18 +95,14 @@ impl TrustedSet {
 
     /// Whether `role` is loaded, verified through `delegator`.
     pub fn has_targets_role(&self, role: &RoleName, delegator: &RoleName) -> bool {
-        self.targets
-            .get(role)
-            .is_some_and(|t| &t.delegator == delegator)
+        self.targets.get(role).is_some_and(|t| &t.delegator == delegator)
     }
 
     /// Verifies root version N+1 (TUF 5.3.4, 5.3.5): signed by a threshold of the trusted
     /// root's keys and of its own, version exactly N+1. Expiry is checked later (5.3.10).
     pub fn update_root(&mut self, bytes: &[u8]) -> Result<&Verified<Root>, Error> {
         if self.timestamp.is_some() {
-            return Err(Error::OutOfOrder(
-                "root cannot change once timestamp is loaded",
-            ));
+            return Err(Error::OutOfOrder("root cannot change once timestamp is loaded"));
         }
         self.root = root_chain::verify_next_root(&self.root, bytes, &self.limits)?;
         Ok(&self.root)
@@ -129,33 +116,19 @@ impl TrustedSet {
     /// Verifies a timestamp (TUF 5.4): signatures, no rollback of its version or of the
     /// snapshot version it lists, not expired. A cached timestamp is kept as the
     /// reference for rollback checks even when it has expired.
-    pub fn update_timestamp(
-        &mut self,
-        bytes: &[u8],
-        source: Source,
-    ) -> Result<TimestampUpdate, Error> {
+    pub fn update_timestamp(&mut self, bytes: &[u8], source: Source) -> Result<TimestampUpdate, Error> {
         if self.snapshot.is_some() {
-            return Err(Error::OutOfOrder(
-                "timestamp cannot change once snapshot is loaded",
-            ));
+            return Err(Error::OutOfOrder("timestamp cannot change once snapshot is loaded"));
         }
         self.check_final_root()?;
         let role = RoleName::timestamp();
         let parsed = verify::parse(bytes, &role, self.limits.timestamp_max_length, &self.limits)?;
-        parsed.check_signatures(
-            &role,
-            Authority::TrustedRoot,
-            authority(&self.root, MetadataType::Timestamp),
-        )?;
-        let new: Timestamp = parsed.decode(&role)?;
+        parsed.check_signatures(&role, Authority::TrustedRoot, authority(&self.root, MetadataType::Timestamp))?;
+        let new: Timestamp = parsed.into_decoded(&role)?;
         if let Some(trusted) = &self.timestamp {
             let (trusted_version, found) = (trusted.common.version, new.common.version);
             if found < trusted_version {
-                return Err(Error::Rollback {
-                    role,
-                    trusted: trusted_version,
-                    found,
-                });
+                return Err(Error::Rollback { role, trusted: trusted_version, found });
             }
             if found == trusted_version {
                 return Ok(TimestampUpdate::Unchanged);
@@ -179,20 +152,11 @@ impl TrustedSet {
     /// files), signatures, no targets role removed or rolled back against the trusted
     /// snapshot, version as listed in timestamp, not expired. A cached snapshot that
     /// fails only the last two checks stays as the reference for rollback checks.
-    pub fn update_snapshot(
-        &mut self,
-        bytes: &[u8],
-        source: Source,
-    ) -> Result<&Verified<Snapshot>, Error> {
+    pub fn update_snapshot(&mut self, bytes: &[u8], source: Source) -> Result<&Verified<Snapshot>, Error> {
         if !self.targets.is_empty() {
-            return Err(Error::OutOfOrder(
-                "snapshot cannot change once targets are loaded",
-            ));
+            return Err(Error::OutOfOrder("snapshot cannot change once targets are loaded"));
         }
-        let timestamp = self
-            .timestamp
-            .as_ref()
-            .ok_or(Error::OutOfOrder("snapshot needs a trusted timestamp"))?;
+        let timestamp = self.timestamp.as_ref().ok_or(Error::OutOfOrder("snapshot needs a trusted timestamp"))?;
         check_expiry(&RoleName::timestamp(), &**timestamp, self.now)?;
         let listed = &timestamp.snapshot;
         let role = RoleName::snapshot();
@@ -201,30 +165,18 @@ impl TrustedSet {
         if source == Source::Remote {
             check_listed_length_and_hashes(&role, listed, bytes)?;
         }
-        parsed.check_signatures(
-            &role,
-            Authority::TrustedRoot,
-            authority(&self.root, MetadataType::Snapshot),
-        )?;
-        let new: Snapshot = parsed.decode(&role)?;
+        parsed.check_signatures(&role, Authority::TrustedRoot, authority(&self.root, MetadataType::Snapshot))?;
+        let new: Snapshot = parsed.into_decoded(&role)?;
         if let Some(trusted) = &self.snapshot {
             for (file, trusted_meta) in &trusted.meta {
                 let role = role_of_meta_file(file);
-                let new_meta = new
-                    .meta
-                    .get(file)
-                    .ok_or_else(|| Error::RoleRemoved { role: role.clone() })?;
+                let new_meta = new.meta.get(file).ok_or_else(|| Error::RoleRemoved { role: role.clone() })?;
                 if new_meta.version < trusted_meta.version {
-                    return Err(Error::Rollback {
-                        role,
-                        trusted: trusted_meta.version,
-                        found: new_meta.version,
-                    });
+                    return Err(Error::Rollback { role, trusted: trusted_meta.version, found: new_meta.version });
                 }
             }
         }
-        let current = check_expiry(&role, &new, self.now)
-            .and_then(|()| check_listed_version(&role, &new, listed));
+        let current = check_expiry(&role, &new, self.now).and_then(|()| check_listed_version(&role, &new, listed));
         if source == Source::Cache || current.is_ok() {
             self.snapshot = Some(Verified::new(new));
         }
@@ -234,14 +186,8 @@ impl TrustedSet {
 
     /// Checks that the trusted snapshot is current: listed by timestamp, not expired.
     fn check_final_snapshot(&self) -> Result<&Verified<Snapshot>, Error> {
-        let snapshot = self
-            .snapshot
-            .as_ref()
-            .ok_or(Error::OutOfOrder("targets need a trusted snapshot"))?;
-        let timestamp = self
-            .timestamp
-            .as_ref()
-            .ok_or(Error::OutOfOrder("targets need a trusted timestamp"))?;
+        let snapshot = self.snapshot.as_ref().ok_or(Error::OutOfOrder("targets need a trusted snapshot"))?;
+        let timestamp = self.timestamp.as_ref().ok_or(Error::OutOfOrder("targets need a trusted timestamp"))?;
         check_expiry(&RoleName::snapshot(), &**snapshot, self.now)?;
         check_listed_version(&RoleName::snapshot(), &**snapshot, &timestamp.snapshot)?;
         Ok(snapshot)
@@ -264,9 +210,7 @@ impl TrustedSet {
         delegator: &RoleName,
     ) -> Result<&Verified<Targets>, Error> {
         let snapshot = self.check_final_snapshot()?;
-        let listed = snapshot
-            .role_meta(role)
-            .ok_or_else(|| Error::NotInSnapshot { role: role.clone() })?;
+        let listed = snapshot.role_meta(role).ok_or_else(|| Error::NotInSnapshot { role: role.clone() })?;
         let max = verify::max_length(listed, self.limits.targets_max_length);
         let parsed = verify::parse(bytes, role, max, &self.limits)?;
         check_listed_length_and_hashes(role, listed, bytes)?;
@@ -277,13 +221,10 @@ impl TrustedSet {
             Authority::Delegator(delegator.clone())
         };
         parsed.check_signatures(role, signer, keys)?;
-        let new: Targets = parsed.decode(role)?;
+        let new: Targets = parsed.into_decoded(role)?;
         check_listed_version(role, &new, listed)?;
         check_expiry(role, &new, self.now)?;
-        let trusted = TrustedTargets {
-            targets: Verified::new(new),
-            delegator: delegator.clone(),
-        };
+        let trusted = TrustedTargets { targets: Verified::new(new), delegator: delegator.clone() };
         let entry = match self.targets.entry(role.clone()) {
             alloc::collections::btree_map::Entry::Occupied(mut e) => {
                 e.insert(trusted);
@@ -295,34 +236,18 @@ impl TrustedSet {
     }
 
     /// The keys and threshold `delegator` sets for `role`.
-    fn delegation_authority(
-        &self,
-        role: &RoleName,
-        delegator: &RoleName,
-    ) -> Result<RoleAuthority<'_>, Error> {
+    fn delegation_authority(&self, role: &RoleName, delegator: &RoleName) -> Result<RoleAuthority<'_>, Error> {
         if delegator == &RoleName::root() {
             if role != &RoleName::targets() {
-                return Err(Error::NotDelegated {
-                    role: role.clone(),
-                    delegator: delegator.clone(),
-                });
+                return Err(Error::NotDelegated { role: role.clone(), delegator: delegator.clone() });
             }
             return Ok(authority(&self.root, MetadataType::Targets));
         }
-        let parent = self
-            .targets_role(delegator)
-            .ok_or(Error::OutOfOrder("the delegator is not loaded"))?;
-        let not_delegated = || Error::NotDelegated {
-            role: role.clone(),
-            delegator: delegator.clone(),
-        };
+        let parent = self.targets_role(delegator).ok_or(Error::OutOfOrder("the delegator is not loaded"))?;
+        let not_delegated = || Error::NotDelegated { role: role.clone(), delegator: delegator.clone() };
         let delegations = parent.delegations.as_ref().ok_or_else(not_delegated)?;
         let (keyids, threshold) = delegations.find_role(role).ok_or_else(not_delegated)?;
-        Ok(RoleAuthority {
-            keys: &delegations.keys,
-            keyids,
-            threshold,
-        })
+        Ok(RoleAuthority { keys: &delegations.keys, keyids, threshold })
     }
 
     /// The keys of a top-level role as the trusted root lists them, for detecting a
@@ -335,37 +260,21 @@ impl TrustedSet {
 /// The authority root gives a top-level role.
 pub(crate) fn authority(root: &Root, kind: MetadataType) -> RoleAuthority<'_> {
     let role = root.role(kind);
-    RoleAuthority {
-        keys: &root.keys,
-        keyids: &role.keyids,
-        threshold: role.threshold,
-    }
+    RoleAuthority { keys: &root.keys, keyids: &role.keyids, threshold: role.threshold }
 }
 
 pub(crate) fn role_keys(root: &Root, kind: MetadataType) -> Vec<(KeyId, Option<Key>)> {
-    let mut keys: Vec<(KeyId, Option<Key>)> = root
-        .role(kind)
-        .keyids
-        .iter()
-        .map(|id| (id.clone(), root.keys.get(id).cloned()))
-        .collect();
+    let mut keys: Vec<(KeyId, Option<Key>)> =
+        root.role(kind).keyids.iter().map(|id| (id.clone(), root.keys.get(id).cloned())).collect();
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     keys
 }
 
 /// Expired once `now` reaches the expiry.
-pub(crate) fn check_expiry<T: RoleMetadata>(
-    role: &RoleName,
-    metadata: &T,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
+pub(crate) fn check_expiry<T: RoleMetadata>(role: &RoleName, metadata: &T, now: DateTime<Utc>) -> Result<(), Error> {
     let common = metadata.common();
     if common.expires.is_expired_at(now) {
-        return Err(Error::Expired {
-            role: role.clone(),
-            version: common.version,
-            expires: common.expires,
-        });
+        return Err(Error::Expired { role: role.clone(), version: common.version, expires: common.expires });
     }
     Ok(())
 }
@@ -378,17 +287,8 @@ fn check_listed_version<T: RoleMetadata>(
 ) -> Result<(), Error> {
     let found = metadata.common().version;
     if found != listed.version {
-        let listed_by = if T::TYPE == MetadataType::Snapshot {
-            RoleName::timestamp()
-        } else {
-            RoleName::snapshot()
-        };
-        return Err(Error::VersionMismatch {
-            role: role.clone(),
-            found,
-            listed: listed.version,
-            listed_by,
-        });
+        let listed_by = if T::TYPE == MetadataType::Snapshot { RoleName::timestamp() } else { RoleName::snapshot() };
+        return Err(Error::VersionMismatch { role: role.clone(), found, listed: listed.version, listed_by });
     }
     Ok(())
 }

@@ -21,23 +21,13 @@ pub(crate) fn parse<'a>(
     limits: &Limits,
 ) -> Result<Parsed<'a>, Error> {
     if bytes.len() as u64 > max_length {
-        return Err(Error::TooLong {
-            role: role.clone(),
-            limit: max_length,
-        });
+        return Err(Error::TooLong { role: role.clone(), limit: max_length });
     }
-    let options = ParseOptions {
-        max_depth: limits.max_json_depth,
-    };
-    let envelope = Envelope::parse_with(bytes, options).map_err(|source| Error::Malformed {
-        role: role.clone(),
-        source,
-    })?;
+    let options = ParseOptions { max_depth: limits.max_json_depth };
+    let envelope =
+        Envelope::parse_with(bytes, options).map_err(|source| Error::Malformed { role: role.clone(), source })?;
     let canonical = envelope.canonical_signed();
-    Ok(Parsed {
-        envelope,
-        canonical,
-    })
+    Ok(Parsed { envelope, canonical })
 }
 
 impl Parsed<'_> {
@@ -53,20 +43,20 @@ impl Parsed<'_> {
         if report.is_met() {
             Ok(())
         } else {
-            Err(Error::Unsigned {
-                role: role.clone(),
-                authority: signer,
-                report: alloc::boxed::Box::new(report),
-            })
+            Err(Error::Unsigned { role: role.clone(), authority: signer, report: alloc::boxed::Box::new(report) })
         }
     }
 
-    /// Decodes the typed role. Call only after the signatures were checked.
+    /// Decodes the typed role, dropping the canonical bytes first (they can be as large
+    /// as the file). Call only after the signatures were checked.
+    pub(crate) fn into_decoded<T: RoleMetadata>(self, role: &RoleName) -> Result<T, Error> {
+        drop(self.canonical);
+        self.envelope.into_decoded().map_err(|e| Error::Malformed { role: role.clone(), source: e.into() })
+    }
+
+    /// Decodes the typed role, keeping the canonical bytes for another signature check.
     pub(crate) fn decode<T: RoleMetadata>(&self, role: &RoleName) -> Result<T, Error> {
-        self.envelope.decode_signed().map_err(|e| Error::Malformed {
-            role: role.clone(),
-            source: e.into(),
-        })
+        self.envelope.decode_signed().map_err(|e| Error::Malformed { role: role.clone(), source: e.into() })
     }
 }
 
@@ -77,27 +67,16 @@ pub(crate) fn max_length(meta: &MetaFile, default: u64) -> u64 {
 
 /// Checks `bytes` against the length and hashes that `meta` lists, if any
 /// (TUF 5.5.2, 5.6.2: safe before signatures, since `meta` is already trusted).
-pub(crate) fn check_listed_length_and_hashes(
-    role: &RoleName,
-    meta: &MetaFile,
-    bytes: &[u8],
-) -> Result<(), Error> {
+pub(crate) fn check_listed_length_and_hashes(role: &RoleName, meta: &MetaFile, bytes: &[u8]) -> Result<(), Error> {
     if let Some(expected) = meta.length {
         if bytes.len() as u64 != expected {
-            return Err(Error::LengthMismatch {
-                role: role.clone(),
-                expected,
-                found: bytes.len() as u64,
-            });
+            return Err(Error::LengthMismatch { role: role.clone(), expected, found: bytes.len() as u64 });
         }
     }
     if let Some(hashes) = &meta.hashes {
         for listed in hashes.known() {
             if digest::digest(listed.algorithm(), bytes) != *listed {
-                return Err(Error::HashMismatch {
-                    role: role.clone(),
-                    algorithm: listed.algorithm(),
-                });
+                return Err(Error::HashMismatch { role: role.clone(), algorithm: listed.algorithm() });
             }
         }
     }

@@ -29,16 +29,9 @@ fn delegation_search_is_depth_first_in_listed_order() {
     sim.add_target(&b, "f/x", b"from b", None);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    let found = client
-        .refresh_and_find(&sim.files, now(), "f/x")
-        .unwrap()
-        .unwrap();
+    let found = client.refresh_and_find(&sim.files, now(), "f/x").unwrap().unwrap();
     assert_eq!(found.role, a1, "a's subtree comes before b");
-    assert!(
-        !client.requests.iter().any(|r| r.ends_with(".b.json")),
-        "b was never fetched: {:?}",
-        client.requests
-    );
+    assert!(!client.requests.iter().any(|r| r.ends_with(".b.json")), "b was never fetched: {:?}", client.requests);
 }
 
 #[test]
@@ -49,31 +42,18 @@ fn terminating_delegation_ends_the_search_after_its_subtree() {
     sim.add_target(&b, "f/x", b"only b lists it", None);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    assert_eq!(
-        client.refresh_and_find(&sim.files, now(), "f/x").unwrap(),
-        None
-    );
+    assert_eq!(client.refresh_and_find(&sim.files, now(), "f/x").unwrap(), None);
     let _ = a;
 }
 
 #[test]
 fn non_matching_paths_are_not_searched() {
     let mut sim = setup();
-    let a = sim.delegate(
-        &RoleName::targets(),
-        "a",
-        patterns(&["other/*"]),
-        false,
-        1,
-        1,
-    );
+    let a = sim.delegate(&RoleName::targets(), "a", patterns(&["other/*"]), false, 1, 1);
     sim.add_target(&a, "f/x", b"a is not trusted for f/x", None);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    assert_eq!(
-        client.refresh_and_find(&sim.files, now(), "f/x").unwrap(),
-        None
-    );
+    assert_eq!(client.refresh_and_find(&sim.files, now(), "f/x").unwrap(), None);
     assert!(!client.requests.iter().any(|r| r.ends_with(".a.json")));
 }
 
@@ -83,31 +63,22 @@ fn delegation_cycles_terminate_and_each_role_is_visited_once() {
     let a = sim.delegate(&RoleName::targets(), "a", patterns(&["*"]), false, 1, 1);
     let b = sim.delegate(&a, "b", patterns(&["*"]), false, 1, 1);
     // b delegates back to a: a cycle.
-    let a_keys = sim.signers[&a]
-        .iter()
-        .map(repo_simulator::clone_signer)
-        .collect::<Vec<_>>();
+    let a_keys = sim.signers[&a].iter().map(repo_simulator::clone_signer).collect::<Vec<_>>();
     let b_md = sim.targets.get_mut(&b).unwrap();
-    let delegations = b_md
-        .delegations
-        .get_or_insert_with(|| metadata_schemas::Delegations {
-            keys: Default::default(),
-            roles: metadata_schemas::DelegatedRoles::List(vec![]),
-            unknown: Default::default(),
-        });
+    let delegations = b_md.delegations.get_or_insert_with(|| metadata_schemas::Delegations {
+        keys: Default::default(),
+        roles: metadata_schemas::DelegatedRoles::List(vec![]),
+        unknown: Default::default(),
+    });
     for k in &a_keys {
-        delegations.keys.insert(
-            threshold_keys::Signer::key_id(k).clone(),
-            threshold_keys::Signer::public_key(k).clone(),
-        );
+        delegations
+            .keys
+            .insert(threshold_keys::Signer::key_id(k).clone(), threshold_keys::Signer::public_key(k).clone());
     }
     if let metadata_schemas::DelegatedRoles::List(roles) = &mut delegations.roles {
         roles.push(metadata_schemas::DelegatedRole {
             name: a.clone(),
-            keyids: a_keys
-                .iter()
-                .map(|k| threshold_keys::Signer::key_id(k).clone())
-                .collect(),
+            keyids: a_keys.iter().map(|k| threshold_keys::Signer::key_id(k).clone()).collect(),
             threshold: metadata_schemas::Threshold::new(1).unwrap(),
             terminating: false,
             paths: patterns(&["*"]),
@@ -117,17 +88,8 @@ fn delegation_cycles_terminate_and_each_role_is_visited_once() {
     sim.touch(&b);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    assert_eq!(
-        client
-            .refresh_and_find(&sim.files, now(), "missing")
-            .unwrap(),
-        None
-    );
-    let fetched_a = client
-        .requests
-        .iter()
-        .filter(|r| r.ends_with(".a.json"))
-        .count();
+    assert_eq!(client.refresh_and_find(&sim.files, now(), "missing").unwrap(), None);
+    let fetched_a = client.requests.iter().filter(|r| r.ends_with(".a.json")).count();
     assert_eq!(fetched_a, 1, "{:?}", client.requests);
 }
 
@@ -144,17 +106,8 @@ fn diamond_delegation_visits_the_shared_role_once() {
     sim.touch(&b);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    assert_eq!(
-        client
-            .refresh_and_find(&sim.files, now(), "nothing")
-            .unwrap(),
-        None
-    );
-    let fetched = client
-        .requests
-        .iter()
-        .filter(|r| r.ends_with(&format!(".{shared}.json")))
-        .count();
+    assert_eq!(client.refresh_and_find(&sim.files, now(), "nothing").unwrap(), None);
+    let fetched = client.requests.iter().filter(|r| r.ends_with(&format!(".{shared}.json"))).count();
     assert_eq!(fetched, 1);
 }
 
@@ -168,21 +121,10 @@ fn delegation_visit_limit_stops_the_search() {
     sim.add_target(&parent, "deep", b"six levels down", None);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    client.limits = Limits {
-        max_delegations: 4,
-        ..Limits::default()
-    };
-    assert_eq!(
-        client.refresh_and_find(&sim.files, now(), "deep").unwrap(),
-        None
-    );
+    client.limits = Limits { max_delegations: 4, ..Limits::default() };
+    assert_eq!(client.refresh_and_find(&sim.files, now(), "deep").unwrap(), None);
     client.limits = Limits::default();
-    assert!(
-        client
-            .refresh_and_find(&sim.files, now(), "deep")
-            .unwrap()
-            .is_some()
-    );
+    assert!(client.refresh_and_find(&sim.files, now(), "deep").unwrap().is_some());
 }
 
 #[test]
@@ -204,20 +146,11 @@ fn delegated_role_signed_by_the_wrong_key_is_refused() {
     sim.add_target(&a, "x", b"x", None);
     sim.publish();
     let forged = sim.sign(&RoleName::targets(), &sim.targets[&a]); // top-level key, not a's
-    sim.files.insert(
-        a.versioned_file_name(sim.targets[&a].common.version),
-        forged,
-    );
+    sim.files.insert(a.versioned_file_name(sim.targets[&a].common.version), forged);
     let mut client = Client::new(sim.file("1.root.json"));
     let err = client.refresh_and_find(&sim.files, now(), "x").unwrap_err();
-    assert!(
-        matches!(err, Error::Unsigned { ref role, .. } if role == &a),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains("keys delegated by targets"),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Unsigned { ref role, .. } if role == &a), "{err}");
+    assert!(err.to_string().contains("keys delegated by targets"), "{err}");
 }
 
 #[test]
@@ -239,27 +172,14 @@ fn delegated_role_missing_from_snapshot_is_an_error_and_never_fetched() {
 #[test]
 fn path_traversal_in_role_names_cannot_leave_the_metadata_directory() {
     let mut sim = setup();
-    let evil = sim.delegate(
-        &RoleName::targets(),
-        "../../etc/passwd",
-        patterns(&["*"]),
-        false,
-        1,
-        1,
-    );
+    let evil = sim.delegate(&RoleName::targets(), "../../etc/passwd", patterns(&["*"]), false, 1, 1);
     let slash = sim.delegate(&RoleName::targets(), "/abs", patterns(&["*"]), false, 1, 1);
     sim.add_target(&slash, "x", b"x", None);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    client
-        .refresh_and_find(&sim.files, now(), "x")
-        .unwrap()
-        .unwrap();
+    client.refresh_and_find(&sim.files, now(), "x").unwrap().unwrap();
     for name in client.cache.keys().chain(client.requests.iter()) {
-        assert!(
-            !name.contains('/') && name != ".." && !name.starts_with("../"),
-            "unsafe file name {name:?}"
-        );
+        assert!(!name.contains('/') && name != ".." && !name.starts_with("../"), "unsafe file name {name:?}");
     }
     assert!(client.cache.contains_key("..%2F..%2Fetc%2Fpasswd.json"));
     assert!(client.cache.contains_key("%2Fabs.json"));
@@ -273,19 +193,15 @@ fn cached_delegated_role_is_reverified_against_its_current_delegator() {
     sim.add_target(&a, "x", b"x", None);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    client
-        .refresh_and_find(&sim.files, now(), "x")
-        .unwrap()
-        .unwrap();
+    client.refresh_and_find(&sim.files, now(), "x").unwrap().unwrap();
     // targets now delegates "a" to another key; a.json itself is unchanged (same
     // version, same bytes), so only its signature against the new delegation fails.
     let new = repo_simulator::new_key();
     let t = sim.targets.get_mut(&RoleName::targets()).unwrap();
     let delegations = t.delegations.as_mut().unwrap();
-    delegations.keys.insert(
-        threshold_keys::Signer::key_id(&new).clone(),
-        threshold_keys::Signer::public_key(&new).clone(),
-    );
+    delegations
+        .keys
+        .insert(threshold_keys::Signer::key_id(&new).clone(), threshold_keys::Signer::public_key(&new).clone());
     if let metadata_schemas::DelegatedRoles::List(roles) = &mut delegations.roles {
         roles[0].keyids = vec![threshold_keys::Signer::key_id(&new).clone()];
     }
@@ -293,14 +209,9 @@ fn cached_delegated_role_is_reverified_against_its_current_delegator() {
     sim.publish();
     client.clear_requests();
     let err = client.refresh_and_find(&sim.files, now(), "x").unwrap_err();
+    assert!(matches!(err, Error::Unsigned { ref role, .. } if role == &a), "{err}");
     assert!(
-        matches!(err, Error::Unsigned { ref role, .. } if role == &a),
-        "{err}"
-    );
-    assert!(
-        client
-            .requests
-            .contains(&a.versioned_file_name(sim.targets[&a].common.version)),
+        client.requests.contains(&a.versioned_file_name(sim.targets[&a].common.version)),
         "the cached copy was not trusted"
     );
 }
@@ -308,9 +219,7 @@ fn cached_delegated_role_is_reverified_against_its_current_delegator() {
 #[test]
 fn hash_prefix_bins_route_each_path_to_its_bin() {
     let mut sim = setup();
-    for p in [
-        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f",
-    ] {
+    for p in ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"] {
         sim.delegate(
             &RoleName::targets(),
             &format!("bin-{p}"),
@@ -321,22 +230,13 @@ fn hash_prefix_bins_route_each_path_to_its_bin() {
         );
     }
     let path = "firmware/v2.bin";
-    let prefix = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(path.as_bytes()))
-        [..1]
-        .to_string();
+    let prefix = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(path.as_bytes()))[..1].to_string();
     let bin = role(&format!("bin-{prefix}"));
     sim.add_target(&bin, path, b"image", None);
     sim.publish();
     let mut client = Client::new(sim.file("1.root.json"));
-    let found = client
-        .refresh_and_find(&sim.files, now(), path)
-        .unwrap()
-        .unwrap();
+    let found = client.refresh_and_find(&sim.files, now(), path).unwrap().unwrap();
     assert_eq!(found.role, bin);
-    let bins_fetched = client
-        .requests
-        .iter()
-        .filter(|r| r.contains(".bin-"))
-        .count();
+    let bins_fetched = client.requests.iter().filter(|r| r.contains(".bin-")).count();
     assert_eq!(bins_fetched, 1, "only the matching bin is fetched");
 }

@@ -45,12 +45,7 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
         }
         4 => {
             let i = rng.below(out.len());
-            out.splice(
-                i..i,
-                b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-                    .iter()
-                    .copied(),
-            );
+            out.splice(i..i, b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[".iter().copied());
         }
         _ => {
             let i = rng.below(out.len());
@@ -63,24 +58,13 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 #[test]
 fn mutated_metadata_never_panics_the_engine() {
     let mut sim = RepoSim::new(now());
-    sim.delegate(
-        &RoleName::targets(),
-        "a",
-        metadata_schemas::PathSpec::Patterns(vec!["*".into()]),
-        false,
-        1,
-        1,
-    );
+    sim.delegate(&RoleName::targets(), "a", metadata_schemas::PathSpec::Patterns(vec!["*".into()]), false, 1, 1);
     sim.publish();
     // Mutate only files a client reads, so that every mutation is seen.
     let mut clean = Client::new(sim.file("1.root.json"));
     clean.refresh_and_find(&sim.files, now(), "x").unwrap();
-    let files: Vec<(String, Vec<u8>)> = sim
-        .files
-        .iter()
-        .filter(|(k, _)| clean.requests.contains(k))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let files: Vec<(String, Vec<u8>)> =
+        sim.files.iter().filter(|(k, _)| clean.requests.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     assert_eq!(files.len(), 4, "timestamp, snapshot, targets, a");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut refused = 0;
@@ -101,19 +85,14 @@ fn mutated_metadata_never_panics_the_engine() {
             refused += 1;
         }
     }
-    assert!(
-        refused > 450,
-        "most mutations must be refused, {refused} of 600 were"
-    );
+    assert!(refused > 450, "most mutations must be refused, {refused} of 600 were");
 }
 
 #[test]
 fn deep_nesting_is_a_typed_error() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let err = TrustedSet::new(deep.as_bytes(), now(), Limits::default()).unwrap_err();
-    let Error::Malformed { source, .. } = err else {
-        panic!("{err}")
-    };
+    let Error::Malformed { source, .. } = err else { panic!("{err}") };
     assert!(source.to_string().contains("nesting too deep"), "{source}");
 }
 
@@ -124,34 +103,19 @@ fn wrong_metadata_type_is_a_typed_error() {
     // A validly signed snapshot served as timestamp (same key for both in this test).
     let bytes = sim.sign(&RoleName::timestamp(), &sim.snapshot);
     let err = set.update_timestamp(&bytes, Source::Remote).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("metadata type is \"snapshot\", expected \"timestamp\""),
-        "{err}"
-    );
+    assert!(err.to_string().contains("metadata type is \"snapshot\", expected \"timestamp\""), "{err}");
 }
 
 #[test]
 fn invalid_utf8_and_huge_numbers_are_typed_errors() {
     let sim = RepoSim::new(now());
     let mut set = TrustedSet::new(&sim.file("1.root.json"), now(), Limits::default()).unwrap();
-    for input in [
-        &b"{\"signed\": \"\xff\"}"[..],
-        b"{\"signed\": {}, \"signatures\": [], \"x\": 1e999}",
-    ] {
-        assert!(matches!(
-            set.update_timestamp(input, Source::Remote),
-            Err(Error::Malformed { .. })
-        ));
+    for input in [&b"{\"signed\": \"\xff\"}"[..], b"{\"signed\": {}, \"signatures\": [], \"x\": 1e999}"] {
+        assert!(matches!(set.update_timestamp(input, Source::Remote), Err(Error::Malformed { .. })));
     }
     let text = String::from_utf8(sim.file("timestamp.json"))
         .unwrap()
         .replace("\"version\": 1", "\"version\": 184467440737095516160");
-    let err = set
-        .update_timestamp(text.as_bytes(), Source::Remote)
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Unsigned { .. } | Error::Malformed { .. }),
-        "{err}"
-    );
+    let err = set.update_timestamp(text.as_bytes(), Source::Remote).unwrap_err();
+    assert!(matches!(err, Error::Unsigned { .. } | Error::Malformed { .. }), "{err}");
 }

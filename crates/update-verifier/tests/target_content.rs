@@ -8,17 +8,11 @@ use update_verifier::{Error, TargetVerifier};
 const CONTENT: &[u8] = b"the exact bytes of the target";
 
 fn listed(hashes: Vec<Digest>) -> (TargetPath, TargetFile) {
-    (
-        TargetPath::new("dir/fw.bin"),
-        TargetFile::new(CONTENT.len() as u64, Hashes::new(hashes).unwrap()),
-    )
+    (TargetPath::new("dir/fw.bin"), TargetFile::new(CONTENT.len() as u64, Hashes::new(hashes).unwrap()))
 }
 
 fn both() -> (TargetPath, TargetFile) {
-    listed(vec![
-        digest(HashAlgorithm::Sha256, CONTENT),
-        digest(HashAlgorithm::Sha512, CONTENT),
-    ])
+    listed(vec![digest(HashAlgorithm::Sha256, CONTENT), digest(HashAlgorithm::Sha512, CONTENT)])
 }
 
 fn feed(verifier: &mut TargetVerifier, data: &[u8]) -> Result<(), Error> {
@@ -42,13 +36,7 @@ fn endless_data_stops_at_the_first_byte_past_the_listed_length() {
     feed(&mut v, CONTENT).unwrap();
     assert_eq!(v.remaining(), 0);
     let err = v.update(b"x").unwrap_err();
-    assert_eq!(
-        err,
-        Error::TargetTooLong {
-            path,
-            length: CONTENT.len() as u64
-        }
-    );
+    assert_eq!(err, Error::TargetTooLong { path, length: CONTENT.len() as u64 });
 }
 
 #[test]
@@ -56,28 +44,16 @@ fn short_content_is_refused() {
     let (path, file) = both();
     let mut v = TargetVerifier::new(&path, &file).unwrap();
     feed(&mut v, &CONTENT[..10]).unwrap();
-    assert!(matches!(
-        v.finish(),
-        Err(Error::TargetTooShort { received: 10, .. })
-    ));
+    assert!(matches!(v.finish(), Err(Error::TargetTooShort { received: 10, .. })));
 }
 
 #[test]
 fn every_listed_hash_must_match() {
     // sha256 right, sha512 of other bytes: still refused.
-    let (path, file) = listed(vec![
-        digest(HashAlgorithm::Sha256, CONTENT),
-        digest(HashAlgorithm::Sha512, b"other"),
-    ]);
+    let (path, file) = listed(vec![digest(HashAlgorithm::Sha256, CONTENT), digest(HashAlgorithm::Sha512, b"other")]);
     let mut v = TargetVerifier::new(&path, &file).unwrap();
     feed(&mut v, CONTENT).unwrap();
-    assert_eq!(
-        v.finish().unwrap_err(),
-        Error::TargetHashMismatch {
-            path,
-            algorithm: HashAlgorithm::Sha512
-        }
-    );
+    assert_eq!(v.finish().unwrap_err(), Error::TargetHashMismatch { path, algorithm: HashAlgorithm::Sha512 });
 }
 
 #[test]
@@ -92,14 +68,8 @@ fn tampered_content_of_the_right_length_is_refused() {
 
 #[test]
 fn a_target_with_only_unknown_hash_algorithms_cannot_be_verified() {
-    let value =
-        metadata_schemas::json::parse(br#"{"length": 3, "hashes": {"sha3-256": "abcd"}}"#).unwrap();
+    let value = metadata_schemas::json::parse(br#"{"length": 3, "hashes": {"sha3-256": "abcd"}}"#).unwrap();
     let file: TargetFile = metadata_schemas::Decode::decode(&value).unwrap();
     let err = TargetVerifier::new(&TargetPath::new("x"), &file).unwrap_err();
-    assert_eq!(
-        err,
-        Error::NoKnownHash {
-            path: TargetPath::new("x")
-        }
-    );
+    assert_eq!(err, Error::NoKnownHash { path: TargetPath::new("x") });
 }

@@ -41,10 +41,7 @@ fn director_custom(serial: &str, hw: &str, counter: u64) -> Value<'static> {
 fn director(vin: &str, counter: u64) -> RepoSim {
     let mut sim = RepoSim::new(now());
     let targets = sim.targets.get_mut(&RoleName::targets()).unwrap();
-    targets
-        .unknown
-        .0
-        .insert("custom", object(&[("vin", Value::string(vin.to_string()))]));
+    targets.unknown.0.insert("custom", object(&[("vin", Value::string(vin.to_string()))]));
     sim.add_target(
         &RoleName::targets(),
         "brake/fw-2.bin",
@@ -60,9 +57,7 @@ fn partial(sim: &RepoSim) -> PartialVerifier {
 }
 
 fn targets_file(sim: &RepoSim) -> Vec<u8> {
-    sim.file(
-        &RoleName::targets().versioned_file_name(sim.targets[&RoleName::targets()].common.version),
-    )
+    sim.file(&RoleName::targets().versioned_file_name(sim.targets[&RoleName::targets()].common.version))
 }
 
 fn republish_targets(sim: &mut RepoSim) {
@@ -130,28 +125,16 @@ fn uptane_check_targets_4_rollback_reference_survives_a_restart() {
     let stored = targets_file(&sim);
     let mut rebooted = partial(&sim);
     rebooted.restore_targets(&stored).unwrap();
-    assert!(matches!(
-        rebooted.update_targets(&old),
-        Err(Error::Rollback { .. })
-    ));
-    assert!(
-        matches!(rebooted.image(0), Err(Error::OutOfOrder(_))),
-        "restored metadata is a reference, not an update"
-    );
+    assert!(matches!(rebooted.update_targets(&old), Err(Error::Rollback { .. })));
+    assert!(matches!(rebooted.image(0), Err(Error::OutOfOrder(_))), "restored metadata is a reference, not an update");
 }
 
 #[test]
 fn uptane_check_targets_6_expired_director_targets_are_refused() {
     let mut sim = director("VIN0001", 5);
-    sim.targets
-        .get_mut(&RoleName::targets())
-        .unwrap()
-        .common
-        .expires = expires_in(now(), -1);
+    sim.targets.get_mut(&RoleName::targets()).unwrap().common.expires = expires_in(now(), -1);
     republish_targets(&mut sim);
-    let err = partial(&sim)
-        .update_targets(&targets_file(&sim))
-        .unwrap_err();
+    let err = partial(&sim).update_targets(&targets_file(&sim)).unwrap_err();
     assert!(matches!(err, Error::Expired { .. }));
     assert_eq!(err.attack_code(), AttackCode::FREEZE);
 }
@@ -159,18 +142,9 @@ fn uptane_check_targets_6_expired_director_targets_are_refused() {
 #[test]
 fn uptane_check_targets_7_director_targets_must_not_delegate() {
     let mut sim = director("VIN0001", 5);
-    sim.delegate(
-        &RoleName::targets(),
-        "sneaky",
-        metadata_schemas::PathSpec::Patterns(vec!["*".into()]),
-        false,
-        1,
-        1,
-    );
+    sim.delegate(&RoleName::targets(), "sneaky", metadata_schemas::PathSpec::Patterns(vec!["*".into()]), false, 1, 1);
     sim.publish();
-    let err = partial(&sim)
-        .update_targets(&targets_file(&sim))
-        .unwrap_err();
+    let err = partial(&sim).update_targets(&targets_file(&sim)).unwrap_err();
     assert_eq!(err, Error::DirectorDelegates);
 }
 
@@ -184,9 +158,7 @@ fn uptane_check_targets_8_each_ecu_is_listed_at_most_once() {
         Some(director_custom("brake-ecu-1", "brake-hw-a", 6)),
     );
     republish_targets(&mut sim);
-    let err = partial(&sim)
-        .update_targets(&targets_file(&sim))
-        .unwrap_err();
+    let err = partial(&sim).update_targets(&targets_file(&sim)).unwrap_err();
     assert_eq!(err, Error::AmbiguousImages { ecu: ecu().serial });
 }
 
@@ -214,31 +186,16 @@ fn uptane_verify_image_5_release_counter_rollback_is_refused() {
     let sim = director("VIN0001", 5);
     let mut verifier = partial(&sim);
     verifier.update_targets(&targets_file(&sim)).unwrap();
-    assert!(
-        verifier.image(5).unwrap().is_some(),
-        "the same counter is not a rollback"
-    );
+    assert!(verifier.image(5).unwrap().is_some(), "the same counter is not a rollback");
     let err = verifier.image(6).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::ReleaseCounterRollback {
-                installed: 6,
-                offered: 5,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, Error::ReleaseCounterRollback { installed: 6, offered: 5, .. }), "{err}");
     assert_eq!(err.attack_code(), AttackCode::ROLLBACK);
 }
 
 #[test]
 fn director_targets_for_another_vehicle_are_refused() {
     let sim = director("VIN9999", 5);
-    let err = partial(&sim)
-        .update_targets(&targets_file(&sim))
-        .unwrap_err();
+    let err = partial(&sim).update_targets(&targets_file(&sim)).unwrap_err();
     assert!(matches!(err, Error::WrongVehicle { .. }), "{err}");
 }
 
@@ -247,9 +204,7 @@ fn director_targets_without_a_vehicle_id_are_refused() {
     let mut sim = director("VIN0001", 5);
     sim.targets.get_mut(&RoleName::targets()).unwrap().unknown = Default::default();
     republish_targets(&mut sim);
-    let err = partial(&sim)
-        .update_targets(&targets_file(&sim))
-        .unwrap_err();
+    let err = partial(&sim).update_targets(&targets_file(&sim)).unwrap_err();
     assert!(matches!(err, Error::Malformed { .. }), "{err}");
     assert!(err.to_string().contains("custom: missing"), "{err}");
 }
@@ -262,10 +217,7 @@ fn uptane_check_root_partial_verifier_follows_director_root_rotation() {
     republish_targets(&mut sim);
     let mut verifier = partial(&sim);
     let err = verifier.update_targets(&targets_file(&sim)).unwrap_err();
-    assert!(
-        matches!(err, Error::Unsigned { .. }),
-        "old root does not know the new targets key: {err}"
-    );
+    assert!(matches!(err, Error::Unsigned { .. }), "old root does not know the new targets key: {err}");
     verifier.update_root(&sim.file("2.root.json")).unwrap();
     verifier.update_targets(&targets_file(&sim)).unwrap();
 }
@@ -276,21 +228,10 @@ fn uptane_check_root_partial_verifier_follows_director_root_rotation() {
 fn image_repo(hw: &str, counter: u64, content: &[u8]) -> RepoSim {
     let mut sim = RepoSim::new(now());
     let custom = object(&[
-        (
-            "hardware_identifiers",
-            Value::Array(vec![
-                Value::string("other-hw"),
-                Value::string(hw.to_string()),
-            ]),
-        ),
+        ("hardware_identifiers", Value::Array(vec![Value::string("other-hw"), Value::string(hw.to_string())])),
         ("release_counter", Value::unsigned(counter)),
     ]);
-    sim.add_target(
-        &RoleName::targets(),
-        "brake/fw-2.bin",
-        content,
-        Some(custom),
-    );
+    sim.add_target(&RoleName::targets(), "brake/fw-2.bin", content, Some(custom));
     sim.publish();
     sim
 }
@@ -323,45 +264,20 @@ fn uptane_full_verification_11_1_image_must_be_in_the_image_repository() {
 
 #[test]
 fn uptane_full_verification_11_2_1_length_and_hashes_must_match() {
-    let err = full_check(
-        &director("VIN0001", 5),
-        &image_repo("brake-hw-a", 5, b"a different image"),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::RepositoryMismatch {
-                field: "length" | "hashes",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = full_check(&director("VIN0001", 5), &image_repo("brake-hw-a", 5, b"a different image")).unwrap_err();
+    assert!(matches!(err, Error::RepositoryMismatch { field: "length" | "hashes", .. }), "{err}");
 }
 
 #[test]
 fn uptane_full_verification_11_2_2_hardware_identifier_must_match() {
     let err = full_check(&director("VIN0001", 5), &image_repo("brake-hw-z", 5, IMAGE)).unwrap_err();
-    assert_eq!(
-        err,
-        Error::RepositoryMismatch {
-            path: "brake/fw-2.bin".into(),
-            field: "hardware identifier"
-        }
-    );
+    assert_eq!(err, Error::RepositoryMismatch { path: "brake/fw-2.bin".into(), field: "hardware identifier" });
 }
 
 #[test]
 fn uptane_full_verification_11_2_2_release_counter_must_match() {
     let err = full_check(&director("VIN0001", 5), &image_repo("brake-hw-a", 4, IMAGE)).unwrap_err();
-    assert_eq!(
-        err,
-        Error::RepositoryMismatch {
-            path: "brake/fw-2.bin".into(),
-            field: "release counter"
-        }
-    );
+    assert_eq!(err, Error::RepositoryMismatch { path: "brake/fw-2.bin".into(), field: "release counter" });
 }
 
 #[test]
@@ -369,11 +285,8 @@ fn uptane_full_verification_compares_plaintext_of_encrypted_images() {
     let ciphertext = b"ciphertext bytes of the image, as encrypted for this ECU";
     let mut sim = RepoSim::new(now());
     let t = sim.targets.get_mut(&RoleName::targets()).unwrap();
-    t.unknown
-        .0
-        .insert("custom", object(&[("vin", Value::string("VIN0001"))]));
-    let plaintext_hash =
-        threshold_keys::digest::digest(metadata_schemas::HashAlgorithm::Sha256, IMAGE);
+    t.unknown.0.insert("custom", object(&[("vin", Value::string("VIN0001"))]));
+    let plaintext_hash = threshold_keys::digest::digest(metadata_schemas::HashAlgorithm::Sha256, IMAGE);
     let hashes = metadata_schemas::Hashes::new(vec![plaintext_hash]).unwrap();
     let encryption = object(&[
         ("scheme", Value::string("x25519-hkdf-sha256-aes-256-gcm")),
@@ -382,16 +295,9 @@ fn uptane_full_verification_compares_plaintext_of_encrypted_images() {
         ("plaintext_length", Value::unsigned(IMAGE.len() as u64)),
         ("plaintext_hashes", hashes.encode().to_owned_value()),
     ]);
-    let Value::Object(mut custom) = director_custom("brake-ecu-1", "brake-hw-a", 5) else {
-        unreachable!()
-    };
+    let Value::Object(mut custom) = director_custom("brake-ecu-1", "brake-hw-a", 5) else { unreachable!() };
     custom.insert("encryption", encryption);
-    sim.add_target(
-        &RoleName::targets(),
-        "brake/fw-2.bin",
-        ciphertext,
-        Some(Value::Object(custom)),
-    );
+    sim.add_target(&RoleName::targets(), "brake/fw-2.bin", ciphertext, Some(Value::Object(custom)));
     sim.publish();
     full_check(&sim, &image_repo("brake-hw-a", 5, IMAGE)).unwrap();
     let err = full_check(&sim, &image_repo("brake-hw-a", 5, b"another plaintext")).unwrap_err();

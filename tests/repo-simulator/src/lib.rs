@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use metadata_schemas::{
-    CommonFields, DelegatedRole, DelegatedRoles, Delegations, Encode, Hashes, KeyId, MetaFile,
-    PathSpec, RoleKeys, RoleName, Root, Signed, Snapshot, TargetFile, TargetPath, Targets,
-    Threshold, Timestamp, TopLevelRoles, UnknownFields, UtcTime, Version,
+    CommonFields, DelegatedRole, DelegatedRoles, Delegations, Encode, Hashes, KeyId, MetaFile, PathSpec, RoleKeys,
+    RoleName, Root, Signed, Snapshot, TargetFile, TargetPath, Targets, Threshold, Timestamp, TopLevelRoles,
+    UnknownFields, UtcTime, Version,
 };
 use threshold_keys::{KeyAlgorithm, KeyFileSigner, Signer, digest};
 
@@ -63,11 +63,7 @@ impl RepoSim {
         for role in ["root", "targets", "snapshot", "timestamp"] {
             signers.insert(RoleName::new(role).expect("name"), vec![new_key()]);
         }
-        let keys = signers
-            .values()
-            .flatten()
-            .map(|s| (s.key_id().clone(), s.public_key().clone()))
-            .collect();
+        let keys = signers.values().flatten().map(|s| (s.key_id().clone(), s.public_key().clone())).collect();
         let roles = TopLevelRoles {
             root: role_keys(&signers[&RoleName::root()], 1),
             targets: role_keys(&signers[&RoleName::targets()], 1),
@@ -84,11 +80,7 @@ impl RepoSim {
         };
         let mut targets = BTreeMap::new();
         targets.insert(RoleName::targets(), Targets::new(common(180)));
-        let snapshot = Snapshot {
-            common: common(30),
-            meta: BTreeMap::new(),
-            unknown: UnknownFields::default(),
-        };
+        let snapshot = Snapshot { common: common(30), meta: BTreeMap::new(), unknown: UnknownFields::default() };
         let timestamp = Timestamp::new(common(1), MetaFile::new(Version::ONE));
         let mut sim = RepoSim {
             root,
@@ -112,10 +104,7 @@ impl RepoSim {
     pub fn sign_with<T: Encode>(value: &T, signers: &[&KeyFileSigner]) -> Vec<u8> {
         let mut doc = Signed::unsigned(value);
         let message = doc.canonical_signed();
-        doc.signatures = signers
-            .iter()
-            .map(|s| s.sign(&message).expect("sign"))
-            .collect();
+        doc.signatures = signers.iter().map(|s| s.sign(&message).expect("sign")).collect();
         doc.to_pretty_json()
     }
 
@@ -127,8 +116,7 @@ impl RepoSim {
 
     fn publish_root_as_is(&mut self) {
         let bytes = self.sign(&RoleName::root(), &self.root);
-        self.files
-            .insert(format!("{}.root.json", self.root.common.version), bytes);
+        self.files.insert(format!("{}.root.json", self.root.common.version), bytes);
     }
 
     /// Publishes root version N+1, signed by the old root keys and `new_root_signers`
@@ -136,35 +124,21 @@ impl RepoSim {
     pub fn rotate_root(&mut self, new_root_signers: Vec<KeyFileSigner>, threshold: u64) {
         let old = self.signers.remove(&RoleName::root()).unwrap_or_default();
         for s in &new_root_signers {
-            self.root
-                .keys
-                .insert(s.key_id().clone(), s.public_key().clone());
+            self.root.keys.insert(s.key_id().clone(), s.public_key().clone());
         }
         self.root.roles.root = role_keys(&new_root_signers, threshold);
         self.root.common.version = self.root.common.version.next().expect("version");
         let mut all: Vec<&KeyFileSigner> = old.iter().collect();
-        all.extend(
-            new_root_signers
-                .iter()
-                .filter(|n| !old.iter().any(|o| o.key_id() == n.key_id())),
-        );
+        all.extend(new_root_signers.iter().filter(|n| !old.iter().any(|o| o.key_id() == n.key_id())));
         let bytes = Self::sign_with(&self.root, &all);
-        self.files
-            .insert(format!("{}.root.json", self.root.common.version), bytes);
+        self.files.insert(format!("{}.root.json", self.root.common.version), bytes);
         self.signers.insert(RoleName::root(), new_root_signers);
     }
 
     /// Replaces the keys of a top-level role (not root) in the next root.
-    pub fn replace_role_keys(
-        &mut self,
-        role: &RoleName,
-        signers: Vec<KeyFileSigner>,
-        threshold: u64,
-    ) {
+    pub fn replace_role_keys(&mut self, role: &RoleName, signers: Vec<KeyFileSigner>, threshold: u64) {
         for s in &signers {
-            self.root
-                .keys
-                .insert(s.key_id().clone(), s.public_key().clone());
+            self.root.keys.insert(s.key_id().clone(), s.public_key().clone());
         }
         let keys = role_keys(&signers, threshold);
         match role.as_str() {
@@ -178,10 +152,7 @@ impl RepoSim {
 
     /// Publishes root N+1 with the current root keys (after edits such as key changes).
     pub fn publish_root(&mut self) {
-        let signers = self.signers[&RoleName::root()]
-            .iter()
-            .map(clone_signer)
-            .collect();
+        let signers = self.signers[&RoleName::root()].iter().map(clone_signer).collect();
         let threshold = self.root.roles.root.threshold.get();
         self.rotate_root(signers, threshold);
     }
@@ -199,15 +170,9 @@ impl RepoSim {
         let mut file = TargetFile::new(content.len() as u64, hashes);
         file.custom = custom;
         let path = TargetPath::new(path);
-        self.target_files
-            .insert(path.hash_prefixed(&sha256.to_hex()), content.to_vec());
-        self.target_files
-            .insert(path.as_str().to_string(), content.to_vec());
-        self.targets
-            .get_mut(role)
-            .expect("role exists")
-            .targets
-            .insert(path, file);
+        self.target_files.insert(path.hash_prefixed(&sha256.to_hex()), content.to_vec());
+        self.target_files.insert(path.as_str().to_string(), content.to_vec());
+        self.targets.get_mut(role).expect("role exists").targets.insert(path, file);
         self.dirty.insert(role.clone());
     }
 
@@ -230,9 +195,7 @@ impl RepoSim {
             unknown: UnknownFields::default(),
         });
         for s in &signers {
-            delegations
-                .keys
-                .insert(s.key_id().clone(), s.public_key().clone());
+            delegations.keys.insert(s.key_id().clone(), s.public_key().clone());
         }
         if let DelegatedRoles::List(roles) = &mut delegations.roles {
             roles.push(DelegatedRole {
@@ -246,10 +209,7 @@ impl RepoSim {
         }
         self.signers.insert(name.clone(), signers);
         let expires = expires_in(self.now, 180);
-        self.targets.insert(
-            name.clone(),
-            Targets::new(CommonFields::new(Version::ONE, expires)),
-        );
+        self.targets.insert(name.clone(), Targets::new(CommonFields::new(Version::ONE, expires)));
         self.dirty.insert(parent.clone());
         self.dirty.insert(name.clone());
         name
@@ -267,14 +227,10 @@ impl RepoSim {
         let mut meta = MetaFile::new(version);
         if self.list_lengths_and_hashes {
             meta.length = Some(bytes.len() as u64);
-            meta.hashes = Hashes::new(vec![digest::digest(
-                metadata_schemas::HashAlgorithm::Sha256,
-                &bytes,
-            )]);
+            meta.hashes = Hashes::new(vec![digest::digest(metadata_schemas::HashAlgorithm::Sha256, &bytes)]);
         }
         self.snapshot.meta.insert(format!("{role}.json"), meta);
-        self.files
-            .insert(role.versioned_file_name(version), bytes.clone());
+        self.files.insert(role.versioned_file_name(version), bytes.clone());
         self.files.insert(role.file_name(), bytes);
     }
 
@@ -285,24 +241,16 @@ impl RepoSim {
         let mut meta = MetaFile::new(version);
         if self.list_lengths_and_hashes {
             meta.length = Some(bytes.len() as u64);
-            meta.hashes = Hashes::new(vec![digest::digest(
-                metadata_schemas::HashAlgorithm::Sha256,
-                &bytes,
-            )]);
+            meta.hashes = Hashes::new(vec![digest::digest(metadata_schemas::HashAlgorithm::Sha256, &bytes)]);
         }
         self.timestamp.snapshot = meta;
-        self.files.insert(
-            RoleName::snapshot().versioned_file_name(version),
-            bytes.clone(),
-        );
+        self.files.insert(RoleName::snapshot().versioned_file_name(version), bytes.clone());
         self.files.insert("snapshot.json".into(), bytes);
     }
 
     /// Lists `role` at `version` in a new snapshot and timestamp (without signing the role).
     pub fn publish_snapshot_listing(&mut self, role: &RoleName, version: Version) {
-        self.snapshot
-            .meta
-            .insert(format!("{role}.json"), MetaFile::new(version));
+        self.snapshot.meta.insert(format!("{role}.json"), MetaFile::new(version));
         self.snapshot.common.version = self.snapshot.common.version.next().expect("version");
         self.publish_snapshot();
         self.timestamp.common.version = self.timestamp.common.version.next().expect("version");
@@ -336,18 +284,12 @@ impl RepoSim {
 
     /// The bytes of a published file.
     pub fn file(&self, name: &str) -> Vec<u8> {
-        self.files
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not published"))
-            .clone()
+        self.files.get(name).unwrap_or_else(|| panic!("{name} is not published")).clone()
     }
 
     /// The key ids of a role's signers.
     pub fn key_ids(&self, role: &RoleName) -> Vec<KeyId> {
-        self.signers[role]
-            .iter()
-            .map(|s| s.key_id().clone())
-            .collect()
+        self.signers[role].iter().map(|s| s.key_id().clone()).collect()
     }
 }
 

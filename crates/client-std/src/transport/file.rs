@@ -66,10 +66,7 @@ mod tests {
 
     #[test]
     fn escapes_are_decoded() {
-        assert_eq!(
-            percent_decode("a%20b/gr%C3%BC%C3%9Fe.txt").as_deref(),
-            Some("a b/grüße.txt")
-        );
+        assert_eq!(percent_decode("a%20b/gr%C3%BC%C3%9Fe.txt").as_deref(), Some("a b/grüße.txt"));
         assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
         assert_eq!(percent_decode("%FF"), None);
     }

@@ -37,10 +37,7 @@ impl HttpTransport {
                 .build()
                 .into()
         };
-        Ok(HttpTransport {
-            agent: agent(Proxy::try_from_env()),
-            direct: agent(None),
-        })
+        Ok(HttpTransport { agent: agent(Proxy::try_from_env()), direct: agent(None) })
     }
 }
 
@@ -54,23 +51,13 @@ fn is_loopback(url: &str) -> bool {
     } else {
         host.split(':').next().unwrap_or("")
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Transport for HttpTransport {
     fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError> {
-        let agent = if is_loopback(url) {
-            &self.direct
-        } else {
-            &self.agent
-        };
-        let response = agent
-            .get(url)
-            .call()
-            .map_err(|e| TransportError::Network(e.to_string()))?;
+        let agent = if is_loopback(url) { &self.direct } else { &self.agent };
+        let response = agent.get(url).call().map_err(|e| TransportError::Network(e.to_string()))?;
         match response.status().as_u16() {
             200..=299 => Ok(Box::new(response.into_body().into_reader())),
             403 | 404 => Err(TransportError::NotFound),
@@ -96,10 +83,7 @@ fn tls_config(options: &TlsOptions) -> Result<TlsConfig, Error> {
             .collect::<Result<_, _>>()
             .map_err(|e| Error::Config(format!("CA bundle {}: {e}", bundle.display())))?;
         if certs.is_empty() {
-            return Err(Error::Config(format!(
-                "CA bundle {}: no certificates",
-                bundle.display()
-            )));
+            return Err(Error::Config(format!("CA bundle {}: no certificates", bundle.display())));
         }
         builder = builder.root_certs(RootCerts::Specific(Arc::new(certs)));
     }
@@ -124,12 +108,8 @@ fn client_cert(identity: &ClientIdentity) -> Result<ClientCert, Error> {
         )));
     }
     let key_pem = read_pem(&identity.private_key)?;
-    let key = PrivateKey::from_pem(&key_pem).map_err(|e| {
-        Error::Config(format!(
-            "client key {}: {e}",
-            identity.private_key.display()
-        ))
-    })?;
+    let key = PrivateKey::from_pem(&key_pem)
+        .map_err(|e| Error::Config(format!("client key {}: {e}", identity.private_key.display())))?;
     Ok(ClientCert::new_with_certs(&chain, key))
 }
 
@@ -139,19 +119,10 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_recognized() {
-        for url in [
-            "http://127.0.0.1:8080/x",
-            "http://localhost/x",
-            "https://[::1]:443/",
-            "http://user@127.0.0.5/",
-        ] {
+        for url in ["http://127.0.0.1:8080/x", "http://localhost/x", "https://[::1]:443/", "http://user@127.0.0.5/"] {
             assert!(is_loopback(url), "{url}");
         }
-        for url in [
-            "http://example.com/",
-            "http://10.0.0.1/",
-            "https://127.0.0.1.example.com/",
-        ] {
+        for url in ["http://example.com/", "http://10.0.0.1/", "https://127.0.0.1.example.com/"] {
             assert!(!is_loopback(url), "{url}");
         }
     }

@@ -22,10 +22,7 @@ impl Repo {
     /// A fresh repository valid at the system time, served on 127.0.0.1.
     pub fn new() -> Repo {
         let sim = RepoSim::new(chrono::Utc::now());
-        let repo = Repo {
-            sim,
-            server: Server::start(),
-        };
+        let repo = Repo { sim, server: Server::start() };
         repo.serve();
         repo
     }
@@ -46,19 +43,11 @@ impl Repo {
 
     /// Metadata requests since the log was cleared (without the `metadata/` prefix).
     pub fn metadata_requests(&self) -> Vec<String> {
-        self.server
-            .log()
-            .iter()
-            .filter_map(|p| p.strip_prefix("metadata/").map(String::from))
-            .collect()
+        self.server.log().iter().filter_map(|p| p.strip_prefix("metadata/").map(String::from)).collect()
     }
 
     pub fn target_requests(&self) -> Vec<String> {
-        self.server
-            .log()
-            .iter()
-            .filter_map(|p| p.strip_prefix("targets/").map(String::from))
-            .collect()
+        self.server.log().iter().filter_map(|p| p.strip_prefix("targets/").map(String::from)).collect()
     }
 }
 
@@ -98,13 +87,7 @@ impl Cli {
 
     /// `refresh` against `repo`.
     pub fn refresh(&self, repo: &Repo) -> Output {
-        self.run(&[
-            "--metadata-url",
-            &repo.metadata_url(),
-            "--metadata-dir",
-            s(&self.md),
-            "refresh",
-        ])
+        self.run(&["--metadata-url", &repo.metadata_url(), "--metadata-dir", s(&self.md), "refresh"])
     }
 
     /// `download` of `targets` from `repo`.
@@ -149,10 +132,8 @@ pub fn s(path: &Path) -> &str {
 }
 
 fn list(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -160,12 +141,7 @@ fn list(dir: &Path) -> Vec<String> {
 /// Asserts exit status 0, showing stderr otherwise.
 #[track_caller]
 pub fn assert_success(output: &Output) {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// Asserts exit status 1 and returns stderr.

@@ -6,10 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 fn run(program: &Path, args: &[&str]) {
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let status = Command::new(program).args(args).status().unwrap_or_else(|e| panic!("{}: {e}", program.display()));
     assert!(status.success(), "{} {args:?} failed", program.display());
 }
 
@@ -27,10 +24,7 @@ pub fn python() -> PathBuf {
             let ready = venv.join(".ready");
             if !ready.exists() {
                 let _ = std::fs::remove_dir_all(&venv);
-                run(
-                    Path::new("python3"),
-                    &["-m", "venv", venv.to_str().expect("utf-8")],
-                );
+                run(Path::new("python3"), &["-m", "venv", venv.to_str().expect("utf-8")]);
                 let requirements = workspace().join("scripts/requirements.txt");
                 run(
                     &python,
@@ -55,17 +49,9 @@ pub fn python() -> PathBuf {
 pub fn repositories() -> &'static Path {
     static REPOS: OnceLock<PathBuf> = OnceLock::new();
     REPOS.get_or_init(|| {
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("python-tuf-repos-{}", std::process::id()));
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("python-tuf-repos-{}", std::process::id()));
         let script = workspace().join("scripts/gen_python_tuf_fixtures.py");
-        run(
-            &python(),
-            &[
-                script.to_str().expect("utf-8"),
-                "--out",
-                out.to_str().expect("utf-8"),
-            ],
-        );
+        run(&python(), &[script.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")]);
         out
     })
 }

@@ -78,12 +78,7 @@ impl Server {
                 });
             }
         });
-        Server {
-            addr,
-            state,
-            stop,
-            tls,
-        }
+        Server { addr, state, stop, tls }
     }
 
     /// The URL of `path` on this server (`path` starts without `/`).
@@ -94,20 +89,14 @@ impl Server {
 
     /// Serves `bytes` at `/path`.
     pub fn put(&self, path: &str, bytes: Vec<u8>) {
-        self.state
-            .lock()
-            .unwrap()
-            .files
-            .insert(format!("/{path}"), bytes);
+        self.state.lock().unwrap().files.insert(format!("/{path}"), bytes);
     }
 
     /// Serves every `name -> bytes` under `/prefix`.
     pub fn put_all(&self, prefix: &str, files: &BTreeMap<String, Vec<u8>>) {
         let mut state = self.state.lock().unwrap();
         for (name, bytes) in files {
-            state
-                .files
-                .insert(format!("/{prefix}{name}"), bytes.clone());
+            state.files.insert(format!("/{prefix}{name}"), bytes.clone());
         }
     }
 
@@ -118,11 +107,7 @@ impl Server {
 
     /// Makes `/path` misbehave.
     pub fn fault(&self, path: &str, fault: Fault) {
-        self.state
-            .lock()
-            .unwrap()
-            .faults
-            .insert(format!("/{path}"), fault);
+        self.state.lock().unwrap().faults.insert(format!("/{path}"), fault);
     }
 
     /// Paths requested so far, in order.
@@ -180,29 +165,18 @@ fn serve<S: Read + Write>(stream: S, state: &Mutex<State>) {
             Ok(_) => {}
         }
     }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_string();
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let (file, fault) = {
         let mut state = state.lock().unwrap();
         state.log.push(path.trim_start_matches('/').to_string());
         // The raw path first (python-tuf's percent-encoded role files), then the decoded
         // one, as a static file server looks it up (target paths with spaces).
-        let file = state
-            .files
-            .get(&path)
-            .or_else(|| state.files.get(&percent_decode(&path)))
-            .cloned();
+        let file = state.files.get(&path).or_else(|| state.files.get(&percent_decode(&path))).cloned();
         (file, state.faults.get(&path).cloned())
     };
     let mut stream = reader.into_inner();
     let mut respond = |status: &str, body: &[u8], length: usize| {
-        let _ = write!(
-            stream,
-            "HTTP/1.0 {status}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
-        );
+        let _ = write!(stream, "HTTP/1.0 {status}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n");
         let _ = stream.write_all(body);
         let _ = stream.flush();
     };
@@ -215,9 +189,7 @@ fn serve<S: Read + Write>(stream: S, state: &Mutex<State>) {
             endless.extend(std::iter::repeat_n(b' ', 10 << 20));
             respond("200 OK", &endless, endless.len());
         }
-        (Some(Fault::Truncate(n)), Some(body)) => {
-            respond("200 OK", &body[..n.min(body.len())], body.len())
-        }
+        (Some(Fault::Truncate(n)), Some(body)) => respond("200 OK", &body[..n.min(body.len())], body.len()),
         (Some(Fault::Stall(n)), Some(body)) => {
             respond("200 OK", &body[..n.min(body.len())], body.len());
             thread::sleep(Duration::from_secs(30));

@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 pub use parse::{ParseOptions, parse, parse_with};
-pub use write::{to_canonical, to_pretty, write_canonical, write_pretty};
+pub use write::{to_canonical, to_canonical_with_capacity, to_pretty, write_canonical, write_pretty};
 
 /// A JSON value as TUF metadata uses it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,9 +165,7 @@ pub struct DuplicateKey(pub String);
 impl<'a> Object<'a> {
     /// An empty object.
     pub const fn new() -> Self {
-        Object {
-            members: Vec::new(),
-        }
+        Object { members: Vec::new() }
     }
 
     /// An object from members in any order; fails on a repeated key.
@@ -188,10 +186,7 @@ impl<'a> Object<'a> {
         if self.members.len() <= 8 {
             return self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         }
-        self.members
-            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
-            .ok()
-            .map(|i| &self.members[i].1)
+        self.members.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok().map(|i| &self.members[i].1)
     }
 
     /// Sets `key` to `value`, replacing an existing member.
@@ -205,11 +200,13 @@ impl<'a> Object<'a> {
 
     /// Removes and returns the member under `key`.
     pub fn remove(&mut self, key: &str) -> Option<Value<'a>> {
-        let i = self
-            .members
-            .binary_search_by(|(k, _)| k.as_ref().cmp(key))
-            .ok()?;
+        let i = self.members.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok()?;
         Some(self.members.remove(i).1)
+    }
+
+    /// The members in key order, by value.
+    pub fn into_members(self) -> Vec<(Cow<'a, str>, Value<'a>)> {
+        self.members
     }
 
     /// Members in key order.
@@ -230,11 +227,7 @@ impl<'a> Object<'a> {
     /// A copy that borrows nothing.
     pub fn into_owned(self) -> Object<'static> {
         Object {
-            members: self
-                .members
-                .into_iter()
-                .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
-                .collect(),
+            members: self.members.into_iter().map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned())).collect(),
         }
     }
 }

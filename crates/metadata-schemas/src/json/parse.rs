@@ -23,9 +23,7 @@ impl ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions {
-            max_depth: Self::DEFAULT_MAX_DEPTH,
-        }
+        ParseOptions { max_depth: Self::DEFAULT_MAX_DEPTH }
     }
 }
 
@@ -36,14 +34,15 @@ pub fn parse(input: &[u8]) -> Result<Value<'_>, JsonError> {
 
 /// Parses one JSON document.
 pub fn parse_with(input: &[u8], options: ParseOptions) -> Result<Value<'_>, JsonError> {
-    let text = core::str::from_utf8(input)
-        .map_err(|e| JsonError::new(JsonErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    let text = core::str::from_utf8(input).map_err(|e| JsonError::new(JsonErrorKind::InvalidUtf8, e.valid_up_to()))?;
     let mut parser = Parser {
         text,
         bytes: input,
         pos: 0,
         depth: 0,
         max_depth: options.max_depth,
+        members: Vec::new(),
+        items: Vec::new(),
     };
     parser.skip_whitespace();
     let value = parser.value()?;
@@ -63,6 +62,11 @@ struct Parser<'a> {
     pos: usize,
     depth: usize,
     max_depth: usize,
+    /// Members of the objects being parsed, innermost last: each object takes an
+    /// exact-size copy of its own when it closes, so no container is over-allocated.
+    members: Vec<(Cow<'a, str>, Value<'a>)>,
+    /// Items of the arrays being parsed, the same way.
+    items: Vec<Value<'a>>,
 }
 
 impl<'a> Parser<'a> {
@@ -118,10 +122,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn nested(
-        &mut self,
-        inner: fn(&mut Self) -> Result<Value<'a>, JsonError>,
-    ) -> Result<Value<'a>, JsonError> {
+    fn nested(&mut self, inner: fn(&mut Self) -> Result<Value<'a>, JsonError>) -> Result<Value<'a>, JsonError> {
         if self.depth == self.max_depth {
             return Err(self.error(JsonErrorKind::TooDeep));
         }
@@ -134,12 +135,12 @@ impl<'a> Parser<'a> {
     fn object(&mut self) -> Result<Value<'a>, JsonError> {
         let start = self.pos;
         self.pos += 1; // '{'
-        let mut members = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
             self.pos += 1;
             return Ok(Value::Object(Object::new()));
         }
+        let first = self.members.len();
         loop {
             self.skip_whitespace();
             if self.peek() != Some(b'"') {
@@ -150,7 +151,7 @@ impl<'a> Parser<'a> {
             self.expect(b':')?;
             self.skip_whitespace();
             let value = self.value()?;
-            members.push((key, value));
+            self.members.push((key, value));
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -161,6 +162,7 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.unexpected()),
             }
         }
+        let members: Vec<_> = self.members.drain(first..).collect();
         Object::from_members(members)
             .map(Value::Object)
             .map_err(|dup| JsonError::new(JsonErrorKind::DuplicateKey(dup.0), start))
@@ -168,21 +170,22 @@ impl<'a> Parser<'a> {
 
     fn array(&mut self) -> Result<Value<'a>, JsonError> {
         self.pos += 1; // '['
-        let mut items = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(Value::Array(Vec::new()));
         }
+        let first = self.items.len();
         loop {
             self.skip_whitespace();
-            items.push(self.value()?);
+            let item = self.value()?;
+            self.items.push(item);
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(Value::Array(self.items.drain(first..).collect()));
                 }
                 _ => return Err(self.unexpected()),
             }
@@ -219,9 +222,7 @@ impl<'a> Parser<'a> {
         let magnitude = digits.parse::<u64>().ok();
         let number = match (negative, magnitude) {
             (false, Some(n)) | (true, Some(n @ 0)) => Number::Unsigned(n), // Python reads -0 as 0
-            (true, Some(n)) if n <= i64::MAX as u64 + 1 => {
-                Number::Negative((n as i128).wrapping_neg() as i64)
-            }
+            (true, Some(n)) if n <= i64::MAX as u64 + 1 => Number::Negative((n as i128).wrapping_neg() as i64),
             _ => Number::Big(Cow::Borrowed(&self.text[start..self.pos])),
         };
         Ok(Value::Number(number))
@@ -318,10 +319,7 @@ impl<'a> Parser<'a> {
                     }
                     other => u32::from(other),
                 };
-                out.push(
-                    char::from_u32(c)
-                        .ok_or_else(|| JsonError::new(JsonErrorKind::LoneSurrogate, at))?,
-                );
+                out.push(char::from_u32(c).ok_or_else(|| JsonError::new(JsonErrorKind::LoneSurrogate, at))?);
                 return Ok(());
             }
             _ => return Err(self.error(JsonErrorKind::InvalidEscape)),
@@ -332,10 +330,7 @@ impl<'a> Parser<'a> {
     }
 
     fn hex4(&mut self) -> Result<u16, JsonError> {
-        let digits = self
-            .bytes
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.error(JsonErrorKind::UnexpectedEnd))?;
+        let digits = self.bytes.get(self.pos..self.pos + 4).ok_or_else(|| self.error(JsonErrorKind::UnexpectedEnd))?;
         let mut value = 0u16;
         for &d in digits {
             let nibble = match d {

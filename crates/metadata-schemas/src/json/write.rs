@@ -7,7 +7,13 @@ use super::{Number, Object, Value};
 /// The canonical JSON of `value` (securesystemslib's OLPC form): sorted keys, no
 /// whitespace, only `"` and `\` escaped, every other character written raw.
 pub fn to_canonical(value: &Value<'_>) -> Vec<u8> {
-    let mut out = Vec::new();
+    to_canonical_with_capacity(value, 0)
+}
+
+/// [`to_canonical`] into a buffer of `capacity` bytes to start with. The canonical
+/// form of parsed input is never longer than the input, so its length avoids regrowth.
+pub fn to_canonical_with_capacity(value: &Value<'_>, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
     write_canonical(value, &mut out);
     out
 }
@@ -142,14 +148,9 @@ fn write_json_string(s: &str, out: &mut Vec<u8>) {
             b'\n' => out.extend_from_slice(b"\\n"),
             b'\r' => out.extend_from_slice(b"\\r"),
             b'\t' => out.extend_from_slice(b"\\t"),
-            0..=0x1f => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ]),
+            0..=0x1f => {
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+            }
             _ => out.push(b),
         }
     }

@@ -72,12 +72,7 @@ impl Decode for DirectorTargetCustom {
             encryption: optional(object, "encryption")?,
             unknown: UnknownFields::collect(
                 object,
-                &[
-                    "ecu_identifier",
-                    "hardware_identifier",
-                    "release_counter",
-                    "encryption",
-                ],
+                &["ecu_identifier", "hardware_identifier", "release_counter", "encryption"],
             ),
         })
     }
@@ -105,13 +100,7 @@ impl Decode for EncryptionBlock {
             plaintext_hashes: required(object, "plaintext_hashes")?,
             unknown: UnknownFields::collect(
                 object,
-                &[
-                    "scheme",
-                    "wrapped_key",
-                    "nonce",
-                    "plaintext_length",
-                    "plaintext_hashes",
-                ],
+                &["scheme", "wrapped_key", "nonce", "plaintext_length", "plaintext_hashes"],
             ),
         })
     }
@@ -142,17 +131,12 @@ impl VehicleCustom {
 impl Decode for VehicleCustom {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let object = as_object(value)?;
-        Ok(VehicleCustom {
-            vin: required(object, "vin")?,
-            unknown: UnknownFields::collect(object, &["vin"]),
-        })
+        Ok(VehicleCustom { vin: required(object, "vin")?, unknown: UnknownFields::collect(object, &["vin"]) })
     }
 }
 
 impl Encode for VehicleCustom {
     fn encode(&self) -> Value<'_> {
-        ObjectBuilder::new()
-            .field("vin", self.vin.encode())
-            .finish(&self.unknown)
+        ObjectBuilder::new().field("vin", self.vin.encode()).finish(&self.unknown)
     }
 }

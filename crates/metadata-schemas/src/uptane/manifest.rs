@@ -106,12 +106,9 @@ impl VehicleVersionManifest {
     /// The envelope of `ecu`'s report, to verify with that ECU's key.
     pub fn report_envelope(&self, ecu: &EcuSerial) -> Result<Envelope<'_>, DecodeError> {
         let value = self.ecu_version_reports.get(ecu).ok_or_else(|| {
-            DecodeError::new(DecodeErrorKind::Missing)
-                .in_field(ecu.as_str())
-                .in_field("ecu_version_reports")
+            DecodeError::new(DecodeErrorKind::Missing).in_field(ecu.as_str()).in_field("ecu_version_reports")
         })?;
-        Envelope::from_value(borrow(value))
-            .map_err(|e| e.in_field(ecu.as_str()).in_field("ecu_version_reports"))
+        Envelope::from_value(borrow(value)).map_err(|e| e.in_field(ecu.as_str()).in_field("ecu_version_reports"))
     }
 }
 
@@ -122,10 +119,7 @@ impl Decode for VehicleVersionManifest {
             vin: required(object, "vin")?,
             primary_ecu_serial: required(object, "primary_ecu_serial")?,
             ecu_version_reports: required(object, "ecu_version_reports")?,
-            unknown: UnknownFields::collect(
-                object,
-                &["vin", "primary_ecu_serial", "ecu_version_reports"],
-            ),
+            unknown: UnknownFields::collect(object, &["vin", "primary_ecu_serial", "ecu_version_reports"]),
         })
     }
 }
@@ -145,10 +139,7 @@ impl Decode for EcuVersionReport {
         let object = as_object(value)?;
         let attacks: u64 = required(object, "attacks_detected")?;
         let attacks = u32::try_from(attacks).map_err(|_| {
-            DecodeError::new(DecodeErrorKind::OutOfRange {
-                allowed: "0 to 2^32-1",
-            })
-            .in_field("attacks_detected")
+            DecodeError::new(DecodeErrorKind::OutOfRange { allowed: "0 to 2^32-1" }).in_field("attacks_detected")
         })?;
         Ok(EcuVersionReport {
             ecu_serial: required(object, "ecu_serial")?,
@@ -158,13 +149,7 @@ impl Decode for EcuVersionReport {
             report_counter: required(object, "report_counter")?,
             unknown: UnknownFields::collect(
                 object,
-                &[
-                    "ecu_serial",
-                    "installed_image",
-                    "attacks_detected",
-                    "latest_time",
-                    "report_counter",
-                ],
+                &["ecu_serial", "installed_image", "attacks_detected", "latest_time", "report_counter"],
             ),
         })
     }
@@ -175,10 +160,7 @@ impl Encode for EcuVersionReport {
         ObjectBuilder::new()
             .field("ecu_serial", self.ecu_serial.encode())
             .field("installed_image", self.installed_image.encode())
-            .field(
-                "attacks_detected",
-                Value::unsigned(u64::from(self.attacks_detected.0)),
-            )
+            .field("attacks_detected", Value::unsigned(u64::from(self.attacks_detected.0)))
             .field("latest_time", self.latest_time.encode())
             .field("report_counter", self.report_counter.encode())
             .finish(&self.unknown)

@@ -28,7 +28,5 @@ string_id!(
 
 /// Decodes the `custom` of a target, naming the target path in errors.
 pub(crate) fn in_target(path: &TargetPath, e: DecodeError) -> DecodeError {
-    e.in_field("custom")
-        .in_field(path.as_str())
-        .in_field("targets")
+    e.in_field("custom").in_field(path.as_str()).in_field("targets")
 }

@@ -17,6 +17,4 @@ pub(crate) use self::ring as default;
 pub(crate) use self::rustcrypto as default;
 
 #[cfg(not(any(feature = "ring", feature = "rustcrypto")))]
-compile_error!(
-    "threshold-keys needs a crypto backend: enable the `ring` or the `rustcrypto` feature"
-);
+compile_error!("threshold-keys needs a crypto backend: enable the `ring` or the `rustcrypto` feature");

@@ -1,9 +1,7 @@
 //! The ring backend (hosts).
 
 use ring::digest;
-use ring::signature::{
-    ECDSA_P256_SHA256_ASN1, ED25519, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey,
-};
+use ring::signature::{ECDSA_P256_SHA256_ASN1, ED25519, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 
 use crate::{PublicKey, SignatureError};
 
@@ -11,9 +9,7 @@ use crate::{PublicKey, SignatureError};
 pub fn verify(key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
     key.check_encodings(signature)?;
     let verdict = match key {
-        PublicKey::Ed25519(point) => {
-            UnparsedPublicKey::new(&ED25519, point).verify(message, signature)
-        }
+        PublicKey::Ed25519(point) => UnparsedPublicKey::new(&ED25519, point).verify(message, signature),
         PublicKey::EcdsaP256(point) => {
             UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, point).verify(message, signature)
         }

@@ -11,21 +11,16 @@ pub fn verify(key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<(), S
     key.check_encodings(signature)?;
     match key {
         PublicKey::Ed25519(point) => {
-            let key = ed25519_dalek::VerifyingKey::from_bytes(point)
-                .map_err(|_| SignatureError::Invalid)?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(point).map_err(|_| SignatureError::Invalid)?;
             let bytes = strict::ed25519_signature(signature).map_err(SignatureError::Malformed)?;
             let signature = ed25519_dalek::Signature::from_bytes(bytes);
             // Strict: no small-order keys or R, S reduced; the same cofactorless check as ring.
-            key.verify_strict(message, &signature)
-                .map_err(|_| SignatureError::Invalid)
+            key.verify_strict(message, &signature).map_err(|_| SignatureError::Invalid)
         }
         PublicKey::EcdsaP256(point) => {
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
-                .map_err(|_| SignatureError::Invalid)?;
-            let signature =
-                p256::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
-            key.verify(message, &signature)
-                .map_err(|_| SignatureError::Invalid)
+            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| SignatureError::Invalid)?;
+            let signature = p256::ecdsa::Signature::from_der(signature).map_err(|_| SignatureError::Invalid)?;
+            key.verify(message, &signature).map_err(|_| SignatureError::Invalid)
         }
         PublicKey::RsaPssSha256(_) => Err(SignatureError::UnsupportedByBackend),
     }

@@ -49,12 +49,8 @@ impl fmt::Display for KeyFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeyFileError::NotPem => f.write_str("not a PEM private key file"),
-            KeyFileError::WrongPassphrase => {
-                f.write_str("wrong passphrase, or a corrupted key file")
-            }
-            KeyFileError::PassphraseRequired => {
-                f.write_str("the key file is encrypted: a passphrase is required")
-            }
+            KeyFileError::WrongPassphrase => f.write_str("wrong passphrase, or a corrupted key file"),
+            KeyFileError::PassphraseRequired => f.write_str("the key file is encrypted: a passphrase is required"),
             KeyFileError::UnsupportedKey(why) => write!(f, "unsupported private key: {why}"),
             KeyFileError::Crypto => f.write_str("key generation or encryption failed"),
         }
@@ -80,9 +76,7 @@ pub struct KeyFileSigner {
 
 impl fmt::Debug for KeyFileSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyFileSigner")
-            .field("key_id", &self.key_id)
-            .finish_non_exhaustive()
+        f.debug_struct("KeyFileSigner").field("key_id", &self.key_id).finish_non_exhaustive()
     }
 }
 
@@ -92,9 +86,7 @@ impl KeyFileSigner {
         let rng = SystemRandom::new();
         let document = match algorithm {
             KeyAlgorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
-            KeyAlgorithm::EcdsaP256 => {
-                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
-            }
+            KeyAlgorithm::EcdsaP256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng),
         }
         .map_err(|_| KeyFileError::Crypto)?;
         Self::from_pkcs8_der(document.as_ref())
@@ -102,44 +94,24 @@ impl KeyFileSigner {
 
     /// A signer from an unencrypted PKCS#8 DER private key (v1 or v2).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyFileError> {
-        let info = PrivateKeyInfo::from_der(der)
-            .map_err(|_| KeyFileError::UnsupportedKey("not PKCS#8"))?;
+        let info = PrivateKeyInfo::from_der(der).map_err(|_| KeyFileError::UnsupportedKey("not PKCS#8"))?;
         let rng = SystemRandom::new();
         let (pair, public) = if info.algorithm.oid == ED25519_OID {
             let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
                 .map_err(|_| KeyFileError::UnsupportedKey("invalid Ed25519 key"))?;
-            let point: [u8; 32] = pair
-                .public_key()
-                .as_ref()
-                .try_into()
-                .map_err(|_| KeyFileError::Crypto)?;
+            let point: [u8; 32] = pair.public_key().as_ref().try_into().map_err(|_| KeyFileError::Crypto)?;
             (Pair::Ed25519(pair), PublicKey::Ed25519(point))
-        } else if info.algorithm.oid == EC_PUBLIC_KEY_OID
-            && info.algorithm.parameters_oid().ok() == Some(P256_OID)
-        {
+        } else if info.algorithm.oid == EC_PUBLIC_KEY_OID && info.algorithm.parameters_oid().ok() == Some(P256_OID) {
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
                 .map_err(|_| KeyFileError::UnsupportedKey("invalid P-256 key"))?;
-            let point: [u8; 65] = pair
-                .public_key()
-                .as_ref()
-                .try_into()
-                .map_err(|_| KeyFileError::Crypto)?;
+            let point: [u8; 65] = pair.public_key().as_ref().try_into().map_err(|_| KeyFileError::Crypto)?;
             (Pair::EcdsaP256(pair), PublicKey::EcdsaP256(point))
         } else {
-            return Err(KeyFileError::UnsupportedKey(
-                "only Ed25519 and ECDSA P-256 private keys are supported",
-            ));
+            return Err(KeyFileError::UnsupportedKey("only Ed25519 and ECDSA P-256 private keys are supported"));
         };
         let entry = public.to_metadata();
         let key_id = default_key_id(&entry);
-        Ok(KeyFileSigner {
-            pair,
-            pkcs8: Zeroizing::new(der.to_vec()),
-            public,
-            entry,
-            key_id,
-            rng,
-        })
+        Ok(KeyFileSigner { pair, pkcs8: Zeroizing::new(der.to_vec()), public, entry, key_id, rng })
     }
 
     /// A signer from a PEM key file: `ENCRYPTED PRIVATE KEY` with its passphrase, or an
@@ -148,9 +120,7 @@ impl KeyFileSigner {
         if let Some(der) = pem::decode(text, "ENCRYPTED PRIVATE KEY") {
             let passphrase = passphrase.ok_or(KeyFileError::PassphraseRequired)?;
             let info = EncryptedPrivateKeyInfo::from_der(&der).map_err(|_| KeyFileError::NotPem)?;
-            let plain = info
-                .decrypt(passphrase)
-                .map_err(|_| KeyFileError::WrongPassphrase)?;
+            let plain = info.decrypt(passphrase).map_err(|_| KeyFileError::WrongPassphrase)?;
             return Self::from_pkcs8_der(plain.as_bytes());
         }
         let der = Zeroizing::new(pem::decode(text, "PRIVATE KEY").ok_or(KeyFileError::NotPem)?);
@@ -161,21 +131,12 @@ impl KeyFileSigner {
     pub fn to_encrypted_pem(&self, passphrase: &[u8]) -> Result<String, KeyFileError> {
         let mut salt = [0u8; 16];
         let mut iv = [0u8; 16];
-        OsRng
-            .try_fill_bytes(&mut salt)
-            .map_err(|_| KeyFileError::Crypto)?;
-        OsRng
-            .try_fill_bytes(&mut iv)
-            .map_err(|_| KeyFileError::Crypto)?;
-        let params = pbes2::Parameters::scrypt_aes256cbc(Default::default(), &salt, &iv)
-            .map_err(|_| KeyFileError::Crypto)?;
-        let encrypted_data = params
-            .encrypt(passphrase, &self.pkcs8)
-            .map_err(|_| KeyFileError::Crypto)?;
-        let info = EncryptedPrivateKeyInfo {
-            encryption_algorithm: params.into(),
-            encrypted_data: &encrypted_data,
-        };
+        OsRng.try_fill_bytes(&mut salt).map_err(|_| KeyFileError::Crypto)?;
+        OsRng.try_fill_bytes(&mut iv).map_err(|_| KeyFileError::Crypto)?;
+        let params =
+            pbes2::Parameters::scrypt_aes256cbc(Default::default(), &salt, &iv).map_err(|_| KeyFileError::Crypto)?;
+        let encrypted_data = params.encrypt(passphrase, &self.pkcs8).map_err(|_| KeyFileError::Crypto)?;
+        let info = EncryptedPrivateKeyInfo { encryption_algorithm: params.into(), encrypted_data: &encrypted_data };
         let der = info.to_der().map_err(|_| KeyFileError::Crypto)?;
         Ok(pem::encode(&der, "ENCRYPTED PRIVATE KEY"))
     }
@@ -189,10 +150,9 @@ impl KeyFileSigner {
     pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         match &self.pair {
             Pair::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
-            Pair::EcdsaP256(pair) => pair
-                .sign(&self.rng, message)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| SignError::Crypto),
+            Pair::EcdsaP256(pair) => {
+                pair.sign(&self.rng, message).map(|s| s.as_ref().to_vec()).map_err(|_| SignError::Crypto)
+            }
         }
     }
 }

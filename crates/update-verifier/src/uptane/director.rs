@@ -29,10 +29,7 @@ pub struct DirectorImage {
 }
 
 fn malformed(e: metadata_schemas::DecodeError) -> Error {
-    Error::Malformed {
-        role: RoleName::targets(),
-        source: e.into(),
-    }
+    Error::Malformed { role: RoleName::targets(), source: e.into() }
 }
 
 /// The checks of director targets beyond TUF's: for this vehicle (top-level `custom`
@@ -41,22 +38,16 @@ fn malformed(e: metadata_schemas::DecodeError) -> Error {
 pub fn check_director_targets(targets: &Verified<Targets>, vin: &Vin) -> Result<(), Error> {
     let vehicle = VehicleCustom::from_targets(targets).map_err(malformed)?;
     if &vehicle.vin != vin {
-        return Err(Error::WrongVehicle {
-            expected: vin.clone(),
-            found: vehicle.vin,
-        });
+        return Err(Error::WrongVehicle { expected: vin.clone(), found: vehicle.vin });
     }
     if targets.delegations.is_some() {
         return Err(Error::DirectorDelegates);
     }
-    let mut seen: alloc::vec::Vec<EcuSerial> =
-        alloc::vec::Vec::with_capacity(targets.targets.len());
+    let mut seen: alloc::vec::Vec<EcuSerial> = alloc::vec::Vec::with_capacity(targets.targets.len());
     for (path, file) in &targets.targets {
         let custom = DirectorTargetCustom::from_target(path, file).map_err(malformed)?;
         if seen.contains(&custom.ecu_identifier) {
-            return Err(Error::AmbiguousImages {
-                ecu: custom.ecu_identifier,
-            });
+            return Err(Error::AmbiguousImages { ecu: custom.ecu_identifier });
         }
         seen.push(custom.ecu_identifier);
     }
@@ -90,11 +81,7 @@ pub fn image_for_ecu(
                 offered: custom.release_counter,
             });
         }
-        return Ok(Some(DirectorImage {
-            path: path.clone(),
-            file: file.clone(),
-            custom,
-        }));
+        return Ok(Some(DirectorImage { path: path.clone(), file: file.clone(), custom }));
     }
     Ok(None)
 }

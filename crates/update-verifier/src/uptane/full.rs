@@ -11,24 +11,11 @@ use crate::{Error, TargetInfo};
 /// path (`None` when the image repository's delegation search found nothing):
 /// same length and hashes of the unencrypted image, the ECU's hardware among the
 /// image's, the same release counter.
-pub fn check_against_image_repository(
-    director: &DirectorImage,
-    image: Option<&TargetInfo>,
-) -> Result<(), Error> {
-    let image = image.ok_or_else(|| Error::NotInImageRepository {
-        path: director.path.clone(),
-    })?;
-    let mismatch = |field| {
-        Err(Error::RepositoryMismatch {
-            path: director.path.clone(),
-            field,
-        })
-    };
-    let custom =
-        ImageTargetCustom::from_target(&image.path, &image.file).map_err(|e| Error::Malformed {
-            role: image.role.clone(),
-            source: e.into(),
-        })?;
+pub fn check_against_image_repository(director: &DirectorImage, image: Option<&TargetInfo>) -> Result<(), Error> {
+    let image = image.ok_or_else(|| Error::NotInImageRepository { path: director.path.clone() })?;
+    let mismatch = |field| Err(Error::RepositoryMismatch { path: director.path.clone(), field });
+    let custom = ImageTargetCustom::from_target(&image.path, &image.file)
+        .map_err(|e| Error::Malformed { role: image.role.clone(), source: e.into() })?;
     let (length, hashes) = match &director.custom.encryption {
         Some(encryption) => (encryption.plaintext_length, &encryption.plaintext_hashes),
         None => (director.file.length, &director.file.hashes),
@@ -39,10 +26,7 @@ pub fn check_against_image_repository(
     if !same_digests(hashes, &image.file.hashes) {
         return mismatch("hashes");
     }
-    if !custom
-        .hardware_identifiers
-        .contains(&director.custom.hardware_identifier)
-    {
+    if !custom.hardware_identifiers.contains(&director.custom.hardware_identifier) {
         return mismatch("hardware identifier");
     }
     if custom.release_counter != director.custom.release_counter {
@@ -54,9 +38,5 @@ pub fn check_against_image_repository(
 /// Every known digest the director lists is listed identically by the image
 /// repository, and they share at least one.
 fn same_digests(director: &Hashes, image: &Hashes) -> bool {
-    !director.known().is_empty()
-        && director
-            .known()
-            .iter()
-            .all(|d| image.get(d.algorithm()) == Some(d))
+    !director.known().is_empty() && director.known().iter().all(|d| image.get(d.algorithm()) == Some(d))
 }

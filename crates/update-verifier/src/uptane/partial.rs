@@ -21,21 +21,9 @@ pub struct PartialVerifier {
 
 impl PartialVerifier {
     /// Starts from the director root the ECU trusts, at the latest trusted time `now`.
-    pub fn new(
-        director_root: &[u8],
-        ecu: EcuIdentity,
-        now: DateTime<Utc>,
-        limits: Limits,
-    ) -> Result<Self, Error> {
+    pub fn new(director_root: &[u8], ecu: EcuIdentity, now: DateTime<Utc>, limits: Limits) -> Result<Self, Error> {
         let root = root_chain::verify_trusted_root(director_root, &limits)?;
-        Ok(PartialVerifier {
-            now,
-            limits,
-            ecu,
-            root,
-            targets: None,
-            targets_current: false,
-        })
+        Ok(PartialVerifier { now, limits, ecu, root, targets: None, targets_current: false })
     }
 
     /// Reloads the targets metadata trusted in an earlier cycle, as the reference
@@ -79,9 +67,7 @@ impl PartialVerifier {
     pub fn image(&self, installed_release_counter: u64) -> Result<Option<DirectorImage>, Error> {
         match (&self.targets, self.targets_current) {
             (Some(targets), true) => image_for_ecu(targets, &self.ecu, installed_release_counter),
-            _ => Err(Error::OutOfOrder(
-                "no current director targets: call update_targets first",
-            )),
+            _ => Err(Error::OutOfOrder("no current director targets: call update_targets first")),
         }
     }
 
@@ -98,11 +84,7 @@ impl PartialVerifier {
     fn verify_targets(&self, bytes: &[u8]) -> Result<Verified<Targets>, Error> {
         let role = RoleName::targets();
         let parsed = verify::parse(bytes, &role, self.limits.targets_max_length, &self.limits)?;
-        parsed.check_signatures(
-            &role,
-            Authority::TrustedRoot,
-            authority(&self.root, MetadataType::Targets),
-        )?;
-        Ok(Verified::new(parsed.decode(&role)?))
+        parsed.check_signatures(&role, Authority::TrustedRoot, authority(&self.root, MetadataType::Targets))?;
+        Ok(Verified::new(parsed.into_decoded(&role)?))
     }
 }

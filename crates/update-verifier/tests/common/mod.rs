@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use update_verifier::{
-    CachedFile, DriveError, Error, FetchRequest, Limits, MetadataIo, Refresh, TargetInfo,
-    TargetSearch, TrustedSet, drive,
+    CachedFile, DriveError, Error, FetchRequest, Limits, MetadataIo, Refresh, TargetInfo, TargetSearch, TrustedSet,
+    drive,
 };
 
 /// A client with an in-memory cache.
@@ -56,27 +56,15 @@ impl Client {
     pub fn new(trusted_root: Vec<u8>) -> Self {
         let mut cache = BTreeMap::new();
         cache.insert("root.json".to_string(), trusted_root);
-        Client {
-            cache,
-            requests: Vec::new(),
-            limits: Limits::default(),
-        }
+        Client { cache, requests: Vec::new(), limits: Limits::default() }
     }
 
     fn io<'a>(&'a mut self, server: &'a BTreeMap<String, Vec<u8>>) -> Io<'a> {
-        Io {
-            cache: &mut self.cache,
-            requests: &mut self.requests,
-            server,
-        }
+        Io { cache: &mut self.cache, requests: &mut self.requests, server }
     }
 
     /// Runs a refresh against `server`, persisting as told.
-    pub fn refresh(
-        &mut self,
-        server: &BTreeMap<String, Vec<u8>>,
-        now: DateTime<Utc>,
-    ) -> Result<TrustedSet, Error> {
+    pub fn refresh(&mut self, server: &BTreeMap<String, Vec<u8>>, now: DateTime<Utc>) -> Result<TrustedSet, Error> {
         let mut refresh = Refresh::new(&self.cache["root.json"], now, self.limits)?;
         drive(&mut refresh, &mut self.io(server)).map_err(verification)?;
         refresh.finish()

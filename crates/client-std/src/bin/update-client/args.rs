@@ -38,16 +38,10 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
     let mut command = None;
     while let Some(arg) = rest.next() {
         if arg == "--help" || arg == "-h" {
-            return Ok(Args {
-                command: Command::Help,
-                ..Args::default()
-            });
+            return Ok(Args { command: Command::Help, ..Args::default() });
         }
         if let Some(name) = arg.strip_prefix("--") {
-            let value = rest
-                .next()
-                .ok_or_else(|| format!("--{name} needs a value"))?
-                .clone();
+            let value = rest.next().ok_or_else(|| format!("--{name} needs a value"))?.clone();
             match name {
                 "metadata-dir" => args.metadata_dir = Some(value.into()),
                 "metadata-url" => args.metadata_url = Some(value),
@@ -138,9 +132,7 @@ mod tests {
         assert!(parse(&argv("init")).is_err());
         assert!(parse(&argv("")).is_err());
         assert_eq!(
-            parse(&argv("--metadata-dir md init root.json"))
-                .unwrap()
-                .command,
+            parse(&argv("--metadata-dir md init root.json")).unwrap().command,
             Command::Init("root.json".into())
         );
     }

@@ -4,8 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use client_std::{
-    ClientIdentity, DirectoryTransport, Error, HttpTransport, TlsOptions, Transport, Updater,
-    UpdaterConfig,
+    ClientIdentity, DirectoryTransport, Error, HttpTransport, TlsOptions, Transport, Updater, UpdaterConfig,
 };
 
 use crate::args::Args;
@@ -13,21 +12,14 @@ use crate::args::Args;
 /// A failure to report on stderr.
 pub type Failure = Box<dyn std::error::Error>;
 
-fn required<'a, T: ?Sized>(
-    value: &'a Option<impl AsRef<T>>,
-    option: &str,
-) -> Result<&'a T, Failure> {
-    value
-        .as_ref()
-        .map(AsRef::as_ref)
-        .ok_or_else(|| format!("{option} is required").into())
+fn required<'a, T: ?Sized>(value: &'a Option<impl AsRef<T>>, option: &str) -> Result<&'a T, Failure> {
+    value.as_ref().map(AsRef::as_ref).ok_or_else(|| format!("{option} is required").into())
 }
 
 /// `init`: copies the trusted root to `MD/root.json`; no network.
 pub fn init(args: &Args, trusted_root: &Path) -> Result<(), Failure> {
     let metadata_dir: &Path = required(&args.metadata_dir, "--metadata-dir")?;
-    let bytes =
-        std::fs::read(trusted_root).map_err(|e| format!("{}: {e}", trusted_root.display()))?;
+    let bytes = std::fs::read(trusted_root).map_err(|e| format!("{}: {e}", trusted_root.display()))?;
     client_std::MetadataDir::open(metadata_dir)?.write("root.json", &bytes)?;
     Ok(())
 }
@@ -39,10 +31,9 @@ fn updater(args: &Args, targets_base_url: &str) -> Result<Updater<Box<dyn Transp
     config.tls = TlsOptions {
         ca_bundle: args.ca_bundle.clone(),
         client_identity: match (&args.client_cert, &args.client_key) {
-            (Some(cert), Some(key)) => Some(ClientIdentity {
-                certificate_chain: cert.clone(),
-                private_key: key.clone(),
-            }),
+            (Some(cert), Some(key)) => {
+                Some(ClientIdentity { certificate_chain: cert.clone(), private_key: key.clone() })
+            }
             (None, None) => None,
             _ => return Err("--client-cert and --client-key go together".into()),
         },
@@ -82,9 +73,7 @@ pub fn download(args: &Args) -> Result<(), Failure> {
     let mut updater = updater(args, base_url)?;
     updater.refresh()?;
     for name in &args.target_names {
-        let info = updater
-            .get_target_info(name)?
-            .ok_or_else(|| Error::TargetNotFound(name.clone()))?;
+        let info = updater.get_target_info(name)?.ok_or_else(|| Error::TargetNotFound(name.clone()))?;
         if let Some(path) = updater.find_cached_target(&info, target_dir)? {
             log::info!("{name}: already in {}", path.display());
             continue;
@@ -98,11 +87,7 @@ pub fn download(args: &Args) -> Result<(), Failure> {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        log::info!(
-            "{name}: verified, {} bytes, saved as {}",
-            info.file.length,
-            path.display()
-        );
+        log::info!("{name}: verified, {} bytes, saved as {}", info.file.length, path.display());
     }
     Ok(())
 }
@@ -113,10 +98,9 @@ fn progress_bar(length: u64, name: &str) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(length);
-    let style = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let style =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
     bar.set_message(name.to_string());
     Some(bar)

@@ -10,9 +10,7 @@ use std::process::ExitCode;
 use args::Command;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).format_timestamp(None).init();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     // A panic is a failure like any other: exit status 1, never 101.
     let outcome = std::panic::catch_unwind(|| run(&argv));
