@@ -78,7 +78,7 @@ impl<T: Transport> Updater<T> {
             for (role, note) in search.notes() {
                 log::debug!("ignored cached {role}: {note}");
             }
-            Ok(search.outcome().cloned())
+            Ok(search.finish()?)
         })();
         self.trusted = Some(trusted);
         result

@@ -16,6 +16,13 @@ fn repo_with_target() -> Repo {
     repo
 }
 
+/// Publishes new content for `fw/app.bin`.
+fn republish(repo: &mut Repo, content: &[u8]) {
+    repo.sim.add_target(&RoleName::targets(), "fw/app.bin", content, None);
+    repo.sim.publish();
+    repo.serve();
+}
+
 fn initialized(repo: &Repo) -> Cli {
     let cli = Cli::new();
     assert_success(&cli.init(&repo.sim.file("1.root.json")));
@@ -92,9 +99,7 @@ fn changed_target_content_overwrites_the_local_file() {
     let mut repo = repo_with_target();
     let cli = initialized(&repo);
     assert_success(&cli.download(&repo, &["fw/app.bin"]));
-    repo.sim.add_target(&RoleName::targets(), "fw/app.bin", b"version 3", None);
-    repo.sim.publish();
-    repo.serve();
+    republish(&mut repo, b"version 3");
     assert_success(&cli.download(&repo, &["fw/app.bin"]));
     assert_eq!(std::fs::read(cli.td.join("fw%2Fapp.bin")).unwrap(), b"version 3");
 }
@@ -104,9 +109,7 @@ fn malicious_target_leaves_nothing_behind_and_keeps_the_old_file() {
     let mut repo = repo_with_target();
     let cli = initialized(&repo);
     assert_success(&cli.download(&repo, &["fw/app.bin"]));
-    repo.sim.add_target(&RoleName::targets(), "fw/app.bin", b"version 3", None);
-    repo.sim.publish();
-    repo.serve();
+    republish(&mut repo, b"version 3");
     let sha = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(b"version 3"));
     repo.server.put(&format!("targets/fw/{sha}.app.bin"), b"evil!!!!!".to_vec()); // same length
     let stderr = assert_failure(&cli.download(&repo, &["fw/app.bin"]));

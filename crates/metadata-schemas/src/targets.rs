@@ -66,9 +66,9 @@ impl Decode for Targets {
             other => return Err(crate::decode::wrong_type(crate::json::JsonType::Object, &other)),
         };
         let common = CommonFields::decode(&object, MetadataType::Targets)?;
-        let targets = object.remove("targets").ok_or_else(|| {
-            DecodeError::new(crate::error::DecodeErrorKind::Missing).in_field("targets")
-        })?;
+        let targets = object
+            .remove("targets")
+            .ok_or_else(|| DecodeError::new(crate::error::DecodeErrorKind::Missing).in_field("targets"))?;
         let targets = BTreeMap::decode_owned(targets).map_err(|e| e.in_field("targets"))?;
         Ok(Targets {
             common,

@@ -87,7 +87,7 @@ fn verify(repo: &Path, now: DateTime<Utc>) -> Result<String, String> {
         if search.next_action() != Action::Done {
             return Err(format!("{path}: a role it depends on could not be loaded"));
         }
-        let Some(info) = search.outcome().cloned() else {
+        let Some(info) = search.finish().map_err(|e| e.to_string())? else {
             println!("  unreachable target {path} (shadowed by delegation order)");
             continue;
         };

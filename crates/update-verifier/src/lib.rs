@@ -29,8 +29,8 @@
 //!     }
 //! }
 //! let mut trusted = refresh.finish()?;
-//! let search = TargetSearch::new(&mut trusted, "file1.txt".into())?;
-//! assert_eq!(search.outcome().unwrap().file.length, 22);
+//! let search = TargetSearch::new(&mut trusted, "file1.txt".into())?; // listed by targets: no I/O
+//! assert_eq!(search.finish()?.unwrap().file.length, 22);
 //!
 //! // A tampered file is refused with the check that caught it.
 //! let mut snapshot = read("1.snapshot.json").unwrap();

@@ -31,6 +31,8 @@ pub struct TargetSearch<'t> {
     pending: Option<Pending>,
     outcome: Option<Option<TargetInfo>>,
     notes: Vec<(RoleName, Error)>,
+    /// Why the search stopped after a role had verified (and had to be persisted).
+    failure: Option<Error>,
 }
 
 impl<'t> TargetSearch<'t> {
@@ -51,6 +53,7 @@ impl<'t> TargetSearch<'t> {
             pending: None,
             outcome: None,
             notes: Vec::new(),
+            failure: None,
         };
         search.advance()?;
         Ok(search)
@@ -58,6 +61,9 @@ impl<'t> TargetSearch<'t> {
 
     /// What the driver must do next.
     pub fn next_action(&self) -> Action {
+        if self.failure.is_some() {
+            return Action::Done;
+        }
         match &self.pending {
             None => Action::Done,
             Some(p) if p.from_cache => Action::ReadCache(CachedFile::of(&p.role)),
@@ -100,7 +106,10 @@ impl<'t> TargetSearch<'t> {
         };
         self.set.update_delegated_targets(bytes, &pending.role, &pending.delegator)?;
         self.visit(&pending.role);
-        self.advance()?;
+        // The role verified: it is persisted even if the search fails on the next one.
+        if let Err(e) = self.advance() {
+            self.failure = Some(e);
+        }
         Ok(Persist::Store(CachedFile::of(&pending.role)))
     }
 
@@ -110,9 +119,19 @@ impl<'t> TargetSearch<'t> {
         Err(Error::Missing { role })
     }
 
-    /// The target, once [`Action::Done`] is reached: `None` if no trusted role lists it.
+    /// The target found so far (`None` until found, or if no trusted role lists it).
     pub fn outcome(&self) -> Option<&TargetInfo> {
         self.outcome.as_ref().and_then(Option::as_ref)
+    }
+
+    /// The result once [`Action::Done`] is reached: the target, `None` if no trusted
+    /// role lists it, or why the search failed.
+    pub fn finish(self) -> Result<Option<TargetInfo>, Error> {
+        match (self.failure, self.outcome) {
+            (Some(failure), _) => Err(failure),
+            (None, Some(outcome)) => Ok(outcome),
+            (None, None) => Err(Error::OutOfOrder("the search is not complete")),
+        }
     }
 
     /// Cached files that were ignored, and why.

@@ -240,3 +240,21 @@ fn hash_prefix_bins_route_each_path_to_its_bin() {
     let bins_fetched = client.requests.iter().filter(|r| r.contains(".bin-")).count();
     assert_eq!(bins_fetched, 1, "only the matching bin is fetched");
 }
+
+#[test]
+fn a_verified_role_is_persisted_even_when_the_search_then_fails() {
+    let mut sim = setup();
+    let a = sim.delegate(&RoleName::targets(), "a", patterns(&["*"]), false, 1, 1);
+    let b = sim.delegate(&a, "b", patterns(&["*"]), false, 1, 1);
+    sim.publish();
+    // b is delegated by a but missing from snapshot: the search fails after a verified.
+    sim.snapshot.meta.remove(&format!("{b}.json"));
+    sim.snapshot.common.version = Version::new(3).unwrap();
+    sim.publish_snapshot();
+    sim.timestamp.common.version = Version::new(3).unwrap();
+    sim.publish_timestamp();
+    let mut client = Client::new(sim.file("1.root.json"));
+    let err = client.refresh_and_find(&sim.files, now(), "x").unwrap_err();
+    assert_eq!(err, Error::NotInSnapshot { role: b });
+    assert!(client.cache.contains_key(&a.file_name()), "a verified, so it is written");
+}

@@ -79,7 +79,7 @@ impl Client {
     ) -> Result<Option<TargetInfo>, Error> {
         let mut search = TargetSearch::new(trusted, path.into())?;
         drive(&mut search, &mut self.io(server)).map_err(verification)?;
-        Ok(search.outcome().cloned())
+        search.finish()
     }
 
     /// Refresh, then search.
