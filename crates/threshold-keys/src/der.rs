@@ -159,6 +159,27 @@ fn element(tag: u8, contents: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A DER ECDSA signature from the fixed-width `r || s` form tokens return.
+pub(crate) fn ecdsa_der_from_raw(raw: &[u8]) -> Vec<u8> {
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let integer = |bytes: &[u8]| {
+        let trimmed = match bytes.iter().position(|&b| b != 0) {
+            Some(i) => &bytes[i..],
+            None => &[0u8][..],
+        };
+        // A set high bit would read as negative: pad with a zero byte.
+        let mut contents = Vec::with_capacity(trimmed.len() + 1);
+        if trimmed[0] & 0x80 != 0 {
+            contents.push(0);
+        }
+        contents.extend_from_slice(trimmed);
+        element(INTEGER, &contents)
+    };
+    let mut body = integer(r);
+    body.extend_from_slice(&integer(s));
+    element(SEQUENCE, &body)
+}
+
 /// The `r` and `s` magnitudes of a strictly encoded ECDSA signature.
 pub(crate) fn ecdsa_signature(der: &[u8]) -> Option<(&[u8], &[u8])> {
     let mut seq = sequence(der)?;

@@ -114,7 +114,12 @@ pub fn check_threshold(authority: RoleAuthority<'_>, signatures: &[Signature], m
 
 impl fmt::Display for ThresholdReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} of {} signatures", self.signed.len(), self.threshold)?;
+        let signed = self.signed.len() as u64;
+        if signed > self.threshold {
+            write!(f, "{signed} signatures, threshold {}", self.threshold)?;
+        } else {
+            write!(f, "{signed} of {} signatures", self.threshold)?;
+        }
         if !self.missing.is_empty() {
             f.write_str(", missing key")?;
             for (i, id) in self.missing.iter().enumerate() {

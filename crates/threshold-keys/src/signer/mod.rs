@@ -2,8 +2,12 @@
 //! and offline ceremonies build on it in repo-tool and the director).
 
 mod key_file;
+#[cfg(feature = "pkcs11")]
+mod pkcs11;
 
 pub use key_file::{KeyAlgorithm, KeyFileError, KeyFileSigner};
+#[cfg(feature = "pkcs11")]
+pub use pkcs11::{Pkcs11Signer, Pkcs11Uri};
 
 use alloc::string::String;
 use core::fmt;

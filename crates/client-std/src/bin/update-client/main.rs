@@ -28,7 +28,8 @@ fn run(argv: &[String]) -> Result<(), commands::Failure> {
     let args = args::parse(argv).map_err(|usage| format!("{usage} (see update-client --help)"))?;
     match &args.command {
         Command::Help => {
-            print!("{}", args::HELP);
+            use std::io::Write;
+            let _ = std::io::stdout().lock().write_all(args::HELP.as_bytes()); // `| head` is fine
             Ok(())
         }
         Command::Init(root) => commands::init(&args, root),

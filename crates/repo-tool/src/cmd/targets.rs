@@ -1,0 +1,260 @@
+//! `repo-tool targets`: add, remove and list target files.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use metadata_schemas::json::{self, Object, Value};
+use metadata_schemas::{Encode, HashAlgorithm, Hashes, RoleName, TargetFile, TargetPath};
+use repo_tool::audit::AuditEvent;
+use repo_tool::{Error, Repository};
+use threshold_keys::digest;
+
+use super::{Output, object};
+
+const EXAMPLES: &str = "\\
+Examples:
+  repo-tool targets add repo firmware-2.1.bin --path ecu/brake/fw-2.1.bin --hardware-id brake-hw-a --release-counter 7
+  repo-tool targets add repo build/out/            # every file under the directory, by relative path
+  repo-tool targets add repo notes.txt --custom '{\"channel\": \"beta\"}' --role beta-role
+  repo-tool targets remove repo ecu/brake/fw-2.0.bin
+  repo-tool targets list repo --json";
+
+/// Add, remove and list targets.
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Add files (or every file under a directory) as targets, then re-sign the roles,
+    /// snapshot and timestamp.
+    #[command(after_help = EXAMPLES)]
+    Add(AddArgs),
+    /// Remove targets by path.
+    #[command(after_help = EXAMPLES)]
+    Remove {
+        /// The repository.
+        dir: PathBuf,
+        /// Target paths to remove.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Extra signing keys (key files or pkcs11: URIs).
+        #[arg(long = "key", value_name = "SOURCE")]
+        keys: Vec<String>,
+    },
+    /// List targets with their length, role and custom data.
+    #[command(after_help = EXAMPLES)]
+    List {
+        /// The repository.
+        dir: PathBuf,
+    },
+}
+
+/// Arguments of `targets add`.
+#[derive(clap::Args)]
+pub struct AddArgs {
+    /// The repository.
+    dir: PathBuf,
+    /// Files or directories to add.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The target path for a single file, or a path prefix for several files.
+    #[arg(long)]
+    path: Option<String>,
+    /// Custom JSON object for the targets.
+    #[arg(long)]
+    custom: Option<String>,
+    /// Uptane hardware identifiers the image may be installed on (repeatable).
+    #[arg(long = "hardware-id")]
+    hardware_ids: Vec<String>,
+    /// Uptane release counter (anti-rollback).
+    #[arg(long)]
+    release_counter: Option<u64>,
+    /// The targets role to list them in (default: the role the delegations assign).
+    #[arg(long)]
+    role: Option<String>,
+    /// Extra signing keys (key files or pkcs11: URIs).
+    #[arg(long = "key", value_name = "SOURCE")]
+    keys: Vec<String>,
+}
+
+pub fn run(command: Command, out: &Output) -> Result<(), Error> {
+    match command {
+        Command::Add(args) => add(args, out),
+        Command::Remove { dir, paths, keys } => remove(&dir, &paths, &keys, out),
+        Command::List { dir } => list(&dir, out),
+    }
+}
+
+/// `(target path, file)` for every input; directories contribute every file below them.
+fn inputs(files: &[PathBuf], path: Option<&str>) -> Result<Vec<(String, PathBuf)>, Error> {
+    let mut found = Vec::new();
+    for file in files {
+        if file.is_dir() {
+            walk(file, file, &mut found)?;
+        } else {
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| Error::Usage(format!("{}: not a file name", file.display())))?;
+            found.push((name.to_string(), file.clone()));
+        }
+    }
+    Ok(match path {
+        Some(p) if files.len() == 1 && !files[0].is_dir() => {
+            found.into_iter().map(|(_, f)| (p.to_string(), f)).collect()
+        }
+        Some(prefix) => {
+            found.into_iter().map(|(rel, f)| (format!("{}/{rel}", prefix.trim_end_matches('/')), f)).collect()
+        }
+        None => found,
+    })
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), Error> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::io(dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(base, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(base).unwrap_or(&path);
+            let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            out.push((rel.join("/"), path));
+        }
+    }
+    Ok(())
+}
+
+fn custom(args: &AddArgs) -> Result<Option<Value<'static>>, Error> {
+    let mut object = match &args.custom {
+        Some(text) => match json::parse(text.as_bytes()).map_err(|e| Error::Usage(format!("--custom: {e}")))? {
+            Value::Object(o) => o.into_owned(),
+            _ => return Err(Error::Usage("--custom must be a JSON object".into())),
+        },
+        None => Object::new(),
+    };
+    if !args.hardware_ids.is_empty() {
+        let ids = args.hardware_ids.iter().map(|h| Value::string(h.clone())).collect();
+        object.insert("hardware_identifiers", Value::Array(ids));
+    }
+    if let Some(counter) = args.release_counter {
+        object.insert("release_counter", Value::unsigned(counter));
+    }
+    Ok((!object.is_empty()).then_some(Value::Object(object)))
+}
+
+fn progress(total: usize) -> Option<indicatif::ProgressBar> {
+    (total >= 1000 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message("hashing");
+        bar
+    })
+}
+
+fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
+    let mut repo = Repository::load(&args.dir)?;
+    let files = inputs(&args.files, args.path.as_deref())?;
+    let custom = custom(&args)?;
+    let explicit_role = args
+        .role
+        .as_deref()
+        .map(|r| RoleName::new(r).ok_or_else(|| Error::Usage("--role is empty".into())))
+        .transpose()?;
+    if let Some(role) = &explicit_role {
+        if !repo.targets.contains_key(role) {
+            return Err(Error::Usage(format!("--role {role}: the repository has no such targets role")));
+        }
+    }
+    let bar = progress(files.len());
+    let mut touched = BTreeSet::new();
+    for (path, file) in &files {
+        let target = TargetPath::new(path.as_str());
+        let local = repo.target_file(&target)?; // refuses '..', absolute paths, empty segments
+        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        let hashes = Hashes::new(vec![digest::digest(HashAlgorithm::Sha256, &bytes)]).expect("one digest");
+        let mut entry = TargetFile::new(bytes.len() as u64, hashes);
+        entry.custom = custom.clone();
+        let role = explicit_role.clone().unwrap_or_else(|| repo.responsible_role(path));
+        repo.targets.get_mut(&role).expect("role exists").signed.targets.insert(target, entry);
+        touched.insert(role);
+        let rel = local.strip_prefix(repo.dir()).unwrap_or(&local).to_path_buf();
+        repo.stage_file(rel, bytes);
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for role in &touched {
+        repo.touch_targets(role)?;
+    }
+    repo.record(AuditEvent::note("add-targets", format!("{} target(s) in {}", files.len(), names(&touched))));
+    let mut keys = repo.key_ring(&args.keys);
+    repo.save(&mut keys)?;
+    out.line(format!("added {} target(s) to {}", files.len(), names(&touched)));
+    out.result(object([("added", Value::Array(files.iter().map(|(p, _)| Value::string(p.clone())).collect()))]));
+    Ok(())
+}
+
+fn names(roles: &BTreeSet<RoleName>) -> String {
+    roles.iter().map(RoleName::as_str).collect::<Vec<_>>().join(", ")
+}
+
+fn remove(dir: &Path, paths: &[String], keys: &[String], out: &Output) -> Result<(), Error> {
+    let mut repo = Repository::load(dir)?;
+    let mut touched = BTreeSet::new();
+    for path in paths {
+        let target = TargetPath::new(path.as_str());
+        let role = repo
+            .targets
+            .iter()
+            .find(|(_, md)| md.signed.targets.contains_key(&target))
+            .map(|(role, _)| role.clone())
+            .ok_or_else(|| Error::Usage(format!("{path}: no role lists this target")))?;
+        repo.targets.get_mut(&role).expect("role exists").signed.targets.remove(&target);
+        if let Ok(local) = repo.target_file(&target) {
+            let rel = local.strip_prefix(repo.dir()).unwrap_or(&local).to_path_buf();
+            repo.stage_removal(rel);
+        }
+        touched.insert(role);
+    }
+    for role in &touched {
+        repo.touch_targets(role)?;
+    }
+    repo.record(AuditEvent::note("remove-targets", paths.join(", ")));
+    let mut ring = repo.key_ring(keys);
+    repo.save(&mut ring)?;
+    out.line(format!("removed {} target(s) from {}", paths.len(), names(&touched)));
+    Ok(())
+}
+
+fn list(dir: &Path, out: &Output) -> Result<(), Error> {
+    let repo = Repository::load(dir)?;
+    let mut rows = Vec::new();
+    for (role, md) in &repo.targets {
+        for (path, file) in &md.signed.targets {
+            let custom = file
+                .custom
+                .as_ref()
+                .map(|c| String::from_utf8_lossy(&json::to_canonical(c)).into_owned())
+                .unwrap_or_default();
+            out.line(format!("{path}  {} bytes  {role}  {custom}", file.length));
+            rows.push(object([
+                ("path", Value::string(path.as_str().to_string())),
+                ("length", Value::unsigned(file.length)),
+                ("role", Value::string(role.as_str().to_string())),
+                ("hashes", file.hashes.encode().to_owned_value()),
+                ("custom", file.custom.clone().unwrap_or(Value::Null)),
+            ]));
+        }
+    }
+    out.result(Value::Array(rows));
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! What can go wrong, each naming what was wrong so a key holder can act on it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A repository or ceremony failure.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file of the repository is not what it should be.
+    Corrupt(String),
+    /// Metadata does not parse or decode.
+    Metadata {
+        /// Which file.
+        file: String,
+        /// What is wrong.
+        source: metadata_schemas::Error,
+    },
+    /// A key file or token cannot be used.
+    Key(String),
+    /// Not enough keys were available to reach a role's threshold.
+    Threshold {
+        /// The role.
+        role: String,
+        /// Who signed and who is missing.
+        report: Box<threshold_keys::ThresholdReport>,
+    },
+    /// The repository's own output fails client-side verification.
+    Verification(update_verifier::Error),
+    /// A proposal cannot be applied or merged.
+    Proposal(String),
+    /// Bad input from the command line.
+    Usage(String),
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Error::Io { path: path.as_ref().to_path_buf(), source }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Corrupt(what) => write!(f, "repository is damaged: {what}"),
+            Error::Metadata { file, source } => write!(f, "{file}: {source}"),
+            Error::Key(what) => write!(f, "key: {what}"),
+            Error::Threshold { role, report } => write!(f, "{role}: {report}"),
+            Error::Verification(e) => write!(f, "verification failed: {e}"),
+            Error::Proposal(what) => write!(f, "proposal: {what}"),
+            Error::Usage(what) => f.write_str(what),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<update_verifier::Error> for Error {
+    fn from(e: update_verifier::Error) -> Self {
+        Error::Verification(e)
+    }
+}

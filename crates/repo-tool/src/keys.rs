@@ -1,0 +1,149 @@
+//! Where private keys come from: encrypted key files (the passphrase from
+//! `REPO_TOOL_PASSPHRASE` or a prompt) and PKCS#11 tokens (`pkcs11:` URIs). A
+//! `KeyRing` opens each key once and hands out the signers a role needs.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use metadata_schemas::KeyId;
+use threshold_keys::{KeyFileError, KeyFileSigner, Pkcs11Signer, Pkcs11Uri, Signer};
+
+use crate::Error;
+
+/// The environment variable that holds key-file passphrases for unattended use.
+pub const PASSPHRASE_ENV: &str = "REPO_TOOL_PASSPHRASE";
+
+/// A private key's location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// An encrypted PKCS#8 PEM file.
+    File(PathBuf),
+    /// A key in a PKCS#11 token.
+    Pkcs11(String),
+}
+
+impl KeySource {
+    /// Parses a `pkcs11:` URI or a file path (relative paths are relative to `base`).
+    pub fn parse(text: &str, base: &Path) -> KeySource {
+        if text.starts_with("pkcs11:") {
+            KeySource::Pkcs11(text.to_string())
+        } else {
+            let path = Path::new(text);
+            KeySource::File(if path.is_absolute() { path.to_path_buf() } else { base.join(path) })
+        }
+    }
+
+    /// Opens the key.
+    pub fn open(&self) -> Result<Box<dyn Signer>, Error> {
+        match self {
+            KeySource::File(path) => Ok(Box::new(open_key_file(path)?)),
+            KeySource::Pkcs11(uri) => {
+                let parsed = Pkcs11Uri::parse(uri).map_err(Error::Key)?;
+                Ok(Box::new(Pkcs11Signer::open(&parsed).map_err(|e| Error::Key(format!("{uri}: {e}")))?))
+            }
+        }
+    }
+}
+
+/// The passphrase for key files: from the environment, else asked on the terminal
+/// (once per command: every key file a command opens or writes shares it).
+pub fn passphrase(purpose: &str) -> Result<String, Error> {
+    static ASKED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Ok(value) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(value);
+    }
+    if let Some(value) = ASKED.get() {
+        return Ok(value.clone());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Key(format!("{purpose}: set {PASSPHRASE_ENV} or run on a terminal to be asked")));
+    }
+    let value = rpassword::prompt_password(format!("Passphrase for {purpose}: "))
+        .map_err(|e| Error::Key(format!("{purpose}: {e}")))?;
+    Ok(ASKED.get_or_init(|| value).clone())
+}
+
+/// Opens an encrypted key file.
+pub fn open_key_file(path: &Path) -> Result<KeyFileSigner, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let needs_passphrase = text.contains("ENCRYPTED PRIVATE KEY");
+    let pass = if needs_passphrase { Some(passphrase(&path.display().to_string())?) } else { None };
+    KeyFileSigner::from_pem(&text, pass.as_deref().map(str::as_bytes)).map_err(|e| match e {
+        KeyFileError::WrongPassphrase => Error::Key(format!("{}: wrong passphrase", path.display())),
+        other => Error::Key(format!("{}: {other}", path.display())),
+    })
+}
+
+/// Writes a new key file, encrypted with the passphrase (never overwrites a file).
+pub fn save_key_file(signer: &KeyFileSigner, path: &Path) -> Result<(), Error> {
+    let pem = signer
+        .to_encrypted_pem(passphrase(&path.display().to_string())?.as_bytes())
+        .map_err(|e| Error::Key(e.to_string()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    std::io::Write::write_all(&mut file, pem.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| Error::io(path, e))
+}
+
+/// Signers available to a command, by key id: the repository's configured sources plus
+/// any `--key` given on the command line. Keys are opened on first use.
+#[derive(Default)]
+pub struct KeyRing {
+    sources: BTreeMap<KeyId, KeySource>,
+    extra: Vec<KeySource>,
+    opened: BTreeMap<KeyId, Box<dyn Signer>>,
+    extra_opened: bool,
+}
+
+impl KeyRing {
+    /// A ring with the configured sources and the extra keys given for this command.
+    pub fn new(sources: BTreeMap<KeyId, KeySource>, extra: Vec<KeySource>) -> Self {
+        KeyRing { sources, extra, opened: BTreeMap::new(), extra_opened: false }
+    }
+
+    /// Adds an already opened signer.
+    pub fn insert(&mut self, signer: Box<dyn Signer>) {
+        self.opened.insert(signer.key_id().clone(), signer);
+    }
+
+    fn open_extra(&mut self) -> Result<(), Error> {
+        if !self.extra_opened {
+            self.extra_opened = true;
+            for source in std::mem::take(&mut self.extra) {
+                let signer = source.open()?;
+                self.opened.insert(signer.key_id().clone(), signer);
+            }
+        }
+        Ok(())
+    }
+
+    /// The signers among `keyids` that can be reached (offline keys are skipped).
+    pub fn signers_for(&mut self, keyids: &[KeyId]) -> Result<Vec<&dyn Signer>, Error> {
+        self.open_extra()?;
+        for id in keyids {
+            if !self.opened.contains_key(id) {
+                if let Some(source) = self.sources.get(id) {
+                    if matches!(source, KeySource::File(path) if !path.exists()) {
+                        continue; // an offline key, kept elsewhere
+                    }
+                    let signer = source.open()?;
+                    if signer.key_id() != id {
+                        return Err(Error::Key(format!(
+                            "the key configured for {} is {}",
+                            id.short(),
+                            signer.key_id()
+                        )));
+                    }
+                    self.opened.insert(id.clone(), signer);
+                }
+            }
+        }
+        Ok(keyids.iter().filter_map(|id| self.opened.get(id).map(|s| s.as_ref())).collect())
+    }
+}

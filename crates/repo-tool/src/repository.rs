@@ -1,0 +1,445 @@
+//! The working repository: typed metadata of every role, loaded from and saved to a
+//! directory. Every change bumps the role's version and expiry, is signed through the
+//! threshold check, and is staged in one [`Transaction`] with the audit entries that
+//! record it; `save` verifies the result as a client would before anything is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use metadata_schemas::{
+    DelegatedRoles, Encode, HashAlgorithm, Hashes, MetaFile, MetadataType, RoleName, Root, Signed, Snapshot, Targets,
+    Timestamp, UtcTime, Version, hex,
+};
+use threshold_keys::{RoleAuthority, Signer, check_threshold, digest};
+
+use crate::Error;
+use crate::audit::{AuditEvent, AuditLog};
+use crate::config::RepoConfig;
+use crate::keys::{KeyRing, KeySource};
+use crate::transaction::{Transaction, recover};
+
+/// Paths inside a repository directory.
+pub mod layout {
+    /// Current metadata of every role.
+    pub const METADATA: &str = "metadata";
+    /// Every root version ever signed, as `N.root.json`.
+    pub const ROOTS: &str = "metadata/roots";
+    /// Target files, by target path.
+    pub const TARGETS: &str = "targets";
+    /// Generated key files.
+    pub const KEYS: &str = "keys";
+}
+
+/// A repository loaded for one command.
+pub struct Repository {
+    dir: PathBuf,
+    /// Settings and key locations.
+    pub config: RepoConfig,
+    /// The current root.
+    pub root: Signed<Root>,
+    /// Top-level and delegated targets roles, by name.
+    pub targets: BTreeMap<RoleName, Signed<Targets>>,
+    /// The current snapshot.
+    pub snapshot: Signed<Snapshot>,
+    /// The current timestamp.
+    pub timestamp: Signed<Timestamp>,
+    /// The time of this command (versions and expiries are computed from it).
+    pub now: DateTime<Utc>,
+    transaction: Transaction,
+    audit: Vec<AuditEvent>,
+    changed: BTreeSet<RoleName>,
+}
+
+fn read_metadata<T: metadata_schemas::Decode>(dir: &Path, file: &str) -> Result<Signed<T>, Error> {
+    let path = dir.join(layout::METADATA).join(file);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    Signed::decode_unverified(&bytes).map_err(|source| Error::Metadata { file: format!("metadata/{file}"), source })
+}
+
+/// The typed form of freshly created metadata for a new repository.
+pub struct NewRepository {
+    /// Settings and key locations.
+    pub config: RepoConfig,
+    /// Root version 1 (unsigned).
+    pub root: Root,
+}
+
+impl Repository {
+    /// Loads the repository in `dir`, finishing any interrupted commit first.
+    pub fn load(dir: &Path) -> Result<Self, Error> {
+        recover(dir)?;
+        let config = RepoConfig::load(dir)?;
+        let root: Signed<Root> = read_metadata(dir, "root.json")?;
+        let mut targets = BTreeMap::new();
+        let mut queue = vec![RoleName::targets()];
+        while let Some(role) = queue.pop() {
+            if targets.contains_key(&role) {
+                continue;
+            }
+            let md: Signed<Targets> = read_metadata(dir, &role.file_name())?;
+            if let Some(delegations) = &md.signed.delegations {
+                match &delegations.roles {
+                    DelegatedRoles::List(roles) => queue.extend(roles.iter().map(|r| r.name.clone())),
+                    DelegatedRoles::Succinct(bins) => queue.extend((0..bins.bin_count()).map(|i| bins.bin_name(i))),
+                }
+            }
+            targets.insert(role, md);
+        }
+        Ok(Repository {
+            dir: dir.to_path_buf(),
+            config,
+            root,
+            targets,
+            snapshot: read_metadata(dir, "snapshot.json")?,
+            timestamp: read_metadata(dir, "timestamp.json")?,
+            now: Utc::now(),
+            transaction: Transaction::new(),
+            audit: Vec::new(),
+            changed: BTreeSet::new(),
+        })
+    }
+
+    /// Creates a repository in `dir`: root version 1 signed to its threshold, empty
+    /// targets, snapshot and timestamp at version 1, the configuration and the first
+    /// audit entries, all committed at once.
+    pub fn initialize(dir: &Path, config: RepoConfig, root: Root, keys: &mut KeyRing) -> Result<(), Error> {
+        let now = Utc::now();
+        let lifetimes = config.lifetimes;
+        let placeholder = |kind: &str| {
+            let lifetime = chrono::Duration::seconds(lifetimes.of(kind).as_secs() as i64);
+            metadata_schemas::CommonFields::new(Version::ONE, UtcTime::new(now + lifetime))
+        };
+        let root_signed = sign_with(&RoleName::root(), root.clone(), authority_of(&root, MetadataType::Root), keys)?;
+        let mut repo = Repository {
+            dir: dir.to_path_buf(),
+            config,
+            root: root_signed.clone(),
+            targets: BTreeMap::new(),
+            snapshot: Signed::unsigned(Snapshot {
+                common: placeholder("snapshot"),
+                meta: BTreeMap::new(),
+                unknown: Default::default(),
+            }),
+            timestamp: Signed::unsigned(Timestamp::new(placeholder("timestamp"), MetaFile::new(Version::ONE))),
+            now,
+            transaction: Transaction::new(),
+            audit: vec![AuditEvent::note("init", format!("new repository in {}", dir.display()))],
+            changed: BTreeSet::new(),
+        };
+        repo.stage_root(root_signed)?;
+        let targets = repo.sign(&RoleName::targets(), Targets::new(placeholder("targets")), keys)?;
+        repo.transaction.write(format!("{}/{}", layout::METADATA, RoleName::targets().file_name()), pretty(&targets));
+        repo.audit.push(AuditEvent::signed("targets", Version::ONE, &targets));
+        repo.targets.insert(RoleName::targets(), targets);
+        // The first snapshot and timestamp are version 1: start their counters below it.
+        repo.new_first_snapshot_and_timestamp(keys)?;
+        repo.transaction.write(crate::config::CONFIG_FILE, repo.config.to_bytes());
+        repo.commit(keys)
+    }
+
+    fn new_first_snapshot_and_timestamp(&mut self, keys: &mut KeyRing) -> Result<(), Error> {
+        let mut snapshot = self.snapshot.signed.clone();
+        snapshot.meta = self
+            .targets
+            .iter()
+            .map(|(role, md)| (format!("{role}.json"), listing(md.signed.common.version, &pretty(md))))
+            .collect();
+        let snapshot = self.sign(&RoleName::snapshot(), snapshot, keys)?;
+        self.transaction.write(format!("{}/snapshot.json", layout::METADATA), pretty(&snapshot));
+        self.audit.push(AuditEvent::signed("snapshot", Version::ONE, &snapshot));
+        let mut timestamp = self.timestamp.signed.clone();
+        timestamp.snapshot = listing(Version::ONE, &pretty(&snapshot));
+        self.snapshot = snapshot;
+        let timestamp = self.sign(&RoleName::timestamp(), timestamp, keys)?;
+        self.transaction.write(format!("{}/timestamp.json", layout::METADATA), pretty(&timestamp));
+        self.audit.push(AuditEvent::signed("timestamp", Version::ONE, &timestamp));
+        self.timestamp = timestamp;
+        Ok(())
+    }
+
+    /// The repository directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A key ring with the configured key sources and `extra` keys for this command.
+    pub fn key_ring(&self, extra: &[String]) -> KeyRing {
+        let sources = self
+            .config
+            .key_sources
+            .iter()
+            .map(|(id, source)| (id.clone(), KeySource::parse(source, &self.dir)))
+            .collect();
+        KeyRing::new(sources, extra.iter().map(|k| KeySource::parse(k, Path::new("."))).collect())
+    }
+
+    /// Expiry for a new version of `role`.
+    pub fn expiry(&self, role: &str) -> UtcTime {
+        let lifetime = chrono::Duration::from_std(self.config.lifetimes.of(role)).unwrap_or(chrono::Duration::days(1));
+        UtcTime::new(self.now + lifetime)
+    }
+
+    /// Who may sign `role`: root's keys for top-level roles, the delegator's for others.
+    pub fn authority(&self, role: &RoleName) -> Result<RoleAuthority<'_>, Error> {
+        let top = |kind| Ok(authority_of(&self.root.signed, kind));
+        match role.as_str() {
+            "root" => top(MetadataType::Root),
+            "targets" => top(MetadataType::Targets),
+            "snapshot" => top(MetadataType::Snapshot),
+            "timestamp" => top(MetadataType::Timestamp),
+            _ => {
+                for md in self.targets.values() {
+                    if let Some(delegations) = &md.signed.delegations {
+                        if let Some((keyids, threshold)) = delegations.find_role(role) {
+                            return Ok(RoleAuthority { keys: &delegations.keys, keyids, threshold });
+                        }
+                    }
+                }
+                Err(Error::Usage(format!("{role}: no role delegates to it")))
+            }
+        }
+    }
+
+    /// The role that delegates to `role` (`root` for top-level roles).
+    pub fn delegator(&self, role: &RoleName) -> Option<RoleName> {
+        if role.is_top_level() {
+            return Some(RoleName::root());
+        }
+        self.targets
+            .iter()
+            .find_map(|(name, md)| md.signed.delegations.as_ref().and_then(|d| d.find_role(role)).map(|_| name.clone()))
+    }
+
+    /// Signs `value` as `role` with every reachable authorized key; fails, naming the
+    /// missing keys, unless the threshold is met.
+    pub fn sign<T: Encode>(&self, role: &RoleName, value: T, keys: &mut KeyRing) -> Result<Signed<T>, Error> {
+        let authority = self.authority(role)?;
+        sign_with(role, value, authority, keys)
+    }
+
+    /// Bumps `role`'s version and expiry; it is signed and staged by [`Repository::save`].
+    pub fn touch_targets(&mut self, role: &RoleName) -> Result<(), Error> {
+        let expires = self.expiry(role.as_str());
+        let md = self.targets.get_mut(role).ok_or_else(|| Error::Usage(format!("no targets role {role}")))?;
+        bump(&mut md.signed.common.version)?;
+        md.signed.common.expires = expires;
+        self.changed.insert(role.clone());
+        Ok(())
+    }
+
+    /// Installs targets metadata signed elsewhere (an applied proposal) as it is.
+    pub fn install_targets(&mut self, role: &RoleName, signed: Signed<Targets>) {
+        self.transaction.write(format!("{}/{}", layout::METADATA, role.file_name()), pretty(&signed));
+        self.audit.push(AuditEvent::signed(role.as_str(), signed.signed.common.version, &signed));
+        self.changed.remove(role);
+        self.targets.insert(role.clone(), signed);
+    }
+
+    /// Records that `role` was created or changed without a version bump (new roles).
+    pub fn mark_changed(&mut self, role: &RoleName) {
+        self.changed.insert(role.clone());
+    }
+
+    /// Stages a new root (already signed to both thresholds by the caller's process).
+    pub fn stage_root(&mut self, root: Signed<Root>) -> Result<(), Error> {
+        let bytes = pretty(&root);
+        let version = root.signed.common.version;
+        self.transaction.write(format!("{}/{version}.root.json", layout::ROOTS), bytes.clone());
+        self.transaction.write(format!("{}/root.json", layout::METADATA), bytes);
+        self.audit.push(AuditEvent::signed("root", version, &root));
+        self.root = root;
+        Ok(())
+    }
+
+    /// Stages any file (relative to the repository directory).
+    pub fn stage_file(&mut self, path: impl Into<PathBuf>, bytes: Vec<u8>) {
+        self.transaction.write(path, bytes);
+    }
+
+    /// Stages the removal of a file (relative to the repository directory).
+    pub fn stage_removal(&mut self, path: impl Into<PathBuf>) {
+        self.transaction.remove(path);
+    }
+
+    /// The targets role a new target at `path` belongs in: the deepest role reached by
+    /// following, from `targets`, the first delegation trusted for the path.
+    pub fn responsible_role(&self, path: &str) -> RoleName {
+        let digest = digest::sha256(path.as_bytes());
+        let mut role = RoleName::targets();
+        loop {
+            let Some(delegations) = self.targets.get(&role).and_then(|md| md.signed.delegations.as_ref()) else {
+                return role;
+            };
+            match update_verifier::roles_for_target(delegations, path, &digest).into_iter().next() {
+                Some((child, _)) if self.targets.contains_key(&child) => role = child,
+                _ => return role,
+            }
+        }
+    }
+
+    /// Records an event in the audit log with this command's changes.
+    pub fn record(&mut self, event: AuditEvent) {
+        self.audit.push(event);
+    }
+
+    /// Signs changed targets roles, then a new snapshot and timestamp, verifies the
+    /// result as a client would, and commits everything with its audit entries.
+    pub fn save(mut self, keys: &mut KeyRing) -> Result<(), Error> {
+        let changed: Vec<RoleName> = self.changed.iter().cloned().collect();
+        for role in &changed {
+            let unsigned = self.targets[role].signed.clone();
+            let signed = self.sign(role, unsigned, keys)?;
+            let bytes = pretty(&signed);
+            self.transaction.write(format!("{}/{}", layout::METADATA, role.file_name()), bytes);
+            self.audit.push(AuditEvent::signed(role.as_str(), signed.signed.common.version, &signed));
+            self.targets.insert(role.clone(), signed);
+        }
+        if !changed.is_empty() || self.snapshot_is_stale() {
+            self.new_snapshot_and_timestamp(keys)?;
+        }
+        self.commit(keys)
+    }
+
+    /// Re-signs only the timestamp (a new version pointing at the same snapshot).
+    pub fn new_timestamp(&mut self, keys: &mut KeyRing) -> Result<(), Error> {
+        let snapshot_bytes = pretty(&self.snapshot);
+        let mut timestamp = self.timestamp.signed.clone();
+        bump(&mut timestamp.common.version)?;
+        timestamp.common.expires = self.expiry("timestamp");
+        timestamp.snapshot = listing(self.snapshot.signed.common.version, &snapshot_bytes);
+        let signed = self.sign(&RoleName::timestamp(), timestamp, keys)?;
+        self.transaction.write(format!("{}/timestamp.json", layout::METADATA), pretty(&signed));
+        self.audit.push(AuditEvent::signed("timestamp", signed.signed.common.version, &signed));
+        self.timestamp = signed;
+        Ok(())
+    }
+
+    /// A new snapshot listing every targets role (with length and hash), and a new
+    /// timestamp listing it.
+    pub fn new_snapshot_and_timestamp(&mut self, keys: &mut KeyRing) -> Result<(), Error> {
+        let mut snapshot = self.snapshot.signed.clone();
+        bump(&mut snapshot.common.version)?;
+        snapshot.common.expires = self.expiry("snapshot");
+        snapshot.meta = self
+            .targets
+            .iter()
+            .map(|(role, md)| (format!("{role}.json"), listing(md.signed.common.version, &pretty(md))))
+            .collect();
+        let signed = self.sign(&RoleName::snapshot(), snapshot, keys)?;
+        self.transaction.write(format!("{}/snapshot.json", layout::METADATA), pretty(&signed));
+        self.audit.push(AuditEvent::signed("snapshot", signed.signed.common.version, &signed));
+        self.snapshot = signed;
+        self.new_timestamp(keys)
+    }
+
+    /// Whether snapshot lists every targets role at its current version.
+    pub fn snapshot_is_stale(&self) -> bool {
+        self.targets.len() != self.snapshot.signed.meta.len()
+            || self.targets.iter().any(|(role, md)| {
+                self.snapshot.signed.role_meta(role).map(|m| m.version) != Some(md.signed.common.version)
+            })
+    }
+
+    /// Verifies the staged state as a client would, then writes it with the audit log.
+    fn commit(mut self, keys: &mut KeyRing) -> Result<(), Error> {
+        crate::verify::verify_repository_state(&self)?;
+        let log = AuditLog::open(&self.dir)?;
+        let events = std::mem::take(&mut self.audit);
+        let audit_key = self.audit_signer(keys)?;
+        log.stage(&events, audit_key.as_deref(), self.now, &mut self.transaction)?;
+        self.transaction.commit(&self.dir)
+    }
+
+    fn audit_signer(&self, _keys: &mut KeyRing) -> Result<Option<Box<dyn Signer>>, Error> {
+        let source = KeySource::parse(&self.config.audit_key, &self.dir);
+        match &source {
+            KeySource::File(path) if !path.exists() => Ok(None),
+            _ => source.open().map(Some),
+        }
+    }
+
+    /// Every root version, oldest first, as signed bytes.
+    pub fn root_history(&self) -> Result<Vec<(Version, Vec<u8>)>, Error> {
+        let dir = self.dir.join(layout::ROOTS);
+        let mut roots = Vec::new();
+        let mut version = Version::ONE;
+        loop {
+            let path = dir.join(format!("{version}.root.json"));
+            match std::fs::read(&path) {
+                Ok(bytes) => roots.push((version, bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+            version = version.next().ok_or_else(|| Error::Corrupt("root version overflow".into()))?;
+        }
+        // Staged but not yet committed roots come from memory.
+        if roots.last().map(|(v, _)| *v) != Some(self.root.signed.common.version) {
+            roots.push((self.root.signed.common.version, pretty(&self.root)));
+        }
+        Ok(roots)
+    }
+
+    /// The bytes of `role`'s current metadata, as saved.
+    pub fn targets_bytes(&self, role: &RoleName) -> Option<Vec<u8>> {
+        self.targets.get(role).map(pretty)
+    }
+
+    /// The local file of a target path.
+    pub fn target_file(&self, path: &metadata_schemas::TargetPath) -> Result<PathBuf, Error> {
+        let segments = path.file_path_segments().map_err(|e| Error::Usage(format!("target path {path:?}: {e}")))?;
+        Ok(segments.iter().fold(self.dir.join(layout::TARGETS), |p, s| p.join(s)))
+    }
+}
+
+/// The authority `root` gives a top-level role.
+pub fn authority_of(root: &Root, kind: MetadataType) -> RoleAuthority<'_> {
+    let keys = root.role(kind);
+    RoleAuthority { keys: &root.keys, keyids: &keys.keyids, threshold: keys.threshold }
+}
+
+/// Signs `value` with every reachable key of `authority`, enforcing its threshold.
+pub fn sign_with<T: Encode>(
+    role: &RoleName,
+    value: T,
+    authority: RoleAuthority<'_>,
+    keys: &mut KeyRing,
+) -> Result<Signed<T>, Error> {
+    let mut signed = Signed::unsigned(value);
+    let message = signed.canonical_signed();
+    for signer in keys.signers_for(authority.keyids)? {
+        signed
+            .signatures
+            .push(signer.sign(&message).map_err(|e| Error::Key(format!("{}: {e}", signer.key_id().short())))?);
+    }
+    let report = check_threshold(authority, &signed.signatures, &message);
+    if !report.is_met() {
+        return Err(Error::Threshold { role: role.to_string(), report: Box::new(report) });
+    }
+    Ok(signed)
+}
+
+/// How metadata files are written: indented JSON and a final newline.
+pub fn pretty<T: Encode>(signed: &Signed<T>) -> Vec<u8> {
+    let mut bytes = signed.to_pretty_json();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// A listing of a metadata file: version, length and SHA-256.
+pub fn listing(version: Version, bytes: &[u8]) -> MetaFile {
+    let mut meta = MetaFile::new(version);
+    meta.length = Some(bytes.len() as u64);
+    meta.hashes = Hashes::new(vec![digest::digest(HashAlgorithm::Sha256, bytes)]);
+    meta
+}
+
+fn bump(version: &mut Version) -> Result<(), Error> {
+    *version = version.next().ok_or_else(|| Error::Corrupt("version overflow".into()))?;
+    Ok(())
+}
+
+/// The SHA-256 of the canonical bytes of a signed document, in hex (for the audit log).
+pub fn signed_hash<T: Encode>(signed: &Signed<T>) -> String {
+    hex::encode(&digest::sha256(&signed.canonical_signed()))
+}
