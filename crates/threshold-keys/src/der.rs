@@ -160,6 +160,7 @@ fn element(tag: u8, contents: &[u8]) -> Vec<u8> {
 }
 
 /// A DER ECDSA signature from the fixed-width `r || s` form tokens return.
+#[cfg(feature = "pkcs11")]
 pub(crate) fn ecdsa_der_from_raw(raw: &[u8]) -> Vec<u8> {
     let (r, s) = raw.split_at(raw.len() / 2);
     let integer = |bytes: &[u8]| {

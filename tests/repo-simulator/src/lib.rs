@@ -4,6 +4,9 @@
 //! Every change is explicit: edit a role, then `publish_*` signs it into `files`.
 //! `publish()` republishes the changed targets roles, snapshot and timestamp in order.
 
+pub mod http;
+pub mod python;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};

@@ -3,8 +3,7 @@
 
 #![allow(dead_code, unused_imports)]
 
-pub mod python;
-pub mod server;
+pub use repo_simulator::{http as server, python};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

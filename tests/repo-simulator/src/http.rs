@@ -2,8 +2,6 @@
 //! request path (never decoded, like the TUF conformance simulator), logs requests, and
 //! misbehaves on demand. Optionally over TLS.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -34,6 +32,7 @@ struct State {
 
 /// A running server; stops when dropped.
 pub struct Server {
+    /// The address it listens on (127.0.0.1 and a free port).
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
