@@ -24,6 +24,15 @@ pub enum KeySource {
 }
 
 impl KeySource {
+    /// How the source is written in `repository.json`: key files given on the command
+    /// line are stored by absolute path, since later commands may run elsewhere.
+    pub fn to_config(&self) -> String {
+        match self {
+            KeySource::File(path) => std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()).display().to_string(),
+            KeySource::Pkcs11(uri) => uri.clone(),
+        }
+    }
+
     /// Parses a `pkcs11:` URI or a file path (relative paths are relative to `base`).
     pub fn parse(text: &str, base: &Path) -> KeySource {
         if text.starts_with("pkcs11:") {

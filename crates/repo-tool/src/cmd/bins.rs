@@ -52,11 +52,7 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     }
     let (id, key, private) = key_entry(&args.key)?;
     if let Some(private) = private {
-        let text = match private {
-            repo_tool::keys::KeySource::File(path) => path.display().to_string(),
-            repo_tool::keys::KeySource::Pkcs11(uri) => uri,
-        };
-        repo.config.key_sources.insert(id.clone(), text);
+        repo.config.key_sources.insert(id.clone(), private.to_config());
     }
     let bits = args.count.trailing_zeros();
     let threshold = Threshold::new(1).expect("1");

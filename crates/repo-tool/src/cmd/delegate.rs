@@ -70,11 +70,7 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     for source in args.keys.iter().chain(&args.public_keys) {
         let (id, key, private) = key_entry(source)?;
         if let Some(private) = private {
-            let text = match private {
-                repo_tool::keys::KeySource::File(path) => path.display().to_string(),
-                repo_tool::keys::KeySource::Pkcs11(uri) => uri,
-            };
-            repo.config.key_sources.insert(id.clone(), text);
+            repo.config.key_sources.insert(id.clone(), private.to_config());
         }
         keys.insert(id, key);
     }

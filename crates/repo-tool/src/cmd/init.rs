@@ -96,7 +96,8 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         match given.get(role) {
             Some(sources) => {
                 for source in sources {
-                    signers.push((KeySource::parse(source, std::path::Path::new(".")).open()?, source.clone()));
+                    let source = KeySource::parse(source, std::path::Path::new("."));
+                    signers.push((source.open()?, source.to_config()));
                 }
             }
             None => {

@@ -15,7 +15,7 @@ use repo_tool::{Error, Repository};
 use super::{Output, object, role_value};
 
 const EXAMPLES: &str = "\\
-Ceremony (root keys offline, 2 of 3):
+Example ceremony (root keys offline, 2 of 3):
   repo-tool root propose repo --add-key root=new-root.pub.json --remove-key root=9f3c... --out root-v3.json
   repo-tool sign root-v3.json --key /media/alice/root.pem --out root-v3.alice.json     # on Alice's machine
   repo-tool sign root-v3.json --key 'pkcs11:token=bob;object=root?pin-source=file:pin' --out root-v3.bob.json
@@ -28,12 +28,12 @@ Ceremony (root keys offline, 2 of 3):
 pub enum RootCommand {
     /// Write an unsigned proposal for the next root version: add or remove keys,
     /// change thresholds and expiry.
-    #[command(after_help = EXAMPLES)]
     Propose(RootProposeArgs),
 }
 
 /// Arguments of `root propose`.
 #[derive(clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct RootProposeArgs {
     /// The repository.
     dir: PathBuf,

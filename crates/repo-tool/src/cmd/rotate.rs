@@ -58,11 +58,7 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     let version = root.common.version;
     // New private keys go online with the repository (key files and tokens alike).
     for (id, source) in &sources {
-        let text = match source {
-            repo_tool::keys::KeySource::File(path) => path.display().to_string(),
-            repo_tool::keys::KeySource::Pkcs11(uri) => uri.clone(),
-        };
-        repo.config.key_sources.insert(id.clone(), text);
+        repo.config.key_sources.insert(id.clone(), source.to_config());
     }
     let mut keys = repo.key_ring(&args.keys);
     let mut signed = Signed::unsigned(root);

@@ -1,0 +1,167 @@
+//! Key ceremonies with offline keys: propose, sign on separate machines, merge, apply;
+//! rotation after a compromise; and the refusals that keep a ceremony honest.
+
+mod common;
+
+use common::{Tool, client_download, tree};
+
+/// A repository whose three root keys (2 of 3) are moved out of it, as if offline.
+fn offline_root() -> Tool {
+    let tool = Tool::new();
+    tool.ok(&["init", "repo", "--root-keys", "3", "--threshold", "root=2"]);
+    std::fs::create_dir(tool.path("usb")).unwrap();
+    for i in 1..=3 {
+        std::fs::rename(tool.path(&format!("repo/keys/root-{i}.pem")), tool.path(&format!("usb/root-{i}.pem")))
+            .unwrap();
+    }
+    tool
+}
+
+fn anchor(tool: &Tool) -> Vec<u8> {
+    std::fs::read(tool.path("repo/metadata/roots/1.root.json")).unwrap()
+}
+
+fn root_version(tool: &Tool) -> u64 {
+    tool.json(&["status", "repo"]).as_array().unwrap().iter().find(|r| r["role"] == "root").unwrap()["version"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn root_ceremony_two_of_three_offline_keys() {
+    let tool = offline_root();
+    tool.ok(&["key", "generate", "--out", "usb/root-4.pem"]);
+    tool.ok(&[
+        "root",
+        "propose",
+        "repo",
+        "--add-key",
+        "root=usb/root-4.pem",
+        "--threshold",
+        "root=3",
+        "--out",
+        "root-v2.json",
+    ]);
+    // Each key holder signs a copy on their own machine.
+    tool.ok(&["sign", "root-v2.json", "--key", "usb/root-1.pem", "--out", "alice.json"]);
+    tool.ok(&["sign", "root-v2.json", "--key", "usb/root-2.pem", "--out", "bob.json"]);
+    tool.ok(&["sign", "root-v2.json", "--key", "usb/root-4.pem", "--out", "carol.json"]);
+    // One copy is not enough: the old root needs 2, the new one 3.
+    let stderr = tool.fails(&["apply", "repo", "alice.json"]);
+    assert!(stderr.contains("root: 1 of 2 signatures"), "{stderr}");
+    tool.ok(&["merge", "alice.json", "bob.json", "--out", "two.json"]);
+    let status = tool.ok(&["status", "repo", "--proposal", "two.json"]);
+    assert!(status.contains("old root 2 of 2 signatures"), "{status}");
+    assert!(status.contains("new root 2 of 3 signatures, missing key"), "{status}");
+    let stderr = tool.fails(&["apply", "repo", "two.json"]);
+    assert!(stderr.contains("root: 2 of 3 signatures") && stderr.contains("the new root's own keys"), "{stderr}");
+    tool.ok(&["merge", "two.json", "carol.json", "--out", "three.json"]);
+    tool.ok(&["apply", "repo", "three.json"]);
+    assert_eq!(root_version(&tool), 2);
+    // Clients that trust root v1 follow the rotation.
+    tool.write("fw.bin", b"after the ceremony");
+    tool.ok(&["targets", "add", "repo", "fw.bin"]);
+    tool.ok(&["publish", "repo", "out"]);
+    tool.ok(&["verify", "out", "--root", "repo/metadata/roots/1.root.json"]);
+    assert_eq!(client_download(&tool.path("out"), &anchor(&tool), "fw.bin").unwrap(), b"after the ceremony");
+}
+
+#[test]
+fn a_stale_proposal_is_refused_and_changes_nothing() {
+    let tool = offline_root();
+    tool.ok(&["root", "propose", "repo", "--out", "p.json"]);
+    for key in ["usb/root-1.pem", "usb/root-2.pem"] {
+        tool.ok(&["sign", "p.json", "--key", key]);
+    }
+    tool.ok(&["apply", "repo", "p.json"]);
+    let before = tree(&tool.path("repo"));
+    let stderr = tool.fails(&["apply", "repo", "p.json"]);
+    assert!(stderr.contains("proposes root v2, but the repository is at v2: stale"), "{stderr}");
+    assert_eq!(tree(&tool.path("repo")), before);
+}
+
+#[test]
+fn merging_copies_of_different_proposals_is_refused() {
+    let tool = offline_root();
+    tool.ok(&["root", "propose", "repo", "--out", "a.json"]);
+    tool.ok(&["root", "propose", "repo", "--threshold", "root=3", "--out", "b.json"]);
+    tool.ok(&["sign", "a.json", "--key", "usb/root-1.pem"]);
+    tool.ok(&["sign", "b.json", "--key", "usb/root-2.pem"]);
+    let stderr = tool.fails(&["merge", "a.json", "b.json", "--out", "ab.json"]);
+    assert!(stderr.contains("signs different bytes"), "{stderr}");
+    assert!(!tool.path("ab.json").exists());
+}
+
+#[test]
+fn a_tampered_proposal_loses_its_signatures() {
+    let tool = offline_root();
+    tool.ok(&["root", "propose", "repo", "--out", "p.json"]);
+    for key in ["usb/root-1.pem", "usb/root-2.pem"] {
+        tool.ok(&["sign", "p.json", "--key", key]);
+    }
+    // Someone raises the expiry after the signatures were made.
+    let text =
+        std::fs::read_to_string(tool.path("p.json")).unwrap().replacen("\"expires\": \"20", "\"expires\": \"21", 1);
+    tool.write("p.json", text.as_bytes());
+    let stderr = tool.fails(&["apply", "repo", "p.json"]);
+    assert!(stderr.contains("root: 0 of 2 signatures"), "{stderr}");
+}
+
+#[test]
+fn a_signature_by_a_key_outside_the_role_does_not_count() {
+    let tool = offline_root();
+    tool.ok(&["key", "generate", "--out", "stranger.pem"]);
+    tool.ok(&["root", "propose", "repo", "--out", "p.json"]);
+    tool.ok(&["sign", "p.json", "--key", "usb/root-1.pem"]);
+    tool.ok(&["sign", "p.json", "--key", "stranger.pem"]);
+    let stderr = tool.fails(&["apply", "repo", "p.json"]);
+    assert!(stderr.contains("root: 1 of 2 signatures"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_proposal_is_a_clear_error() {
+    let tool = offline_root();
+    tool.write("bad.json", b"{\"signed\": 3, \"signatures\": []}");
+    let stderr = tool.fails(&["apply", "repo", "bad.json"]);
+    assert!(stderr.contains("bad.json") && stderr.contains("signed"), "{stderr}");
+    tool.write("bad.json", b"not json");
+    assert!(tool.fails(&["sign", "bad.json", "--key", "usb/root-1.pem"]).contains("malformed JSON"));
+}
+
+#[test]
+fn rotating_a_compromised_timestamp_key_publishes_a_repository_that_verifies() {
+    // Root keys online here, so the rotation applies at once.
+    let tool = Tool::new();
+    tool.ok(&["init", "repo"]);
+    tool.write("fw.bin", b"v1");
+    tool.ok(&["targets", "add", "repo", "fw.bin"]);
+    tool.ok(&["publish", "repo", "out"]);
+    let old_key =
+        tool.json(&["key", "list", "repo"]).as_array().unwrap().iter().find(|k| k["roles"][0] == "timestamp").unwrap()
+            ["keyid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    tool.ok(&["key", "generate", "--out", "timestamp-2.pem"]);
+    let out =
+        tool.ok(&["rotate", "repo", "--role", "timestamp", "--add-key", "timestamp-2.pem", "--remove-key", &old_key]);
+    assert!(out.contains("root v2 applied"), "{out}");
+    tool.ok(&["publish", "repo", "out"]);
+    tool.ok(&["verify", "out"]);
+    let keys = tool.json(&["key", "list", "repo"]);
+    assert!(!keys.as_array().unwrap().iter().any(|k| k["keyid"] == old_key.as_str()), "the old key is gone");
+    assert_eq!(client_download(&tool.path("out"), &anchor(&tool), "fw.bin").unwrap(), b"v1");
+}
+
+#[test]
+fn rotation_without_the_root_keys_writes_a_proposal() {
+    let tool = offline_root();
+    tool.ok(&["key", "generate", "--out", "snapshot-2.pem"]);
+    let out = tool.ok(&["rotate", "repo", "--role", "snapshot", "--add-key", "snapshot-2.pem", "--out", "rot.json"]);
+    assert!(out.contains("needs more root signatures"), "{out}");
+    for key in ["usb/root-1.pem", "usb/root-3.pem"] {
+        tool.ok(&["sign", "rot.json", "--key", key]);
+    }
+    tool.ok(&["apply", "repo", "rot.json"]);
+    assert_eq!(root_version(&tool), 2);
+}
