@@ -165,7 +165,10 @@ fn find_one(session: &Session, uri: &Pkcs11Uri, class: ObjectClass) -> Result<Ob
     let found = session.find_objects(&template(uri, class)).map_err(|e| e.to_string())?;
     match found.as_slice() {
         [one] => Ok(*one),
-        [] => Err(format!("no {class} named {:?} on the token", uri.object.as_deref().unwrap_or("(by id)"))),
+        [] => {
+            let kind = if class == ObjectClass::PRIVATE_KEY { "private key" } else { "public key" };
+            Err(format!("no {kind} named {:?} on the token", uri.object.as_deref().unwrap_or("(by id)")))
+        }
         _ => Err(format!("{} objects match {:?}: name the key by id", found.len(), uri.object)),
     }
 }
