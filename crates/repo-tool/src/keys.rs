@@ -15,7 +15,7 @@ use crate::Error;
 pub const PASSPHRASE_ENV: &str = "REPO_TOOL_PASSPHRASE";
 
 /// A private key's location.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum KeySource {
     /// An encrypted PKCS#8 PEM file.
     File(PathBuf),
@@ -101,19 +101,21 @@ pub fn save_key_file(signer: &KeyFileSigner, path: &Path) -> Result<(), Error> {
 }
 
 /// Signers available to a command, by key id: the repository's configured sources plus
-/// any `--key` given on the command line. Keys are opened on first use.
+/// any `--key` given on the command line. Keys are opened once, on first use or ahead of
+/// signing.
 #[derive(Default)]
 pub struct KeyRing {
     sources: BTreeMap<KeyId, KeySource>,
     extra: Vec<KeySource>,
     opened: BTreeMap<KeyId, Box<dyn Signer>>,
+    by_source: BTreeMap<KeySource, KeyId>,
     extra_opened: bool,
 }
 
 impl KeyRing {
     /// A ring with the configured sources and the extra keys given for this command.
     pub fn new(sources: BTreeMap<KeyId, KeySource>, extra: Vec<KeySource>) -> Self {
-        KeyRing { sources, extra, opened: BTreeMap::new(), extra_opened: false }
+        KeyRing { sources, extra, ..KeyRing::default() }
     }
 
     /// Adds an already opened signer.
@@ -125,9 +127,57 @@ impl KeyRing {
         if !self.extra_opened {
             self.extra_opened = true;
             for source in std::mem::take(&mut self.extra) {
-                let signer = source.open()?;
-                self.opened.insert(signer.key_id().clone(), signer);
+                self.open_source(&source)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Opens `source`, once.
+    fn open_source(&mut self, source: &KeySource) -> Result<&dyn Signer, Error> {
+        if !self.by_source.contains_key(source) {
+            let signer = source.open()?;
+            self.by_source.insert(source.clone(), signer.key_id().clone());
+            self.opened.insert(signer.key_id().clone(), signer);
+        }
+        Ok(self.opened[&self.by_source[source]].as_ref())
+    }
+
+    /// The signer of a key given by its source, or `None` for a key file kept offline.
+    pub fn signer_at(&mut self, source: &KeySource) -> Result<Option<&dyn Signer>, Error> {
+        if is_offline(source) {
+            return Ok(None);
+        }
+        self.open_source(source).map(Some)
+    }
+
+    /// Opens ahead of signing the reachable key files among `keyids` and `also`,
+    /// concurrently: each costs a deliberately slow scrypt derivation (128 MiB), and one
+    /// command often needs four.
+    pub fn open_ahead(&mut self, keyids: &[KeyId], also: &[KeySource]) -> Result<(), Error> {
+        self.open_extra()?;
+        let configured =
+            keyids.iter().filter(|id| !self.opened.contains_key(*id)).filter_map(|id| self.sources.get(id));
+        let mut pending: Vec<KeySource> = configured
+            .chain(also)
+            .filter(|s| matches!(s, KeySource::File(_)) && !is_offline(s) && !self.by_source.contains_key(*s))
+            .cloned()
+            .collect();
+        pending.sort();
+        pending.dedup();
+        if pending.len() < 2 {
+            return Ok(());
+        }
+        if std::env::var(PASSPHRASE_ENV).is_err() {
+            passphrase("the key files")?; // asked once, before the threads share it
+        }
+        let signers = crate::parallel::map("opening keys", &pending, |source| match source {
+            KeySource::File(path) => open_key_file(path),
+            KeySource::Pkcs11(_) => unreachable!("only key files are opened ahead"),
+        })?;
+        for (source, signer) in pending.into_iter().zip(signers) {
+            self.by_source.insert(source, signer.key_id().clone());
+            self.opened.insert(signer.key_id().clone(), Box::new(signer));
         }
         Ok(())
     }
@@ -136,23 +186,21 @@ impl KeyRing {
     pub fn signers_for(&mut self, keyids: &[KeyId]) -> Result<Vec<&dyn Signer>, Error> {
         self.open_extra()?;
         for id in keyids {
-            if !self.opened.contains_key(id) {
-                if let Some(source) = self.sources.get(id) {
-                    if matches!(source, KeySource::File(path) if !path.exists()) {
-                        continue; // an offline key, kept elsewhere
-                    }
-                    let signer = source.open()?;
-                    if signer.key_id() != id {
-                        return Err(Error::Key(format!(
-                            "the key configured for {} is {}",
-                            id.short(),
-                            signer.key_id()
-                        )));
-                    }
-                    self.opened.insert(id.clone(), signer);
+            if self.opened.contains_key(id) {
+                continue;
+            }
+            let Some(source) = self.sources.get(id).cloned() else { continue };
+            if let Some(signer) = self.signer_at(&source)? {
+                if signer.key_id() != id {
+                    return Err(Error::Key(format!("the key configured for {} is {}", id.short(), signer.key_id())));
                 }
             }
         }
         Ok(keyids.iter().filter_map(|id| self.opened.get(id).map(|s| s.as_ref())).collect())
     }
+}
+
+/// A key file that is not on this machine: an offline key, kept elsewhere.
+fn is_offline(source: &KeySource) -> bool {
+    matches!(source, KeySource::File(path) if !path.exists())
 }

@@ -2,7 +2,7 @@
 //!
 //! A working repository is a directory: `repository.json` (lifetimes and where each
 //! private key lives), `metadata/` (current metadata of every role, and every root
-//! version in `metadata/roots/`), `targets/` (target files by path), `keys/`
+//! version in `metadata/roots/`), `targets/` (target files by content hash), `keys/`
 //! (generated key files, encrypted) and `audit/` (the hash-chained log). Every command
 //! stages its changes and commits them at once after verifying the result as a client
 //! would; `publish` writes the consistent-snapshot layout a client fetches.
@@ -12,8 +12,10 @@ pub mod config;
 mod error;
 pub mod keys;
 pub mod layout_publish;
+pub mod parallel;
 pub mod proposal;
 pub mod repository;
+pub mod store;
 pub mod transaction;
 pub mod verify;
 

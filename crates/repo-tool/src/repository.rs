@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use metadata_schemas::{
-    DelegatedRoles, Encode, HashAlgorithm, Hashes, MetaFile, MetadataType, RoleName, Root, Signed, Snapshot, Targets,
-    Timestamp, UtcTime, Version, hex,
+    DelegatedRoles, Encode, HashAlgorithm, Hashes, KeyId, MetaFile, MetadataType, RoleName, Root, Signed, Snapshot,
+    Targets, Timestamp, UtcTime, Version, hex,
 };
-use threshold_keys::{RoleAuthority, Signer, check_threshold, digest};
+use threshold_keys::{RoleAuthority, check_threshold, digest};
 
 use crate::Error;
 use crate::audit::{AuditEvent, AuditLog};
@@ -25,7 +25,7 @@ pub mod layout {
     pub const METADATA: &str = "metadata";
     /// Every root version ever signed, as `N.root.json`.
     pub const ROOTS: &str = "metadata/roots";
-    /// Target files, by target path.
+    /// Target files, content-addressed: `targets/<first two hex digits>/<sha256>`.
     pub const TARGETS: &str = "targets";
     /// Generated key files.
     pub const KEYS: &str = "keys";
@@ -287,6 +287,8 @@ impl Repository {
     /// result as a client would, and commits everything with its audit entries.
     pub fn save(mut self, keys: &mut KeyRing) -> Result<(), Error> {
         let changed: Vec<RoleName> = self.changed.iter().cloned().collect();
+        let resign = !changed.is_empty() || self.snapshot_is_stale();
+        self.open_keys_ahead(&changed, resign, keys)?;
         for role in &changed {
             let unsigned = self.targets[role].signed.clone();
             let signed = self.sign(role, unsigned, keys)?;
@@ -299,6 +301,18 @@ impl Repository {
             self.new_snapshot_and_timestamp(keys)?;
         }
         self.commit(keys)
+    }
+
+    /// Opens the keys that signing `roles` (and snapshot and timestamp, when `resign`)
+    /// will need, so a wrong passphrase stops a command before it does any work.
+    pub fn open_keys_ahead(&self, roles: &[RoleName], resign: bool, keys: &mut KeyRing) -> Result<(), Error> {
+        let mut needed = roles.to_vec();
+        if resign {
+            needed.extend([RoleName::snapshot(), RoleName::timestamp()]);
+        }
+        let keyids: Vec<KeyId> =
+            needed.iter().filter_map(|role| self.authority(role).ok()).flat_map(|a| a.keyids.to_vec()).collect();
+        keys.open_ahead(&keyids, &[self.audit_source()])
     }
 
     /// Re-signs only the timestamp (a new version pointing at the same snapshot).
@@ -346,17 +360,13 @@ impl Repository {
         crate::verify::verify_repository_state(&self)?;
         let log = AuditLog::open(&self.dir)?;
         let events = std::mem::take(&mut self.audit);
-        let audit_key = self.audit_signer(keys)?;
-        log.stage(&events, audit_key.as_deref(), self.now, &mut self.transaction)?;
+        let audit_key = keys.signer_at(&self.audit_source())?;
+        log.stage(&events, audit_key, self.now, &mut self.transaction)?;
         self.transaction.commit(&self.dir)
     }
 
-    fn audit_signer(&self, _keys: &mut KeyRing) -> Result<Option<Box<dyn Signer>>, Error> {
-        let source = KeySource::parse(&self.config.audit_key, &self.dir);
-        match &source {
-            KeySource::File(path) if !path.exists() => Ok(None),
-            _ => source.open().map(Some),
-        }
+    fn audit_source(&self) -> KeySource {
+        KeySource::parse(&self.config.audit_key, &self.dir)
     }
 
     /// Every root version, oldest first, as signed bytes.
@@ -385,10 +395,9 @@ impl Repository {
         self.targets.get(role).map(pretty)
     }
 
-    /// The local file of a target path.
-    pub fn target_file(&self, path: &metadata_schemas::TargetPath) -> Result<PathBuf, Error> {
-        let segments = path.file_path_segments().map_err(|e| Error::Usage(format!("target path {path:?}: {e}")))?;
-        Ok(segments.iter().fold(self.dir.join(layout::TARGETS), |p, s| p.join(s)))
+    /// The content store of target files.
+    pub fn store(&self) -> crate::store::ContentStore {
+        crate::store::ContentStore::new(self.dir.join(layout::TARGETS))
     }
 }
 

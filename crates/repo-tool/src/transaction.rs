@@ -1,9 +1,11 @@
 //! All-or-nothing writes to the working repository. A command stages every file it
-//! changes, then commits: the staged files are synced, a commit record naming them is
-//! written atomically, the files are renamed into place, and the record is removed. If
-//! the process dies after the record is written, the next command finishes the renames
-//! (roll forward); before it, nothing changed. A command that fails writes nothing.
+//! changes, then commits: the staged files are made durable, a commit record naming them
+//! is written atomically, the files are renamed into place, and the record is removed.
+//! If the process dies after the record is written, the next command finishes the
+//! renames (roll forward); before it, nothing changed. A command that fails writes
+//! nothing.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ const COMMIT: &str = ".commit";
 #[derive(Debug, Default)]
 pub struct Transaction {
     /// New contents by path; `None` deletes the file.
-    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+    files: BTreeMap<PathBuf, Option<Vec<u8>>>,
 }
 
 impl Transaction {
@@ -29,16 +31,12 @@ impl Transaction {
     /// Stages `bytes` for `path` (relative to the repository directory). A later write
     /// of the same path replaces the earlier one.
     pub fn write(&mut self, path: impl Into<PathBuf>, bytes: Vec<u8>) {
-        let path = path.into();
-        self.files.retain(|(p, _)| p != &path);
-        self.files.push((path, Some(bytes)));
+        self.files.insert(path.into(), Some(bytes));
     }
 
     /// Stages the removal of `path` (relative to the repository directory).
     pub fn remove(&mut self, path: impl Into<PathBuf>) {
-        let path = path.into();
-        self.files.retain(|(p, _)| p != &path);
-        self.files.push((path, None));
+        self.files.insert(path.into(), None);
     }
 
     /// Whether anything is staged.
@@ -48,7 +46,7 @@ impl Transaction {
 
     /// Paths staged so far.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.files.iter().map(|(p, _)| p.as_path())
+        self.files.keys().map(PathBuf::as_path)
     }
 
     /// Writes everything into `dir` as one change.
@@ -67,11 +65,11 @@ impl Transaction {
                 continue;
             };
             let staged = staging.join(i.to_string());
-            let mut file = fs::File::create(&staged).map_err(|e| Error::io(&staged, e))?;
-            file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(&staged, e))?;
+            fs::File::create(&staged).and_then(|mut f| f.write_all(bytes)).map_err(|e| Error::io(&staged, e))?;
             record.push_str(&format!("{i}\t{}\n", path.display()));
         }
-        sync_dir(&staging)?;
+        // One filesystem sync makes every staged file durable (100,000 fsyncs would not).
+        sync_filesystem(&staging)?;
         write_atomically(&dir.join(COMMIT), record.as_bytes())?;
         recover(dir)
     }
@@ -90,6 +88,7 @@ pub fn recover(dir: &Path) -> Result<(), Error> {
         }
         Err(e) => return Err(Error::io(&record_path, e)),
     };
+    let mut created = BTreeSet::new();
     for line in record.lines() {
         let (index, target) = line.split_once('\t').ok_or_else(|| Error::Corrupt(format!("{COMMIT}: {line:?}")))?;
         let target = dir.join(target);
@@ -106,13 +105,13 @@ pub fn recover(dir: &Path) -> Result<(), Error> {
             continue; // renamed before the interruption
         }
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            if created.insert(parent.to_path_buf()) {
+                fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            }
         }
         fs::rename(&staged, &target).map_err(|e| Error::io(&target, e))?;
-        if let Some(parent) = target.parent() {
-            sync_dir(parent)?;
-        }
     }
+    sync_filesystem(dir)?; // every rename is durable before the record goes
     fs::remove_file(&record_path).map_err(|e| Error::io(&record_path, e))?;
     sync_dir(dir)?;
     let _ = fs::remove_dir_all(&staging);
@@ -134,6 +133,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 fn sync_dir(dir: &Path) -> Result<(), Error> {
     fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
+}
+
+/// Flushes everything written to the filesystem holding `path`.
+fn sync_filesystem(path: &Path) -> Result<(), Error> {
+    let dir = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    rustix::fs::syncfs(&dir).map_err(|e| Error::io(path, e.into()))
 }
 
 #[cfg(test)]
@@ -171,5 +176,18 @@ mod tests {
         assert_eq!(fs::read(dir.path().join("a")).unwrap(), b"new a");
         assert_eq!(fs::read(dir.path().join("b")).unwrap(), b"new b");
         assert!(!dir.path().join(COMMIT).exists());
+    }
+
+    #[test]
+    fn later_writes_replace_earlier_ones_and_removals_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("gone"), b"x").unwrap();
+        let mut t = Transaction::new();
+        t.write("a", b"first".to_vec());
+        t.write("a", b"second".to_vec());
+        t.remove("gone");
+        t.commit(dir.path()).unwrap();
+        assert_eq!(fs::read(dir.path().join("a")).unwrap(), b"second");
+        assert!(!dir.path().join("gone").exists());
     }
 }

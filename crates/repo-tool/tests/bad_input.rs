@@ -68,7 +68,9 @@ fn a_tampered_published_target_is_caught_by_verify() {
 fn a_tampered_working_copy_is_never_published() {
     let tool = initialized();
     tool.ok(&["targets", "add", "repo", "fw.bin"]);
-    std::fs::write(tool.path("repo/targets/fw.bin"), b"evil!!!!").unwrap();
+    let shard = std::fs::read_dir(tool.path("repo/targets")).unwrap().next().unwrap().unwrap().path();
+    let blob = std::fs::read_dir(shard).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(blob, b"evil!!!!").unwrap();
     let stderr = tool.fails(&["publish", "repo", "out"]);
     assert!(stderr.contains("does not match its metadata"), "{stderr}");
     assert!(!tool.path("out/metadata/timestamp.json").exists());

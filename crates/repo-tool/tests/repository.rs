@@ -190,3 +190,28 @@ fn every_command_has_help_with_examples() {
         assert!(out.contains("Example"), "{command:?} help has no example:\n{out}");
     }
 }
+
+#[test]
+fn large_and_duplicate_targets_share_one_stored_copy_and_publish_intact() {
+    let tool = initialized();
+    let image: Vec<u8> = (0..3 * 1024 * 1024 + 17).map(|i| (i * 7 % 251) as u8).collect();
+    tool.write("image.bin", &image);
+    tool.write("copy.bin", &image);
+    tool.ok(&["targets", "add", "repo", "image.bin", "copy.bin"]);
+    let stored: Vec<_> = walk_files(&tool.path("repo/targets"));
+    assert_eq!(stored.len(), 1, "one content, one stored file: {stored:?}");
+    tool.ok(&["publish", "repo", "out"]);
+    tool.ok(&["verify", "out", "--root", "repo/metadata/roots/1.root.json"]);
+    for path in ["image.bin", "copy.bin"] {
+        assert_eq!(client_download(&tool.path("out"), &anchor(&tool), path).unwrap(), image);
+    }
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { found.extend(walk_files(&path)) } else { found.push(path) }
+    }
+    found
+}

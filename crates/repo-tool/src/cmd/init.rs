@@ -9,7 +9,7 @@ use metadata_schemas::{
     CommonFields, KeyId, RoleKeys, Root, Threshold, TopLevelRoles, UnknownFields, UtcTime, Version,
 };
 use repo_tool::config::{CONFIG_FILE, Lifetimes, RepoConfig, parse_duration};
-use repo_tool::keys::{KeyRing, KeySource, save_key_file};
+use repo_tool::keys::{KeyRing, KeySource, PASSPHRASE_ENV, passphrase, save_key_file};
 use repo_tool::repository::layout;
 use repo_tool::{Error, Repository, audit};
 use threshold_keys::{KeyAlgorithm, KeyFileSigner, Signer};
@@ -86,32 +86,66 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         }
         given.entry(role).or_default().push(source);
     }
+    // Every check comes before the first write: a refused init leaves nothing behind.
+    let mut plans: BTreeMap<&str, Vec<Planned>> = BTreeMap::new();
+    for role in ROLES {
+        let plan = match given.get(role) {
+            Some(sources) => {
+                sources.iter().map(|s| Planned::Given(KeySource::parse(s, std::path::Path::new(".")))).collect()
+            }
+            None => {
+                let count = if role == "root" { args.root_keys.max(1) } else { 1 };
+                (1..=count).map(|i| Planned::Generate(format!("{}/{role}-{i}.pem", layout::KEYS))).collect()
+            }
+        };
+        plans.insert(role, plan);
+    }
+    let mut role_thresholds = BTreeMap::new();
+    for item in &args.thresholds {
+        let (role, _) = role_value(item)?;
+        if !ROLES.contains(&role.as_str()) {
+            return Err(Error::Usage(format!("--threshold {item}: unknown role {role}")));
+        }
+    }
+    for role in ROLES {
+        let threshold = thresholds(&args.thresholds, role)?;
+        if threshold as usize > plans[role].len() {
+            return Err(Error::Usage(format!("{role}: threshold {threshold} but only {} key(s)", plans[role].len())));
+        }
+        role_thresholds.insert(role, Threshold::new(threshold).expect("checked >= 1"));
+    }
+    let mut opened: Vec<Box<dyn Signer>> = Vec::new();
+    for plan in plans.values().flatten() {
+        if let Planned::Given(source) = plan {
+            opened.push(source.open()?);
+        }
+    }
+
     std::fs::create_dir_all(&args.dir).map_err(|e| Error::io(&args.dir, e))?;
+    let audit_rel = format!("{}/audit.pem", layout::KEYS);
+    let mut to_generate: Vec<&str> = plans
+        .values()
+        .flatten()
+        .filter_map(|p| match p {
+            Planned::Generate(rel) => Some(rel.as_str()),
+            Planned::Given(_) => None,
+        })
+        .collect();
+    to_generate.push(&audit_rel);
+    let mut generated = generate_key_files(&args.dir, &to_generate, args.key_type.into())?.into_iter();
+    let audit_signer = generated.next_back().expect("the audit key was generated");
+    let mut opened = opened.into_iter();
+
     let mut ring = KeyRing::default();
     let mut key_sources: BTreeMap<KeyId, String> = BTreeMap::new();
     let mut role_keyids: BTreeMap<&str, Vec<KeyId>> = BTreeMap::new();
     let mut keys = BTreeMap::new();
-    for role in ROLES {
-        let mut signers: Vec<(Box<dyn Signer>, String)> = Vec::new();
-        match given.get(role) {
-            Some(sources) => {
-                for source in sources {
-                    let source = KeySource::parse(source, std::path::Path::new("."));
-                    signers.push((source.open()?, source.to_config()));
-                }
-            }
-            None => {
-                let count = if role == "root" { args.root_keys.max(1) } else { 1 };
-                for i in 1..=count {
-                    let rel = format!("{}/{role}-{i}.pem", layout::KEYS);
-                    let signer =
-                        KeyFileSigner::generate(args.key_type.into()).map_err(|e| Error::Key(e.to_string()))?;
-                    save_key_file(&signer, &args.dir.join(&rel))?;
-                    signers.push((Box::new(signer), rel));
-                }
-            }
-        }
-        for (signer, source) in signers {
+    for (role, plan) in &plans {
+        for planned in plan {
+            let (signer, source): (Box<dyn Signer>, String) = match planned {
+                Planned::Given(source) => (opened.next().expect("opened above"), source.to_config()),
+                Planned::Generate(rel) => (Box::new(generated.next().expect("generated above")), rel.clone()),
+            };
             let id = signer.key_id().clone();
             keys.insert(id.clone(), signer.public_key().clone());
             key_sources.insert(id.clone(), source);
@@ -119,20 +153,10 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
             ring.insert(signer);
         }
     }
-    let audit_rel = format!("{}/audit.pem", layout::KEYS);
-    let audit_signer = KeyFileSigner::generate(KeyAlgorithm::Ed25519).map_err(|e| Error::Key(e.to_string()))?;
-    save_key_file(&audit_signer, &args.dir.join(&audit_rel))?;
-    let role_keys = |role: &str| -> Result<RoleKeys, Error> {
-        let keyids = role_keyids[role].clone();
-        let threshold = thresholds(&args.thresholds, role)?;
-        if threshold as usize > keyids.len() {
-            return Err(Error::Usage(format!("{role}: threshold {threshold} but only {} key(s)", keyids.len())));
-        }
-        Ok(RoleKeys {
-            keyids,
-            threshold: Threshold::new(threshold).expect("checked >= 1"),
-            unknown: UnknownFields::default(),
-        })
+    let role_keys = |role: &str| RoleKeys {
+        keyids: role_keyids[role].clone(),
+        threshold: role_thresholds[role],
+        unknown: UnknownFields::default(),
     };
     let mut root = Root {
         common: CommonFields::new(
@@ -142,10 +166,10 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         consistent_snapshot: Some(true),
         keys,
         roles: TopLevelRoles {
-            root: role_keys("root")?,
-            targets: role_keys("targets")?,
-            snapshot: role_keys("snapshot")?,
-            timestamp: role_keys("timestamp")?,
+            root: role_keys("root"),
+            targets: role_keys("targets"),
+            snapshot: role_keys("snapshot"),
+            timestamp: role_keys("timestamp"),
         },
         unknown: UnknownFields::default(),
     };
@@ -166,6 +190,31 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         (*role, Value::Array(role_keyids[role].iter().map(|id| Value::string(id.as_str().to_string())).collect()))
     })));
     Ok(())
+}
+
+/// Where one of a role's keys comes from.
+enum Planned {
+    /// A key file or token key the operator named.
+    Given(KeySource),
+    /// A key to generate, at this path inside the repository.
+    Generate(String),
+}
+
+/// Generates and writes encrypted key files, on all cores: each encryption is a
+/// deliberately slow scrypt derivation.
+fn generate_key_files(
+    dir: &std::path::Path,
+    rels: &[&str],
+    algorithm: KeyAlgorithm,
+) -> Result<Vec<KeyFileSigner>, Error> {
+    if std::env::var(PASSPHRASE_ENV).is_err() {
+        passphrase("the new key files")?; // asked once, before the threads share it
+    }
+    repo_tool::parallel::map("generating keys", rels, |rel| {
+        let signer = KeyFileSigner::generate(algorithm).map_err(|e| Error::Key(e.to_string()))?;
+        save_key_file(&signer, &dir.join(rel))?;
+        Ok(signer)
+    })
 }
 
 fn thresholds(items: &[String], role: &str) -> Result<u64, Error> {

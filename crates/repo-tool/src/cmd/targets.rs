@@ -1,14 +1,13 @@
 //! `repo-tool targets`: add, remove and list target files.
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use metadata_schemas::json::{self, Object, Value};
-use metadata_schemas::{Encode, HashAlgorithm, Hashes, RoleName, TargetFile, TargetPath};
+use metadata_schemas::{Encode, RoleName, TargetFile, TargetPath};
 use repo_tool::audit::AuditEvent;
+use repo_tool::store::Stored;
 use repo_tool::{Error, Repository};
-use threshold_keys::digest;
 
 use super::{Output, object};
 
@@ -116,7 +115,9 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(),
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        if path.is_dir() {
+        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        // The entry's own type saves a stat per file; only a symlink needs following.
+        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
             walk(base, &path, out)?;
         } else {
             let rel = path.strip_prefix(base).unwrap_or(&path);
@@ -145,18 +146,6 @@ fn custom(args: &AddArgs) -> Result<Option<Value<'static>>, Error> {
     Ok((!object.is_empty()).then_some(Value::Object(object)))
 }
 
-fn progress(total: usize) -> Option<indicatif::ProgressBar> {
-    (total >= 1000 && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} {per_sec}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_message("hashing");
-        bar
-    })
-}
-
 fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
     let mut repo = Repository::load(&args.dir)?;
     let files = inputs(&args.files, args.path.as_deref())?;
@@ -171,33 +160,44 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
             return Err(Error::Usage(format!("--role {role}: the repository has no such targets role")));
         }
     }
-    let bar = progress(files.len());
-    let mut touched = BTreeSet::new();
-    for (path, file) in &files {
-        let target = TargetPath::new(path.as_str());
-        let local = repo.target_file(&target)?; // refuses '..', absolute paths, empty segments
-        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
-        let hashes = Hashes::new(vec![digest::digest(HashAlgorithm::Sha256, &bytes)]).expect("one digest");
-        let mut entry = TargetFile::new(bytes.len() as u64, hashes);
-        entry.custom = custom.clone();
-        let role = explicit_role.clone().unwrap_or_else(|| repo.responsible_role(path));
-        repo.targets.get_mut(&role).expect("role exists").signed.targets.insert(target, entry);
-        touched.insert(role);
-        let rel = local.strip_prefix(repo.dir()).unwrap_or(&local).to_path_buf();
-        repo.stage_file(rel, bytes);
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
+    for (path, _) in &files {
+        TargetPath::new(path.as_str())
+            .file_path_segments()
+            .map_err(|e| Error::Usage(format!("target path {path:?}: {e}")))?;
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    for role in &touched {
-        repo.touch_targets(role)?;
-    }
-    repo.record(AuditEvent::note("add-targets", format!("{} target(s) in {}", files.len(), names(&touched))));
+    let roles: Vec<RoleName> =
+        files.iter().map(|(path, _)| explicit_role.clone().unwrap_or_else(|| repo.responsible_role(path))).collect();
+    let touched: BTreeSet<RoleName> = roles.iter().cloned().collect();
     let mut keys = repo.key_ring(&args.keys);
-    repo.save(&mut keys)?;
+    repo.open_keys_ahead(&touched.iter().cloned().collect::<Vec<_>>(), true, &mut keys)?;
+    let store = repo.store();
+    let results = repo_tool::parallel::map("hashing", &files, |(_, file)| Ok(store.add_file(file)))?;
+    let (stored, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let stored: Vec<Stored> = stored.into_iter().flatten().collect();
+    if let Some(Err(e)) = failed.into_iter().next() {
+        store.discard(&stored);
+        return Err(e);
+    }
+    let mut entries = Vec::with_capacity(files.len());
+    for (((path, _), role), item) in files.iter().zip(roles).zip(&stored) {
+        let mut entry = TargetFile::new(item.length, item.hashes.clone());
+        entry.custom = custom.clone();
+        entries.push((role, TargetPath::new(path.as_str()), entry));
+    }
+    let saved = (|| {
+        for (role, path, entry) in entries {
+            repo.targets.get_mut(&role).expect("role exists").signed.targets.insert(path, entry);
+        }
+        for role in &touched {
+            repo.touch_targets(role)?;
+        }
+        repo.record(AuditEvent::note("add-targets", format!("{} target(s) in {}", files.len(), names(&touched))));
+        repo.save(&mut keys)
+    })();
+    if saved.is_err() {
+        store.discard(&stored);
+    }
+    saved?;
     out.line(format!("added {} target(s) to {}", files.len(), names(&touched)));
     out.result(object([("added", Value::Array(files.iter().map(|(p, _)| Value::string(p.clone())).collect()))]));
     Ok(())
@@ -218,11 +218,9 @@ fn remove(dir: &Path, paths: &[String], keys: &[String], out: &Output) -> Result
             .find(|(_, md)| md.signed.targets.contains_key(&target))
             .map(|(role, _)| role.clone())
             .ok_or_else(|| Error::Usage(format!("{path}: no role lists this target")))?;
+        // The content stays in the store: another target may share it, and old
+        // published versions still name it.
         repo.targets.get_mut(&role).expect("role exists").signed.targets.remove(&target);
-        if let Ok(local) = repo.target_file(&target) {
-            let rel = local.strip_prefix(repo.dir()).unwrap_or(&local).to_path_buf();
-            repo.stage_removal(rel);
-        }
         touched.insert(role);
     }
     for role in &touched {

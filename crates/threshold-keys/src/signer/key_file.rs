@@ -29,6 +29,10 @@ pub enum KeyAlgorithm {
     EcdsaP256,
 }
 
+/// The scrypt cost of new key files: 2^15 rounds with r = 8 take 32 MiB and about 0.1 s,
+/// twice OpenSSL's default, and cheap enough for online keys that a timer opens often.
+pub const SCRYPT_LOG_N: u8 = 15;
+
 /// Why a key file cannot be read or written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -127,14 +131,15 @@ impl KeyFileSigner {
         Self::from_pkcs8_der(&der)
     }
 
-    /// The private key as an encrypted PKCS#8 PEM file.
+    /// The private key as an encrypted PKCS#8 PEM file (scrypt, N = 2^[`SCRYPT_LOG_N`],
+    /// r = 8, p = 1, then AES-256-CBC); files with other scrypt or PBKDF2 costs open too.
     pub fn to_encrypted_pem(&self, passphrase: &[u8]) -> Result<String, KeyFileError> {
         let mut salt = [0u8; 16];
         let mut iv = [0u8; 16];
         OsRng.try_fill_bytes(&mut salt).map_err(|_| KeyFileError::Crypto)?;
         OsRng.try_fill_bytes(&mut iv).map_err(|_| KeyFileError::Crypto)?;
-        let params =
-            pbes2::Parameters::scrypt_aes256cbc(Default::default(), &salt, &iv).map_err(|_| KeyFileError::Crypto)?;
+        let cost = pkcs8::pkcs5::scrypt::Params::new(SCRYPT_LOG_N, 8, 1, 32).map_err(|_| KeyFileError::Crypto)?;
+        let params = pbes2::Parameters::scrypt_aes256cbc(cost, &salt, &iv).map_err(|_| KeyFileError::Crypto)?;
         let encrypted_data = params.encrypt(passphrase, &self.pkcs8).map_err(|_| KeyFileError::Crypto)?;
         let info = EncryptedPrivateKeyInfo { encryption_algorithm: params.into(), encrypted_data: &encrypted_data };
         let der = info.to_der().map_err(|_| KeyFileError::Crypto)?;
