@@ -188,6 +188,7 @@ fn every_command_has_help_with_examples() {
         args.push("--help");
         let out = tool.ok(&args);
         assert!(out.contains("Example"), "{command:?} help has no example:\n{out}");
+        assert!(!out.lines().any(|l| l.trim() == "\\"), "{command:?} help has a stray backslash:\n{out}");
     }
 }
 

@@ -13,7 +13,7 @@ use repo_tool::{Error, Repository};
 use super::propose::key_entry;
 use super::{Output, object};
 
-const EXAMPLES: &str = "\\
+const EXAMPLES: &str = "\
 Examples:
   repo-tool delegate repo --name brake-team --paths 'ecu/brake/*' --key keys/brake.pem
   repo-tool delegate repo --name vendor --paths 'vendor/*/*.bin' --public-key vendor.pub.json --threshold 1 --terminating

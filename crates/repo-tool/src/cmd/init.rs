@@ -16,14 +16,14 @@ use threshold_keys::{KeyAlgorithm, KeyFileSigner, Signer};
 
 use super::{Output, object, role_value};
 
-const EXAMPLES: &str = "\\
+const EXAMPLES: &str = "\
 Examples:
   # Generate one Ed25519 key per role into repo/keys (passphrase from REPO_TOOL_PASSPHRASE or a prompt)
   repo-tool init repo
   # Three root keys, any two of which sign root; ECDSA keys; a short timestamp lifetime
   repo-tool init repo --root-keys 3 --threshold root=2 --key-type ecdsa --expires timestamp=6h
   # Root keys that already exist: one in an HSM, one in a file
-  repo-tool init repo --key 'root=pkcs11:token=ceremony;object=root-1?pin-source=file:/run/pin' \\\\
+  repo-tool init repo --key 'root=pkcs11:token=ceremony;object=root-1?pin-source=file:/run/pin' \\
       --key root=/media/usb/root-2.pem --threshold root=2";
 
 /// Key types for generated keys.

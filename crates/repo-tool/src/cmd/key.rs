@@ -11,7 +11,7 @@ use threshold_keys::{KeyFileSigner, Pkcs11Signer, Pkcs11Uri, PublicKey, Signer};
 use super::init::KeyType;
 use super::{Output, object};
 
-const EXAMPLES: &str = "\\
+const EXAMPLES: &str = "\
 Examples:
   repo-tool key generate --type ecdsa --out root-2.pem
   repo-tool key generate --type ed25519 --pkcs11 'pkcs11:token=ceremony;object=root-3?pin-value=1234'

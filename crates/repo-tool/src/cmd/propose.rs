@@ -14,7 +14,7 @@ use repo_tool::{Error, Repository};
 
 use super::{Output, object, role_value};
 
-const EXAMPLES: &str = "\\
+const EXAMPLES: &str = "\
 Example ceremony (root keys offline, 2 of 3):
   repo-tool root propose repo --add-key root=new-root.pub.json --remove-key root=9f3c... --out root-v3.json
   repo-tool sign root-v3.json --key /media/alice/root.pem --out root-v3.alice.json     # on Alice's machine

@@ -13,7 +13,7 @@ use threshold_keys::check_threshold;
 use super::propose::root_change;
 use super::{Output, object};
 
-const EXAMPLES: &str = "\\
+const EXAMPLES: &str = "\
 Examples:
   # After a timestamp key compromise: a new key, the old one removed. Clients that were
   # fast-forwarded drop their cached timestamp and snapshot when they see the new root.

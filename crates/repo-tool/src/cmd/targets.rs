@@ -11,7 +11,7 @@ use repo_tool::{Error, Repository};
 
 use super::{Output, object};
 
-const EXAMPLES: &str = "\\
+const EXAMPLES: &str = "\
 Examples:
   repo-tool targets add repo firmware-2.1.bin --path ecu/brake/fw-2.1.bin --hardware-id brake-hw-a --release-counter 7
   repo-tool targets add repo build/out/            # every file under the directory, by relative path
