@@ -53,7 +53,7 @@ pub mod signer;
 
 pub use public_key::{KeyError, PublicKey, RsaKey, SignatureError, default_key_id};
 #[cfg(feature = "std")]
-pub use signer::{KeyAlgorithm, KeyFileError, KeyFileSigner, SignError, Signer};
+pub use signer::{KeyAlgorithm, KeyFileError, KeyFileSigner, SCRYPT_LOG_N, SignError, Signer};
 #[cfg(feature = "pkcs11")]
 pub use signer::{Pkcs11Signer, Pkcs11Uri};
 pub use threshold::{KeyProblem, RoleAuthority, ThresholdReport, check_threshold};

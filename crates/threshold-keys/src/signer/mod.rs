@@ -5,7 +5,7 @@ mod key_file;
 #[cfg(feature = "pkcs11")]
 mod pkcs11;
 
-pub use key_file::{KeyAlgorithm, KeyFileError, KeyFileSigner};
+pub use key_file::{KeyAlgorithm, KeyFileError, KeyFileSigner, SCRYPT_LOG_N};
 #[cfg(feature = "pkcs11")]
 pub use pkcs11::{Pkcs11Signer, Pkcs11Uri};
 
