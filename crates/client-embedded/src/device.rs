@@ -1,0 +1,287 @@
+//! The A/B device: boot decision, trial, confirmation, revert, anti-rollback, and
+//! streaming a verified image into the inactive slot. Every state change is one record
+//! appended to the log; each function says what a power cut during it leaves.
+
+use embedded_storage::nor_flash::NorFlash;
+use threshold_keys::digest::Hasher;
+
+use crate::layout::{Layout, Region};
+use crate::log::StateLog;
+use crate::record::{ERASED, ImageInfo, MAX_NAME, Record, Slot};
+use crate::state::{BootState, SlotStatus};
+use crate::{Error, sha256_of};
+
+/// What the bootloader should start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BootDecision {
+    /// Jump to the image in `slot`; `trial` when it runs for the first time and must
+    /// confirm before the next reset.
+    Boot {
+        /// The slot to start.
+        slot: Slot,
+        /// Whether this is the image's trial run.
+        trial: bool,
+    },
+    /// No slot holds an image that verifies and is allowed by the floors.
+    NoImage,
+}
+
+/// A factory image for slot A, written by the programmer before provisioning.
+#[derive(Clone, Copy, Debug)]
+pub struct FactoryImage<'a> {
+    /// What the image is.
+    pub info: ImageInfo,
+    /// Its target path, for version reports.
+    pub name: &'a [u8],
+}
+
+/// An ECU's flash with its boot state.
+pub struct Device<F: NorFlash> {
+    flash: F,
+    layout: Layout,
+    log: StateLog,
+    state: BootState,
+}
+
+impl<F: NorFlash> Device<F> {
+    /// Factory provisioning: a fresh log whose only image is the factory image in slot A,
+    /// confirmed. A cut leaves the device unprovisioned, and provisioning runs again.
+    pub fn provision(mut flash: F, layout: Layout, factory: FactoryImage<'_>) -> Result<Self, Error<F::Error>> {
+        layout.check(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE, F::READ_SIZE).map_err(Error::Layout)?;
+        if factory.name.len() > MAX_NAME {
+            return Err(Error::NameTooLong);
+        }
+        let mut log = StateLog::format(&mut flash, layout.state)?;
+        let mut state = BootState::default();
+        for record in Record::name_pieces(Slot::A, factory.name) {
+            log.append(&mut flash, &mut state, record)?;
+        }
+        log.append(&mut flash, &mut state, Record::Installed(Slot::A, factory.info))?;
+        log.append(&mut flash, &mut state, Record::TrialStarted(Slot::A))?;
+        log.append(&mut flash, &mut state, Record::Confirmed(Slot::A))?;
+        Ok(Device { flash, layout, log, state })
+    }
+
+    /// Opens a provisioned device (reads only).
+    pub fn open(mut flash: F, layout: Layout) -> Result<Self, Error<F::Error>> {
+        layout.check(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE, F::READ_SIZE).map_err(Error::Layout)?;
+        let (log, state) = StateLog::open(&mut flash, layout.state)?;
+        Ok(Device { flash, layout, log, state })
+    }
+
+    /// The boot state.
+    pub fn state(&self) -> &BootState {
+        &self.state
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The flash.
+    pub fn flash(&mut self) -> &mut F {
+        &mut self.flash
+    }
+
+    /// Gives the flash back.
+    pub fn into_flash(self) -> F {
+        self.flash
+    }
+
+    /// Appends one record to the boot-state log.
+    pub(crate) fn append(&mut self, record: Record) -> Result<(), Error<F::Error>> {
+        self.log.append(&mut self.flash, &mut self.state, record)
+    }
+
+    /// The bootloader's decision, made at every reset. A trial that did not confirm is
+    /// reverted; an installed image is started once as a trial; otherwise the active
+    /// image boots. Every candidate's hash is checked first and the floors must allow
+    /// it. A cut leaves either no new record (the same decision is made again) or the
+    /// trial start or revert record (the decision moves on by exactly that step).
+    pub fn boot(&mut self, scratch: &mut [u8]) -> Result<BootDecision, Error<F::Error>> {
+        if let Some(slot) = self.state.find(SlotStatus::Trial) {
+            self.append(Record::Reverted(slot))?;
+        }
+        if let Some(slot) = self.state.find(SlotStatus::Installed) {
+            if self.bootable(slot, scratch)? {
+                self.append(Record::TrialStarted(slot))?;
+                return Ok(BootDecision::Boot { slot, trial: true });
+            }
+        }
+        for status in [SlotStatus::Active, SlotStatus::Superseded] {
+            if let Some(slot) = self.state.find(status) {
+                if self.bootable(slot, scratch)? {
+                    return Ok(BootDecision::Boot { slot, trial: false });
+                }
+            }
+        }
+        Ok(BootDecision::NoImage)
+    }
+
+    /// Whether `slot`'s image is allowed by the floors and its bytes hash to the
+    /// recorded SHA-256.
+    fn bootable(&mut self, slot: Slot, scratch: &mut [u8]) -> Result<bool, Error<F::Error>> {
+        let Some(info) = self.state.slot(slot).info else { return Ok(false) };
+        if !self.state.floors.allow(&info) {
+            return Ok(false);
+        }
+        let region = self.layout.slots[slot.index()];
+        Ok(sha256_of(&mut self.flash, region.start, info.length, scratch)? == info.sha256)
+    }
+
+    /// The slot the running image is in: the trial slot if one runs, else the active one.
+    pub fn running(&self) -> Option<Slot> {
+        self.state.find(SlotStatus::Trial).or_else(|| self.state.find(SlotStatus::Active))
+    }
+
+    /// Called by the application once its trial run is healthy: the image becomes the
+    /// one to boot and the floors rise to its counters. A cut before the record lands
+    /// leaves the trial unconfirmed, so the next reset reverts to the previous image.
+    pub fn confirm(&mut self) -> Result<(), Error<F::Error>> {
+        let slot = self.state.find(SlotStatus::Trial).ok_or(Error::NotNow("no trial image to confirm"))?;
+        self.append(Record::Confirmed(slot))
+    }
+
+    /// Records a newer trusted time (an older one is ignored, without a write).
+    pub fn advance_time(&mut self, seconds: u64) -> Result<(), Error<F::Error>> {
+        if seconds > self.state.latest_time { self.append(Record::Time(seconds)) } else { Ok(()) }
+    }
+
+    /// Starts a new boot epoch (for version-report counters): one record per boot.
+    pub fn next_epoch(&mut self) -> Result<u64, Error<F::Error>> {
+        let epoch = self.state.epoch + 1;
+        self.append(Record::Epoch(epoch))?;
+        Ok(epoch)
+    }
+
+    /// Starts writing `info`'s image into the slot the running image is not in. Only
+    /// while a confirmed image runs (a trial must confirm first) and only for images
+    /// the floors allow. `buffer` (a multiple of the write size) collects bytes into
+    /// whole flash words. A cut after this leaves the inactive slot empty and the
+    /// running image untouched.
+    pub fn install<'d, 'b>(
+        &'d mut self,
+        info: ImageInfo,
+        name: &'b [u8],
+        buffer: &'b mut [u8],
+    ) -> Result<ImageWriter<'d, 'b, F>, Error<F::Error>> {
+        if self.state.find(SlotStatus::Trial).is_some() {
+            return Err(Error::NotNow("the running image is on trial: confirm it first"));
+        }
+        let running = self.state.find(SlotStatus::Active).ok_or(Error::NotNow("no confirmed image runs"))?;
+        if !self.state.floors.allow(&info) {
+            return Err(Error::Rollback);
+        }
+        if name.len() > MAX_NAME {
+            return Err(Error::NameTooLong);
+        }
+        if buffer.is_empty() || buffer.len() % F::WRITE_SIZE != 0 {
+            return Err(Error::NotNow("the install buffer must be a non-zero multiple of the write size"));
+        }
+        let slot = running.other();
+        let region = self.layout.slots[slot.index()];
+        if info.length > region.len {
+            return Err(Error::ImageTooLarge);
+        }
+        self.append(Record::Erasing(slot))?;
+        Ok(ImageWriter {
+            device: self,
+            slot,
+            region,
+            info,
+            name,
+            buffer,
+            filled: 0,
+            written: 0,
+            erased_to: 0,
+            received: 0,
+            hasher: Hasher::new(metadata_schemas::HashAlgorithm::Sha256),
+        })
+    }
+}
+
+/// An image arriving in chunks; see [`Device::install`].
+pub struct ImageWriter<'d, 'b, F: NorFlash> {
+    device: &'d mut Device<F>,
+    slot: Slot,
+    region: Region,
+    info: ImageInfo,
+    name: &'b [u8],
+    buffer: &'b mut [u8],
+    filled: usize,
+    written: u32,
+    erased_to: u32,
+    received: u32,
+    hasher: Hasher,
+}
+
+impl<F: NorFlash> ImageWriter<'_, '_, F> {
+    /// The slot being written.
+    pub fn slot(&self) -> Slot {
+        self.slot
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> u32 {
+        self.received
+    }
+
+    /// Takes the next bytes of the image, hashing them and writing whole buffers.
+    /// More bytes than the metadata lists are refused before any is written. A cut
+    /// leaves the slot empty.
+    pub fn write(&mut self, mut chunk: &[u8]) -> Result<(), Error<F::Error>> {
+        if u64::from(self.received) + chunk.len() as u64 > u64::from(self.info.length) {
+            return Err(Error::EndlessData);
+        }
+        self.hasher.update(chunk);
+        self.received += chunk.len() as u32;
+        while !chunk.is_empty() {
+            let take = chunk.len().min(self.buffer.len() - self.filled);
+            self.buffer[self.filled..self.filled + take].copy_from_slice(&chunk[..take]);
+            self.filled += take;
+            chunk = &chunk[take..];
+            if self.filled == self.buffer.len() {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error<F::Error>> {
+        let len = self.filled.div_ceil(F::WRITE_SIZE) * F::WRITE_SIZE;
+        self.buffer[self.filled..len].fill(ERASED);
+        let end = self.written + len as u32;
+        while self.erased_to < end {
+            let sector = self.region.start + self.erased_to;
+            self.device.flash.erase(sector, sector + F::ERASE_SIZE as u32).map_err(Error::Flash)?;
+            self.erased_to += F::ERASE_SIZE as u32;
+        }
+        self.device.flash.write(self.region.start + self.written, &self.buffer[..len]).map_err(Error::Flash)?;
+        self.written = end;
+        self.filled = 0;
+        Ok(())
+    }
+
+    /// Writes the tail, then marks the slot installed if the length and SHA-256 of
+    /// what arrived match the verified metadata; on a mismatch the slot stays empty.
+    /// A cut before the install record lands leaves the slot empty; after it, the next
+    /// reset starts the image as a trial.
+    pub fn finish(mut self) -> Result<Slot, Error<F::Error>> {
+        if self.received != self.info.length {
+            return Err(Error::ImageMismatch);
+        }
+        if self.filled > 0 {
+            self.flush()?;
+        }
+        let digest = self.hasher.clone().finish();
+        if digest.as_bytes() != self.info.sha256 {
+            return Err(Error::ImageMismatch);
+        }
+        for record in Record::name_pieces(self.slot, self.name) {
+            self.device.append(record)?;
+        }
+        self.device.append(Record::Installed(self.slot, self.info))?;
+        Ok(self.slot)
+    }
+}

@@ -1,0 +1,266 @@
+//! Boot-state records: fixed 64-byte granules, each written once with one flash write
+//! and closed by a CRC-32. A granule that is all erased bytes is free; one that fails its
+//! CRC (a write torn by a power cut) is skipped, so every prefix of the log decodes to a
+//! state that an earlier, complete sequence of writes also produced.
+
+use crate::crc::crc32;
+
+/// The value of an erased NOR flash byte.
+pub const ERASED: u8 = 0xFF;
+/// Bytes per record: a multiple of every supported flash write size (1 to 32).
+pub const RECORD_SIZE: usize = 64;
+/// Longest image target path kept with an installed slot (in [`Record::Name`] pieces).
+pub const MAX_NAME: usize = NAME_PIECE * MAX_NAME_PIECES;
+/// Name bytes per [`Record::Name`].
+pub const NAME_PIECE: usize = 48;
+const MAX_NAME_PIECES: usize = 4;
+
+/// One of the two image slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// The first slot.
+    A,
+    /// The second slot.
+    B,
+}
+
+impl Slot {
+    /// The other slot.
+    pub fn other(self) -> Slot {
+        match self {
+            Slot::A => Slot::B,
+            Slot::B => Slot::A,
+        }
+    }
+
+    /// 0 for A, 1 for B.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn from_byte(b: u8) -> Option<Slot> {
+        match b {
+            0 => Some(Slot::A),
+            1 => Some(Slot::B),
+            _ => None,
+        }
+    }
+}
+
+/// What an installed image is: enough to re-check it before boot and to report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Image length in bytes.
+    pub length: u32,
+    /// SHA-256 of the image.
+    pub sha256: [u8; 32],
+    /// The Uptane release counter the director assigned.
+    pub release_counter: u64,
+    /// The director targets version that authorized it.
+    pub targets_version: u64,
+}
+
+/// A decoded record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// First granule of a bank, written last when the bank is filled: the newest valid
+    /// header marks the live bank.
+    BankHeader {
+        /// Grows with every compaction.
+        sequence: u64,
+    },
+    /// The slot's content is no longer an image: written before the slot is erased.
+    Erasing(Slot),
+    /// A piece of the target path of the image being installed in the slot.
+    Name {
+        /// The slot.
+        slot: Slot,
+        /// Piece number, from 0.
+        index: u8,
+        /// Bytes used in `bytes`.
+        len: u8,
+        /// The piece.
+        bytes: [u8; NAME_PIECE],
+    },
+    /// The slot holds a complete, verified image that has not run yet.
+    Installed(Slot, ImageInfo),
+    /// The bootloader is starting the slot's image once, as a trial.
+    TrialStarted(Slot),
+    /// The running trial image confirmed itself: it becomes the image to boot, and the
+    /// anti-rollback floors rise to its counters.
+    Confirmed(Slot),
+    /// The trial image did not confirm before the next reset.
+    Reverted(Slot),
+    /// Anti-rollback floors (written when a bank is compacted).
+    Floors {
+        /// Lowest release counter that may boot.
+        release_counter: u64,
+        /// Lowest director targets version whose images may boot.
+        targets_version: u64,
+    },
+    /// The latest trusted time, in seconds since the Unix epoch.
+    Time(u64),
+    /// The boot epoch, the high half of version-report counters.
+    Epoch(u64),
+}
+
+const BANK_HEADER: u8 = 0x01;
+const ERASING: u8 = 0x10;
+const NAME: u8 = 0x11;
+const INSTALLED: u8 = 0x12;
+const TRIAL_STARTED: u8 = 0x13;
+const CONFIRMED: u8 = 0x14;
+const REVERTED: u8 = 0x15;
+const FLOORS: u8 = 0x20;
+const TIME: u8 = 0x21;
+const EPOCH: u8 = 0x22;
+
+/// What a granule read from flash holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Granule {
+    /// Never written since the last erase.
+    Free,
+    /// Written, but not a valid record (a torn write): skipped.
+    Torn,
+    /// A valid record.
+    Record(Record),
+}
+
+impl Record {
+    /// The record's 64 bytes.
+    pub fn encode(&self) -> [u8; RECORD_SIZE] {
+        let mut out = [0u8; RECORD_SIZE];
+        let (kind, slot) = match *self {
+            Record::BankHeader { sequence } => {
+                put_u64(&mut out, 8, sequence);
+                (BANK_HEADER, 0)
+            }
+            Record::Erasing(slot) => (ERASING, slot as u8),
+            Record::Name { slot, index, len, bytes } => {
+                out[2] = index;
+                out[3] = len;
+                out[4..4 + NAME_PIECE].copy_from_slice(&bytes);
+                (NAME, slot as u8)
+            }
+            Record::Installed(slot, info) => {
+                put_u64(&mut out, 8, info.release_counter);
+                put_u64(&mut out, 16, info.targets_version);
+                out[24..56].copy_from_slice(&info.sha256);
+                out[56..60].copy_from_slice(&info.length.to_le_bytes());
+                (INSTALLED, slot as u8)
+            }
+            Record::TrialStarted(slot) => (TRIAL_STARTED, slot as u8),
+            Record::Confirmed(slot) => (CONFIRMED, slot as u8),
+            Record::Reverted(slot) => (REVERTED, slot as u8),
+            Record::Floors { release_counter, targets_version } => {
+                put_u64(&mut out, 8, release_counter);
+                put_u64(&mut out, 16, targets_version);
+                (FLOORS, 0)
+            }
+            Record::Time(t) => {
+                put_u64(&mut out, 8, t);
+                (TIME, 0)
+            }
+            Record::Epoch(e) => {
+                put_u64(&mut out, 8, e);
+                (EPOCH, 0)
+            }
+        };
+        out[0] = kind;
+        out[1] = slot;
+        let crc = crc32(&out[..RECORD_SIZE - 4]);
+        out[RECORD_SIZE - 4..].copy_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Reads a granule.
+    pub fn decode(bytes: &[u8; RECORD_SIZE]) -> Granule {
+        if bytes.iter().all(|&b| b == ERASED) {
+            return Granule::Free;
+        }
+        let crc = u32::from_le_bytes(bytes[RECORD_SIZE - 4..].try_into().expect("4 bytes"));
+        if crc != crc32(&bytes[..RECORD_SIZE - 4]) {
+            return Granule::Torn;
+        }
+        let slot = Slot::from_byte(bytes[1]);
+        let record = match (bytes[0], slot) {
+            (BANK_HEADER, _) => Record::BankHeader { sequence: get_u64(bytes, 8) },
+            (ERASING, Some(s)) => Record::Erasing(s),
+            (NAME, Some(slot)) if usize::from(bytes[3]) <= NAME_PIECE && usize::from(bytes[2]) < MAX_NAME_PIECES => {
+                let mut piece = [0u8; NAME_PIECE];
+                piece.copy_from_slice(&bytes[4..4 + NAME_PIECE]);
+                Record::Name { slot, index: bytes[2], len: bytes[3], bytes: piece }
+            }
+            (INSTALLED, Some(s)) => Record::Installed(
+                s,
+                ImageInfo {
+                    release_counter: get_u64(bytes, 8),
+                    targets_version: get_u64(bytes, 16),
+                    sha256: bytes[24..56].try_into().expect("32 bytes"),
+                    length: u32::from_le_bytes(bytes[56..60].try_into().expect("4 bytes")),
+                },
+            ),
+            (TRIAL_STARTED, Some(s)) => Record::TrialStarted(s),
+            (CONFIRMED, Some(s)) => Record::Confirmed(s),
+            (REVERTED, Some(s)) => Record::Reverted(s),
+            (FLOORS, _) => Record::Floors { release_counter: get_u64(bytes, 8), targets_version: get_u64(bytes, 16) },
+            (TIME, _) => Record::Time(get_u64(bytes, 8)),
+            (EPOCH, _) => Record::Epoch(get_u64(bytes, 8)),
+            _ => return Granule::Torn, // a kind from a newer firmware: ignored, like a torn write
+        };
+        Granule::Record(record)
+    }
+
+    /// The [`Record::Name`] pieces of `name` for `slot` (at most [`MAX_NAME`] bytes).
+    pub fn name_pieces(slot: Slot, name: &[u8]) -> impl Iterator<Item = Record> + '_ {
+        name.chunks(NAME_PIECE).enumerate().map(move |(i, chunk)| {
+            let mut bytes = [0u8; NAME_PIECE];
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            Record::Name { slot, index: i as u8, len: chunk.len() as u8, bytes }
+        })
+    }
+}
+
+fn put_u64(out: &mut [u8], at: usize, value: u64) {
+    out[at..at + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+fn get_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn every_record_round_trips_and_a_torn_copy_is_never_valid() {
+        let info = ImageInfo { length: 1234, sha256: [7; 32], release_counter: 9, targets_version: 4 };
+        let mut records = vec![
+            Record::BankHeader { sequence: 3 },
+            Record::Erasing(Slot::B),
+            Record::Installed(Slot::A, info),
+            Record::TrialStarted(Slot::A),
+            Record::Confirmed(Slot::B),
+            Record::Reverted(Slot::A),
+            Record::Floors { release_counter: 5, targets_version: 6 },
+            Record::Time(1_800_000_000),
+            Record::Epoch(12),
+        ];
+        records.extend(Record::name_pieces(Slot::B, b"ecu/brake/firmware-with-a-rather-long-name-v2.1.bin"));
+        for record in records {
+            let bytes = record.encode();
+            assert_eq!(Record::decode(&bytes), Granule::Record(record));
+            for cut in 1..RECORD_SIZE {
+                let mut torn = [0xFF; RECORD_SIZE];
+                torn[..cut].copy_from_slice(&bytes[..cut]);
+                if torn == bytes {
+                    continue; // the record ends in erased-looking bytes: this copy is whole
+                }
+                assert_eq!(Record::decode(&torn), Granule::Torn, "{record:?} cut at {cut}");
+            }
+        }
+        assert_eq!(Record::decode(&[0xFF; RECORD_SIZE]), Granule::Free);
+    }
+}

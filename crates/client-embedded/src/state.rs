@@ -1,0 +1,180 @@
+//! The boot state: what each slot holds and may do, the anti-rollback floors, the
+//! latest trusted time. It is a pure function of the records replayed in order, so the
+//! state after a power cut is the state of the records that made it to flash.
+
+use crate::record::{ImageInfo, MAX_NAME, NAME_PIECE, Record, Slot};
+
+/// What a slot holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotStatus {
+    /// No image (erased, being written, or never used).
+    Empty,
+    /// A verified image that has not run yet: the next boot tries it.
+    Installed,
+    /// The image booted once as a trial and has not confirmed yet.
+    Trial,
+    /// The confirmed image: the one to boot.
+    Active,
+    /// Confirmed once, since replaced by the other slot's image.
+    Superseded,
+    /// A trial that did not confirm: never booted again.
+    Failed,
+}
+
+/// One slot's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotState {
+    /// What the slot holds.
+    pub status: SlotStatus,
+    /// The image, unless the slot is empty.
+    pub info: Option<ImageInfo>,
+    name: [u8; MAX_NAME],
+    name_len: usize,
+}
+
+impl SlotState {
+    const EMPTY: SlotState = SlotState { status: SlotStatus::Empty, info: None, name: [0; MAX_NAME], name_len: 0 };
+
+    /// The image's target path (empty if unknown).
+    pub fn name(&self) -> &[u8] {
+        &self.name[..self.name_len]
+    }
+}
+
+/// Anti-rollback floors: an image below either never boots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Floors {
+    /// Lowest release counter that may boot.
+    pub release_counter: u64,
+    /// Lowest director targets version whose images may boot.
+    pub targets_version: u64,
+}
+
+impl Floors {
+    /// Whether `info` is at or above both floors.
+    pub fn allow(&self, info: &ImageInfo) -> bool {
+        info.release_counter >= self.release_counter && info.targets_version >= self.targets_version
+    }
+
+    fn raise(&mut self, release_counter: u64, targets_version: u64) {
+        self.release_counter = self.release_counter.max(release_counter);
+        self.targets_version = self.targets_version.max(targets_version);
+    }
+}
+
+/// The whole boot state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootState {
+    /// Slots A and B.
+    pub slots: [SlotState; 2],
+    /// Anti-rollback floors.
+    pub floors: Floors,
+    /// The latest trusted time (seconds since the Unix epoch).
+    pub latest_time: u64,
+    /// The boot epoch (high half of version-report counters).
+    pub epoch: u64,
+}
+
+impl Default for BootState {
+    fn default() -> Self {
+        BootState { slots: [SlotState::EMPTY; 2], floors: Floors::default(), latest_time: 0, epoch: 0 }
+    }
+}
+
+impl BootState {
+    /// The slot's state.
+    pub fn slot(&self, slot: Slot) -> &SlotState {
+        &self.slots[slot.index()]
+    }
+
+    /// The slot whose status is `status`, if any (A first).
+    pub fn find(&self, status: SlotStatus) -> Option<Slot> {
+        [Slot::A, Slot::B].into_iter().find(|s| self.slot(*s).status == status)
+    }
+
+    /// Applies one record. Records that do not fit the current state (a trial start
+    /// for an empty slot, say) change nothing.
+    pub fn apply(&mut self, record: &Record) {
+        match *record {
+            Record::BankHeader { .. } => {}
+            Record::Erasing(slot) => self.slots[slot.index()] = SlotState::EMPTY,
+            Record::Name { slot, index, len, ref bytes } => {
+                let state = &mut self.slots[slot.index()];
+                let at = usize::from(index) * NAME_PIECE;
+                if state.status == SlotStatus::Empty && at == state.name_len && at + usize::from(len) <= MAX_NAME {
+                    state.name[at..at + usize::from(len)].copy_from_slice(&bytes[..usize::from(len)]);
+                    state.name_len += usize::from(len);
+                }
+            }
+            Record::Installed(slot, info) => {
+                let state = &mut self.slots[slot.index()];
+                if state.status == SlotStatus::Empty {
+                    state.status = SlotStatus::Installed;
+                    state.info = Some(info);
+                }
+            }
+            Record::TrialStarted(slot) => self.transition(slot, SlotStatus::Installed, SlotStatus::Trial),
+            Record::Confirmed(slot) => {
+                if self.slot(slot).status == SlotStatus::Trial {
+                    let other = &mut self.slots[slot.other().index()];
+                    if other.status == SlotStatus::Active {
+                        other.status = SlotStatus::Superseded;
+                    }
+                    let state = &mut self.slots[slot.index()];
+                    state.status = SlotStatus::Active;
+                    if let Some(info) = state.info {
+                        self.floors.raise(info.release_counter, info.targets_version);
+                    }
+                }
+            }
+            Record::Reverted(slot) => self.transition(slot, SlotStatus::Trial, SlotStatus::Failed),
+            Record::Floors { release_counter, targets_version } => self.floors.raise(release_counter, targets_version),
+            Record::Time(t) => self.latest_time = self.latest_time.max(t),
+            Record::Epoch(e) => self.epoch = self.epoch.max(e),
+        }
+    }
+
+    fn transition(&mut self, slot: Slot, from: SlotStatus, to: SlotStatus) {
+        let state = &mut self.slots[slot.index()];
+        if state.status == from {
+            state.status = to;
+        }
+    }
+
+    /// Records that rebuild this state from nothing, for compacting the log (at most
+    /// [`BootState::SNAPSHOT_RECORDS`]). A superseded slot comes before the active one,
+    /// whose confirmation supersedes it.
+    pub fn snapshot(&self, mut emit: impl FnMut(Record)) {
+        let order = match self.slot(Slot::B).status {
+            SlotStatus::Superseded => [Slot::B, Slot::A],
+            _ => [Slot::A, Slot::B],
+        };
+        for slot in order {
+            let state = self.slot(slot);
+            let Some(info) = state.info else { continue };
+            for piece in Record::name_pieces(slot, state.name()) {
+                emit(piece);
+            }
+            emit(Record::Installed(slot, info));
+            match state.status {
+                SlotStatus::Empty | SlotStatus::Installed => {}
+                SlotStatus::Trial => emit(Record::TrialStarted(slot)),
+                SlotStatus::Active | SlotStatus::Superseded => {
+                    emit(Record::TrialStarted(slot));
+                    emit(Record::Confirmed(slot));
+                }
+                SlotStatus::Failed => {
+                    emit(Record::TrialStarted(slot));
+                    emit(Record::Reverted(slot));
+                }
+            }
+        }
+        let Floors { release_counter, targets_version } = self.floors;
+        emit(Record::Floors { release_counter, targets_version });
+        emit(Record::Time(self.latest_time));
+        emit(Record::Epoch(self.epoch));
+    }
+
+    /// The most records [`BootState::snapshot`] emits.
+    pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 3) + 3;
+}
