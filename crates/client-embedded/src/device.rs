@@ -5,7 +5,7 @@
 use embedded_storage::nor_flash::NorFlash;
 use threshold_keys::digest::Hasher;
 
-use crate::layout::{Layout, Region};
+use crate::layout::Layout;
 use crate::log::StateLog;
 use crate::record::{ERASED, ImageInfo, MAX_NAME, Record, Slot};
 use crate::state::{BootState, SlotStatus};
@@ -157,15 +157,9 @@ impl<F: NorFlash> Device<F> {
 
     /// Starts writing `info`'s image into the slot the running image is not in. Only
     /// while a confirmed image runs (a trial must confirm first) and only for images
-    /// the floors allow. `buffer` (a multiple of the write size) collects bytes into
-    /// whole flash words. A cut after this leaves the inactive slot empty and the
-    /// running image untouched.
-    pub fn install<'d, 'b>(
-        &'d mut self,
-        info: ImageInfo,
-        name: &'b [u8],
-        buffer: &'b mut [u8],
-    ) -> Result<ImageWriter<'d, 'b, F>, Error<F::Error>> {
+    /// the floors allow. A cut after this leaves the inactive slot empty and the running
+    /// image untouched.
+    pub fn install(&mut self, info: ImageInfo, name: &[u8]) -> Result<Install, Error<F::Error>> {
         if self.state.find(SlotStatus::Trial).is_some() {
             return Err(Error::NotNow("the running image is on trial: confirm it first"));
         }
@@ -176,112 +170,127 @@ impl<F: NorFlash> Device<F> {
         if name.len() > MAX_NAME {
             return Err(Error::NameTooLong);
         }
-        if buffer.is_empty() || buffer.len() % F::WRITE_SIZE != 0 {
-            return Err(Error::NotNow("the install buffer must be a non-zero multiple of the write size"));
-        }
         let slot = running.other();
-        let region = self.layout.slots[slot.index()];
-        if info.length > region.len {
+        if info.length > self.layout.slots[slot.index()].len {
             return Err(Error::ImageTooLarge);
         }
         self.append(Record::Erasing(slot))?;
-        Ok(ImageWriter {
-            device: self,
+        let mut stored_name = [0u8; MAX_NAME];
+        stored_name[..name.len()].copy_from_slice(name);
+        Ok(Install {
             slot,
-            region,
             info,
-            name,
-            buffer,
-            filled: 0,
+            name: stored_name,
+            name_len: name.len(),
+            pending: [0; MAX_WRITE],
+            pending_len: 0,
             written: 0,
             erased_to: 0,
             received: 0,
             hasher: Hasher::new(metadata_schemas::HashAlgorithm::Sha256),
         })
     }
+
+    /// Takes the next bytes of an install: hashed, then written straight from `chunk`
+    /// in whole flash words (a partial word waits for the next chunk). More bytes than
+    /// the metadata lists are refused before any is written. A cut leaves the slot empty.
+    pub fn install_write(&mut self, install: &mut Install, mut chunk: &[u8]) -> Result<(), Error<F::Error>> {
+        if u64::from(install.received) + chunk.len() as u64 > u64::from(install.info.length) {
+            return Err(Error::EndlessData);
+        }
+        install.hasher.update(chunk);
+        install.received += chunk.len() as u32;
+        let word = F::WRITE_SIZE;
+        if install.pending_len > 0 {
+            let take = chunk.len().min(word - install.pending_len);
+            install.pending[install.pending_len..install.pending_len + take].copy_from_slice(&chunk[..take]);
+            install.pending_len += take;
+            chunk = &chunk[take..];
+            if install.pending_len == word {
+                let pending = install.pending;
+                self.write_words(install, &pending[..word])?;
+                install.pending_len = 0;
+            }
+        }
+        let whole = chunk.len() - chunk.len() % word;
+        if whole > 0 {
+            self.write_words(install, &chunk[..whole])?;
+        }
+        let rest = &chunk[whole..];
+        install.pending[install.pending_len..install.pending_len + rest.len()].copy_from_slice(rest);
+        install.pending_len += rest.len();
+        Ok(())
+    }
+
+    /// Writes whole words at the install's position, erasing each sector first.
+    fn write_words(&mut self, install: &mut Install, words: &[u8]) -> Result<(), Error<F::Error>> {
+        let region = self.layout.slots[install.slot.index()];
+        let end = install.written + words.len() as u32;
+        while install.erased_to < end {
+            let sector = region.start + install.erased_to;
+            self.flash.erase(sector, sector + F::ERASE_SIZE as u32).map_err(Error::Flash)?;
+            install.erased_to += F::ERASE_SIZE as u32;
+        }
+        self.flash.write(region.start + install.written, words).map_err(Error::Flash)?;
+        install.written = end;
+        Ok(())
+    }
+
+    /// Writes the last partial word, then marks the slot installed if the length and
+    /// SHA-256 of what arrived match the verified metadata; on a mismatch the slot stays
+    /// empty. A cut before the install record lands leaves the slot empty; after it,
+    /// the next reset starts the image as a trial.
+    pub fn install_finish(&mut self, mut install: Install) -> Result<Slot, Error<F::Error>> {
+        if install.received != install.info.length {
+            return Err(Error::ImageMismatch);
+        }
+        if install.hasher.clone().finish().as_bytes() != install.info.sha256 {
+            return Err(Error::ImageMismatch);
+        }
+        if install.pending_len > 0 {
+            let mut word = install.pending;
+            word[install.pending_len..F::WRITE_SIZE].fill(ERASED);
+            self.write_words(&mut install, &word[..F::WRITE_SIZE])?;
+        }
+        let name = &install.name[..install.name_len];
+        for record in Record::name_pieces(install.slot, name) {
+            self.log.append(&mut self.flash, &mut self.state, record)?;
+        }
+        self.append(Record::Installed(install.slot, install.info))?;
+        Ok(install.slot)
+    }
 }
 
-/// An image arriving in chunks; see [`Device::install`].
-pub struct ImageWriter<'d, 'b, F: NorFlash> {
-    device: &'d mut Device<F>,
+/// The largest flash write size supported.
+pub const MAX_WRITE: usize = 32;
+
+/// An image arriving in chunks into the inactive slot; see [`Device::install`].
+pub struct Install {
     slot: Slot,
-    region: Region,
     info: ImageInfo,
-    name: &'b [u8],
-    buffer: &'b mut [u8],
-    filled: usize,
+    name: [u8; MAX_NAME],
+    name_len: usize,
+    pending: [u8; MAX_WRITE],
+    pending_len: usize,
     written: u32,
     erased_to: u32,
     received: u32,
     hasher: Hasher,
 }
 
-impl<F: NorFlash> ImageWriter<'_, '_, F> {
+impl Install {
     /// The slot being written.
     pub fn slot(&self) -> Slot {
         self.slot
     }
 
+    /// The image being installed.
+    pub fn info(&self) -> &ImageInfo {
+        &self.info
+    }
+
     /// Bytes received so far.
     pub fn received(&self) -> u32 {
         self.received
-    }
-
-    /// Takes the next bytes of the image, hashing them and writing whole buffers.
-    /// More bytes than the metadata lists are refused before any is written. A cut
-    /// leaves the slot empty.
-    pub fn write(&mut self, mut chunk: &[u8]) -> Result<(), Error<F::Error>> {
-        if u64::from(self.received) + chunk.len() as u64 > u64::from(self.info.length) {
-            return Err(Error::EndlessData);
-        }
-        self.hasher.update(chunk);
-        self.received += chunk.len() as u32;
-        while !chunk.is_empty() {
-            let take = chunk.len().min(self.buffer.len() - self.filled);
-            self.buffer[self.filled..self.filled + take].copy_from_slice(&chunk[..take]);
-            self.filled += take;
-            chunk = &chunk[take..];
-            if self.filled == self.buffer.len() {
-                self.flush()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), Error<F::Error>> {
-        let len = self.filled.div_ceil(F::WRITE_SIZE) * F::WRITE_SIZE;
-        self.buffer[self.filled..len].fill(ERASED);
-        let end = self.written + len as u32;
-        while self.erased_to < end {
-            let sector = self.region.start + self.erased_to;
-            self.device.flash.erase(sector, sector + F::ERASE_SIZE as u32).map_err(Error::Flash)?;
-            self.erased_to += F::ERASE_SIZE as u32;
-        }
-        self.device.flash.write(self.region.start + self.written, &self.buffer[..len]).map_err(Error::Flash)?;
-        self.written = end;
-        self.filled = 0;
-        Ok(())
-    }
-
-    /// Writes the tail, then marks the slot installed if the length and SHA-256 of
-    /// what arrived match the verified metadata; on a mismatch the slot stays empty.
-    /// A cut before the install record lands leaves the slot empty; after it, the next
-    /// reset starts the image as a trial.
-    pub fn finish(mut self) -> Result<Slot, Error<F::Error>> {
-        if self.received != self.info.length {
-            return Err(Error::ImageMismatch);
-        }
-        if self.filled > 0 {
-            self.flush()?;
-        }
-        let digest = self.hasher.clone().finish();
-        if digest.as_bytes() != self.info.sha256 {
-            return Err(Error::ImageMismatch);
-        }
-        for record in Record::name_pieces(self.slot, self.name) {
-            self.device.append(record)?;
-        }
-        self.device.append(Record::Installed(self.slot, self.info))?;
-        Ok(self.slot)
     }
 }

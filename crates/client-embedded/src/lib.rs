@@ -33,9 +33,12 @@ extern crate alloc;
 
 pub mod crc;
 mod device;
+pub mod ecu_key;
 pub mod layout;
 mod log;
+pub mod meta_store;
 pub mod record;
+pub mod secondary;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
@@ -43,9 +46,11 @@ pub mod state;
 use embedded_storage::nor_flash::NorFlash;
 use threshold_keys::digest::Hasher;
 
-pub use device::{BootDecision, Device, FactoryImage, ImageWriter};
+pub use device::{BootDecision, Device, FactoryImage, Install, MAX_WRITE};
+pub use ecu_key::{EcuKey, Ed25519EcuKey};
 pub use layout::{Layout, LayoutError, MetaRole, Region};
 pub use record::{ImageInfo, Slot};
+pub use secondary::{Assignment, Secondary, UpdateError};
 pub use state::{BootState, Floors, SlotStatus};
 
 /// Why an operation failed. `E` is the flash driver's error.
@@ -69,6 +74,10 @@ pub enum Error<E> {
     ImageMismatch,
     /// A target path longer than the boot state keeps.
     NameTooLong,
+    /// Metadata larger than its flash region.
+    MetadataTooLarge,
+    /// A caller's buffer is too small for what it must hold.
+    BufferTooSmall,
 }
 
 /// The SHA-256 of `length` bytes of flash from `start`, read through `scratch`.

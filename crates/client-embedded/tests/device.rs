@@ -30,10 +30,9 @@ fn boots(device: &mut Device<Flash>) -> BootDecision {
 #[test]
 fn a_tampered_image_is_not_installed_and_the_old_one_keeps_booting() {
     let mut device = device();
-    let mut buffer = [0u8; 64];
-    let mut writer = device.install(info(b"new image v6", 6), b"fw-6.bin", &mut buffer).unwrap();
-    writer.write(b"new image v7").unwrap();
-    assert!(matches!(writer.finish(), Err(Error::ImageMismatch)));
+    let mut install = device.install(info(b"new image v6", 6), b"fw-6.bin").unwrap();
+    device.install_write(&mut install, b"new image v7").unwrap();
+    assert!(matches!(device.install_finish(install), Err(Error::ImageMismatch)));
     assert_eq!(device.state().slot(Slot::B).status, SlotStatus::Empty);
     assert_eq!(boots(&mut device), BootDecision::Boot { slot: Slot::A, trial: false });
 }
@@ -42,10 +41,9 @@ fn a_tampered_image_is_not_installed_and_the_old_one_keeps_booting() {
 fn more_bytes_than_listed_are_refused_before_they_are_written() {
     let mut device = device();
     let before = device.flash().counters().bytes_written;
-    let mut buffer = [0u8; 64];
-    let mut writer = device.install(info(b"short", 6), b"fw-6.bin", &mut buffer).unwrap();
-    assert!(matches!(writer.write(b"shorter"), Err(Error::EndlessData)));
-    assert!(matches!(writer.finish(), Err(Error::ImageMismatch)), "nothing was taken");
+    let mut install = device.install(info(b"short", 6), b"fw-6.bin").unwrap();
+    assert!(matches!(device.install_write(&mut install, b"shorter"), Err(Error::EndlessData)));
+    assert!(matches!(device.install_finish(install), Err(Error::ImageMismatch)), "nothing was taken");
     let written = device.flash().counters().bytes_written - before;
     assert_eq!(written, 64, "only the erasing record was written ({written} bytes)");
 }
@@ -53,29 +51,26 @@ fn more_bytes_than_listed_are_refused_before_they_are_written() {
 #[test]
 fn an_image_below_the_release_counter_floor_is_refused() {
     let mut device = device();
-    let mut buffer = [0u8; 64];
-    assert!(matches!(device.install(info(b"old image", 4), b"fw-4.bin", &mut buffer), Err(Error::Rollback)));
+    assert!(matches!(device.install(info(b"old image", 4), b"fw-4.bin"), Err(Error::Rollback)));
 }
 
 #[test]
 fn no_install_while_a_trial_runs_and_confirm_needs_a_trial() {
     let mut device = device();
     assert!(matches!(device.confirm(), Err(Error::NotNow(_))));
-    let mut buffer = [0u8; 64];
-    let mut writer = device.install(info(b"image v6", 6), b"fw-6.bin", &mut buffer).unwrap();
-    writer.write(b"image v6").unwrap();
-    writer.finish().unwrap();
+    let mut install = device.install(info(b"image v6", 6), b"fw-6.bin").unwrap();
+    device.install_write(&mut install, b"image v6").unwrap();
+    device.install_finish(install).unwrap();
     assert_eq!(boots(&mut device), BootDecision::Boot { slot: Slot::B, trial: true });
-    assert!(matches!(device.install(info(b"image v7", 7), b"fw-7.bin", &mut buffer), Err(Error::NotNow(_))));
+    assert!(matches!(device.install(info(b"image v7", 7), b"fw-7.bin"), Err(Error::NotNow(_))));
 }
 
 #[test]
 fn a_corrupted_slot_is_never_booted() {
     let mut device = device();
-    let mut buffer = [0u8; 64];
-    let mut writer = device.install(info(b"image v6", 6), b"fw-6.bin", &mut buffer).unwrap();
-    writer.write(b"image v6").unwrap();
-    writer.finish().unwrap();
+    let mut install = device.install(info(b"image v6", 6), b"fw-6.bin").unwrap();
+    device.install_write(&mut install, b"image v6").unwrap();
+    device.install_finish(install).unwrap();
     let start = device.layout().slots[1].start as usize;
     let mut flash = device.into_flash();
     let mut bytes = flash.bytes()[start..start + 8].to_vec();

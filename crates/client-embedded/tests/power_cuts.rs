@@ -85,7 +85,7 @@ type Failure = client_embedded::Error<client_embedded::sim::SimError>;
 struct Run<const W: usize, const E: usize> {
     layout: Layout,
     images: Images,
-    buffer: usize,
+    chunk: usize,
     base: SimFlash<W, E>,
 }
 
@@ -94,7 +94,7 @@ impl<const W: usize, const E: usize> Run<W, E> {
         let layout = Layout::contiguous(0, E as u32, (E * 3) as u32, E as u32, E as u32, false);
         let images = Images::new(E);
         let base = Self::provision(&layout, &images);
-        Run { layout, images, buffer: (E / 16).max(256), base }
+        Run { layout, images, chunk: (E / 16).max(256) + 3, base }
     }
 
     /// A provisioned flash running image 0, its state log nearly full so the scenario
@@ -137,13 +137,11 @@ impl<const W: usize, const E: usize> Run<W, E> {
     }
 
     fn install(&self, device: &mut Device<SimFlash<W, E>>, n: usize) -> Result<(), Failure> {
-        let name = Images::name(n);
-        let mut buffer = vec![0u8; self.buffer];
-        let mut writer = device.install(self.images.infos[n], &name, &mut buffer)?;
-        for chunk in self.images.bytes[n].chunks(1000) {
-            writer.write(chunk)?;
+        let mut install = device.install(self.images.infos[n], &Images::name(n))?;
+        for chunk in self.images.bytes[n].chunks(self.chunk) {
+            device.install_write(&mut install, chunk)?;
         }
-        writer.finish().map(|_| ())
+        device.install_finish(install).map(|_| ())
     }
 
     /// What a reset right now would boot, with the floors and slot states that boot

@@ -1,0 +1,284 @@
+//! The Uptane secondary: director metadata in (partial verification), this ECU's image
+//! in, a signed version report out. Nothing is kept or written before it is verified;
+//! a refused input changes neither the running image nor the boot state, and the next
+//! version report names what was detected.
+
+use alloc::vec::Vec;
+
+use embedded_storage::nor_flash::NorFlash;
+use metadata_schemas::uptane::{AttackCode, EcuVersionReport, InstalledImage};
+use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTime};
+use update_verifier::uptane::{EcuIdentity, PartialVerifier};
+use update_verifier::{DateTime, Limits};
+
+use crate::device::{Device, Install};
+use crate::ecu_key::EcuKey;
+use crate::layout::MetaRole;
+use crate::record::{ImageInfo, MAX_NAME};
+use crate::state::SlotStatus;
+use crate::{Error, meta_store};
+
+/// Why the secondary refused an input or could not act.
+#[derive(Debug)]
+pub enum UpdateError<E> {
+    /// The device or its flash.
+    Device(Error<E>),
+    /// Metadata failed verification.
+    Verification(update_verifier::Error),
+    /// An image arrived, but the verified director targets assign none to this ECU.
+    NoImageAssigned,
+    /// A message came out of order (an image chunk before the image started, say).
+    OutOfOrder(&'static str),
+}
+
+impl<E> From<Error<E>> for UpdateError<E> {
+    fn from(e: Error<E>) -> Self {
+        UpdateError::Device(e)
+    }
+}
+
+impl<E> UpdateError<E> {
+    /// The attack code this refusal reports ([`AttackCode::NONE`] for faults that are
+    /// not attacks, such as a flash error).
+    pub fn attack_code(&self) -> AttackCode {
+        match self {
+            UpdateError::Verification(e) => e.attack_code(),
+            UpdateError::Device(Error::ImageMismatch) => AttackCode::TAMPERED_IMAGE,
+            UpdateError::Device(Error::EndlessData) => AttackCode::ENDLESS_DATA,
+            UpdateError::Device(Error::Rollback) => AttackCode::ROLLBACK,
+            UpdateError::Device(Error::ImageTooLarge) => AttackCode::ENDLESS_DATA,
+            UpdateError::NoImageAssigned => AttackCode::WRONG_TARGET,
+            _ => AttackCode::NONE,
+        }
+    }
+}
+
+/// The image the verified director targets assign to this ECU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// Its target path.
+    pub path: TargetPath,
+    /// Length, SHA-256 and counters.
+    pub info: ImageInfo,
+}
+
+/// One secondary ECU.
+pub struct Secondary<F: NorFlash, K: EcuKey> {
+    device: Device<F>,
+    ecu: EcuIdentity,
+    key: K,
+    limits: Limits,
+    verifier: Option<PartialVerifier>,
+    assignment: Option<Assignment>,
+    install: Option<Install>,
+    attack: AttackCode,
+    epoch: u64,
+    reports: u32,
+}
+
+type Result<T, F> = core::result::Result<T, UpdateError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
+
+impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
+    /// Factory provisioning of the trust anchor: the director root this ECU starts
+    /// from (checked to be signed by its own threshold). `scratch` must hold a copy.
+    pub fn provision_root(device: &mut Device<F>, ecu: &EcuIdentity, root: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        PartialVerifier::new(root, ecu.clone(), DateTime::UNIX_EPOCH, Limits::default())
+            .map_err(UpdateError::Verification)?;
+        let layout = *device.layout();
+        meta_store::store(device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], root, scratch)?;
+        Ok(())
+    }
+
+    /// Opens the secondary after a boot: one epoch record for this boot's report
+    /// counters. Metadata is loaded, and its signatures checked, when a cycle starts.
+    pub fn open(mut device: Device<F>, ecu: EcuIdentity, key: K, limits: Limits) -> Result<Self, F> {
+        let epoch = device.next_epoch()?;
+        Ok(Secondary {
+            device,
+            ecu,
+            key,
+            limits,
+            verifier: None,
+            assignment: None,
+            install: None,
+            attack: AttackCode::NONE,
+            epoch,
+            reports: 0,
+        })
+    }
+
+    /// The device (boot state, flash).
+    pub fn device(&mut self) -> &mut Device<F> {
+        &mut self.device
+    }
+
+    /// What the last cycle detected.
+    pub fn attack(&self) -> AttackCode {
+        self.attack
+    }
+
+    /// The image assigned in this cycle, if any.
+    pub fn assignment(&self) -> Option<&Assignment> {
+        self.assignment.as_ref()
+    }
+
+    /// Gives the device back.
+    pub fn into_device(self) -> Device<F> {
+        self.device
+    }
+
+    /// Runs `step`, noting the attack code of a refusal.
+    fn noting<T>(&mut self, step: impl FnOnce(&mut Self) -> Result<T, F>) -> Result<T, F> {
+        let result = step(self);
+        if let Err(e) = &result {
+            let code = e.attack_code();
+            if code != AttackCode::NONE {
+                self.attack = code;
+            }
+        }
+        result
+    }
+
+    /// Starts an update cycle at the primary's time (never earlier than the latest
+    /// trusted time): loads the stored director root and targets through `scratch`,
+    /// checking their signatures again.
+    pub fn start_cycle(&mut self, now: u64, scratch: &mut [u8]) -> Result<(), F> {
+        self.noting(|s| {
+            s.assignment = None;
+            s.install = None;
+            s.attack = AttackCode::NONE;
+            let now = now.max(s.device.state().latest_time);
+            s.device.advance_time(now)?;
+            let time = DateTime::from_timestamp(now as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+            let layout = *s.device.layout();
+            let len = meta_store::load(s.device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], scratch)?
+                .ok_or(UpdateError::Device(Error::NotProvisioned))?;
+            let mut verifier = PartialVerifier::new(&scratch[..len], s.ecu.clone(), time, s.limits)
+                .map_err(UpdateError::Verification)?;
+            let targets = &layout.metadata[MetaRole::DirectorTargets.index()];
+            if let Some(len) = meta_store::load(s.device.flash(), targets, scratch)? {
+                verifier.restore_targets(&scratch[..len]).map_err(UpdateError::Verification)?;
+            }
+            s.verifier = Some(verifier);
+            Ok(())
+        })
+    }
+
+    fn verifier(&mut self) -> Result<&mut PartialVerifier, F> {
+        self.verifier.as_mut().ok_or(UpdateError::OutOfOrder("start a cycle first"))
+    }
+
+    /// The next director root version: verified against the trusted one, then kept.
+    pub fn put_root(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        self.noting(|s| {
+            s.verifier()?.update_root(bytes).map_err(UpdateError::Verification)?;
+            let layout = *s.device.layout();
+            meta_store::store(s.device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], bytes, scratch)?;
+            Ok(())
+        })
+    }
+
+    /// New director targets: verified, kept, and this ECU's image picked out. `None`
+    /// when no image is assigned or the assigned one already runs.
+    pub fn put_targets(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<Option<Assignment>, F> {
+        self.noting(|s| {
+            let floor = s.device.state().floors.release_counter;
+            let verifier = s.verifier()?;
+            let targets_version = verifier.update_targets(bytes).map_err(UpdateError::Verification)?.version().get();
+            let image = verifier.image(floor).map_err(UpdateError::Verification)?;
+            let layout = *s.device.layout();
+            meta_store::store(s.device.flash(), &layout.metadata[MetaRole::DirectorTargets.index()], bytes, scratch)?;
+            let Some(image) = image else { return Ok(None) };
+            let sha256 = match image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
+                Some(Digest::Sha256(d)) => *d,
+                _ => {
+                    return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash {
+                        path: image.path.clone(),
+                    }));
+                }
+            };
+            let length = u32::try_from(image.file.length).map_err(|_| UpdateError::Device(Error::ImageTooLarge))?;
+            let info = ImageInfo { length, sha256, release_counter: image.custom.release_counter, targets_version };
+            let running = s.device.running().and_then(|slot| s.device.state().slot(slot).info);
+            if running.is_some_and(|r| r.sha256 == info.sha256 && r.length == info.length) {
+                return Ok(None);
+            }
+            if image.path.as_str().len() > MAX_NAME {
+                return Err(UpdateError::Device(Error::NameTooLong));
+            }
+            let assignment = Assignment { path: image.path.clone(), info };
+            s.assignment = Some(assignment.clone());
+            Ok(Some(assignment))
+        })
+    }
+
+    /// Starts receiving the assigned image into the inactive slot.
+    pub fn begin_image(&mut self) -> Result<(), F> {
+        self.noting(|s| {
+            let assignment = s.assignment.clone().ok_or(UpdateError::NoImageAssigned)?;
+            s.install = Some(s.device.install(assignment.info, assignment.path.as_str().as_bytes())?);
+            Ok(())
+        })
+    }
+
+    /// The next bytes of the image.
+    pub fn put_chunk(&mut self, chunk: &[u8]) -> Result<(), F> {
+        self.noting(|s| {
+            let mut install = s.install.take().ok_or(UpdateError::OutOfOrder("no image started"))?;
+            s.device.install_write(&mut install, chunk)?;
+            s.install = Some(install);
+            Ok(())
+        })
+    }
+
+    /// Completes the image: checked against the verified targets, then marked to run
+    /// as a trial at the next reset (which the caller then performs).
+    pub fn activate(&mut self) -> Result<(), F> {
+        self.noting(|s| {
+            let install = s.install.take().ok_or(UpdateError::OutOfOrder("no image started"))?;
+            s.device.install_finish(install)?;
+            s.assignment = None;
+            Ok(())
+        })
+    }
+
+    /// Confirms the running trial image (the application calls this once healthy).
+    pub fn confirm(&mut self) -> Result<(), F> {
+        self.device.confirm().map_err(UpdateError::Device)
+    }
+
+    /// This ECU's signed version report: the running image, what the last cycle
+    /// detected, the latest trusted time, and a counter that grows with every report
+    /// (boot epoch in the high half).
+    pub fn version_report(&mut self) -> Vec<u8> {
+        self.reports += 1;
+        let state = self.device.state();
+        let running = self.device.running().map(|slot| state.slot(slot));
+        let (filepath, length, hashes) = match running.and_then(|s| s.info.map(|i| (s, i))) {
+            Some((slot, info)) => (
+                TargetPath::new(core::str::from_utf8(slot.name()).unwrap_or("")),
+                u64::from(info.length),
+                Hashes::new(alloc::vec![Digest::Sha256(info.sha256)]).expect("one digest"),
+            ),
+            None => (TargetPath::new(""), 0, Hashes::new(alloc::vec![Digest::Sha256([0; 32])]).expect("one digest")),
+        };
+        let time = DateTime::from_timestamp(state.latest_time as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+        let report = EcuVersionReport {
+            ecu_serial: self.ecu.serial.clone(),
+            installed_image: InstalledImage { filepath, length, hashes, unknown: UnknownFields::default() },
+            attacks_detected: self.attack,
+            latest_time: UtcTime::new(time),
+            report_counter: (self.epoch << 32) | u64::from(self.reports),
+            unknown: UnknownFields::default(),
+        };
+        let mut signed = Signed::unsigned(report);
+        let signature = self.key.sign(&signed.canonical_signed());
+        signed.signatures.push(signature);
+        signed.to_canonical_json()
+    }
+
+    /// Whether an image runs as a trial (it must confirm before the next reset).
+    pub fn on_trial(&self) -> bool {
+        self.device.state().find(SlotStatus::Trial).is_some()
+    }
+}

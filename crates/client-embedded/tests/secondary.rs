@@ -1,0 +1,307 @@
+//! The secondary end to end on a simulated flash: director metadata in, image in, trial
+//! boot, confirm, signed version report out; and every refusal the Uptane Standard
+//! names, each leaving the running image and the boot state as they were and putting
+//! its attack code into the next version report.
+
+use chrono::{DateTime, Duration, Utc};
+use client_embedded::sim::SimFlash;
+use client_embedded::{
+    BootDecision, Device, EcuKey, Ed25519EcuKey, FactoryImage, ImageInfo, Layout, Secondary, Slot, SlotStatus,
+};
+use metadata_schemas::json::{Object, Value};
+use metadata_schemas::uptane::{AttackCode, EcuSerial, EcuVersionReport, HardwareId, Vin};
+use metadata_schemas::{Envelope, RoleName};
+use repo_simulator::RepoSim;
+use threshold_keys::{RoleAuthority, check_threshold};
+use update_verifier::Limits;
+use update_verifier::uptane::EcuIdentity;
+
+type Flash = SimFlash<8, 4096>;
+type Ecu = Secondary<Flash, Ed25519EcuKey>;
+
+const FACTORY: &[u8] = b"factory image of the brake controller";
+const SEED: [u8; 32] = [7; 32];
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+fn identity() -> EcuIdentity {
+    EcuIdentity {
+        vin: Vin::new("VIN0001").unwrap(),
+        serial: EcuSerial::new("brake-ecu-1").unwrap(),
+        hardware_id: HardwareId::new("brake-hw-a").unwrap(),
+    }
+}
+
+fn layout() -> Layout {
+    Layout::contiguous(0, 4096, 65536, 4096, 16384, false)
+}
+
+fn object(pairs: Vec<(&'static str, Value<'static>)>) -> Value<'static> {
+    let mut o = Object::new();
+    for (k, v) in pairs {
+        o.insert(k, v);
+    }
+    Value::Object(o)
+}
+
+/// A director that assigns images to the brake ECU of vehicle VIN0001.
+struct Director {
+    sim: RepoSim,
+}
+
+impl Director {
+    fn new() -> Director {
+        let mut sim = RepoSim::new(now());
+        let targets = sim.targets.get_mut(&RoleName::targets()).unwrap();
+        targets.unknown.0.insert("custom", object(vec![("vin", Value::string("VIN0001"))]));
+        Director { sim }
+    }
+
+    fn root(&self) -> Vec<u8> {
+        self.sim.file("1.root.json")
+    }
+
+    /// Assigns `image` to `ecu` on `hw` with release counter `counter`; the new
+    /// targets metadata.
+    fn assign(&mut self, image: &[u8], ecu: &str, hw: &str, counter: u64) -> Vec<u8> {
+        let role = RoleName::targets();
+        self.sim.targets.get_mut(&role).unwrap().targets.clear();
+        let custom = object(vec![
+            ("ecu_identifier", Value::string(ecu.to_string())),
+            ("hardware_identifier", Value::string(hw.to_string())),
+            ("release_counter", Value::unsigned(counter)),
+        ]);
+        self.sim.add_target(&role, &format!("brake/fw-{counter}.bin"), image, Some(custom));
+        self.sim.touch(&role);
+        self.sim.publish();
+        self.targets()
+    }
+
+    fn targets(&self) -> Vec<u8> {
+        let version = self.sim.targets[&RoleName::targets()].common.version;
+        self.sim.file(&RoleName::targets().versioned_file_name(version))
+    }
+}
+
+fn factory_info() -> ImageInfo {
+    ImageInfo {
+        length: FACTORY.len() as u32,
+        sha256: threshold_keys::digest::sha256(FACTORY),
+        release_counter: 1,
+        targets_version: 0,
+    }
+}
+
+/// A provisioned ECU running the factory image, trusting `director`'s root.
+fn provisioned(director: &Director) -> Ecu {
+    let mut flash = Flash::new(layout().end() as usize / 4096);
+    flash.program(0, FACTORY);
+    let factory = FactoryImage { info: factory_info(), name: b"brake/factory.bin" };
+    let mut device = Device::provision(flash, layout(), factory).unwrap();
+    Ecu::provision_root(&mut device, &identity(), &director.root(), &mut vec![0; 16384]).unwrap();
+    boot(device.into_flash())
+}
+
+/// A reset: the bootloader decides, then the application opens the secondary.
+fn boot(flash: Flash) -> Ecu {
+    let mut device = Device::open(flash, layout()).unwrap();
+    assert_ne!(device.boot(&mut [0u8; 256]).unwrap(), BootDecision::NoImage);
+    Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default()).unwrap()
+}
+
+fn reset(ecu: Ecu) -> Ecu {
+    boot(ecu.into_device().into_flash())
+}
+
+/// Metadata and image in; the first refusal.
+fn update(ecu: &mut Ecu, targets: &[u8], image: &[u8], at: DateTime<Utc>) -> Result<bool, String> {
+    let scratch = &mut vec![0u8; 16384];
+    ecu.start_cycle(at.timestamp() as u64, scratch).map_err(|e| format!("{e:?}"))?;
+    let assigned = ecu.put_targets(targets, scratch).map_err(|e| format!("{e:?}"))?;
+    ecu.begin_image().map_err(|e| format!("{e:?}"))?;
+    for chunk in image.chunks(100) {
+        ecu.put_chunk(chunk).map_err(|e| format!("{e:?}"))?;
+    }
+    ecu.activate().map_err(|e| format!("{e:?}"))?;
+    Ok(assigned.is_some())
+}
+
+/// The running image's bytes.
+fn running_image(ecu: &mut Ecu) -> Vec<u8> {
+    let device = ecu.device();
+    let slot = device.running().unwrap();
+    let info = device.state().slot(slot).info.unwrap();
+    let start = layout().slots[slot.index()].start as usize;
+    device.flash().bytes()[start..start + info.length as usize].to_vec()
+}
+
+/// The report, after checking its signature with the ECU key.
+fn report(ecu: &mut Ecu) -> EcuVersionReport {
+    let bytes = ecu.version_report();
+    let envelope = Envelope::parse(&bytes).unwrap();
+    let key = Ed25519EcuKey::from_seed(&SEED);
+    let keys = [(key.key_id().clone(), key.public_key().clone())].into_iter().collect();
+    let authority = RoleAuthority {
+        keys: &keys,
+        keyids: &[key.key_id().clone()],
+        threshold: metadata_schemas::Threshold::new(1).unwrap(),
+    };
+    let report = check_threshold(authority, &envelope.signatures, &envelope.canonical_signed());
+    assert!(report.is_met(), "the version report verifies with the ECU key");
+    envelope.decode_signed().unwrap()
+}
+
+#[test]
+fn an_update_installs_boots_as_a_trial_confirms_and_is_reported() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let first = report(&mut ecu);
+    assert_eq!(first.installed_image.filepath.as_str(), "brake/factory.bin");
+    let image = b"brake firmware v2".to_vec();
+    let targets = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
+    assert!(update(&mut ecu, &targets, &image, now()).unwrap());
+    let mut ecu = reset(ecu);
+    assert!(ecu.on_trial());
+    assert_eq!(running_image(&mut ecu), image);
+    ecu.confirm().unwrap();
+    let mut ecu = reset(ecu);
+    assert!(!ecu.on_trial());
+    assert_eq!(running_image(&mut ecu), image);
+    let last = report(&mut ecu);
+    assert_eq!(last.installed_image.filepath.as_str(), "brake/fw-2.bin");
+    assert_eq!(last.attacks_detected, AttackCode::NONE);
+    assert!(last.report_counter > first.report_counter, "counters grow across boots");
+    assert_eq!(ecu.device().state().floors.release_counter, 2);
+}
+
+#[test]
+fn an_unconfirmed_trial_reverts_and_the_failure_is_in_the_boot_state() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let image = b"brake firmware v2 that hangs".to_vec();
+    let targets = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
+    update(&mut ecu, &targets, &image, now()).unwrap();
+    let ecu = reset(ecu); // trial starts
+    let mut ecu = reset(ecu); // no confirmation: revert
+    assert_eq!(running_image(&mut ecu), FACTORY);
+    assert_eq!(ecu.device().state().slot(Slot::B).status, SlotStatus::Failed);
+    assert_eq!(ecu.device().state().floors.release_counter, 1, "floors rise only at confirmation");
+}
+
+/// Runs a refused update and checks that nothing changed but the report.
+fn refused(ecu: &mut Ecu, targets: &[u8], image: &[u8], at: DateTime<Utc>, code: AttackCode) {
+    let before_image = running_image(ecu);
+    let before_state = *ecu.device().state();
+    let err = update(ecu, targets, image, at).expect_err("the update must be refused");
+    let after = *ecu.device().state();
+    assert_eq!(running_image(ecu), before_image, "{err}");
+    assert_eq!(after.floors, before_state.floors, "{err}");
+    let running = ecu.device().running().unwrap();
+    assert_eq!(after.slot(running), before_state.slot(running), "{err}");
+    assert_ne!(after.slot(running.other()).status, SlotStatus::Installed, "nothing is pending: {err}");
+    assert_eq!(ecu.device().state().find(SlotStatus::Active), Some(running), "the same image stays active");
+    assert_eq!(report(ecu).attacks_detected, code, "{err}");
+}
+
+#[test]
+fn uptane_unsigned_director_targets_are_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let image = b"image".to_vec();
+    let targets = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
+    let mut envelope: serde_json::Value = serde_json::from_slice(&targets).unwrap();
+    envelope["signatures"] = serde_json::json!([]);
+    refused(&mut ecu, &serde_json::to_vec(&envelope).unwrap(), &image, now(), AttackCode::BAD_SIGNATURE);
+}
+
+#[test]
+fn uptane_director_targets_signed_by_the_wrong_key_are_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let image = b"image".to_vec();
+    director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
+    let stranger = repo_simulator::new_key();
+    let forged = RepoSim::sign_with(&director.sim.targets[&RoleName::targets()], &[&stranger]);
+    refused(&mut ecu, &forged, &image, now(), AttackCode::BAD_SIGNATURE);
+}
+
+#[test]
+fn uptane_tampered_image_is_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"genuine image", "brake-ecu-1", "brake-hw-a", 2);
+    refused(&mut ecu, &targets, b"genuine imagE", now(), AttackCode::TAMPERED_IMAGE);
+}
+
+#[test]
+fn uptane_image_longer_than_listed_is_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"genuine image", "brake-ecu-1", "brake-hw-a", 2);
+    refused(&mut ecu, &targets, b"genuine image and then some", now(), AttackCode::ENDLESS_DATA);
+}
+
+#[test]
+fn uptane_rolled_back_director_targets_version_is_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let old = director.assign(b"image v2", "brake-ecu-1", "brake-hw-a", 2);
+    let new = director.assign(b"image v3", "brake-ecu-1", "brake-hw-a", 3);
+    update(&mut ecu, &new, b"image v3", now()).unwrap();
+    let ecu = reset(ecu);
+    let mut ecu = ecu;
+    ecu.confirm().unwrap();
+    let mut ecu = reset(ecu);
+    refused(&mut ecu, &old, b"image v2", now(), AttackCode::ROLLBACK);
+}
+
+#[test]
+fn uptane_release_counter_rollback_is_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"image v3", "brake-ecu-1", "brake-hw-a", 3);
+    update(&mut ecu, &targets, b"image v3", now()).unwrap();
+    let mut ecu = reset(ecu);
+    ecu.confirm().unwrap();
+    let mut ecu = reset(ecu);
+    let older = director.assign(b"image with counter 2", "brake-ecu-1", "brake-hw-a", 2);
+    refused(&mut ecu, &older, b"image with counter 2", now(), AttackCode::ROLLBACK);
+}
+
+#[test]
+fn uptane_image_for_other_hardware_is_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"image", "brake-ecu-1", "wiper-hw", 2);
+    refused(&mut ecu, &targets, b"image", now(), AttackCode::WRONG_TARGET);
+}
+
+#[test]
+fn uptane_image_for_another_ecu_is_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"image", "wiper-ecu-1", "brake-hw-a", 2);
+    refused(&mut ecu, &targets, b"image", now(), AttackCode::WRONG_TARGET);
+}
+
+#[test]
+fn uptane_expired_director_targets_are_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"image", "brake-ecu-1", "brake-hw-a", 2);
+    refused(&mut ecu, &targets, b"image", now() + Duration::days(400), AttackCode::FREEZE);
+}
+
+#[test]
+fn uptane_replayed_director_targets_after_a_time_rollback_are_refused() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"image", "brake-ecu-1", "brake-hw-a", 2);
+    // The ECU once saw a time past the metadata's expiry; a primary that now claims an
+    // earlier time cannot make expired metadata current again.
+    let scratch = &mut vec![0u8; 16384];
+    ecu.start_cycle((now() + Duration::days(400)).timestamp() as u64, scratch).unwrap();
+    refused(&mut ecu, &targets, b"image", now(), AttackCode::FREEZE);
+}
