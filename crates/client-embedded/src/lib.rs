@@ -37,6 +37,7 @@ pub mod ecu_key;
 pub mod layout;
 mod log;
 pub mod meta_store;
+pub mod protocol;
 pub mod record;
 pub mod secondary;
 #[cfg(feature = "sim")]

@@ -277,6 +277,19 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         signed.to_canonical_json()
     }
 
+    /// ECU serial, hardware id and the running image's target path, one per line.
+    pub fn info(&self) -> Vec<u8> {
+        let state = self.device.state();
+        let name = self.device.running().map(|slot| state.slot(slot).name()).unwrap_or_default();
+        let mut out = Vec::new();
+        for part in [self.ecu.serial.as_str().as_bytes(), self.ecu.hardware_id.as_str().as_bytes(), name] {
+            out.extend_from_slice(part);
+            out.push(b'\n');
+        }
+        out.pop();
+        out
+    }
+
     /// Whether an image runs as a trial (it must confirm before the next reset).
     pub fn on_trial(&self) -> bool {
         self.device.state().find(SlotStatus::Trial).is_some()

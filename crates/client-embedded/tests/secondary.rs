@@ -3,117 +3,14 @@
 //! names, each leaving the running image and the boot state as they were and putting
 //! its attack code into the next version report.
 
+mod common;
+
 use chrono::{DateTime, Duration, Utc};
-use client_embedded::sim::SimFlash;
-use client_embedded::{
-    BootDecision, Device, EcuKey, Ed25519EcuKey, FactoryImage, ImageInfo, Layout, Secondary, Slot, SlotStatus,
-};
-use metadata_schemas::json::{Object, Value};
-use metadata_schemas::uptane::{AttackCode, EcuSerial, EcuVersionReport, HardwareId, Vin};
-use metadata_schemas::{Envelope, RoleName};
+use client_embedded::{Slot, SlotStatus};
+use common::*;
+use metadata_schemas::RoleName;
+use metadata_schemas::uptane::AttackCode;
 use repo_simulator::RepoSim;
-use threshold_keys::{RoleAuthority, check_threshold};
-use update_verifier::Limits;
-use update_verifier::uptane::EcuIdentity;
-
-type Flash = SimFlash<8, 4096>;
-type Ecu = Secondary<Flash, Ed25519EcuKey>;
-
-const FACTORY: &[u8] = b"factory image of the brake controller";
-const SEED: [u8; 32] = [7; 32];
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z").unwrap().with_timezone(&Utc)
-}
-
-fn identity() -> EcuIdentity {
-    EcuIdentity {
-        vin: Vin::new("VIN0001").unwrap(),
-        serial: EcuSerial::new("brake-ecu-1").unwrap(),
-        hardware_id: HardwareId::new("brake-hw-a").unwrap(),
-    }
-}
-
-fn layout() -> Layout {
-    Layout::contiguous(0, 4096, 65536, 4096, 16384, false)
-}
-
-fn object(pairs: Vec<(&'static str, Value<'static>)>) -> Value<'static> {
-    let mut o = Object::new();
-    for (k, v) in pairs {
-        o.insert(k, v);
-    }
-    Value::Object(o)
-}
-
-/// A director that assigns images to the brake ECU of vehicle VIN0001.
-struct Director {
-    sim: RepoSim,
-}
-
-impl Director {
-    fn new() -> Director {
-        let mut sim = RepoSim::new(now());
-        let targets = sim.targets.get_mut(&RoleName::targets()).unwrap();
-        targets.unknown.0.insert("custom", object(vec![("vin", Value::string("VIN0001"))]));
-        Director { sim }
-    }
-
-    fn root(&self) -> Vec<u8> {
-        self.sim.file("1.root.json")
-    }
-
-    /// Assigns `image` to `ecu` on `hw` with release counter `counter`; the new
-    /// targets metadata.
-    fn assign(&mut self, image: &[u8], ecu: &str, hw: &str, counter: u64) -> Vec<u8> {
-        let role = RoleName::targets();
-        self.sim.targets.get_mut(&role).unwrap().targets.clear();
-        let custom = object(vec![
-            ("ecu_identifier", Value::string(ecu.to_string())),
-            ("hardware_identifier", Value::string(hw.to_string())),
-            ("release_counter", Value::unsigned(counter)),
-        ]);
-        self.sim.add_target(&role, &format!("brake/fw-{counter}.bin"), image, Some(custom));
-        self.sim.touch(&role);
-        self.sim.publish();
-        self.targets()
-    }
-
-    fn targets(&self) -> Vec<u8> {
-        let version = self.sim.targets[&RoleName::targets()].common.version;
-        self.sim.file(&RoleName::targets().versioned_file_name(version))
-    }
-}
-
-fn factory_info() -> ImageInfo {
-    ImageInfo {
-        length: FACTORY.len() as u32,
-        sha256: threshold_keys::digest::sha256(FACTORY),
-        release_counter: 1,
-        targets_version: 0,
-    }
-}
-
-/// A provisioned ECU running the factory image, trusting `director`'s root.
-fn provisioned(director: &Director) -> Ecu {
-    let mut flash = Flash::new(layout().end() as usize / 4096);
-    flash.program(0, FACTORY);
-    let factory = FactoryImage { info: factory_info(), name: b"brake/factory.bin" };
-    let mut device = Device::provision(flash, layout(), factory).unwrap();
-    Ecu::provision_root(&mut device, &identity(), &director.root(), &mut vec![0; 16384]).unwrap();
-    boot(device.into_flash())
-}
-
-/// A reset: the bootloader decides, then the application opens the secondary.
-fn boot(flash: Flash) -> Ecu {
-    let mut device = Device::open(flash, layout()).unwrap();
-    assert_ne!(device.boot(&mut [0u8; 256]).unwrap(), BootDecision::NoImage);
-    Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default()).unwrap()
-}
-
-fn reset(ecu: Ecu) -> Ecu {
-    boot(ecu.into_device().into_flash())
-}
 
 /// Metadata and image in; the first refusal.
 fn update(ecu: &mut Ecu, targets: &[u8], image: &[u8], at: DateTime<Utc>) -> Result<bool, String> {
@@ -126,31 +23,6 @@ fn update(ecu: &mut Ecu, targets: &[u8], image: &[u8], at: DateTime<Utc>) -> Res
     }
     ecu.activate().map_err(|e| format!("{e:?}"))?;
     Ok(assigned.is_some())
-}
-
-/// The running image's bytes.
-fn running_image(ecu: &mut Ecu) -> Vec<u8> {
-    let device = ecu.device();
-    let slot = device.running().unwrap();
-    let info = device.state().slot(slot).info.unwrap();
-    let start = layout().slots[slot.index()].start as usize;
-    device.flash().bytes()[start..start + info.length as usize].to_vec()
-}
-
-/// The report, after checking its signature with the ECU key.
-fn report(ecu: &mut Ecu) -> EcuVersionReport {
-    let bytes = ecu.version_report();
-    let envelope = Envelope::parse(&bytes).unwrap();
-    let key = Ed25519EcuKey::from_seed(&SEED);
-    let keys = [(key.key_id().clone(), key.public_key().clone())].into_iter().collect();
-    let authority = RoleAuthority {
-        keys: &keys,
-        keyids: &[key.key_id().clone()],
-        threshold: metadata_schemas::Threshold::new(1).unwrap(),
-    };
-    let report = check_threshold(authority, &envelope.signatures, &envelope.canonical_signed());
-    assert!(report.is_met(), "the version report verifies with the ECU key");
-    envelope.decode_signed().unwrap()
 }
 
 #[test]

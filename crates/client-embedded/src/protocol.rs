@@ -1,0 +1,247 @@
+//! The primary <-> secondary protocol, sans-I/O: length-prefixed frames, so the same
+//! bytes travel over TCP in tests and over UART or CAN-TP on a board.
+//!
+//! A frame is `kind: u8`, `length: u32` (little-endian), `payload`, then a CRC-32 of
+//! everything before it. The secondary feeds received bytes to a [`Framer`] (which
+//! collects a frame in a caller buffer), hands each [`Request`] to [`serve`], and sends
+//! the encoded [`Response`]. The primary uses the same codecs the other way round.
+
+use alloc::vec::Vec;
+
+use embedded_storage::nor_flash::NorFlash;
+use metadata_schemas::uptane::AttackCode;
+
+use crate::crc::{crc32, update};
+use crate::ecu_key::EcuKey;
+use crate::secondary::{Secondary, UpdateError};
+
+const HEADER: usize = 5;
+const TRAILER: usize = 4;
+
+/// What the primary asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// Who the ECU is and what it runs.
+    GetInfo,
+    /// A signed version report (fresh counter).
+    GetVersionReport,
+    /// Start an update cycle at this time (seconds since the Unix epoch).
+    StartCycle(u64),
+    /// The next director root version.
+    PutRoot(&'a [u8]),
+    /// Director targets metadata.
+    PutTargets(&'a [u8]),
+    /// The assigned image starts.
+    BeginImage,
+    /// The next image bytes.
+    ImageChunk(&'a [u8]),
+    /// The image is complete: check it and reset into its trial.
+    Activate,
+    /// The running trial image is healthy.
+    Confirm,
+}
+
+/// What the secondary answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// Done.
+    Ok,
+    /// Refused, with the attack code the refusal reports.
+    Refused(AttackCode),
+    /// ECU serial, hardware id and running image path, separated by newlines.
+    Info(Vec<u8>),
+    /// A signed ECU version report (canonical JSON).
+    VersionReport(Vec<u8>),
+    /// Whether the targets assign a new image to this ECU, and its length.
+    Assigned(Option<u32>),
+    /// The image is in place: the ECU resets now to start it as a trial.
+    Resetting,
+}
+
+mod kind {
+    pub const GET_INFO: u8 = 0x01;
+    pub const GET_VERSION_REPORT: u8 = 0x02;
+    pub const START_CYCLE: u8 = 0x03;
+    pub const PUT_ROOT: u8 = 0x04;
+    pub const PUT_TARGETS: u8 = 0x05;
+    pub const BEGIN_IMAGE: u8 = 0x06;
+    pub const IMAGE_CHUNK: u8 = 0x07;
+    pub const ACTIVATE: u8 = 0x08;
+    pub const CONFIRM: u8 = 0x09;
+    pub const OK: u8 = 0x80;
+    pub const REFUSED: u8 = 0x81;
+    pub const INFO: u8 = 0x82;
+    pub const VERSION_REPORT: u8 = 0x83;
+    pub const ASSIGNED: u8 = 0x84;
+    pub const RESETTING: u8 = 0x85;
+}
+
+/// A frame that cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// Its length exceeds the receive buffer.
+    TooLong(u32),
+    /// Its CRC does not match (a corrupted or misaligned stream).
+    BadCrc,
+    /// An unknown kind or a payload of the wrong size.
+    Malformed,
+}
+
+/// Collects one frame at a time in a caller-provided buffer.
+pub struct Framer<'b> {
+    buffer: &'b mut [u8],
+    filled: usize,
+}
+
+impl<'b> Framer<'b> {
+    /// A framer over `buffer` (frames up to its length are accepted).
+    pub fn new(buffer: &'b mut [u8]) -> Self {
+        Framer { buffer, filled: 0 }
+    }
+
+    /// Takes bytes from `input`; returns how many it used and, once a frame is whole,
+    /// its kind and payload (valid until the next call). After an error the framer
+    /// starts over with the next byte.
+    pub fn push(&mut self, input: &[u8]) -> (usize, Option<Result<(u8, &[u8]), FrameError>>) {
+        let mut used = 0;
+        while used < input.len() {
+            let need = self.needed();
+            if need > self.buffer.len() {
+                let len = u32::from_le_bytes(self.buffer[1..5].try_into().expect("4 bytes"));
+                self.filled = 0;
+                return (used, Some(Err(FrameError::TooLong(len))));
+            }
+            let take = (need - self.filled).min(input.len() - used);
+            self.buffer[self.filled..self.filled + take].copy_from_slice(&input[used..used + take]);
+            self.filled += take;
+            used += take;
+            if self.filled == self.needed() && self.filled >= HEADER + TRAILER {
+                let total = self.filled;
+                self.filled = 0;
+                let body = total - TRAILER;
+                let crc = u32::from_le_bytes(self.buffer[body..total].try_into().expect("4 bytes"));
+                if crc != crc32(&self.buffer[..body]) {
+                    return (used, Some(Err(FrameError::BadCrc)));
+                }
+                return (used, Some(Ok((self.buffer[0], &self.buffer[HEADER..body]))));
+            }
+        }
+        (used, None)
+    }
+
+    /// Bytes the current frame needs in all (the header first).
+    fn needed(&self) -> usize {
+        if self.filled < HEADER {
+            return HEADER;
+        }
+        let len = u32::from_le_bytes(self.buffer[1..5].try_into().expect("4 bytes")) as usize;
+        HEADER.saturating_add(len).saturating_add(TRAILER)
+    }
+}
+
+/// Appends a frame to `out`.
+pub fn encode_frame(kind: u8, payload: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.push(kind);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    let crc = update(0, &out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+impl<'a> Request<'a> {
+    /// Decodes a frame's kind and payload.
+    pub fn decode(kind: u8, payload: &'a [u8]) -> Result<Self, FrameError> {
+        let empty = |r| if payload.is_empty() { Ok(r) } else { Err(FrameError::Malformed) };
+        match kind {
+            kind::GET_INFO => empty(Request::GetInfo),
+            kind::GET_VERSION_REPORT => empty(Request::GetVersionReport),
+            kind::START_CYCLE => {
+                Ok(Request::StartCycle(u64::from_le_bytes(payload.try_into().map_err(|_| FrameError::Malformed)?)))
+            }
+            kind::PUT_ROOT => Ok(Request::PutRoot(payload)),
+            kind::PUT_TARGETS => Ok(Request::PutTargets(payload)),
+            kind::BEGIN_IMAGE => empty(Request::BeginImage),
+            kind::IMAGE_CHUNK => Ok(Request::ImageChunk(payload)),
+            kind::ACTIVATE => empty(Request::Activate),
+            kind::CONFIRM => empty(Request::Confirm),
+            _ => Err(FrameError::Malformed),
+        }
+    }
+
+    /// Appends the request's frame to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let (k, payload): (u8, &[u8]) = match self {
+            Request::GetInfo => (kind::GET_INFO, &[]),
+            Request::GetVersionReport => (kind::GET_VERSION_REPORT, &[]),
+            Request::StartCycle(t) => return encode_frame(kind::START_CYCLE, &t.to_le_bytes(), out),
+            Request::PutRoot(b) => (kind::PUT_ROOT, b),
+            Request::PutTargets(b) => (kind::PUT_TARGETS, b),
+            Request::BeginImage => (kind::BEGIN_IMAGE, &[]),
+            Request::ImageChunk(b) => (kind::IMAGE_CHUNK, b),
+            Request::Activate => (kind::ACTIVATE, &[]),
+            Request::Confirm => (kind::CONFIRM, &[]),
+        };
+        encode_frame(k, payload, out)
+    }
+}
+
+impl Response {
+    /// Appends the response's frame to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Response::Ok => encode_frame(kind::OK, &[], out),
+            Response::Refused(code) => encode_frame(kind::REFUSED, &code.0.to_le_bytes(), out),
+            Response::Info(b) => encode_frame(kind::INFO, b, out),
+            Response::VersionReport(b) => encode_frame(kind::VERSION_REPORT, b, out),
+            Response::Assigned(None) => encode_frame(kind::ASSIGNED, &[], out),
+            Response::Assigned(Some(len)) => encode_frame(kind::ASSIGNED, &len.to_le_bytes(), out),
+            Response::Resetting => encode_frame(kind::RESETTING, &[], out),
+        }
+    }
+
+    /// Decodes a frame's kind and payload.
+    pub fn decode(kind: u8, payload: &[u8]) -> Result<Self, FrameError> {
+        let word = |p: &[u8]| p.try_into().map(u32::from_le_bytes).map_err(|_| FrameError::Malformed);
+        match kind {
+            kind::OK if payload.is_empty() => Ok(Response::Ok),
+            kind::REFUSED => Ok(Response::Refused(AttackCode(word(payload)?))),
+            kind::INFO => Ok(Response::Info(payload.to_vec())),
+            kind::VERSION_REPORT => Ok(Response::VersionReport(payload.to_vec())),
+            kind::ASSIGNED if payload.is_empty() => Ok(Response::Assigned(None)),
+            kind::ASSIGNED => Ok(Response::Assigned(Some(word(payload)?))),
+            kind::RESETTING if payload.is_empty() => Ok(Response::Resetting),
+            _ => Err(FrameError::Malformed),
+        }
+    }
+}
+
+/// Serves one request. `scratch` holds stored metadata while it is checked again (at
+/// least the longest metadata). After [`Response::Resetting`] the caller resets the MCU.
+pub fn serve<F: NorFlash, K: EcuKey>(
+    secondary: &mut Secondary<F, K>,
+    request: Request<'_>,
+    scratch: &mut [u8],
+) -> Response {
+    let refused = |e: UpdateError<F::Error>| {
+        let code = e.attack_code();
+        // A refusal that is no attack (a flash fault, a message out of order) still
+        // needs a non-zero answer: report it as incomplete.
+        Response::Refused(if code == AttackCode::NONE { AttackCode::INCOMPLETE } else { code })
+    };
+    let done = |r: Result<(), UpdateError<F::Error>>| r.map_or_else(refused, |()| Response::Ok);
+    match request {
+        Request::GetInfo => Response::Info(secondary.info()),
+        Request::GetVersionReport => Response::VersionReport(secondary.version_report()),
+        Request::StartCycle(now) => done(secondary.start_cycle(now, scratch)),
+        Request::PutRoot(bytes) => done(secondary.put_root(bytes, scratch)),
+        Request::PutTargets(bytes) => match secondary.put_targets(bytes, scratch) {
+            Ok(assigned) => Response::Assigned(assigned.map(|a| a.info.length)),
+            Err(e) => refused(e),
+        },
+        Request::BeginImage => done(secondary.begin_image()),
+        Request::ImageChunk(bytes) => done(secondary.put_chunk(bytes)),
+        Request::Activate => secondary.activate().map_or_else(refused, |()| Response::Resetting),
+        Request::Confirm => done(secondary.confirm()),
+    }
+}
