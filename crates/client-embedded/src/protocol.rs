@@ -87,6 +87,9 @@ pub enum FrameError {
     Malformed,
 }
 
+/// A whole frame: its kind and payload.
+pub type Frame<'a> = (u8, &'a [u8]);
+
 /// Collects one frame at a time in a caller-provided buffer.
 pub struct Framer<'b> {
     buffer: &'b mut [u8],
@@ -102,7 +105,7 @@ impl<'b> Framer<'b> {
     /// Takes bytes from `input`; returns how many it used and, once a frame is whole,
     /// its kind and payload (valid until the next call). After an error the framer
     /// starts over with the next byte.
-    pub fn push(&mut self, input: &[u8]) -> (usize, Option<Result<(u8, &[u8]), FrameError>>) {
+    pub fn push(&mut self, input: &[u8]) -> (usize, Option<Result<Frame<'_>, FrameError>>) {
         let mut used = 0;
         while used < input.len() {
             let need = self.needed();
