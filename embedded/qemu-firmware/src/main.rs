@@ -1,0 +1,153 @@
+//! A secondary ECU under QEMU (Cortex-M4, mps2-an386). Its "flash" is RAM that survives
+//! `SCB::sys_reset()`, so each boot continues where the last one stopped:
+//!
+//! 1. first power-on: provision the factory image and the director root, boot it, then
+//!    verify director targets v2 and install image v2; reset;
+//! 2. the bootloader starts v2 as a trial; the application does not confirm; reset;
+//! 3. the bootloader reverts to the factory image; verify targets v3 (20 ECUs listed)
+//!    and install image v3; reset;
+//! 4. v3 runs as a trial and confirms; reset;
+//! 5. v3 boots as the confirmed image: report the figures and exit 0.
+//!
+//! Any other outcome exits 1. The fixtures (signed metadata and images) come from
+//! `cargo run -p client-embedded --example qemu_fixtures -- DIR`, built in via FIXTURES.
+
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod measure;
+mod ram_flash;
+
+use client_embedded::{
+    BootDecision, Device, Ed25519EcuKey, FactoryImage, ImageInfo, Layout, Secondary, Slot, SlotStatus,
+};
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use metadata_schemas::uptane::{EcuSerial, HardwareId, Vin};
+use update_verifier::uptane::EcuIdentity;
+use update_verifier::Limits;
+
+use ram_flash::RamFlash;
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("FIXTURES"), "/", $name))
+    };
+}
+
+const ROOT: &[u8] = fixture!("root.json");
+const FACTORY: &[u8] = fixture!("factory.bin");
+const TARGETS_V2: &[u8] = fixture!("targets-v2.json");
+const TARGETS_V3: &[u8] = fixture!("targets-v3.json");
+const IMAGE_V2: &[u8] = fixture!("image-v2.bin");
+const IMAGE_V3: &[u8] = fixture!("image-v3.bin");
+const NOW: &[u8] = fixture!("now.txt");
+
+const SECTOR: u32 = 4096;
+
+fn layout() -> Layout {
+    Layout::contiguous(0, SECTOR, 32 * 1024, SECTOR, 8 * 1024, false)
+}
+
+fn identity() -> EcuIdentity {
+    EcuIdentity {
+        vin: Vin::new("VIN0001").unwrap(),
+        serial: EcuSerial::new("brake-ecu-1").unwrap(),
+        hardware_id: HardwareId::new("brake-hw-a").unwrap(),
+    }
+}
+
+fn now() -> u64 {
+    core::str::from_utf8(NOW).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+fn check(ok: bool, what: &str) {
+    if !ok {
+        hprintln!("FAIL: {}", what);
+        debug::exit(debug::EXIT_FAILURE);
+    }
+}
+
+/// Verifies `targets`, then streams `image` in 512-byte chunks and activates it.
+fn update(secondary: &mut Secondary<RamFlash, Ed25519EcuKey>, targets: &[u8], image: &[u8], label: &str) {
+    let scratch = unsafe { measure::scratch() };
+    check(secondary.start_cycle(now(), scratch).is_ok(), "start cycle");
+    let (assigned, ticks) = measure::ticks(|| secondary.put_targets(targets, scratch));
+    hprintln!("verify director targets {}: {} instructions", label, measure::instructions(ticks));
+    check(matches!(assigned, Ok(Some(_))), "an image is assigned");
+    check(secondary.begin_image().is_ok(), "begin image");
+    for chunk in image.chunks(512) {
+        check(secondary.put_chunk(chunk).is_ok(), "image chunk");
+    }
+    check(secondary.activate().is_ok(), "activate");
+}
+
+#[entry]
+fn main() -> ! {
+    measure::init();
+    let mut persist = unsafe { ram_flash::persistent() };
+    if !persist.provisioned() {
+        hprintln!("boot 1: provisioning the factory image and the director root");
+        persist.erase_all();
+        persist.program(layout().slots[0].start as usize, FACTORY);
+        let info = ImageInfo {
+            length: FACTORY.len() as u32,
+            sha256: threshold_keys::digest::sha256(FACTORY),
+            release_counter: 1,
+            targets_version: 0,
+        };
+        let factory = FactoryImage { info, name: b"brake/factory.bin" };
+        let mut device = Device::provision(RamFlash::new(persist), layout(), factory).unwrap();
+        let scratch = unsafe { measure::scratch() };
+        check(Secondary::<_, Ed25519EcuKey>::provision_root(&mut device, &identity(), ROOT, scratch).is_ok(), "root");
+        persist = device.into_flash().into_inner();
+        persist.set_provisioned();
+    }
+    let boot = persist.next_boot();
+    let mut device = Device::open(RamFlash::new(persist), layout()).unwrap();
+    let decision = device.boot(unsafe { measure::scratch() }).unwrap();
+    hprintln!("boot {}: {:?}", boot, decision);
+    let key = Ed25519EcuKey::from_seed(&[7; 32]);
+    let mut secondary = Secondary::open(device, identity(), key, Limits::default()).unwrap();
+    match boot {
+        1 => {
+            check(decision == BootDecision::Boot { slot: Slot::A, trial: false }, "factory image boots");
+            update(&mut secondary, TARGETS_V2, IMAGE_V2, "v2 (1 ECU)");
+        }
+        2 => {
+            check(decision == BootDecision::Boot { slot: Slot::B, trial: true }, "v2 starts as a trial");
+            hprintln!("boot 2: v2 does not confirm; resetting");
+        }
+        3 => {
+            check(decision == BootDecision::Boot { slot: Slot::A, trial: false }, "reverted to the factory image");
+            check(secondary.device().state().slot(Slot::B).status == SlotStatus::Failed, "v2 recorded as failed");
+            update(&mut secondary, TARGETS_V3, IMAGE_V3, "v3 (20 ECUs)");
+        }
+        4 => {
+            check(decision == BootDecision::Boot { slot: Slot::B, trial: true }, "v3 starts as a trial");
+            check(secondary.confirm().is_ok(), "confirm");
+            hprintln!("boot 4: v3 confirmed");
+        }
+        5 => {
+            check(decision == BootDecision::Boot { slot: Slot::B, trial: false }, "v3 boots confirmed");
+            let report = secondary.version_report();
+            check(report.windows(14).any(|w| w == b"brake/fw-3.bin"), "the report names v3");
+            check(secondary.device().state().floors.release_counter == 3, "floors at v3");
+            measure::report();
+            hprintln!("PASS: revert of an unconfirmed trial, then install and confirm");
+            debug::exit(debug::EXIT_SUCCESS);
+        }
+        _ => check(false, "unexpected boot"),
+    }
+    measure::report();
+    cortex_m::peripheral::SCB::sys_reset();
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hprintln!("PANIC: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}
