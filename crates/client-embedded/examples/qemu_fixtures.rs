@@ -48,10 +48,20 @@ fn main() {
     for (n, ecus) in [(2u8, 1usize), (3, 20)] {
         let bytes = image(n, 20_000 + usize::from(n) * 1000);
         sim.targets.get_mut(&role).unwrap().targets.clear();
-        sim.add_target(&role, &format!("brake/fw-{n}.bin"), &bytes, Some(custom("brake-ecu-1", "brake-hw-a", n.into())));
+        sim.add_target(
+            &role,
+            &format!("brake/fw-{n}.bin"),
+            &bytes,
+            Some(custom("brake-ecu-1", "brake-hw-a", n.into())),
+        );
         for other in 1..ecus {
             let content = image(100 + other as u8, 64);
-            sim.add_target(&role, &format!("ecu-{other}/fw.bin"), &content, Some(custom(&format!("ecu-{other}"), "hw-x", 1)));
+            sim.add_target(
+                &role,
+                &format!("ecu-{other}/fw.bin"),
+                &content,
+                Some(custom(&format!("ecu-{other}"), "hw-x", 1)),
+            );
         }
         sim.touch(&role);
         sim.publish();
