@@ -32,7 +32,7 @@ pub fn identity() -> EcuIdentity {
 }
 
 pub fn layout() -> Layout {
-    Layout::contiguous(0, 4096, 65536, 4096, 16384, false)
+    Layout::contiguous(0, 4096, 1088 * 1024, 4096, 16384, false)
 }
 
 pub fn object(pairs: Vec<(&'static str, Value<'static>)>) -> Value<'static> {
