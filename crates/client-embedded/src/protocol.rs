@@ -39,6 +39,15 @@ pub enum Request<'a> {
     Activate,
     /// The running trial image is healthy.
     Confirm,
+    /// Full verification: the image repository's next root version.
+    PutImageRoot(&'a [u8]),
+    /// Full verification: the image repository's timestamp.
+    PutImageTimestamp(&'a [u8]),
+    /// Full verification: the image repository's snapshot.
+    PutImageSnapshot(&'a [u8]),
+    /// Full verification: the image repository's top-level targets (before the
+    /// director's targets).
+    PutImageTargets(&'a [u8]),
 }
 
 /// What the secondary answers.
@@ -68,6 +77,10 @@ mod kind {
     pub const IMAGE_CHUNK: u8 = 0x07;
     pub const ACTIVATE: u8 = 0x08;
     pub const CONFIRM: u8 = 0x09;
+    pub const PUT_IMAGE_ROOT: u8 = 0x0A;
+    pub const PUT_IMAGE_TIMESTAMP: u8 = 0x0B;
+    pub const PUT_IMAGE_SNAPSHOT: u8 = 0x0C;
+    pub const PUT_IMAGE_TARGETS: u8 = 0x0D;
     pub const OK: u8 = 0x80;
     pub const REFUSED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -168,6 +181,10 @@ impl<'a> Request<'a> {
             kind::IMAGE_CHUNK => Ok(Request::ImageChunk(payload)),
             kind::ACTIVATE => empty(Request::Activate),
             kind::CONFIRM => empty(Request::Confirm),
+            kind::PUT_IMAGE_ROOT => Ok(Request::PutImageRoot(payload)),
+            kind::PUT_IMAGE_TIMESTAMP => Ok(Request::PutImageTimestamp(payload)),
+            kind::PUT_IMAGE_SNAPSHOT => Ok(Request::PutImageSnapshot(payload)),
+            kind::PUT_IMAGE_TARGETS => Ok(Request::PutImageTargets(payload)),
             _ => Err(FrameError::Malformed),
         }
     }
@@ -184,6 +201,10 @@ impl<'a> Request<'a> {
             Request::ImageChunk(b) => (kind::IMAGE_CHUNK, b),
             Request::Activate => (kind::ACTIVATE, &[]),
             Request::Confirm => (kind::CONFIRM, &[]),
+            Request::PutImageRoot(b) => (kind::PUT_IMAGE_ROOT, b),
+            Request::PutImageTimestamp(b) => (kind::PUT_IMAGE_TIMESTAMP, b),
+            Request::PutImageSnapshot(b) => (kind::PUT_IMAGE_SNAPSHOT, b),
+            Request::PutImageTargets(b) => (kind::PUT_IMAGE_TARGETS, b),
         };
         encode_frame(k, payload, out)
     }
@@ -246,5 +267,9 @@ pub fn serve<F: NorFlash, K: EcuKey>(
         Request::ImageChunk(bytes) => done(secondary.put_chunk(bytes)),
         Request::Activate => secondary.activate().map_or_else(refused, |()| Response::Resetting),
         Request::Confirm => done(secondary.confirm()),
+        Request::PutImageRoot(bytes) => done(secondary.put_image_root(bytes, scratch)),
+        Request::PutImageTimestamp(bytes) => done(secondary.put_image_timestamp(bytes, scratch)),
+        Request::PutImageSnapshot(bytes) => done(secondary.put_image_snapshot(bytes, scratch)),
+        Request::PutImageTargets(bytes) => done(secondary.put_image_targets(bytes, scratch)),
     }
 }

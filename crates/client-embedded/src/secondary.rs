@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 use embedded_storage::nor_flash::NorFlash;
 use metadata_schemas::uptane::{AttackCode, EcuVersionReport, InstalledImage};
 use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTime};
-use update_verifier::uptane::{EcuIdentity, PartialVerifier};
-use update_verifier::{DateTime, Limits};
+use update_verifier::uptane::{EcuIdentity, PartialVerifier, check_against_image_repository};
+use update_verifier::{DateTime, Limits, Source, TargetInfo, TrustedSet};
 
 use crate::device::{Device, Install};
 use crate::ecu_key::EcuKey;
@@ -62,6 +62,14 @@ pub struct Assignment {
     pub info: ImageInfo,
 }
 
+/// The image repository's metadata in this cycle (full verification).
+struct ImageRepository {
+    trusted: TrustedSet,
+    /// Whether the stored timestamp and snapshot were loaded as rollback references.
+    cached_timestamp: bool,
+    cached_snapshot: bool,
+}
+
 /// One secondary ECU.
 pub struct Secondary<F: NorFlash, K: EcuKey> {
     device: Device<F>,
@@ -69,6 +77,7 @@ pub struct Secondary<F: NorFlash, K: EcuKey> {
     key: K,
     limits: Limits,
     verifier: Option<PartialVerifier>,
+    images: Option<ImageRepository>,
     assignment: Option<Assignment>,
     install: Option<Install>,
     attack: AttackCode,
@@ -89,6 +98,17 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         Ok(())
     }
 
+    /// Factory provisioning for full verification: the image repository's root.
+    pub fn provision_image_root(device: &mut Device<F>, root: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        TrustedSet::new(root, DateTime::UNIX_EPOCH, Limits::default()).map_err(UpdateError::Verification)?;
+        let layout = *device.layout();
+        if !layout.keeps(MetaRole::ImageRoot) {
+            return Err(UpdateError::OutOfOrder("the layout keeps no image repository metadata"));
+        }
+        meta_store::store(device.flash(), &layout.metadata[MetaRole::ImageRoot.index()], root, scratch)?;
+        Ok(())
+    }
+
     /// Opens the secondary after a boot: one epoch record for this boot's report
     /// counters. Metadata is loaded, and its signatures checked, when a cycle starts.
     pub fn open(mut device: Device<F>, ecu: EcuIdentity, key: K, limits: Limits) -> Result<Self, F> {
@@ -99,6 +119,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             key,
             limits,
             verifier: None,
+            images: None,
             assignment: None,
             install: None,
             attack: AttackCode::NONE,
@@ -160,8 +181,96 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
                 verifier.restore_targets(&scratch[..len]).map_err(UpdateError::Verification)?;
             }
             s.verifier = Some(verifier);
+            s.images = None;
+            if layout.keeps(MetaRole::ImageRoot) {
+                let roots = &layout.metadata[MetaRole::ImageRoot.index()];
+                let len = meta_store::load(s.device.flash(), roots, scratch)?
+                    .ok_or(UpdateError::Device(Error::NotProvisioned))?;
+                let trusted = TrustedSet::new(&scratch[..len], time, s.limits).map_err(UpdateError::Verification)?;
+                s.images = Some(ImageRepository { trusted, cached_timestamp: false, cached_snapshot: false });
+            }
             Ok(())
         })
+    }
+
+    fn images(&mut self) -> Result<&mut ImageRepository, F> {
+        self.images.as_mut().ok_or(UpdateError::OutOfOrder("no image repository in this cycle (full verification)"))
+    }
+
+    /// Loads a stored role into the image repository's trusted set as a rollback
+    /// reference; a stored copy that is no longer current is still a reference.
+    fn load_cached(&mut self, role: MetaRole, scratch: &mut [u8]) -> Result<(), F> {
+        let layout = *self.device.layout();
+        let Some(len) = meta_store::load(self.device.flash(), &layout.metadata[role.index()], scratch)? else {
+            return Ok(());
+        };
+        let trusted = &mut self.images()?.trusted;
+        let _ = match role {
+            MetaRole::ImageTimestamp => trusted.update_timestamp(&scratch[..len], Source::Cache).map(|_| ()),
+            _ => trusted.update_snapshot(&scratch[..len], Source::Cache).map(|_| ()),
+        };
+        Ok(())
+    }
+
+    fn keep(&mut self, role: MetaRole, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        let layout = *self.device.layout();
+        meta_store::store(self.device.flash(), &layout.metadata[role.index()], bytes, scratch)?;
+        Ok(())
+    }
+
+    /// Full verification: the image repository's next root version.
+    pub fn put_image_root(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        self.noting(|s| {
+            s.images()?.trusted.update_root(bytes).map_err(UpdateError::Verification)?;
+            s.keep(MetaRole::ImageRoot, bytes, scratch)
+        })
+    }
+
+    /// Full verification: the image repository's timestamp (after its roots).
+    pub fn put_image_timestamp(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        self.noting(|s| {
+            if !core::mem::replace(&mut s.images()?.cached_timestamp, true) {
+                s.load_cached(MetaRole::ImageTimestamp, scratch)?;
+            }
+            s.images()?.trusted.update_timestamp(bytes, Source::Remote).map_err(UpdateError::Verification)?;
+            s.keep(MetaRole::ImageTimestamp, bytes, scratch)
+        })
+    }
+
+    /// Full verification: the image repository's snapshot.
+    pub fn put_image_snapshot(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        self.noting(|s| {
+            if !core::mem::replace(&mut s.images()?.cached_snapshot, true) {
+                s.load_cached(MetaRole::ImageSnapshot, scratch)?;
+            }
+            s.images()?.trusted.update_snapshot(bytes, Source::Remote).map_err(UpdateError::Verification)?;
+            s.keep(MetaRole::ImageSnapshot, bytes, scratch)
+        })
+    }
+
+    /// Full verification: the image repository's top-level targets, which must list
+    /// the director's image (send before the director targets).
+    pub fn put_image_targets(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+        self.noting(|s| {
+            s.images()?.trusted.update_targets(bytes).map_err(UpdateError::Verification)?;
+            s.keep(MetaRole::ImageTargets, bytes, scratch)
+        })
+    }
+
+    /// Full verification's last step: the image repository lists the director's image
+    /// with the same length, hashes, hardware and release counter.
+    fn check_full(&self, image: &update_verifier::uptane::DirectorImage) -> Result<(), F> {
+        let Some(images) = &self.images else { return Ok(()) };
+        let targets = images
+            .trusted
+            .targets()
+            .ok_or(UpdateError::Verification(update_verifier::Error::OutOfOrder("image repository targets first")))?;
+        let found = targets.targets.get(&image.path).map(|file| TargetInfo {
+            path: image.path.clone(),
+            file: file.clone(),
+            role: metadata_schemas::RoleName::targets(),
+        });
+        check_against_image_repository(image, found.as_ref()).map_err(UpdateError::Verification)
     }
 
     fn verifier(&mut self) -> Result<&mut PartialVerifier, F> {
@@ -189,6 +298,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             let layout = *s.device.layout();
             meta_store::store(s.device.flash(), &layout.metadata[MetaRole::DirectorTargets.index()], bytes, scratch)?;
             let Some(image) = image else { return Ok(None) };
+            s.check_full(&image)?;
             let sha256 = match image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
                 Some(Digest::Sha256(d)) => *d,
                 _ => {
