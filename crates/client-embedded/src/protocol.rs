@@ -256,7 +256,7 @@ pub fn serve<F: NorFlash, K: EcuKey>(
     let done = |r: Result<(), UpdateError<F::Error>>| r.map_or_else(refused, |()| Response::Ok);
     match request {
         Request::GetInfo => Response::Info(secondary.info()),
-        Request::GetVersionReport => Response::VersionReport(secondary.version_report()),
+        Request::GetVersionReport => secondary.version_report().map_or_else(refused, Response::VersionReport),
         Request::StartCycle(now) => done(secondary.start_cycle(now, scratch)),
         Request::PutRoot(bytes) => done(secondary.put_root(bytes, scratch)),
         Request::PutTargets(bytes) => match secondary.put_targets(bytes, scratch) {

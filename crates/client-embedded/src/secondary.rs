@@ -81,7 +81,7 @@ pub struct Secondary<F: NorFlash, K: EcuKey> {
     assignment: Option<Assignment>,
     install: Option<Install>,
     attack: AttackCode,
-    epoch: u64,
+    epoch: Option<u64>,
     reports: u32,
 }
 
@@ -109,11 +109,10 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         Ok(())
     }
 
-    /// Opens the secondary after a boot: one epoch record for this boot's report
-    /// counters. Metadata is loaded, and its signatures checked, when a cycle starts.
-    pub fn open(mut device: Device<F>, ecu: EcuIdentity, key: K, limits: Limits) -> Result<Self, F> {
-        let epoch = device.next_epoch()?;
-        Ok(Secondary {
+    /// Opens the secondary after a boot (reads only). Metadata is loaded, and its
+    /// signatures checked, when a cycle starts.
+    pub fn open(device: Device<F>, ecu: EcuIdentity, key: K, limits: Limits) -> Self {
+        Secondary {
             device,
             ecu,
             key,
@@ -123,9 +122,9 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             assignment: None,
             install: None,
             attack: AttackCode::NONE,
-            epoch,
+            epoch: None,
             reports: 0,
-        })
+        }
     }
 
     /// The device (boot state, flash).
@@ -358,9 +357,13 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     }
 
     /// This ECU's signed version report: the running image, what the last cycle
-    /// detected, the latest trusted time, and a counter that grows with every report
-    /// (boot epoch in the high half).
-    pub fn version_report(&mut self) -> Vec<u8> {
+    /// detected, the latest trusted time, and a counter that grows with every report:
+    /// the boot epoch (one record at the first report after a boot) in the high half.
+    pub fn version_report(&mut self) -> Result<Vec<u8>, F> {
+        let epoch = match self.epoch {
+            Some(epoch) => epoch,
+            None => *self.epoch.insert(self.device.next_epoch()?),
+        };
         self.reports += 1;
         let state = self.device.state();
         let running = self.device.running().map(|slot| state.slot(slot));
@@ -378,13 +381,13 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             installed_image: InstalledImage { filepath, length, hashes, unknown: UnknownFields::default() },
             attacks_detected: self.attack,
             latest_time: UtcTime::new(time),
-            report_counter: (self.epoch << 32) | u64::from(self.reports),
+            report_counter: (epoch << 32) | u64::from(self.reports),
             unknown: UnknownFields::default(),
         };
         let mut signed = Signed::unsigned(report);
         let signature = self.key.sign(&signed.canonical_signed());
         signed.signatures.push(signature);
-        signed.to_canonical_json()
+        Ok(signed.to_canonical_json())
     }
 
     /// ECU serial, hardware id and the running image's target path, one per line.

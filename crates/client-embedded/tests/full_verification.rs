@@ -51,7 +51,7 @@ fn provisioned(director: &Director, images: &RepoSim) -> Ecu {
     Ecu::provision_root(&mut device, &identity(), &director.root(), scratch).unwrap();
     Ecu::provision_image_root(&mut device, &images.file("1.root.json"), scratch).unwrap();
     device.boot(&mut [0u8; 256]).unwrap();
-    Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default()).unwrap()
+    Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default())
 }
 
 /// Image repository metadata, then director targets and the image; the first refusal.

@@ -156,10 +156,7 @@ fn power_up(flash: Flash, options: &Options) -> Result<Ecu, Stop> {
         return Err(Stop::Failed("no bootable image".into()));
     }
     let key = Ed25519EcuKey::from_seed(&options.seed);
-    let mut ecu = match Secondary::open(device, options.ecu.clone(), key, Limits::default()) {
-        Ok(ecu) => ecu,
-        Err(e) => return Err(Stop::Failed(format!("{e:?}"))),
-    };
+    let mut ecu = Secondary::open(device, options.ecu.clone(), key, Limits::default());
     if options.confirm && ecu.on_trial() {
         if let Err(e) = ecu.confirm() {
             return Err(stopped(ecu.into_device(), format!("confirm: {e:?}"), options));

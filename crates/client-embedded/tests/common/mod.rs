@@ -105,7 +105,7 @@ pub fn provisioned(director: &Director) -> Ecu {
 pub fn boot(flash: Flash) -> Ecu {
     let mut device = Device::open(flash, layout()).unwrap();
     assert_ne!(device.boot(&mut [0u8; 256]).unwrap(), BootDecision::NoImage);
-    Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default()).unwrap()
+    Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default())
 }
 
 pub fn reset(ecu: Ecu) -> Ecu {
@@ -123,7 +123,7 @@ pub fn running_image(ecu: &mut Ecu) -> Vec<u8> {
 
 /// The report, after checking its signature with the ECU key.
 pub fn report(ecu: &mut Ecu) -> EcuVersionReport {
-    let bytes = ecu.version_report();
+    let bytes = ecu.version_report().unwrap();
     let envelope = Envelope::parse(&bytes).unwrap();
     let key = Ed25519EcuKey::from_seed(&SEED);
     let keys = [(key.key_id().clone(), key.public_key().clone())].into_iter().collect();
