@@ -146,6 +146,12 @@ impl KeyFileSigner {
         Ok(pem::encode(&der, "ENCRYPTED PRIVATE KEY"))
     }
 
+    /// The private key as an unencrypted PKCS#8 PEM file, for keys whose file system
+    /// protection is their only protection (online keys of a service, with mode 0600).
+    pub fn to_pem(&self) -> String {
+        pem::encode(&self.pkcs8, "PRIVATE KEY")
+    }
+
     /// The public key.
     pub fn public(&self) -> &PublicKey {
         &self.public

@@ -1,0 +1,154 @@
+//! Administrator routes under `/api/v1/admin`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, auth};
+use crate::config::Role;
+use crate::service::{Director, NewAssignments, NewVehicle};
+use crate::store::Assignment;
+
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}")))
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+fn assignment_json(a: &Assignment) -> Value {
+    json!({"id": a.id, "vin": a.vin, "ecu": a.serial, "target": a.target, "hardware_id": a.hardware_id,
+           "release_counter": a.release_counter, "state": a.state, "created": a.created, "updated": a.updated})
+}
+
+/// `POST /vehicles`: registers a vehicle; answers with its device token (shown once).
+pub async fn register(
+    State(director): State<Arc<Director>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let actor = auth::admin(&director, &headers, Role::Operator)?;
+    let new: NewVehicle = parse(&body)?;
+    let vin = new.vin.clone();
+    let token = director.register(&actor, new).await?;
+    Ok((StatusCode::CREATED, Json(json!({"vin": vin, "device_token": token}))).into_response())
+}
+
+/// `GET /vehicles/{vin}`: inventory, last manifest, status per ECU, assignments.
+pub async fn vehicle(
+    State(director): State<Arc<Director>>,
+    Path(vin): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::admin(&director, &headers, Role::Viewer)?;
+    let vehicle = director
+        .store
+        .vehicle(&vin)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("vehicle {vin} not found")))?;
+    let ecus = director.store.ecus(&vin).await.map_err(internal)?;
+    let assignments = director.store.assignments(&vin).await.map_err(internal)?;
+    let ecus: Vec<Value> = ecus
+        .iter()
+        .map(|e| {
+            let installed = e.installed.as_deref().and_then(|i| serde_json::from_str::<Value>(i).ok());
+            json!({"serial": e.serial, "hardware_id": e.hardware_id, "verification": e.verification,
+                   "report_counter": e.report_counter, "installed": installed, "attack": e.attack})
+        })
+        .collect();
+    let manifest = vehicle.manifest.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok());
+    Ok(Json(json!({
+        "vin": vehicle.vin, "primary_ecu_serial": vehicle.primary_serial, "registered": vehicle.registered,
+        "ecus": ecus, "last_manifest": manifest, "last_manifest_time": vehicle.manifest_time,
+        "director": {"targets_version": vehicle.targets_version, "snapshot_version": vehicle.snapshot_version,
+                     "timestamp_version": vehicle.timestamp_version, "timestamp_expires": vehicle.timestamp_expires},
+        "assignments": assignments.iter().map(assignment_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// Paging of lists.
+#[derive(Deserialize)]
+pub struct Page {
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+/// `GET /vehicles/{vin}/events`.
+pub async fn events(
+    State(director): State<Arc<Director>>,
+    Path(vin): Path<String>,
+    Query(page): Query<Page>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::admin(&director, &headers, Role::Viewer)?;
+    let events = director.store.events(&vin, page.after, page.limit.clamp(1, 1000)).await.map_err(internal)?;
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| json!({"seq": e.seq, "time": e.time, "kind": e.kind, "detail": serde_json::from_str::<Value>(&e.detail).unwrap_or(Value::Null)}))
+        .collect();
+    Ok(Json(json!({"vin": vin, "events": events})).into_response())
+}
+
+/// `POST /assignments`.
+pub async fn assign(
+    State(director): State<Arc<Director>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let actor = auth::admin(&director, &headers, Role::Operator)?;
+    let request: NewAssignments = parse(&body)?;
+    let created = director.assign(&actor, request).await?;
+    Ok((StatusCode::CREATED, Json(json!({"assignments": created.iter().map(assignment_json).collect::<Vec<_>>()})))
+        .into_response())
+}
+
+/// `DELETE /assignments/{vin}`.
+pub async fn cancel(
+    State(director): State<Arc<Director>>,
+    Path(vin): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let actor = auth::admin(&director, &headers, Role::Operator)?;
+    let cancelled = director.cancel(&actor, &vin).await?;
+    Ok(Json(json!({"vin": vin, "cancelled": cancelled})).into_response())
+}
+
+/// `GET /audit`: the hash-chained log.
+pub async fn audit(
+    State(director): State<Arc<Director>>,
+    Query(page): Query<Page>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::admin(&director, &headers, Role::Viewer)?;
+    let entries = director.store.audit(page.after, page.limit.clamp(1, 1000)).await.map_err(internal)?;
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({"seq": e.seq, "time": e.time, "actor": e.actor, "action": e.action, "detail": e.detail,
+                        "prev_hash": e.prev_hash, "hash": e.hash})
+        })
+        .collect();
+    Ok(Json(json!({"entries": entries})).into_response())
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(director): State<Arc<Director>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    auth::admin(&director, &headers, Role::Viewer)?;
+    let counts = director.store.assignment_counts().await.map_err(internal)?;
+    Ok(([("content-type", "text/plain; version=0.0.4")], director.metrics.render(&counts)).into_response())
+}

@@ -1,0 +1,113 @@
+//! The HTTP API: device-facing routes and administrator routes under `/api/v1`, the
+//! OpenAPI document, errors as JSON with a reason, and request counting.
+
+mod admin;
+mod auth;
+mod device;
+mod files;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use serde_json::json;
+
+pub use auth::PeerVin;
+
+use crate::service::{Director, ServiceError};
+
+/// The OpenAPI description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// An error answer: a status and a JSON body naming the reason.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    reason: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into(), reason: None }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
+            ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, format!("{m} not found")),
+            ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            ServiceError::Refused(r) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message: format!("manifest refused: {r}"),
+                reason: Some(r.label()),
+            },
+            ServiceError::Internal(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, m),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = match self.reason {
+            Some(reason) => json!({"error": self.message, "reason": reason}),
+            None => json!({"error": self.message}),
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Counts every request by route template and status.
+async fn count(State(director): State<Arc<Director>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|p| route_name(p.as_str())).unwrap_or("unmatched");
+    let response = next.run(request).await;
+    director.metrics.request(route, response.status().as_u16());
+    response
+}
+
+/// Route templates as static names (a bounded set for the metrics).
+fn route_name(path: &str) -> &'static str {
+    const ROUTES: &[&str] = &[
+        "/api/v1/vehicles/{vin}/director/{file}",
+        "/api/v1/vehicles/{vin}/manifest",
+        "/api/v1/repo/{file}",
+        "/api/v1/repo/targets/{*path}",
+        "/api/v1/admin/vehicles",
+        "/api/v1/admin/vehicles/{vin}",
+        "/api/v1/admin/vehicles/{vin}/events",
+        "/api/v1/admin/assignments",
+        "/api/v1/admin/assignments/{vin}",
+        "/api/v1/admin/audit",
+        "/api/v1/admin/metrics",
+        "/openapi.json",
+    ];
+    ROUTES.iter().find(|r| **r == path).copied().unwrap_or("other")
+}
+
+/// The whole API.
+pub fn router(director: Arc<Director>) -> Router {
+    let max_body = director.config.max_body;
+    Router::new()
+        .route("/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
+        .route("/api/v1/vehicles/{vin}/director/{file}", get(device::director_file))
+        .route("/api/v1/vehicles/{vin}/manifest", put(device::manifest))
+        .route("/api/v1/repo/{file}", get(files::metadata))
+        .route("/api/v1/repo/targets/{*path}", get(files::target))
+        .route("/api/v1/admin/vehicles", post(admin::register))
+        .route("/api/v1/admin/vehicles/{vin}", get(admin::vehicle))
+        .route("/api/v1/admin/vehicles/{vin}/events", get(admin::events))
+        .route("/api/v1/admin/assignments", post(admin::assign))
+        .route("/api/v1/admin/assignments/{vin}", delete(admin::cancel))
+        .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/admin/metrics", get(admin::metrics))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(middleware::from_fn_with_state(director.clone(), count))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(director)
+}

@@ -1,0 +1,145 @@
+//! `director.json` in the data directory: where the database is, how to listen, the
+//! online keys, metadata lifetimes, the image repository, and the admin tokens (stored
+//! as SHA-256 hashes, never in clear).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The configuration file's name in the data directory.
+pub const CONFIG_FILE: &str = "director.json";
+
+/// TLS for the listener; with `client_ca`, devices must present a certificate it
+/// issued, naming their vin (mutual TLS).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Server certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Server private key (PEM).
+    pub key: PathBuf,
+    /// CA that issues device certificates (PEM); devices then authenticate by certificate.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+}
+
+/// The image repository repo-tool publishes, served under `/api/v1/repo`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImageRepoConfig {
+    /// The published directory (`metadata/` and `targets/`).
+    pub dir: PathBuf,
+    /// The image repository root the director trusts (its verification starts there).
+    pub root: PathBuf,
+}
+
+/// Lifetimes of the metadata the director signs, in seconds.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// Director targets.
+    pub targets: u64,
+    /// Snapshot.
+    pub snapshot: u64,
+    /// Timestamp (short: devices see a freeze within this time).
+    pub timestamp: u64,
+    /// A timestamp expiring within this is re-signed when served.
+    pub timestamp_margin: u64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes { targets: 30 * 86400, snapshot: 7 * 86400, timestamp: 86400, timestamp_margin: 6 * 3600 }
+    }
+}
+
+/// An administrator's token and role.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AdminToken {
+    /// A name for the audit log.
+    pub name: String,
+    /// SHA-256 (hex) of the token.
+    pub token_sha256: String,
+    /// `admin` (everything), `operator` (vehicles and assignments) or `viewer` (reads).
+    pub role: Role,
+}
+
+/// What an administrator may do.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads only.
+    Viewer,
+    /// Registers vehicles and assigns images.
+    Operator,
+    /// Everything.
+    Admin,
+}
+
+/// Where the online keys are: key files (relative to the data directory) or `pkcs11:` URIs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OnlineKeys {
+    /// Signs director targets.
+    pub targets: String,
+    /// Signs snapshots.
+    pub snapshot: String,
+    /// Signs timestamps.
+    pub timestamp: String,
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Config {
+    /// `sqlite://FILE` (default: `director.db` in the data directory) or `postgres://...`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub listen: String,
+    /// TLS, optional (plain HTTP without it, for development).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// The image repository, optional until images are assigned.
+    #[serde(default)]
+    pub image_repository: Option<ImageRepoConfig>,
+    /// The online keys.
+    pub keys: OnlineKeys,
+    /// Metadata lifetimes.
+    #[serde(default)]
+    pub lifetimes: Lifetimes,
+    /// Administrators.
+    pub admin_tokens: Vec<AdminToken>,
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body: usize,
+}
+
+fn default_max_body() -> usize {
+    1 << 20
+}
+
+impl Config {
+    /// Reads `director.json` from `dir`.
+    pub fn load(dir: &Path) -> Result<Config, String> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Writes `director.json` into `dir` atomically.
+    pub fn save(&self, dir: &Path) -> Result<(), String> {
+        let path = dir.join(CONFIG_FILE);
+        let temp = dir.join(format!(".{CONFIG_FILE}.tmp"));
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(&temp, text)
+            .and_then(|()| std::fs::rename(&temp, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// SHA-256 (hex) of a token.
+pub fn token_hash(token: &str) -> String {
+    metadata_schemas::hex::encode(&threshold_keys::digest::sha256(token.as_bytes()))
+}
+
+/// A fresh random token (32 bytes, hex).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+    metadata_schemas::hex::encode(&bytes)
+}

@@ -1,0 +1,76 @@
+//! The image repository repo-tool publishes: verified with update-verifier from the
+//! trusted image root before any assignment names one of its targets, and served as
+//! static files.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use metadata_schemas::TargetPath;
+use update_verifier::{
+    CachedFile, DriveError, FetchRequest, Limits, MetadataIo, Refresh, TargetInfo, TargetSearch, drive,
+};
+
+/// A published image repository and the root the director trusts for it.
+pub struct ImageRepository {
+    dir: PathBuf,
+    root: Vec<u8>,
+}
+
+/// Published metadata files, read from `metadata/` by name.
+struct Files<'a> {
+    dir: &'a Path,
+}
+
+impl MetadataIo for Files<'_> {
+    type Error = std::io::Error;
+    fn read_cached(&mut self, _: &CachedFile) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(None)
+    }
+    fn fetch(&mut self, request: &FetchRequest) -> Result<Option<Vec<u8>>, Self::Error> {
+        match std::fs::read(self.dir.join("metadata").join(&request.file_name)) {
+            Ok(bytes) if bytes.len() as u64 <= request.max_length => Ok(Some(bytes)),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    fn store(&mut self, _: &CachedFile, _: &[u8]) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn delete(&mut self, _: &CachedFile) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+fn failed(e: DriveError<std::io::Error>) -> String {
+    match e {
+        DriveError::Verification(e) => format!("image repository: {e}"),
+        DriveError::Io(e) => format!("image repository: {e}"),
+    }
+}
+
+impl ImageRepository {
+    /// The repository published in `dir`, trusted from `root`.
+    pub fn open(dir: &Path, root: &Path) -> Result<Self, String> {
+        let root = std::fs::read(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        Ok(ImageRepository { dir: dir.to_path_buf(), root })
+    }
+
+    /// The published directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Verifies the repository as a client would and looks `path` up through its
+    /// delegations: the target's entry, or `None` if the repository does not list it.
+    pub fn find(&self, path: &str, now: DateTime<Utc>) -> Result<Option<TargetInfo>, String> {
+        let limits = Limits { snapshot_max_length: 1 << 30, targets_max_length: 1 << 30, ..Limits::default() };
+        let mut files = Files { dir: &self.dir };
+        let mut refresh = Refresh::new(&self.root, now, limits).map_err(|e| format!("image repository root: {e}"))?;
+        drive(&mut refresh, &mut files).map_err(failed)?;
+        let mut trusted = refresh.finish().map_err(|e| format!("image repository: {e}"))?;
+        let mut search = TargetSearch::new(&mut trusted, TargetPath::new(path)).map_err(|e| format!("{path}: {e}"))?;
+        drive(&mut search, &mut files).map_err(failed)?;
+        search.finish().map_err(|e| format!("{path}: {e}"))
+    }
+}

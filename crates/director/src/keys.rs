@@ -1,0 +1,56 @@
+//! The director's keys: online keys (targets, snapshot, timestamp) from key files or
+//! PKCS#11 tokens, opened once at start; key files are encrypted when
+//! `DIRECTOR_PASSPHRASE` is set and otherwise rely on their 0600 mode.
+
+use std::path::Path;
+
+use threshold_keys::{KeyFileSigner, Pkcs11Signer, Pkcs11Uri, Signer};
+
+/// The environment variable holding the key-file passphrase.
+pub const PASSPHRASE_ENV: &str = "DIRECTOR_PASSPHRASE";
+
+/// A signer the server can share between requests.
+pub type SharedSigner = Box<dyn Signer + Send + Sync>;
+
+/// The online signers.
+pub struct OnlineSigners {
+    /// Director targets.
+    pub targets: SharedSigner,
+    /// Snapshots.
+    pub snapshot: SharedSigner,
+    /// Timestamps.
+    pub timestamp: SharedSigner,
+}
+
+/// Opens a key: a `pkcs11:` URI, or a key file (relative to `dir`).
+pub fn open(source: &str, dir: &Path) -> Result<SharedSigner, String> {
+    if source.starts_with("pkcs11:") {
+        let uri = Pkcs11Uri::parse(source)?;
+        return Ok(Box::new(Pkcs11Signer::open(&uri).map_err(|e| format!("{source}: {e}"))?));
+    }
+    let path = dir.join(source);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let passphrase = std::env::var(PASSPHRASE_ENV).ok();
+    KeyFileSigner::from_pem(&text, passphrase.as_deref().map(str::as_bytes))
+        .map(|s| Box::new(s) as SharedSigner)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes a new key file with mode 0600, encrypted if a passphrase is set.
+pub fn write_key_file(signer: &KeyFileSigner, path: &Path) -> Result<(), String> {
+    let pem = match std::env::var(PASSPHRASE_ENV) {
+        Ok(passphrase) => signer.to_encrypted_pem(passphrase.as_bytes()).map_err(|e| e.to_string())?,
+        Err(_) => signer.to_pem(),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut file, pem.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}

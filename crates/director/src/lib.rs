@@ -1,0 +1,15 @@
+//! The Uptane director: the inventory of vehicles and their ECUs, signed vehicle version
+//! manifests in, per-vehicle director repositories out, signed with online keys; and
+//! the image repository that repo-tool publishes.
+
+pub mod api;
+pub mod config;
+pub mod images;
+pub mod keys;
+pub mod manifest;
+pub mod metrics;
+pub mod repo;
+pub mod server;
+pub mod service;
+pub mod setup;
+pub mod store;

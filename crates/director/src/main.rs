@@ -1,0 +1,177 @@
+//! `director`: the Uptane director service.
+//!
+//! ```text
+//! director serve --data ./director            # creates the data directory on first start
+//! director init ./director --image-repo /srv/repo --image-root /srv/repo/metadata/1.root.json
+//! director admin-token ./director --name alice --role operator
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use director::config::{AdminToken, Config, ImageRepoConfig, Role, TlsConfig, new_token, token_hash};
+use director::setup::{self, InitOptions};
+
+const EXAMPLES: &str = "\
+Examples:
+  director serve --data ./director
+  director init ./director --image-repo /srv/repo --image-root /srv/repo/metadata/1.root.json
+  director serve --data ./director --listen 0.0.0.0:8443
+  director admin-token ./director --name ci --role operator";
+
+#[derive(Parser)]
+#[command(name = "director", version, about = "The Uptane director service", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: online keys, an offline root key, director root v1,
+    /// the configuration with an administrator token (printed once) and the database.
+    Init {
+        /// The data directory.
+        dir: PathBuf,
+        /// Database URL (default: sqlite in the data directory; or postgres://...).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Listen address.
+        #[arg(long)]
+        listen: Option<String>,
+        /// The image repository published by repo-tool.
+        #[arg(long, requires = "image_root")]
+        image_repo: Option<PathBuf>,
+        /// The image repository root to trust.
+        #[arg(long, requires = "image_repo")]
+        image_root: Option<PathBuf>,
+        /// Server certificate (PEM) for TLS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Server key (PEM) for TLS.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// CA of device certificates: devices then authenticate by certificate.
+        #[arg(long, requires = "tls_cert")]
+        client_ca: Option<PathBuf>,
+    },
+    /// Serve the API; a missing data directory is created as `init` would.
+    Serve {
+        /// The data directory.
+        #[arg(long, default_value = "director-data")]
+        data: PathBuf,
+        /// Listen address (overrides the configuration).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Database URL (overrides the configuration).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Add an administrator token (printed once).
+    AdminToken {
+        /// The data directory.
+        dir: PathBuf,
+        /// A name for the audit log.
+        #[arg(long)]
+        name: String,
+        /// viewer, operator or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+    },
+}
+
+fn absolute(path: PathBuf) -> PathBuf {
+    std::fs::canonicalize(&path).unwrap_or(path)
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Init { dir, database_url, listen, image_repo, image_root, tls_cert, tls_key, client_ca } => {
+            let options = InitOptions {
+                database_url,
+                listen,
+                tls: tls_cert.zip(tls_key).map(|(cert, key)| TlsConfig {
+                    cert: absolute(cert),
+                    key: absolute(key),
+                    client_ca: client_ca.map(absolute),
+                }),
+                image_repository: image_repo
+                    .zip(image_root)
+                    .map(|(dir, root)| ImageRepoConfig { dir: absolute(dir), root: absolute(root) }),
+                lifetimes: None,
+            };
+            initialize(&dir, options).await
+        }
+        Command::Serve { data, listen, database_url } => {
+            if !data.join(director::config::CONFIG_FILE).exists() {
+                initialize(
+                    &data,
+                    InitOptions { database_url: database_url.clone(), listen: listen.clone(), ..Default::default() },
+                )
+                .await?;
+            }
+            if listen.is_some() || database_url.is_some() {
+                let mut config = Config::load(&data)?;
+                config.listen = listen.unwrap_or(config.listen);
+                config.database_url = database_url.unwrap_or(config.database_url);
+                config.save(&data)?;
+            }
+            let director = setup::open(&data).await?;
+            let tls = director.config.tls.as_ref().map(director::server::tls_config).transpose()?;
+            let listener = tokio::net::TcpListener::bind(&director.config.listen)
+                .await
+                .map_err(|e| format!("{}: {e}", director.config.listen))?;
+            let address = listener.local_addr().map_err(|e| e.to_string())?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            println!("director listening on {scheme}://{address}");
+            let app = director::api::router(director);
+            director::server::serve(listener, app, tls).await.map_err(|e| e.to_string())
+        }
+        Command::AdminToken { dir, name, role } => {
+            let role = match role.as_str() {
+                "viewer" => Role::Viewer,
+                "operator" => Role::Operator,
+                "admin" => Role::Admin,
+                other => return Err(format!("--role {other}: viewer, operator or admin")),
+            };
+            let mut config = Config::load(&dir)?;
+            let token = new_token();
+            config.admin_tokens.push(AdminToken { name, token_sha256: token_hash(&token), role });
+            config.save(&dir)?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+async fn initialize(dir: &std::path::Path, options: InitOptions) -> Result<(), String> {
+    let made = setup::init(dir, options).await?;
+    println!("created {}", dir.display());
+    println!("administrator token (shown once): {}", made.admin_token);
+    let protection = if std::env::var(director::keys::PASSPHRASE_ENV).is_ok() {
+        "encrypted"
+    } else {
+        "NOT encrypted (set DIRECTOR_PASSPHRASE)"
+    };
+    println!("offline root key: {} ({protection}); move it off this machine", made.root_key.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("director: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("director: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

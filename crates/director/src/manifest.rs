@@ -1,0 +1,164 @@
+//! Checking a vehicle version manifest (Uptane "Directing installation"): signed by the
+//! primary's ECU key; one report per inventory ECU, none unknown, each signed by that
+//! ECU's own key; report counters growing (no replay); reported times never going
+//! back. A pure function of the manifest and the stored inventory, so the refusal
+//! reason is exact and nothing is written for a refused manifest.
+
+use std::collections::BTreeMap;
+
+use metadata_schemas::uptane::{EcuSerial, EcuVersionReport, VehicleVersionManifest};
+use metadata_schemas::{Decode, Encode, Envelope, Key, KeyId, Threshold, json};
+use threshold_keys::{RoleAuthority, check_threshold, default_key_id};
+
+use crate::store::{Ecu, Vehicle};
+
+/// Why a manifest is refused; the label is the metrics reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not JSON, or not a manifest.
+    Malformed(String),
+    /// For another vehicle, or another primary.
+    WrongVehicle(String),
+    /// A signature that does not verify with the expected key.
+    BadSignature(String),
+    /// An inventory ECU without a report.
+    MissingEcu(String),
+    /// A report from an ECU the inventory does not have.
+    UnknownEcu(String),
+    /// A report counter not greater than the last accepted one.
+    Replay(String),
+    /// A reported time older than the last accepted one.
+    TimeRollback(String),
+}
+
+impl Refusal {
+    /// The reason's short name.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Refusal::Malformed(_) => "malformed",
+            Refusal::WrongVehicle(_) => "wrong-vehicle",
+            Refusal::BadSignature(_) => "bad-signature",
+            Refusal::MissingEcu(_) => "missing-ecu",
+            Refusal::UnknownEcu(_) => "unknown-ecu",
+            Refusal::Replay(_) => "replay",
+            Refusal::TimeRollback(_) => "time-rollback",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (Refusal::Malformed(m)
+        | Refusal::WrongVehicle(m)
+        | Refusal::BadSignature(m)
+        | Refusal::MissingEcu(m)
+        | Refusal::UnknownEcu(m)
+        | Refusal::Replay(m)
+        | Refusal::TimeRollback(m)) = self;
+        write!(f, "{}: {m}", self.label())
+    }
+}
+
+/// One accepted ECU report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedReport {
+    /// The ECU.
+    pub serial: String,
+    /// Its report counter.
+    pub counter: i64,
+    /// Its latest trusted time (Unix seconds).
+    pub time: i64,
+    /// The installed image (canonical JSON: filepath, length, hashes).
+    pub installed: String,
+    /// The attack code it reports.
+    pub attack: i64,
+}
+
+/// An accepted manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// Every ECU's report, by serial.
+    pub reports: Vec<AcceptedReport>,
+    /// The latest time any ECU reported.
+    pub latest_time: i64,
+}
+
+fn parse_key(ecu: &Ecu) -> Result<(KeyId, Key), Refusal> {
+    let value = json::parse(ecu.public_key.as_bytes())
+        .map_err(|e| Refusal::Malformed(format!("key of {}: {e}", ecu.serial)))?;
+    let key = Key::decode(&value).map_err(|e| Refusal::Malformed(format!("key of {}: {e}", ecu.serial)))?;
+    Ok((default_key_id(&key), key))
+}
+
+/// Whether `envelope` is signed by `ecu`'s key (the one threshold function, threshold 1).
+fn signed_by(envelope: &Envelope<'_>, ecu: &Ecu) -> Result<bool, Refusal> {
+    let (id, key) = parse_key(ecu)?;
+    let keys: BTreeMap<KeyId, Key> = [(id.clone(), key)].into_iter().collect();
+    let authority = RoleAuthority { keys: &keys, keyids: &[id], threshold: Threshold::new(1).expect("1") };
+    Ok(check_threshold(authority, &envelope.signatures, &envelope.canonical_signed()).is_met())
+}
+
+/// Checks `bytes` as `vehicle`'s manifest against its inventory `ecus`.
+pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu]) -> Result<Accepted, Refusal> {
+    let envelope = Envelope::parse(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let primary = ecus
+        .iter()
+        .find(|e| e.serial == vehicle.primary_serial)
+        .ok_or_else(|| Refusal::Malformed(format!("the inventory lacks the primary {}", vehicle.primary_serial)))?;
+    if !signed_by(&envelope, primary)? {
+        return Err(Refusal::BadSignature(format!("the manifest is not signed by the primary {}", primary.serial)));
+    }
+    let manifest: VehicleVersionManifest = envelope.decode_signed().map_err(|e| Refusal::Malformed(e.to_string()))?;
+    if manifest.vin.as_str() != vehicle.vin {
+        return Err(Refusal::WrongVehicle(format!("manifest for {}, not {}", manifest.vin.as_str(), vehicle.vin)));
+    }
+    if manifest.primary_ecu_serial.as_str() != vehicle.primary_serial {
+        return Err(Refusal::WrongVehicle(format!(
+            "primary {} is not {}",
+            manifest.primary_ecu_serial.as_str(),
+            vehicle.primary_serial
+        )));
+    }
+    if let Some(unknown) = manifest.ecu_version_reports.keys().find(|s| !ecus.iter().any(|e| e.serial == s.as_str())) {
+        return Err(Refusal::UnknownEcu(format!("no ECU {} in the inventory", unknown.as_str())));
+    }
+    let mut reports = Vec::with_capacity(ecus.len());
+    let mut latest_time = 0;
+    for ecu in ecus {
+        let serial = EcuSerial::new(ecu.serial.clone()).ok_or_else(|| Refusal::Malformed("empty serial".into()))?;
+        let envelope = manifest
+            .report_envelope(&serial)
+            .map_err(|_| Refusal::MissingEcu(format!("no report from {}", ecu.serial)))?;
+        if !signed_by(&envelope, ecu)? {
+            return Err(Refusal::BadSignature(format!("the report of {} is not signed by its key", ecu.serial)));
+        }
+        let report: EcuVersionReport =
+            envelope.decode_signed().map_err(|e| Refusal::Malformed(format!("{}: {e}", ecu.serial)))?;
+        if report.ecu_serial.as_str() != ecu.serial {
+            return Err(Refusal::WrongVehicle(format!(
+                "the report filed under {} is from {}",
+                ecu.serial,
+                report.ecu_serial.as_str()
+            )));
+        }
+        let counter = i64::try_from(report.report_counter)
+            .map_err(|_| Refusal::Malformed(format!("{}: counter too large", ecu.serial)))?;
+        if counter <= ecu.report_counter {
+            return Err(Refusal::Replay(format!("{}: counter {counter} after {}", ecu.serial, ecu.report_counter)));
+        }
+        let time = report.latest_time.time().timestamp();
+        if time < ecu.reported_time {
+            return Err(Refusal::TimeRollback(format!("{}: time {time} before {}", ecu.serial, ecu.reported_time)));
+        }
+        latest_time = latest_time.max(time);
+        let installed = String::from_utf8(json::to_canonical(&report.installed_image.encode())).unwrap_or_default();
+        reports.push(AcceptedReport {
+            serial: ecu.serial.clone(),
+            counter,
+            time,
+            installed,
+            attack: i64::from(report.attacks_detected.0),
+        });
+    }
+    Ok(Accepted { reports, latest_time })
+}

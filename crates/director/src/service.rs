@@ -1,0 +1,452 @@
+//! The director's decisions, independent of HTTP: registering vehicles, assigning
+//! images, ingesting manifests, and serving each vehicle's director metadata. Every
+//! change is one database transaction, with its vehicle events and audit entries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use metadata_schemas::{Encode, json};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::config::{Config, token_hash};
+use crate::images::ImageRepository;
+use crate::keys::OnlineSigners;
+use crate::manifest::{self, Refusal};
+use crate::metrics::Metrics;
+use crate::repo::{self, RepoError};
+use crate::store::{Assignment, Ecu, Store, StoreError, Tx, Vehicle};
+
+/// Why a request cannot be done.
+#[derive(Debug)]
+pub enum ServiceError {
+    /// The request is invalid (names what).
+    Invalid(String),
+    /// No such vehicle (or other thing).
+    NotFound(String),
+    /// Exists already.
+    Conflict(String),
+    /// A manifest was refused (recorded).
+    Refused(Refusal),
+    /// A failure of the director itself.
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ServiceError::Conflict(format!("{what} exists already")),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<RepoError> for ServiceError {
+    fn from(e: RepoError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, ServiceError>;
+
+/// A vehicle to register.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVehicle {
+    /// Vehicle identification number.
+    pub vin: String,
+    /// The primary ECU's serial (it signs the manifests).
+    pub primary_ecu_serial: String,
+    /// The vehicle's ECUs.
+    pub ecus: Vec<NewEcu>,
+}
+
+/// One ECU of a vehicle to register.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEcu {
+    /// Its serial.
+    pub serial: String,
+    /// Its hardware identifier.
+    pub hardware_id: String,
+    /// Its public key, as a TUF key object.
+    pub public_key: serde_json::Value,
+    /// "partial" (default) or "full".
+    #[serde(default = "partial")]
+    pub verification: String,
+}
+
+fn partial() -> String {
+    "partial".into()
+}
+
+/// Images to install: for each listed vehicle, each ECU whose hardware id is a key
+/// gets that image repository target.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAssignments {
+    /// The vehicles.
+    pub vehicles: Vec<String>,
+    /// Hardware id to image repository target path.
+    pub images: BTreeMap<String, String>,
+}
+
+/// What became of a manifest.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Ingested {
+    /// Assignments that this manifest completed (installed) or failed.
+    pub resolved: Vec<(String, String)>,
+    /// Whether new director metadata was issued.
+    pub issued: bool,
+}
+
+/// The director.
+pub struct Director {
+    /// The database.
+    pub store: Store,
+    /// Online keys.
+    pub signers: OnlineSigners,
+    /// Configuration.
+    pub config: Config,
+    /// The image repository, if configured.
+    pub images: Option<ImageRepository>,
+    /// Counters.
+    pub metrics: Metrics,
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn valid_name(what: &str, value: &str) -> Result<()> {
+    if value.is_empty() || value.len() > 128 || value.chars().any(|c| c.is_control() || c == '/') {
+        return Err(ServiceError::Invalid(format!(
+            "{what} {value:?}: 1 to 128 characters, no '/' or control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a vin: letters, digits, '-' and '_' (it appears in URLs and device tokens).
+pub fn valid_vin(vin: &str) -> Result<()> {
+    if vin.is_empty() || vin.len() > 64 || !vin.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(ServiceError::Invalid(format!("vin {vin:?}: 1 to 64 letters, digits, '-' or '_'")));
+    }
+    Ok(())
+}
+
+impl Director {
+    /// The director over its parts.
+    pub fn new(store: Store, signers: OnlineSigners, config: Config, images: Option<ImageRepository>) -> Self {
+        Director {
+            store,
+            signers,
+            config,
+            images,
+            metrics: Metrics::default(),
+            stripes: (0..64).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// In-process ordering per vehicle (a fixed set of stripes: memory does not grow
+    /// with the fleet); the database lock orders across processes.
+    async fn ordered(&self, vin: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let hash = vin.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        self.stripes[hash % self.stripes.len()].lock().await
+    }
+
+    /// Registers a vehicle with its ECUs and publishes its (empty) director repository;
+    /// the device token, shown once.
+    pub async fn register(&self, actor: &str, new: NewVehicle) -> Result<String> {
+        valid_vin(&new.vin)?;
+        valid_name("primary ECU serial", &new.primary_ecu_serial)?;
+        if new.ecus.is_empty() {
+            return Err(ServiceError::Invalid("a vehicle needs at least one ECU".into()));
+        }
+        let mut ecus = Vec::with_capacity(new.ecus.len());
+        for e in &new.ecus {
+            valid_name("ECU serial", &e.serial)?;
+            valid_name("hardware id", &e.hardware_id)?;
+            if ecus.iter().any(|x: &Ecu| x.serial == e.serial) {
+                return Err(ServiceError::Invalid(format!("ECU {} listed twice", e.serial)));
+            }
+            if !matches!(e.verification.as_str(), "partial" | "full") {
+                return Err(ServiceError::Invalid(format!("ECU {}: verification is partial or full", e.serial)));
+            }
+            let text = e.public_key.to_string();
+            let value = json::parse(text.as_bytes())
+                .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
+            let key = <metadata_schemas::Key as metadata_schemas::Decode>::decode(&value)
+                .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
+            threshold_keys::PublicKey::from_metadata(&key)
+                .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
+            let canonical = String::from_utf8(json::to_canonical(&key.encode())).unwrap_or_default();
+            ecus.push(Ecu {
+                serial: e.serial.clone(),
+                hardware_id: e.hardware_id.clone(),
+                public_key: canonical,
+                verification: e.verification.clone(),
+                report_counter: -1,
+                reported_time: 0,
+                installed: None,
+                attack: 0,
+            });
+        }
+        if !ecus.iter().any(|e| e.serial == new.primary_ecu_serial) {
+            return Err(ServiceError::Invalid(format!("the primary {} is not among the ECUs", new.primary_ecu_serial)));
+        }
+        let token = format!("{}:{}", new.vin, crate::config::new_token());
+        let now = now();
+        let _order = self.ordered(&new.vin).await;
+        let mut tx = self.store.begin().await?;
+        tx.insert_vehicle(&new.vin, &new.primary_ecu_serial, &token_hash(&token), now.timestamp()).await?;
+        for ecu in &ecus {
+            tx.insert_ecu(&new.vin, ecu).await?;
+        }
+        let vehicle =
+            tx.lock_vehicle(&new.vin).await?.ok_or_else(|| ServiceError::Internal("vehicle vanished".into()))?;
+        repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
+        let serials: Vec<&str> = ecus.iter().map(|e| e.serial.as_str()).collect();
+        let detail = json!({"vin": new.vin, "primary": new.primary_ecu_serial, "ecus": serials}).to_string();
+        tx.event(&new.vin, "registered", &detail, now.timestamp()).await?;
+        tx.audit(actor, "register-vehicle", &detail, now.timestamp()).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Assigns images; each vehicle's assignments are issued at once if it has no bundle
+    /// outstanding, else queued until its manifest confirms the outstanding one.
+    pub async fn assign(&self, actor: &str, request: NewAssignments) -> Result<Vec<Assignment>> {
+        if request.vehicles.is_empty() || request.images.is_empty() {
+            return Err(ServiceError::Invalid("name at least one vehicle and one hardware id".into()));
+        }
+        let images =
+            self.images.as_ref().ok_or_else(|| ServiceError::Invalid("no image repository is configured".into()))?;
+        let now = now();
+        // Every target is checked against the verified image repository first.
+        let mut entries = BTreeMap::new();
+        for (hardware, path) in &request.images {
+            let info = images.find(path, now).map_err(ServiceError::Invalid)?.ok_or_else(|| {
+                ServiceError::Invalid(format!("{path}: not in the image repository's verified targets"))
+            })?;
+            let custom = metadata_schemas::uptane::ImageTargetCustom::from_target(&info.path, &info.file)
+                .map_err(|e| ServiceError::Invalid(format!("{path}: {e}")))?;
+            if !custom.hardware_identifiers.iter().any(|h| h.as_str() == hardware) {
+                return Err(ServiceError::Invalid(format!("{path}: not built for hardware {hardware}")));
+            }
+            let file = String::from_utf8(json::to_canonical(&info.file.encode())).unwrap_or_default();
+            entries.insert(hardware.clone(), (path.clone(), file, custom.release_counter));
+        }
+        let mut created = Vec::new();
+        for vin in &request.vehicles {
+            let _order = self.ordered(vin).await;
+            let mut tx = self.store.begin().await?;
+            let vehicle =
+                tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+            let ecus = tx.ecus(vin).await?;
+            let existing = tx.assignments(vin).await?;
+            let mut added = Vec::new();
+            for ecu in &ecus {
+                let Some((path, file, counter)) = entries.get(&ecu.hardware_id) else { continue };
+                for old in existing.iter().filter(|a| a.serial == ecu.serial && a.state == "queued") {
+                    tx.set_assignment_state(&old.id, "cancelled", None, now.timestamp()).await?;
+                }
+                let a = Assignment {
+                    id: crate::config::new_token()[..32].to_string(),
+                    vin: vin.clone(),
+                    serial: ecu.serial.clone(),
+                    target: path.clone(),
+                    target_file: file.clone(),
+                    hardware_id: ecu.hardware_id.clone(),
+                    release_counter: *counter as i64,
+                    state: "queued".into(),
+                    previous: None,
+                    created: now.timestamp(),
+                    updated: now.timestamp(),
+                };
+                tx.insert_assignment(&a).await?;
+                added.push(a);
+            }
+            if added.is_empty() {
+                return Err(ServiceError::Invalid(format!("vehicle {vin} has no ECU with the hardware ids named")));
+            }
+            let detail = json!({"vin": vin, "assignments": added.iter().map(|a| json!({"ecu": a.serial, "target": a.target})).collect::<Vec<_>>()}).to_string();
+            tx.event(vin, "assigned", &detail, now.timestamp()).await?;
+            tx.audit(actor, "assign", &detail, now.timestamp()).await?;
+            self.issue_queued(&mut tx, &vehicle, &ecus, now).await?;
+            tx.commit().await?;
+            created.extend(added);
+        }
+        Ok(created)
+    }
+
+    /// Issues the queued assignments if no bundle is outstanding (partial-bundle safety).
+    async fn issue_queued(&self, tx: &mut Tx, vehicle: &Vehicle, ecus: &[Ecu], now: DateTime<Utc>) -> Result<bool> {
+        let all = tx.assignments(&vehicle.vin).await?;
+        if all.iter().any(|a| a.state == "issued") {
+            return Ok(false);
+        }
+        let queued: Vec<Assignment> = all.into_iter().filter(|a| a.state == "queued").collect();
+        if queued.is_empty() {
+            return Ok(false);
+        }
+        let mut issued = Vec::with_capacity(queued.len());
+        for mut a in queued {
+            let previous = ecus.iter().find(|e| e.serial == a.serial).and_then(|e| e.installed.clone());
+            tx.set_assignment_state(&a.id, "issued", previous.as_deref(), now.timestamp()).await?;
+            a.state = "issued".into();
+            a.previous = previous;
+            issued.push(a);
+        }
+        let versions = repo::publish(tx, vehicle, &issued, &self.signers, &self.config.lifetimes, now).await?;
+        let detail = json!({"targets_version": versions.0, "images": issued.iter().map(|a| json!({"ecu": a.serial, "target": a.target})).collect::<Vec<_>>()});
+        tx.event(&vehicle.vin, "issued", &detail.to_string(), now.timestamp()).await?;
+        tx.audit(
+            "director",
+            "sign-metadata",
+            &json!({"vin": vehicle.vin, "targets": versions.0, "snapshot": versions.1, "timestamp": versions.2})
+                .to_string(),
+            now.timestamp(),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Cancels a vehicle's queued and issued assignments; issued ones leave its director
+    /// targets at once. The number cancelled.
+    pub async fn cancel(&self, actor: &str, vin: &str) -> Result<usize> {
+        let now = now();
+        let _order = self.ordered(vin).await;
+        let mut tx = self.store.begin().await?;
+        let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+        let open: Vec<Assignment> =
+            tx.assignments(vin).await?.into_iter().filter(|a| a.state == "queued" || a.state == "issued").collect();
+        for a in &open {
+            tx.set_assignment_state(&a.id, "cancelled", None, now.timestamp()).await?;
+        }
+        if open.iter().any(|a| a.state == "issued") {
+            repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
+        }
+        let detail = json!({"vin": vin, "cancelled": open.len()}).to_string();
+        tx.event(vin, "cancelled", &detail, now.timestamp()).await?;
+        tx.audit(actor, "cancel", &detail, now.timestamp()).await?;
+        tx.commit().await?;
+        Ok(open.len())
+    }
+
+    /// Ingests a manifest: refused ones change nothing but are recorded with the
+    /// reason; accepted ones update the inventory and move the vehicle's bundle on.
+    pub async fn ingest(&self, vin: &str, bytes: &[u8]) -> Result<Ingested> {
+        let now = now();
+        let _order = self.ordered(vin).await;
+        let mut tx = self.store.begin().await?;
+        let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+        let ecus = tx.ecus(vin).await?;
+        let accepted = match manifest::check(bytes, &vehicle, &ecus) {
+            Ok(accepted) => accepted,
+            Err(refusal) => {
+                let detail = json!({"vin": vin, "reason": refusal.label(), "detail": refusal.to_string()}).to_string();
+                tx.event(vin, "manifest-refused", &detail, now.timestamp()).await?;
+                tx.audit(&format!("vehicle:{vin}"), "manifest-refused", &detail, now.timestamp()).await?;
+                tx.commit().await?;
+                self.metrics.refused(refusal.label());
+                return Err(ServiceError::Refused(refusal));
+            }
+        };
+        for r in &accepted.reports {
+            tx.update_ecu(vin, &r.serial, r.counter, r.time, &r.installed, r.attack).await?;
+            if r.attack != 0 {
+                let detail = json!({"ecu": r.serial, "attack": r.attack}).to_string();
+                tx.event(vin, "attack-reported", &detail, now.timestamp()).await?;
+            }
+        }
+        let manifest_text = String::from_utf8_lossy(bytes);
+        tx.set_manifest(vin, &manifest_text, now.timestamp(), accepted.latest_time.max(vehicle.reported_time)).await?;
+        let mut resolved = Vec::new();
+        for a in tx.assignments(vin).await?.into_iter().filter(|a| a.state == "issued") {
+            let Some(report) = accepted.reports.iter().find(|r| r.serial == a.serial) else { continue };
+            let state = if installs(&a, &report.installed) {
+                "installed"
+            } else if report.attack != 0 || a.previous.as_deref() != Some(report.installed.as_str()) {
+                "failed" // it reports an attack, or runs something that is neither the old nor the new image
+            } else {
+                continue; // not installed yet
+            };
+            tx.set_assignment_state(&a.id, state, None, now.timestamp()).await?;
+            let detail = json!({"ecu": a.serial, "target": a.target, "state": state}).to_string();
+            tx.event(vin, &format!("assignment-{state}"), &detail, now.timestamp()).await?;
+            resolved.push((a.serial.clone(), state.to_string()));
+        }
+        let digest = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
+        tx.audit(
+            &format!("vehicle:{vin}"),
+            "manifest-accepted",
+            &json!({"vin": vin, "sha256": digest}).to_string(),
+            now.timestamp(),
+        )
+        .await?;
+        let mut issued = false;
+        if !resolved.is_empty() {
+            let vehicle =
+                tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::Internal("vehicle vanished".into()))?;
+            let ecus = tx.ecus(vin).await?;
+            issued = self.issue_queued(&mut tx, &vehicle, &ecus, now).await?;
+            let still_issued = tx.assignments(vin).await?.iter().any(|a| a.state == "issued");
+            if !issued && !still_issued && resolved.iter().any(|(_, s)| s == "failed") {
+                // A failed image leaves the director targets so the ECU stops retrying it.
+                repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
+                issued = true;
+            }
+        }
+        tx.commit().await?;
+        self.metrics.accepted();
+        Ok(Ingested { resolved, issued })
+    }
+
+    /// A director metadata file of a vehicle, by its TUF file name; a timestamp near
+    /// its expiry is re-signed first.
+    pub async fn director_file(&self, vin: &str, file: &str) -> Result<Option<String>> {
+        if let Some(version) = file.strip_suffix(".root.json").and_then(|v| v.parse::<i64>().ok()) {
+            return Ok(self.store.root(version).await?);
+        }
+        if file == "root.json" {
+            return Ok(self.store.latest_root().await?.map(|(_, bytes)| bytes));
+        }
+        if file == "timestamp.json" {
+            let vehicle =
+                self.store.vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+            let now = now();
+            if vehicle.timestamp_expires - now.timestamp() <= self.config.lifetimes.timestamp_margin as i64 {
+                let _order = self.ordered(vin).await;
+                let mut tx = self.store.begin().await?;
+                let vehicle =
+                    tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+                if repo::refresh_timestamp(&mut tx, &vehicle, &self.signers, &self.config.lifetimes, now).await? {
+                    tx.audit(
+                        "director",
+                        "sign-metadata",
+                        &json!({"vin": vin, "timestamp": vehicle.timestamp_version + 1}).to_string(),
+                        now.timestamp(),
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(self.store.metadata(vin, file).await?)
+    }
+}
+
+/// Whether a report's installed image (canonical JSON) is the assigned one.
+fn installs(a: &Assignment, installed: &str) -> bool {
+    let (Ok(report), Ok(target)) = (
+        serde_json::from_str::<serde_json::Value>(installed),
+        serde_json::from_str::<serde_json::Value>(&a.target_file),
+    ) else {
+        return false;
+    };
+    report["filepath"] == a.target.as_str()
+        && report["length"] == target["length"]
+        && report["hashes"] == target["hashes"]
+}

@@ -1,0 +1,141 @@
+//! Creating a director's data directory and starting it: keys, the director root, the
+//! configuration and the database.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use metadata_schemas::{
+    CommonFields, KeyId, RoleKeys, Root, Signed, Threshold, TopLevelRoles, UnknownFields, UtcTime, Version,
+};
+use threshold_keys::{KeyAlgorithm, KeyFileSigner, Signer};
+
+use crate::config::{
+    AdminToken, Config, ImageRepoConfig, Lifetimes, OnlineKeys, Role, TlsConfig, new_token, token_hash,
+};
+use crate::images::ImageRepository;
+use crate::keys::{self, OnlineSigners};
+use crate::service::Director;
+use crate::store::Store;
+
+/// Choices for a new data directory.
+#[derive(Clone, Debug, Default)]
+pub struct InitOptions {
+    /// Database URL (default: SQLite in the data directory).
+    pub database_url: Option<String>,
+    /// Listen address (default 127.0.0.1:8080).
+    pub listen: Option<String>,
+    /// TLS settings.
+    pub tls: Option<TlsConfig>,
+    /// The image repository.
+    pub image_repository: Option<ImageRepoConfig>,
+    /// Metadata lifetimes.
+    pub lifetimes: Option<Lifetimes>,
+}
+
+/// What `init` made.
+pub struct Initialized {
+    /// The first administrator's token (shown once; only its hash is kept).
+    pub admin_token: String,
+    /// Where the offline root key was written: move it off this machine.
+    pub root_key: PathBuf,
+}
+
+fn role_keys(id: &KeyId) -> RoleKeys {
+    RoleKeys { keyids: vec![id.clone()], threshold: Threshold::new(1).expect("1"), unknown: UnknownFields::default() }
+}
+
+/// Creates `dir`: online key files, an offline root key, director root v1, the
+/// configuration with one administrator, and the database.
+pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, String> {
+    if dir.join(crate::config::CONFIG_FILE).exists() {
+        return Err(format!("{} already holds a director", dir.display()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let generate = || KeyFileSigner::generate(KeyAlgorithm::Ed25519).map_err(|e| e.to_string());
+    let (root, targets, snapshot, timestamp) = (generate()?, generate()?, generate()?, generate()?);
+    let root_key = dir.join("offline").join("root-1.pem");
+    keys::write_key_file(&root, &root_key)?;
+    for (name, signer) in [("targets", &targets), ("snapshot", &snapshot), ("timestamp", &timestamp)] {
+        keys::write_key_file(signer, &dir.join("keys").join(format!("{name}.pem")))?;
+    }
+    let mut root_keys = std::collections::BTreeMap::new();
+    for s in [&root, &targets, &snapshot, &timestamp] {
+        root_keys.insert(s.key_id().clone(), s.public_key().clone());
+    }
+    let root_metadata = Root {
+        common: CommonFields::new(Version::ONE, UtcTime::new(Utc::now() + Duration::days(365))),
+        consistent_snapshot: Some(true),
+        keys: root_keys,
+        roles: TopLevelRoles {
+            root: role_keys(root.key_id()),
+            targets: role_keys(targets.key_id()),
+            snapshot: role_keys(snapshot.key_id()),
+            timestamp: role_keys(timestamp.key_id()),
+        },
+        unknown: UnknownFields::default(),
+    };
+    let mut signed = Signed::unsigned(root_metadata);
+    signed.signatures.push(root.sign(&signed.canonical_signed()).map_err(|e| e.to_string())?);
+    let root_bytes = String::from_utf8(signed.to_pretty_json()).map_err(|e| e.to_string())?;
+
+    let admin_token = new_token();
+    let database_url =
+        options.database_url.unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("director.db").display()));
+    let config = Config {
+        database_url,
+        listen: options.listen.unwrap_or_else(|| "127.0.0.1:8080".into()),
+        tls: options.tls,
+        image_repository: options.image_repository,
+        keys: OnlineKeys {
+            targets: "keys/targets.pem".into(),
+            snapshot: "keys/snapshot.pem".into(),
+            timestamp: "keys/timestamp.pem".into(),
+        },
+        lifetimes: options.lifetimes.unwrap_or_default(),
+        admin_tokens: vec![AdminToken {
+            name: "admin".into(),
+            token_sha256: token_hash(&admin_token),
+            role: Role::Admin,
+        }],
+        max_body: 1 << 20,
+    };
+    let store = Store::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+    tx.put_root(1, &root_bytes).await.map_err(|e| e.to_string())?;
+    tx.audit("director", "init", &serde_json::json!({"root_version": 1}).to_string(), Utc::now().timestamp())
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    config.save(dir)?;
+    Ok(Initialized { admin_token, root_key })
+}
+
+/// Opens the director in `dir`: configuration, online keys, database, image repository.
+pub async fn open(dir: &Path) -> Result<Arc<Director>, String> {
+    let config = Config::load(dir)?;
+    let signers = OnlineSigners {
+        targets: keys::open(&config.keys.targets, dir)?,
+        snapshot: keys::open(&config.keys.snapshot, dir)?,
+        timestamp: keys::open(&config.keys.timestamp, dir)?,
+    };
+    let store = Store::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    let (version, bytes) =
+        store.latest_root().await.map_err(|e| e.to_string())?.ok_or("the database holds no director root")?;
+    let root =
+        Signed::<Root>::decode_unverified(bytes.as_bytes()).map_err(|e| format!("director root v{version}: {e}"))?;
+    for (role, signer, keys) in [
+        ("targets", &signers.targets, &root.signed.roles.targets),
+        ("snapshot", &signers.snapshot, &root.signed.roles.snapshot),
+        ("timestamp", &signers.timestamp, &root.signed.roles.timestamp),
+    ] {
+        if !keys.keyids.contains(signer.key_id()) {
+            return Err(format!(
+                "the {role} key {} is not authorized by director root v{version}",
+                signer.key_id().short()
+            ));
+        }
+    }
+    let images = config.image_repository.as_ref().map(|r| ImageRepository::open(&r.dir, &r.root)).transpose()?;
+    Ok(Arc::new(Director::new(store, signers, config, images)))
+}

@@ -1,0 +1,626 @@
+//! The director's storage: one store over SQLite (the default: one file, WAL, no setup)
+//! and PostgreSQL (several director processes sharing one database), through sqlx's
+//! `Any` driver and one migration folder whose SQL both accept.
+//!
+//! Reads go through a read pool; every change goes through [`Tx`], one database
+//! transaction that commits whole or not at all. With SQLite the write pool holds a
+//! single connection, so writers queue in-process instead of failing on a busy lock;
+//! with PostgreSQL a vehicle's row is locked (`FOR UPDATE`) for the length of the
+//! transaction, so two manifests for one vehicle apply in order across processes.
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Row};
+use std::str::FromStr;
+
+/// Which database the store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A storage failure.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The row to create exists already.
+    Conflict(String),
+    /// The database failed.
+    Database(sqlx::Error),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Conflict(what) => write!(f, "{what} exists already"),
+            StoreError::Database(e) => write!(f, "database: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e)
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// A registered vehicle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vehicle {
+    /// Its vehicle identification number.
+    pub vin: String,
+    /// The primary ECU, whose key signs the vehicle's manifests.
+    pub primary_serial: String,
+    /// SHA-256 (hex) of its device token.
+    pub token_hash: String,
+    /// When it was registered (Unix seconds).
+    pub registered: i64,
+    /// The last accepted manifest.
+    pub manifest: Option<String>,
+    /// When it was accepted.
+    pub manifest_time: i64,
+    /// The latest time its ECUs reported.
+    pub reported_time: i64,
+    /// Current director metadata versions and the timestamp's expiry.
+    pub targets_version: i64,
+    /// The snapshot version.
+    pub snapshot_version: i64,
+    /// The timestamp version.
+    pub timestamp_version: i64,
+    /// When the timestamp expires (Unix seconds).
+    pub timestamp_expires: i64,
+}
+
+/// One of a vehicle's ECUs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ecu {
+    /// Its serial.
+    pub serial: String,
+    /// Its hardware identifier.
+    pub hardware_id: String,
+    /// Its public key (TUF key JSON).
+    pub public_key: String,
+    /// "partial" or "full".
+    pub verification: String,
+    /// The last accepted report counter (-1 before the first).
+    pub report_counter: i64,
+    /// The latest time its last accepted report gave (Unix seconds).
+    pub reported_time: i64,
+    /// The installed image from the last accepted report (JSON).
+    pub installed: Option<String>,
+    /// The attack code it last reported.
+    pub attack: i64,
+}
+
+/// An image assigned to an ECU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    /// Its id.
+    pub id: String,
+    /// The vehicle.
+    pub vin: String,
+    /// The ECU.
+    pub serial: String,
+    /// The image repository target path.
+    pub target: String,
+    /// The target's file entry from the image repository (JSON: length, hashes, custom).
+    pub target_file: String,
+    /// The ECU's hardware identifier.
+    pub hardware_id: String,
+    /// The image's release counter.
+    pub release_counter: i64,
+    /// queued, issued, installed, failed or cancelled.
+    pub state: String,
+    /// The image the ECU reported when the assignment was issued (JSON).
+    pub previous: Option<String>,
+    /// Created and last changed (Unix seconds).
+    pub created: i64,
+    /// Last state change.
+    pub updated: i64,
+}
+
+/// A vehicle event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Order within the vehicle.
+    pub seq: i64,
+    /// When (Unix seconds).
+    pub time: i64,
+    /// What kind.
+    pub kind: String,
+    /// Details (JSON).
+    pub detail: String,
+}
+
+/// An audit log entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When (Unix seconds).
+    pub time: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Details (JSON).
+    pub detail: String,
+    /// The previous entry's hash.
+    pub prev_hash: String,
+    /// SHA-256 over the previous hash and this entry.
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// The hash an entry must carry: SHA-256 over the previous hash and its fields.
+    pub fn compute_hash(prev_hash: &str, seq: i64, time: i64, actor: &str, action: &str, detail: &str) -> String {
+        let text = format!("{prev_hash}\n{seq}\n{time}\n{actor}\n{action}\n{detail}");
+        metadata_schemas::hex::encode(&threshold_keys::digest::sha256(text.as_bytes()))
+    }
+}
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Store {
+    /// Opens (creating if need be) the database at `url` (`sqlite://FILE` or
+    /// `postgres://...`) and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new().max_connections(max).after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; NORMAL sync keeps every
+                        // commit across a process kill; the busy timeout covers a second
+                        // process.
+                        for pragma in
+                            ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000"]
+                        {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+        };
+        let (read, write) = match backend {
+            Backend::Sqlite => {
+                let write = pool(1).connect_with(options.clone()).await?;
+                (pool(4).connect_with(options).await?, write)
+            }
+            Backend::Postgres => {
+                let shared = pool(16).connect_with(options).await?;
+                (shared.clone(), shared)
+            }
+        };
+        MIGRATOR.run(&write).await.map_err(|e| StoreError::Database(e.into()))?;
+        Ok(Store { read, write, backend })
+    }
+
+    /// The database kind.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a change.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx { tx: self.write.begin().await?, backend: self.backend })
+    }
+
+    /// A vehicle, if registered.
+    pub async fn vehicle(&self, vin: &str) -> Result<Option<Vehicle>> {
+        let row = sqlx::query(VEHICLE).bind(vin).fetch_optional(&self.read).await?;
+        row.map(|r| vehicle(&r)).transpose()
+    }
+
+    /// A vehicle's ECUs, by serial.
+    pub async fn ecus(&self, vin: &str) -> Result<Vec<Ecu>> {
+        let rows = sqlx::query(ECUS).bind(vin).fetch_all(&self.read).await?;
+        rows.iter().map(ecu).collect()
+    }
+
+    /// A vehicle's assignments, oldest first.
+    pub async fn assignments(&self, vin: &str) -> Result<Vec<Assignment>> {
+        let rows = sqlx::query(ASSIGNMENTS).bind(vin).fetch_all(&self.read).await?;
+        rows.iter().map(assignment).collect()
+    }
+
+    /// A signed director metadata file of a vehicle.
+    pub async fn metadata(&self, vin: &str, file: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT bytes FROM metadata WHERE vin = $1 AND file = $2")
+            .bind(vin)
+            .bind(file)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("bytes")).transpose()?)
+    }
+
+    /// A director root version.
+    pub async fn root(&self, version: i64) -> Result<Option<String>> {
+        let row =
+            sqlx::query("SELECT bytes FROM roots WHERE version = $1").bind(version).fetch_optional(&self.read).await?;
+        Ok(row.map(|r| r.try_get("bytes")).transpose()?)
+    }
+
+    /// The newest director root: version and bytes.
+    pub async fn latest_root(&self) -> Result<Option<(i64, String)>> {
+        let row = sqlx::query("SELECT version, bytes FROM roots ORDER BY version DESC LIMIT 1")
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get("version")?, r.try_get("bytes")?))).transpose()?)
+    }
+
+    /// A vehicle's events, newest last, after `after`.
+    pub async fn events(&self, vin: &str, after: i64, limit: i64) -> Result<Vec<Event>> {
+        let rows =
+            sqlx::query("SELECT seq, time, kind, detail FROM events WHERE vin = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+                .bind(vin)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Event {
+                    seq: r.try_get("seq")?,
+                    time: r.try_get("time")?,
+                    kind: r.try_get("kind")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Audit entries after `after`, in order.
+    pub async fn audit(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, time, actor, action, detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get("seq")?,
+                    time: r.try_get("time")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    detail: r.try_get("detail")?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Assignments by state, for metrics.
+    pub async fn assignment_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM assignments GROUP BY state ORDER BY state")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+    }
+}
+
+const VEHICLE: &str = "SELECT vin, primary_serial, token_hash, registered, manifest, manifest_time, reported_time, \
+     targets_version, snapshot_version, timestamp_version, timestamp_expires FROM vehicles WHERE vin = $1";
+const ECUS: &str = "SELECT serial, hardware_id, public_key, verification, report_counter, reported_time, installed, attack \
+     FROM ecus WHERE vin = $1 ORDER BY serial";
+const ASSIGNMENTS: &str = "SELECT id, vin, serial, target, target_file, hardware_id, release_counter, state, previous, \
+     created, updated FROM assignments WHERE vin = $1 ORDER BY created, id";
+
+fn vehicle(r: &sqlx::any::AnyRow) -> Result<Vehicle> {
+    Ok(Vehicle {
+        vin: r.try_get("vin")?,
+        primary_serial: r.try_get("primary_serial")?,
+        token_hash: r.try_get("token_hash")?,
+        registered: r.try_get("registered")?,
+        manifest: r.try_get("manifest")?,
+        manifest_time: r.try_get("manifest_time")?,
+        reported_time: r.try_get("reported_time")?,
+        targets_version: r.try_get("targets_version")?,
+        snapshot_version: r.try_get("snapshot_version")?,
+        timestamp_version: r.try_get("timestamp_version")?,
+        timestamp_expires: r.try_get("timestamp_expires")?,
+    })
+}
+
+fn ecu(r: &sqlx::any::AnyRow) -> Result<Ecu> {
+    Ok(Ecu {
+        serial: r.try_get("serial")?,
+        hardware_id: r.try_get("hardware_id")?,
+        public_key: r.try_get("public_key")?,
+        verification: r.try_get("verification")?,
+        report_counter: r.try_get("report_counter")?,
+        reported_time: r.try_get("reported_time")?,
+        installed: r.try_get("installed")?,
+        attack: r.try_get("attack")?,
+    })
+}
+
+fn assignment(r: &sqlx::any::AnyRow) -> Result<Assignment> {
+    Ok(Assignment {
+        id: r.try_get("id")?,
+        vin: r.try_get("vin")?,
+        serial: r.try_get("serial")?,
+        target: r.try_get("target")?,
+        target_file: r.try_get("target_file")?,
+        hardware_id: r.try_get("hardware_id")?,
+        release_counter: r.try_get("release_counter")?,
+        state: r.try_get("state")?,
+        previous: r.try_get("previous")?,
+        created: r.try_get("created")?,
+        updated: r.try_get("updated")?,
+    })
+}
+
+/// One change to the database, committed whole by [`Tx::commit`] or rolled back when
+/// dropped.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl Tx {
+    /// The vehicle, locked until the transaction ends (PostgreSQL; SQLite has one writer).
+    pub async fn lock_vehicle(&mut self, vin: &str) -> Result<Option<Vehicle>> {
+        let sql = match self.backend {
+            Backend::Postgres => format!("{VEHICLE} FOR UPDATE"),
+            Backend::Sqlite => VEHICLE.to_string(),
+        };
+        let row = sqlx::query(&sql).bind(vin).fetch_optional(&mut *self.tx).await?;
+        row.map(|r| vehicle(&r)).transpose()
+    }
+
+    /// The vehicle's ECUs.
+    pub async fn ecus(&mut self, vin: &str) -> Result<Vec<Ecu>> {
+        let rows = sqlx::query(ECUS).bind(vin).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(ecu).collect()
+    }
+
+    /// The vehicle's assignments.
+    pub async fn assignments(&mut self, vin: &str) -> Result<Vec<Assignment>> {
+        let rows = sqlx::query(ASSIGNMENTS).bind(vin).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(assignment).collect()
+    }
+
+    /// Registers a vehicle; a conflict if the vin is taken.
+    pub async fn insert_vehicle(&mut self, vin: &str, primary: &str, token_hash: &str, now: i64) -> Result<()> {
+        let exists =
+            sqlx::query("SELECT vin FROM vehicles WHERE vin = $1").bind(vin).fetch_optional(&mut *self.tx).await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!("vehicle {vin}")));
+        }
+        sqlx::query("INSERT INTO vehicles (vin, primary_serial, token_hash, registered) VALUES ($1, $2, $3, $4)")
+            .bind(vin)
+            .bind(primary)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds an ECU to a vehicle.
+    pub async fn insert_ecu(&mut self, vin: &str, ecu: &Ecu) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ecus (vin, serial, hardware_id, public_key, verification) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(vin)
+        .bind(&ecu.serial)
+        .bind(&ecu.hardware_id)
+        .bind(&ecu.public_key)
+        .bind(&ecu.verification)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records an accepted ECU report.
+    pub async fn update_ecu(
+        &mut self,
+        vin: &str,
+        serial: &str,
+        counter: i64,
+        time: i64,
+        installed: &str,
+        attack: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE ecus SET report_counter = $1, reported_time = $2, installed = $3, attack = $4 \
+             WHERE vin = $5 AND serial = $6",
+        )
+        .bind(counter)
+        .bind(time)
+        .bind(installed)
+        .bind(attack)
+        .bind(vin)
+        .bind(serial)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records an accepted manifest.
+    pub async fn set_manifest(&mut self, vin: &str, manifest: &str, now: i64, reported_time: i64) -> Result<()> {
+        sqlx::query("UPDATE vehicles SET manifest = $1, manifest_time = $2, reported_time = $3 WHERE vin = $4")
+            .bind(manifest)
+            .bind(now)
+            .bind(reported_time)
+            .bind(vin)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds an assignment.
+    pub async fn insert_assignment(&mut self, a: &Assignment) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO assignments (id, vin, serial, target, target_file, hardware_id, release_counter, state, \
+             previous, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&a.id)
+        .bind(&a.vin)
+        .bind(&a.serial)
+        .bind(&a.target)
+        .bind(&a.target_file)
+        .bind(&a.hardware_id)
+        .bind(a.release_counter)
+        .bind(&a.state)
+        .bind(&a.previous)
+        .bind(a.created)
+        .bind(a.updated)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves an assignment to `state` (and records the image the ECU ran at issue).
+    pub async fn set_assignment_state(
+        &mut self,
+        id: &str,
+        state: &str,
+        previous: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE assignments SET state = $1, previous = COALESCE($2, previous), updated = $3 WHERE id = $4")
+            .bind(state)
+            .bind(previous)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A signed metadata file of a vehicle, read inside the transaction.
+    pub async fn metadata(&mut self, vin: &str, file: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT bytes FROM metadata WHERE vin = $1 AND file = $2")
+            .bind(vin)
+            .bind(file)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get("bytes")).transpose()?)
+    }
+
+    /// Stores a signed metadata file of a vehicle (replacing one of the same name).
+    pub async fn put_metadata(&mut self, vin: &str, file: &str, bytes: &str) -> Result<()> {
+        sqlx::query("DELETE FROM metadata WHERE vin = $1 AND file = $2")
+            .bind(vin)
+            .bind(file)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("INSERT INTO metadata (vin, file, bytes) VALUES ($1, $2, $3)")
+            .bind(vin)
+            .bind(file)
+            .bind(bytes)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a vehicle's metadata versions and timestamp expiry.
+    pub async fn set_versions(
+        &mut self,
+        vin: &str,
+        targets: i64,
+        snapshot: i64,
+        timestamp: i64,
+        expires: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE vehicles SET targets_version = $1, snapshot_version = $2, timestamp_version = $3, \
+             timestamp_expires = $4 WHERE vin = $5",
+        )
+        .bind(targets)
+        .bind(snapshot)
+        .bind(timestamp)
+        .bind(expires)
+        .bind(vin)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a director root version.
+    pub async fn put_root(&mut self, version: i64, bytes: &str) -> Result<()> {
+        sqlx::query("INSERT INTO roots (version, bytes) VALUES ($1, $2)")
+            .bind(version)
+            .bind(bytes)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends a vehicle event.
+    pub async fn event(&mut self, vin: &str, kind: &str, detail: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE vehicles SET event_seq = event_seq + 1 WHERE vin = $1")
+            .bind(vin)
+            .execute(&mut *self.tx)
+            .await?;
+        let row =
+            sqlx::query("SELECT event_seq FROM vehicles WHERE vin = $1").bind(vin).fetch_one(&mut *self.tx).await?;
+        let seq: i64 = row.try_get("event_seq")?;
+        sqlx::query("INSERT INTO events (vin, seq, time, kind, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(vin)
+            .bind(seq)
+            .bind(now)
+            .bind(kind)
+            .bind(detail)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends to the hash-chained audit log.
+    pub async fn audit(&mut self, actor: &str, action: &str, detail: &str, now: i64) -> Result<()> {
+        let lock = match self.backend {
+            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        };
+        let head = sqlx::query(lock).fetch_one(&mut *self.tx).await?;
+        let (prev_seq, prev_hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        let seq = prev_seq + 1;
+        let hash = AuditEntry::compute_hash(&prev_hash, seq, now, actor, action, detail);
+        sqlx::query(
+            "INSERT INTO audit (seq, time, actor, action, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(seq)
+        .bind(now)
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .bind(&prev_hash)
+        .bind(&hash)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&hash)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Commits everything.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
