@@ -23,7 +23,10 @@ fn serve(data: &std::path::Path) -> (Child, String) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "director exited before listening");
+        if reader.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait().unwrap();
+            panic!("director exited before listening: {status}");
+        }
         if let Some(url) = line.trim().strip_prefix("director listening on ") {
             return (child, url.to_string());
         }
