@@ -11,22 +11,38 @@ use std::sync::Arc;
 use common::Vehicle;
 use tokio::sync::Mutex;
 
+/// A `director serve` process, killed (SIGKILL) and reaped when dropped.
+struct Serving(Child);
+
+impl Serving {
+    /// SIGKILL, then reap.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// The `director` binary serving `data`; its base URL.
-fn serve(data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_director"))
-        .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+fn serve(data: &std::path::Path) -> (Serving, String) {
+    let mut child = Serving(
+        Command::new(env!("CARGO_BIN_EXE_director"))
+            .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     loop {
         line.clear();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            let status = child.wait().unwrap();
-            panic!("director exited before listening: {status}");
-        }
+        assert!(reader.read_line(&mut line).unwrap() > 0, "director exited before listening");
         if let Some(url) = line.trim().strip_prefix("director listening on ") {
             return (child, url.to_string());
         }
@@ -95,8 +111,7 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_manifest_and_applies_non
             break;
         }
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    child.kill(); // SIGKILL
     let mut fleet = Vec::new();
     for t in tasks {
         fleet.push(t.await.unwrap());
@@ -155,8 +170,7 @@ async fn sigkill_during_ingestion_loses_no_acknowledged_manifest_and_applies_non
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
