@@ -55,6 +55,15 @@ pub fn default_images() -> RepoSim {
 impl Director {
     /// Starts a director on `database_url` (None: SQLite in its data directory).
     pub async fn start(database_url: Option<String>, lifetimes: Option<Lifetimes>) -> Director {
+        Self::start_with(database_url, lifetimes, None).await
+    }
+
+    /// Starts a director with TLS (`tls`, and the CA PEM the test client trusts).
+    pub async fn start_with(
+        database_url: Option<String>,
+        lifetimes: Option<Lifetimes>,
+        tls: Option<(director::config::TlsConfig, String)>,
+    ) -> Director {
         let dir = tempfile::tempdir().unwrap();
         let images = default_images();
         let repo = dir.path().join("image-repo");
@@ -69,6 +78,7 @@ impl Director {
             database_url,
             image_repository: Some(ImageRepoConfig { dir: repo.clone(), root: repo.join("metadata/1.root.json") }),
             lifetimes,
+            tls: tls.as_ref().map(|(t, _)| t.clone()),
             ..Default::default()
         };
         let made = setup::init(&data, options).await.unwrap();
@@ -82,9 +92,16 @@ impl Director {
         config.save(&data).unwrap();
         let service = setup::open(&data).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(director::server::serve(listener, director::api::router(service.clone()), None));
-        Director { dir, url, admin: made.admin_token, viewer, http: reqwest::Client::new(), images, service }
+        let address = listener.local_addr().unwrap();
+        let server_tls = service.config.tls.as_ref().map(|t| director::server::tls_config(t).unwrap());
+        let scheme = if server_tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{address}");
+        tokio::spawn(director::server::serve(listener, director::api::router(service.clone()), server_tls));
+        let mut http = reqwest::Client::builder();
+        if let Some((_, ca)) = &tls {
+            http = http.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
+        }
+        Director { dir, url, admin: made.admin_token, viewer, http: http.build().unwrap(), images, service }
     }
 
     pub fn data(&self) -> PathBuf {
