@@ -68,6 +68,18 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Install the next director root version (signed offline, e.g. by a repo-tool
+    /// ceremony), optionally with new online keys; re-signs every vehicle. Run with
+    /// the service stopped.
+    ImportRoot {
+        /// The data directory.
+        dir: PathBuf,
+        /// The signed root file.
+        root: PathBuf,
+        /// A new online key, as ROLE=SOURCE (key file or pkcs11: URI). Repeatable.
+        #[arg(long = "key", value_name = "ROLE=SOURCE")]
+        keys: Vec<String>,
+    },
     /// Add an administrator token (printed once).
     AdminToken {
         /// The data directory.
@@ -127,6 +139,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("director listening on {scheme}://{address}");
             let app = director::api::router(director);
             director::server::serve(listener, app, tls).await.map_err(|e| e.to_string())
+        }
+        Command::ImportRoot { dir, root, keys } => {
+            let bytes = std::fs::read(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+            let keys = keys
+                .iter()
+                .map(|k| {
+                    k.split_once('=')
+                        .map(|(r, s)| (r.to_string(), s.to_string()))
+                        .ok_or(format!("--key {k}: ROLE=SOURCE"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let version = setup::import_root(&dir, &bytes, &keys).await?;
+            println!("director root v{version} installed; vehicles re-signed");
+            Ok(())
         }
         Command::AdminToken { dir, name, role } => {
             let role = match role.as_str() {

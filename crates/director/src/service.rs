@@ -368,8 +368,14 @@ impl Director {
             let Some(report) = accepted.reports.iter().find(|r| r.serial == a.serial) else { continue };
             let state = if installs(&a, &report.installed) {
                 "installed"
-            } else if report.attack != 0 || a.previous.as_deref() != Some(report.installed.as_str()) {
-                "failed" // it reports an attack, or runs something that is neither the old nor the new image
+            } else if report.attack != 0 {
+                "failed"
+            } else if a.previous.is_none() {
+                // Issued before the director knew what the ECU ran: this is the old image.
+                tx.set_assignment_state(&a.id, "issued", Some(&report.installed), now.timestamp()).await?;
+                continue;
+            } else if a.previous.as_deref() != Some(report.installed.as_str()) {
+                "failed" // neither the old nor the new image
             } else {
                 continue; // not installed yet
             };
@@ -402,6 +408,31 @@ impl Director {
         tx.commit().await?;
         self.metrics.accepted();
         Ok(Ingested { resolved, issued })
+    }
+
+    /// Re-signs every vehicle's targets, snapshot and timestamp with the current keys
+    /// (after a root rotation), listing what each has issued.
+    pub async fn resign_all(&self) -> Result<usize> {
+        let now = now();
+        let vins = self.store.vins().await?;
+        for vin in &vins {
+            let _order = self.ordered(vin).await;
+            let mut tx = self.store.begin().await?;
+            let Some(vehicle) = tx.lock_vehicle(vin).await? else { continue };
+            let issued: Vec<Assignment> =
+                tx.assignments(vin).await?.into_iter().filter(|a| a.state == "issued").collect();
+            let versions =
+                repo::publish(&mut tx, &vehicle, &issued, &self.signers, &self.config.lifetimes, now).await?;
+            tx.audit(
+                "director",
+                "sign-metadata",
+                &json!({"vin": vin, "targets": versions.0, "reason": "new root"}).to_string(),
+                now.timestamp(),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(vins.len())
     }
 
     /// A director metadata file of a vehicle, by its TUF file name; a timestamp near

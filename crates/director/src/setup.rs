@@ -114,16 +114,70 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
 /// Opens the director in `dir`: configuration, online keys, database, image repository.
 pub async fn open(dir: &Path) -> Result<Arc<Director>, String> {
     let config = Config::load(dir)?;
-    let signers = OnlineSigners {
-        targets: keys::open(&config.keys.targets, dir)?,
-        snapshot: keys::open(&config.keys.snapshot, dir)?,
-        timestamp: keys::open(&config.keys.timestamp, dir)?,
-    };
+    let signers = open_signers(&config, dir)?;
     let store = Store::open(&config.database_url).await.map_err(|e| e.to_string())?;
     let (version, bytes) =
         store.latest_root().await.map_err(|e| e.to_string())?.ok_or("the database holds no director root")?;
+    check_authorized(&signers, &bytes, version)?;
+    let images = config.image_repository.as_ref().map(|r| ImageRepository::open(&r.dir, &r.root)).transpose()?;
+    Ok(Arc::new(Director::new(store, signers, config, images)))
+}
+
+/// Installs director root version N+1 (from an offline ceremony, say): it must be
+/// signed by a threshold of root vN's keys and of its own, and authorize the online
+/// keys the configuration names, after `keys` (role, source) replace any. Every
+/// vehicle's metadata is then re-signed, so devices find it signed by the new keys.
+/// Run with the service stopped; it picks the new keys up when it starts.
+pub async fn import_root(dir: &Path, bytes: &[u8], keys: &[(String, String)]) -> Result<i64, String> {
+    let mut config = Config::load(dir)?;
+    for (role, source) in keys {
+        match role.as_str() {
+            "targets" => config.keys.targets = source.clone(),
+            "snapshot" => config.keys.snapshot = source.clone(),
+            "timestamp" => config.keys.timestamp = source.clone(),
+            other => return Err(format!("--key {other}=...: targets, snapshot or timestamp")),
+        }
+    }
+    let store = Store::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    let (version, current) = store.latest_root().await.map_err(|e| e.to_string())?.ok_or("no director root yet")?;
+    let limits = update_verifier::Limits::default();
+    let mut trusted = update_verifier::TrustedSet::new(current.as_bytes(), Utc::now(), limits)
+        .map_err(|e| format!("root v{version}: {e}"))?;
+    trusted.update_root(bytes).map_err(|e| format!("the new root: {e}"))?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| format!("the new root: {e}"))?;
+    let new_version = version + 1;
+    // The online keys must work with the new root before anything is written.
+    let signers = open_signers(&config, dir)?;
+    check_authorized(&signers, &text, new_version)?;
+    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
+    tx.put_root(new_version, &text).await.map_err(|e| e.to_string())?;
+    tx.audit(
+        "director",
+        "import-root",
+        &serde_json::json!({"root_version": new_version}).to_string(),
+        Utc::now().timestamp(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    config.save(dir)?;
+    let director = open(dir).await?;
+    director.resign_all().await.map_err(|e| format!("re-signing vehicles: {e:?}"))?;
+    Ok(new_version)
+}
+
+fn open_signers(config: &Config, dir: &Path) -> Result<OnlineSigners, String> {
+    Ok(OnlineSigners {
+        targets: keys::open(&config.keys.targets, dir)?,
+        snapshot: keys::open(&config.keys.snapshot, dir)?,
+        timestamp: keys::open(&config.keys.timestamp, dir)?,
+    })
+}
+
+/// Each online key is one the root authorizes for its role.
+fn check_authorized(signers: &OnlineSigners, root: &str, version: i64) -> Result<(), String> {
     let root =
-        Signed::<Root>::decode_unverified(bytes.as_bytes()).map_err(|e| format!("director root v{version}: {e}"))?;
+        Signed::<Root>::decode_unverified(root.as_bytes()).map_err(|e| format!("director root v{version}: {e}"))?;
     for (role, signer, keys) in [
         ("targets", &signers.targets, &root.signed.roles.targets),
         ("snapshot", &signers.snapshot, &root.signed.roles.snapshot),
@@ -136,6 +190,5 @@ pub async fn open(dir: &Path) -> Result<Arc<Director>, String> {
             ));
         }
     }
-    let images = config.image_repository.as_ref().map(|r| ImageRepository::open(&r.dir, &r.root)).transpose()?;
-    Ok(Arc::new(Director::new(store, signers, config, images)))
+    Ok(())
 }

@@ -228,6 +228,12 @@ impl Store {
         row.map(|r| vehicle(&r)).transpose()
     }
 
+    /// Every registered vin.
+    pub async fn vins(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT vin FROM vehicles ORDER BY vin").fetch_all(&self.read).await?;
+        rows.iter().map(|r| Ok(r.try_get("vin")?)).collect()
+    }
+
     /// A vehicle's ECUs, by serial.
     pub async fn ecus(&self, vin: &str) -> Result<Vec<Ecu>> {
         let rows = sqlx::query(ECUS).bind(vin).fetch_all(&self.read).await?;

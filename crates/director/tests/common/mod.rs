@@ -104,6 +104,16 @@ impl Director {
         Director { dir, url, admin: made.admin_token, viewer, http: http.build().unwrap(), images, service }
     }
 
+    /// Stops serving through this instance's state and serves the data directory
+    /// afresh (as after a restart), at a new address.
+    pub async fn restart(&mut self) {
+        let service = setup::open(&self.data()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(director::server::serve(listener, director::api::router(service.clone()), None));
+        self.service = service;
+    }
+
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -180,6 +190,13 @@ impl Director {
         let targets_name = format!("{targets_version}.targets.json");
         files.insert(targets_name.clone(), self.director_file(vin, token, &targets_name).await.1);
         let mut set = update_verifier::TrustedSet::new(&root, Utc::now(), update_verifier::Limits::default()).unwrap();
+        for version in 2.. {
+            let (status, next) = self.director_file(vin, token, &format!("{version}.root.json")).await;
+            if status != 200 {
+                break;
+            }
+            set.update_root(&next).unwrap();
+        }
         set.update_timestamp(&files["timestamp.json"], update_verifier::Source::Remote).unwrap();
         set.update_snapshot(&files[&snapshot_name], update_verifier::Source::Remote).unwrap();
         set.update_targets(&files[&targets_name]).unwrap();
