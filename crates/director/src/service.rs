@@ -28,6 +28,8 @@ pub enum ServiceError {
     Conflict(String),
     /// A manifest was refused (recorded).
     Refused(Refusal),
+    /// Missing or wrong device credentials.
+    Unauthorized(String),
     /// A failure of the director itself.
     Internal(String),
 }
@@ -337,12 +339,18 @@ impl Director {
 
     /// Ingests a manifest: refused ones change nothing but are recorded with the
     /// reason; accepted ones update the inventory and move the vehicle's bundle on.
-    pub async fn ingest(&self, vin: &str, bytes: &[u8]) -> Result<Ingested> {
+    /// `token` is the device token's hash when the device authenticated by token (it
+    /// is checked against the vehicle read here, saving a query per request).
+    pub async fn ingest(&self, vin: &str, token: Option<&str>, bytes: &[u8]) -> Result<Ingested> {
         let now = now();
         let _order = self.ordered(vin).await;
         let mut tx = self.store.begin().await?;
-        let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
-        let ecus = tx.ecus(vin).await?;
+        let (vehicle, ecus) = match tx.lock_vehicle_with_ecus(vin).await? {
+            Some(found) => found,
+            None if token.is_some() => return Err(ServiceError::Unauthorized("unknown device token".into())),
+            None => return Err(ServiceError::NotFound(format!("vehicle {vin}"))),
+        };
+        check_token(&vehicle.token_hash, token)?;
         let accepted = match manifest::check(bytes, &vehicle, &ecus) {
             Ok(accepted) => accepted,
             Err(refusal) => {
@@ -354,8 +362,13 @@ impl Director {
                 return Err(ServiceError::Refused(refusal));
             }
         };
+        let updates: Vec<_> = accepted
+            .reports
+            .iter()
+            .map(|r| (r.serial.as_str(), r.counter, r.time, r.installed.as_str(), r.attack))
+            .collect();
+        tx.update_ecus(vin, &updates).await?;
         for r in &accepted.reports {
-            tx.update_ecu(vin, &r.serial, r.counter, r.time, &r.installed, r.attack).await?;
             if r.attack != 0 {
                 let detail = json!({"ecu": r.serial, "attack": r.attack}).to_string();
                 tx.event(vin, "attack-reported", &detail, now.timestamp()).await?;
@@ -364,7 +377,7 @@ impl Director {
         let manifest_text = String::from_utf8_lossy(bytes);
         tx.set_manifest(vin, &manifest_text, now.timestamp(), accepted.latest_time.max(vehicle.reported_time)).await?;
         let mut resolved = Vec::new();
-        for a in tx.assignments(vin).await?.into_iter().filter(|a| a.state == "issued") {
+        for a in tx.issued_assignments(vin).await? {
             let Some(report) = accepted.reports.iter().find(|r| r.serial == a.serial) else { continue };
             let state = if installs(&a, &report.installed) {
                 "installed"
@@ -435,37 +448,50 @@ impl Director {
         Ok(vins.len())
     }
 
-    /// A director metadata file of a vehicle, by its TUF file name; a timestamp near
+    /// A director metadata file of a vehicle, by its TUF file name, for a device that
+    /// authenticated with a token (`token`: its hash) or a certificate; a timestamp near
     /// its expiry is re-signed first.
-    pub async fn director_file(&self, vin: &str, file: &str) -> Result<Option<String>> {
+    pub async fn director_file(&self, vin: &str, file: &str, token: Option<&str>) -> Result<Option<String>> {
+        let found = self.store.vehicle_file(vin, file).await?;
+        let Some((token_hash, timestamp_expires, bytes)) = found else {
+            return Err(match token {
+                Some(_) => ServiceError::Unauthorized("unknown device token".into()),
+                None => ServiceError::NotFound(format!("vehicle {vin}")),
+            });
+        };
+        check_token(&token_hash, token)?;
         if let Some(version) = file.strip_suffix(".root.json").and_then(|v| v.parse::<i64>().ok()) {
             return Ok(self.store.root(version).await?);
         }
         if file == "root.json" {
             return Ok(self.store.latest_root().await?.map(|(_, bytes)| bytes));
         }
-        if file == "timestamp.json" {
+        let now = now();
+        if file == "timestamp.json"
+            && timestamp_expires - now.timestamp() <= self.config.lifetimes.timestamp_margin as i64
+        {
+            let _order = self.ordered(vin).await;
+            let mut tx = self.store.begin().await?;
             let vehicle =
-                self.store.vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
-            let now = now();
-            if vehicle.timestamp_expires - now.timestamp() <= self.config.lifetimes.timestamp_margin as i64 {
-                let _order = self.ordered(vin).await;
-                let mut tx = self.store.begin().await?;
-                let vehicle =
-                    tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
-                if repo::refresh_timestamp(&mut tx, &vehicle, &self.signers, &self.config.lifetimes, now).await? {
-                    tx.audit(
-                        "director",
-                        "sign-metadata",
-                        &json!({"vin": vin, "timestamp": vehicle.timestamp_version + 1}).to_string(),
-                        now.timestamp(),
-                    )
-                    .await?;
-                }
-                tx.commit().await?;
+                tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+            if repo::refresh_timestamp(&mut tx, &vehicle, &self.signers, &self.config.lifetimes, now).await? {
+                let detail = json!({"vin": vin, "timestamp": vehicle.timestamp_version + 1}).to_string();
+                tx.audit("director", "sign-metadata", &detail, now.timestamp()).await?;
             }
+            tx.commit().await?;
+            return Ok(self.store.metadata(vin, file).await?);
         }
-        Ok(self.store.metadata(vin, file).await?)
+        Ok(bytes)
+    }
+}
+
+/// A device token's hash must match the vehicle's (when the device used a token).
+fn check_token(stored: &str, token: Option<&str>) -> Result<()> {
+    match token {
+        Some(hash) if !crate::api::same_digest(stored, hash) => {
+            Err(ServiceError::Unauthorized("unknown device token".into()))
+        }
+        _ => Ok(()),
     }
 }
 

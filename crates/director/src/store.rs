@@ -256,6 +256,20 @@ impl Store {
         Ok(row.map(|r| r.try_get("bytes")).transpose()?)
     }
 
+    /// A vehicle's token hash, timestamp expiry and one of its metadata files: one
+    /// query for the hot path of device requests.
+    pub async fn vehicle_file(&self, vin: &str, file: &str) -> Result<Option<(String, i64, Option<String>)>> {
+        let row = sqlx::query(
+            "SELECT v.token_hash, v.timestamp_expires, m.bytes FROM vehicles v \
+             LEFT JOIN metadata m ON m.vin = v.vin AND m.file = $2 WHERE v.vin = $1",
+        )
+        .bind(vin)
+        .bind(file)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| Ok((r.try_get("token_hash")?, r.try_get("timestamp_expires")?, r.try_get("bytes")?))).transpose()
+    }
+
     /// A director root version.
     pub async fn root(&self, version: i64) -> Result<Option<String>> {
         let row =
@@ -395,6 +409,36 @@ impl Tx {
         row.map(|r| vehicle(&r)).transpose()
     }
 
+    /// The vehicle, locked as [`Tx::lock_vehicle`] does, with its ECUs: one query.
+    pub async fn lock_vehicle_with_ecus(&mut self, vin: &str) -> Result<Option<(Vehicle, Vec<Ecu>)>> {
+        let lock = if self.backend == Backend::Postgres { " FOR UPDATE OF v" } else { "" };
+        let sql = format!(
+            "SELECT v.vin, v.primary_serial, v.token_hash, v.registered, v.manifest, v.manifest_time, v.reported_time, \
+             v.targets_version, v.snapshot_version, v.timestamp_version, v.timestamp_expires, e.serial, e.hardware_id, \
+             e.public_key, e.verification, e.report_counter, e.reported_time AS ecu_time, e.installed, e.attack \
+             FROM vehicles v JOIN ecus e ON e.vin = v.vin WHERE v.vin = $1 ORDER BY e.serial{lock}"
+        );
+        let rows = sqlx::query(&sql).bind(vin).fetch_all(&mut *self.tx).await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let vehicle = vehicle(first)?;
+        let ecus = rows
+            .iter()
+            .map(|r| {
+                Ok(Ecu {
+                    serial: r.try_get("serial")?,
+                    hardware_id: r.try_get("hardware_id")?,
+                    public_key: r.try_get("public_key")?,
+                    verification: r.try_get("verification")?,
+                    report_counter: r.try_get("report_counter")?,
+                    reported_time: r.try_get("ecu_time")?,
+                    installed: r.try_get("installed")?,
+                    attack: r.try_get("attack")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some((vehicle, ecus)))
+    }
+
     /// The vehicle's ECUs.
     pub async fn ecus(&mut self, vin: &str) -> Result<Vec<Ecu>> {
         let rows = sqlx::query(ECUS).bind(vin).fetch_all(&mut *self.tx).await?;
@@ -437,6 +481,44 @@ impl Tx {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// Records the accepted reports of every ECU of a vehicle in one statement:
+    /// (serial, counter, time, installed, attack).
+    pub async fn update_ecus(&mut self, vin: &str, reports: &[(&str, i64, i64, &str, i64)]) -> Result<()> {
+        if reports.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<String> = (0..reports.len())
+            .map(|i| {
+                let p = 2 + i * 5;
+                format!(
+                    "SELECT ${p} AS serial, ${} AS counter, ${} AS time, ${} AS installed, ${} AS attack",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE ecus SET report_counter = u.counter, reported_time = u.time, installed = u.installed, attack = u.attack \
+             FROM ({}) AS u WHERE ecus.vin = $1 AND ecus.serial = u.serial",
+            rows.join(" UNION ALL ")
+        );
+        let mut query = sqlx::query(&sql).bind(vin);
+        for (serial, counter, time, installed, attack) in reports {
+            query = query.bind(*serial).bind(*counter).bind(*time).bind(*installed).bind(*attack);
+        }
+        query.execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// The vehicle's issued assignments.
+    pub async fn issued_assignments(&mut self, vin: &str) -> Result<Vec<Assignment>> {
+        let sql = ASSIGNMENTS.replace("WHERE vin = $1", "WHERE vin = $1 AND state = 'issued'");
+        let rows = sqlx::query(&sql).bind(vin).fetch_all(&mut *self.tx).await?;
+        rows.iter().map(assignment).collect()
     }
 
     /// Records an accepted ECU report.

@@ -19,20 +19,25 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Compares two equal-length hex digests without an early exit.
-fn same(a: &str, b: &str) -> bool {
+pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The authenticated vehicle; `vin` is the one the path names, if any.
-pub async fn device(
-    director: &Director,
-    headers: &HeaderMap,
-    peer: &PeerVin,
-    vin: Option<&str>,
-) -> Result<String, ApiError> {
+/// Who a device claims to be, checked without the database: the vin of its verified
+/// certificate, or the vin of its token with the token's hash (checked against the
+/// vehicle when the request reads it). `vin` is the one the path names, if any.
+pub struct Claim {
+    /// The vehicle.
+    pub vin: String,
+    /// SHA-256 of the device token, when the device used one.
+    pub token_hash: Option<String>,
+}
+
+/// The device's claim; 401 without credentials, 403 for another vehicle's path.
+pub fn claim(director: &Director, headers: &HeaderMap, peer: &PeerVin, vin: Option<&str>) -> Result<Claim, ApiError> {
     let client_certificates = director.config.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
-    let identity = match (&peer.0, client_certificates) {
-        (Some(cert_vin), _) => cert_vin.clone(),
+    let claim = match (&peer.0, client_certificates) {
+        (Some(cert_vin), _) => Claim { vin: cert_vin.clone(), token_hash: None },
         (None, true) => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "a client certificate is required")),
         (None, false) => {
             let token =
@@ -40,33 +45,33 @@ pub async fn device(
             let (token_vin, _) = token
                 .rsplit_once(':')
                 .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "malformed device token"))?;
-            let vehicle = director
-                .store
-                .vehicle(token_vin)
-                .await
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-            match vehicle {
-                Some(v) if same(&v.token_hash, &token_hash(token)) => v.vin,
-                _ => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown device token")),
-            }
+            Claim { vin: token_vin.to_string(), token_hash: Some(token_hash(token)) }
         }
     };
     if let Some(vin) = vin {
-        if vin != identity {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, format!("authenticated as {identity}, not {vin}")));
+        if vin != claim.vin {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, format!("authenticated as {}, not {vin}", claim.vin)));
         }
     }
-    if peer.0.is_some()
-        && director
-            .store
-            .vehicle(&identity)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-            .is_none()
-    {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, format!("vehicle {identity} is not registered")));
+    Ok(claim)
+}
+
+/// The authenticated vehicle, checked against the database (routes that do not read
+/// the vehicle themselves).
+pub async fn device(
+    director: &Director,
+    headers: &HeaderMap,
+    peer: &PeerVin,
+    vin: Option<&str>,
+) -> Result<String, ApiError> {
+    let claim = claim(director, headers, peer, vin)?;
+    let internal = |e: crate::store::StoreError| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    match (director.store.vehicle(&claim.vin).await.map_err(internal)?, &claim.token_hash) {
+        (Some(v), Some(hash)) if same(&v.token_hash, hash) => Ok(claim.vin),
+        (Some(_), None) => Ok(claim.vin),
+        (None, None) => Err(ApiError::new(StatusCode::FORBIDDEN, format!("vehicle {} is not registered", claim.vin))),
+        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown device token")),
     }
-    Ok(identity)
 }
 
 /// The authenticated administrator's name, if their role is at least `needed`.

@@ -21,8 +21,8 @@ pub async fn director_file(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let peer = peer.map(|Extension(p)| p).unwrap_or_default();
-    auth::device(&director, &headers, &peer, Some(&vin)).await?;
-    match director.director_file(&vin, &file).await? {
+    let claim = auth::claim(&director, &headers, &peer, Some(&vin))?;
+    match director.director_file(&vin, &file, claim.token_hash.as_deref()).await? {
         Some(bytes) => Ok(([("content-type", "application/json")], bytes).into_response()),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("{file} not found"))),
     }
@@ -37,8 +37,8 @@ pub async fn manifest(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let peer = peer.map(|Extension(p)| p).unwrap_or_default();
-    auth::device(&director, &headers, &peer, Some(&vin)).await?;
-    let ingested = director.ingest(&vin, &body).await?;
+    let claim = auth::claim(&director, &headers, &peer, Some(&vin))?;
+    let ingested = director.ingest(&vin, claim.token_hash.as_deref(), &body).await?;
     let resolved: Vec<_> = ingested.resolved.iter().map(|(ecu, state)| json!({"ecu": ecu, "state": state})).collect();
     Ok(Json(json!({"accepted": true, "resolved": resolved, "new_metadata": ingested.issued})).into_response())
 }

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde_json::json;
 
-pub use auth::PeerVin;
+pub use auth::{PeerVin, same as same_digest};
 
 use crate::service::{Director, ServiceError};
 
@@ -43,6 +43,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, format!("{m} not found")),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            ServiceError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, m),
             ServiceError::Refused(r) => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 message: format!("manifest refused: {r}"),
