@@ -363,13 +363,18 @@ fn vehicle(r: &sqlx::any::AnyRow) -> Result<Vehicle> {
 }
 
 fn ecu(r: &sqlx::any::AnyRow) -> Result<Ecu> {
+    ecu_with_time(r, "reported_time")
+}
+
+/// An ECU row whose reported time is in column `time` (renamed where a join clashes).
+fn ecu_with_time(r: &sqlx::any::AnyRow, time: &str) -> Result<Ecu> {
     Ok(Ecu {
         serial: r.try_get("serial")?,
         hardware_id: r.try_get("hardware_id")?,
         public_key: r.try_get("public_key")?,
         verification: r.try_get("verification")?,
         report_counter: r.try_get("report_counter")?,
-        reported_time: r.try_get("reported_time")?,
+        reported_time: r.try_get(time)?,
         installed: r.try_get("installed")?,
         attack: r.try_get("attack")?,
     })
@@ -421,21 +426,7 @@ impl Tx {
         let rows = sqlx::query(&sql).bind(vin).fetch_all(&mut *self.tx).await?;
         let Some(first) = rows.first() else { return Ok(None) };
         let vehicle = vehicle(first)?;
-        let ecus = rows
-            .iter()
-            .map(|r| {
-                Ok(Ecu {
-                    serial: r.try_get("serial")?,
-                    hardware_id: r.try_get("hardware_id")?,
-                    public_key: r.try_get("public_key")?,
-                    verification: r.try_get("verification")?,
-                    report_counter: r.try_get("report_counter")?,
-                    reported_time: r.try_get("ecu_time")?,
-                    installed: r.try_get("installed")?,
-                    attack: r.try_get("attack")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let ecus = rows.iter().map(|r| ecu_with_time(r, "ecu_time")).collect::<Result<Vec<_>>>()?;
         Ok(Some((vehicle, ecus)))
     }
 
