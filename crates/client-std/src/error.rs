@@ -32,6 +32,10 @@ pub enum Error {
     TargetNotFound(String),
     /// The operation needs a refresh first.
     NotRefreshed,
+    /// A secondary could not be reached, or refused (the primary's cycle).
+    Secondary(String),
+    /// The director refused a manifest or answered unexpectedly.
+    Director(String),
 }
 
 impl Error {
@@ -57,6 +61,8 @@ impl fmt::Display for Error {
                 write!(f, "target {path}: no trusted targets role lists it")
             }
             Error::NotRefreshed => f.write_str("refresh the metadata first"),
+            Error::Secondary(why) => write!(f, "secondary: {why}"),
+            Error::Director(why) => write!(f, "director: {why}"),
         }
     }
 }

@@ -28,6 +28,7 @@ mod config;
 pub mod download;
 mod error;
 mod metadata_dir;
+pub mod primary;
 pub mod transport;
 mod updater;
 

@@ -10,7 +10,8 @@
 //! The first stdout line is `listening on ADDR`. `--cut-at N` cuts power at the N-th
 //! flash write or erase of this run: the flash file keeps what the cut left and the
 //! process exits with status 3; start it again (without `--provision`) to power up.
-//! `--no-confirm` plays an image that never confirms its trial.
+//! `--no-confirm` plays an image that never confirms its trial. `--full` keeps the
+//! image repository's metadata too (full verification; provision with `--image-root`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -37,12 +38,15 @@ struct Options {
     cut_at: Option<u64>,
     confirm: bool,
     slot_size: u32,
+    full: bool,
+    image_root: Option<PathBuf>,
 }
 
 fn usage(problem: &str) -> String {
     format!(
         "ecu-sim: {problem}\nusage: ecu-sim --flash FILE --serial S --hardware-id H --vin V [--seed HEX64] \
-         [--provision --root ROOT --factory IMAGE] [--listen ADDR] [--cut-at N] [--no-confirm] [--slot-size BYTES]"
+         [--provision --root ROOT --factory IMAGE] [--listen ADDR] [--cut-at N] [--no-confirm] [--slot-size BYTES] \
+         [--full [--image-root ROOT]]"
     )
 }
 
@@ -62,6 +66,8 @@ fn parse() -> Result<Options, String> {
         cut_at: None,
         confirm: true,
         slot_size: 1 << 20,
+        full: false,
+        image_root: None,
     };
     let mut provision = false;
     while let Some(arg) = args.next() {
@@ -83,6 +89,8 @@ fn parse() -> Result<Options, String> {
             }
             "--provision" => provision = true,
             "--no-confirm" => options.confirm = false,
+            "--full" => options.full = true,
+            "--image-root" => options.image_root = Some(PathBuf::from(value()?)),
             "--help" | "-h" => return Err(usage("help")),
             other => return Err(usage(&format!("unknown argument {other}"))),
         }
@@ -104,7 +112,7 @@ fn parse() -> Result<Options, String> {
 }
 
 fn layout(options: &Options) -> Layout {
-    Layout::contiguous(0, SECTOR as u32, options.slot_size, SECTOR as u32, 64 * 1024, false)
+    Layout::contiguous(0, SECTOR as u32, options.slot_size, SECTOR as u32, 64 * 1024, options.full)
 }
 
 fn save(path: &Path, flash: &Flash) -> std::io::Result<()> {
@@ -140,6 +148,12 @@ fn provision(options: &Options, root: &Path, factory: &Path) -> Result<(), Strin
     let mut device = Device::provision(flash, layout, factory).map_err(|e| format!("provisioning: {e:?}"))?;
     Ecu::provision_root(&mut device, &options.ecu, &root, &mut vec![0; 64 * 1024])
         .map_err(|e| format!("root: {e:?}"))?;
+    if options.full {
+        let path = options.image_root.as_ref().ok_or("--full needs --image-root to provision")?;
+        let image_root = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ecu::provision_image_root(&mut device, &image_root, &mut vec![0; 64 * 1024])
+            .map_err(|e| format!("image root: {e:?}"))?;
+    }
     save(&options.flash, &device.into_flash()).map_err(|e| e.to_string())
 }
 

@@ -18,6 +18,8 @@ pub struct HttpTransport {
     agent: Agent,
     /// Without the environment's proxy, for loopback hosts.
     direct: Agent,
+    /// A bearer token sent with every request (a director's device token).
+    bearer: Option<String>,
 }
 
 impl HttpTransport {
@@ -37,7 +39,30 @@ impl HttpTransport {
                 .build()
                 .into()
         };
-        Ok(HttpTransport { agent: agent(Proxy::try_from_env()), direct: agent(None) })
+        Ok(HttpTransport { agent: agent(Proxy::try_from_env()), direct: agent(None), bearer: None })
+    }
+
+    /// Sends `Authorization: Bearer TOKEN` with every request.
+    pub fn with_bearer(mut self, token: impl Into<String>) -> Self {
+        self.bearer = Some(token.into());
+        self
+    }
+
+    fn agent_for(&self, url: &str) -> &Agent {
+        if is_loopback(url) { &self.direct } else { &self.agent }
+    }
+
+    /// PUTs `body` (JSON) to `url`: the status and up to 64 KiB of the answer.
+    pub fn put_json(&self, url: &str, body: &[u8]) -> Result<(u16, String), TransportError> {
+        let mut request = self.agent_for(url).put(url).header("content-type", "application/json");
+        if let Some(token) = &self.bearer {
+            request = request.header("authorization", &format!("Bearer {token}"));
+        }
+        let response = request.send(body).map_err(|e| TransportError::Network(e.to_string()))?;
+        let status = response.status().as_u16();
+        let mut text = String::new();
+        let _ = response.into_body().into_reader().take(64 * 1024).read_to_string(&mut text);
+        Ok((status, text))
     }
 }
 
@@ -56,8 +81,11 @@ fn is_loopback(url: &str) -> bool {
 
 impl Transport for HttpTransport {
     fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError> {
-        let agent = if is_loopback(url) { &self.direct } else { &self.agent };
-        let response = agent.get(url).call().map_err(|e| TransportError::Network(e.to_string()))?;
+        let mut request = self.agent_for(url).get(url);
+        if let Some(token) = &self.bearer {
+            request = request.header("authorization", &format!("Bearer {token}"));
+        }
+        let response = request.call().map_err(|e| TransportError::Network(e.to_string()))?;
         match response.status().as_u16() {
             200..=299 => Ok(Box::new(response.into_body().into_reader())),
             403 | 404 => Err(TransportError::NotFound),

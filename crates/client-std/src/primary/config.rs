@@ -1,0 +1,111 @@
+//! The primary's configuration file (JSON): who the vehicle is, where its director and
+//! image repository are, its own key and image slots, and its secondaries.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// How to reach one secondary.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SecondaryConfig {
+    /// Its ECU serial.
+    pub serial: String,
+    /// `host:port` of its protocol endpoint (TCP).
+    pub address: String,
+    /// Whether it does full verification (it then gets the image repository's metadata).
+    #[serde(default)]
+    pub full_verification: bool,
+}
+
+/// The primary's own image: A/B slot files and the command that switches the boot slot.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OwnImageConfig {
+    /// Slot A and slot B (files or partitions).
+    pub slots: [PathBuf; 2],
+    /// Run with the slot index (0 or 1) appended when the boot slot changes (for example
+    /// a bootloader environment update).
+    #[serde(default)]
+    pub activate: Vec<String>,
+    /// The target path and bytes of the image in slot A at first start.
+    pub factory_name: String,
+}
+
+/// TLS for the director and the image repository.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrimaryTls {
+    /// CA bundle to trust.
+    #[serde(default)]
+    pub ca_bundle: Option<PathBuf>,
+    /// Client certificate naming the vehicle (mutual TLS).
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// Its private key.
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PrimaryConfig {
+    /// The vehicle.
+    pub vin: String,
+    /// The primary's ECU serial.
+    pub serial: String,
+    /// The primary's ECU key (PKCS#8 PEM; encrypted ones need UPDATE_CLIENT_PASSPHRASE).
+    pub key: PathBuf,
+    /// The director base URL (`.../api/v1`): the vehicle's repository and manifest are under it.
+    pub director: String,
+    /// Base URL of the image repository's metadata; its targets are under `targets/`.
+    pub image_repository: String,
+    /// The director root to trust at first start.
+    pub director_root: PathBuf,
+    /// The image repository root to trust at first start.
+    pub image_root: PathBuf,
+    /// Where state lives: verified metadata, downloads, counters, own-image state.
+    pub state_dir: PathBuf,
+    /// The device token (development; mutual TLS needs none).
+    #[serde(default)]
+    pub device_token: Option<String>,
+    /// TLS settings.
+    #[serde(default)]
+    pub tls: PrimaryTls,
+    /// The primary's own image slots.
+    pub own_image: OwnImageConfig,
+    /// The secondaries.
+    #[serde(default)]
+    pub secondaries: Vec<SecondaryConfig>,
+}
+
+impl PrimaryConfig {
+    /// Reads a configuration file; relative paths are relative to its directory.
+    pub fn load(path: &Path) -> Result<PrimaryConfig, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut config: PrimaryConfig =
+            serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut config.key);
+        fix(&mut config.director_root);
+        fix(&mut config.image_root);
+        fix(&mut config.state_dir);
+        for slot in &mut config.own_image.slots {
+            fix(slot);
+        }
+        for path in
+            [&mut config.tls.ca_bundle, &mut config.tls.client_cert, &mut config.tls.client_key].into_iter().flatten()
+        {
+            fix(path);
+        }
+        Ok(config)
+    }
+}

@@ -1,0 +1,13 @@
+//! The Uptane primary: one update cycle for a vehicle (or an industrial controller):
+//! version reports from every ECU, the signed manifest to the director, full
+//! verification of the director and the image repository, and each directed image
+//! downloaded, verified and handed to its ECU; plus the primary's own A/B image.
+
+mod config;
+mod cycle;
+mod link;
+mod own_image;
+
+pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
+pub use cycle::{CycleReport, EcuOutcome, Primary};
+pub use own_image::{OwnImage, SlotImage};

@@ -1,0 +1,149 @@
+//! The primary's own image on Linux: two slots (files or partitions) and an activation
+//! command, with the MCU's semantics: a new image is written to the inactive slot and
+//! verified, the next start runs it as a trial, a healthy cycle confirms it, and a start
+//! that finds an unconfirmed trial reverts to the previous slot. The state file is
+//! replaced atomically, so a cut at any point leaves the old or the new state.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::OwnImageConfig;
+use crate::Error;
+use crate::metadata_dir;
+
+/// What a slot holds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SlotImage {
+    /// Target path.
+    pub name: String,
+    /// Length in bytes.
+    pub length: u64,
+    /// SHA-256 (hex).
+    pub sha256: String,
+}
+
+/// The persisted state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct State {
+    active: usize,
+    slots: [Option<SlotImage>; 2],
+    pending: Option<usize>,
+    trial: Option<usize>,
+    failed: Option<SlotImage>,
+}
+
+/// The primary's image slots.
+pub struct OwnImage {
+    config: OwnImageConfig,
+    path: PathBuf,
+    state: State,
+}
+
+/// Replaces `path` atomically (temporary file, fsync, rename, directory fsync).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    metadata_dir::write_atomically(dir, path, bytes)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes))
+}
+
+impl OwnImage {
+    /// Loads the state from `dir` (the first time: slot A holds the factory image).
+    pub fn open(config: &OwnImageConfig, dir: &Path) -> Result<OwnImage, Error> {
+        let path = dir.join("own-image.json");
+        let state = match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let bytes = std::fs::read(&config.slots[0]).map_err(|e| Error::io(&config.slots[0], e))?;
+                let factory = SlotImage {
+                    name: config.factory_name.clone(),
+                    length: bytes.len() as u64,
+                    sha256: sha256_hex(&bytes),
+                };
+                State { slots: [Some(factory), None], ..State::default() }
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let own = OwnImage { config: config.clone(), path, state };
+        own.save()?;
+        Ok(own)
+    }
+
+    fn save(&self) -> Result<(), Error> {
+        let bytes = serde_json::to_vec_pretty(&self.state).map_err(|e| Error::Config(e.to_string()))?;
+        write_atomically(&self.path, &bytes)
+    }
+
+    fn activate(&self, slot: usize) -> Result<(), Error> {
+        let Some((program, args)) = self.config.activate.split_first() else { return Ok(()) };
+        let status =
+            Command::new(program).args(args).arg(slot.to_string()).status().map_err(|e| Error::io(program, e))?;
+        if status.success() { Ok(()) } else { Err(Error::Config(format!("activation command {program}: {status}"))) }
+    }
+
+    /// Called at every start of the primary: an unconfirmed trial reverts; a pending
+    /// image starts its trial. What now runs.
+    pub fn boot(&mut self) -> Result<&SlotImage, Error> {
+        if let Some(slot) = self.state.trial.take() {
+            self.state.failed = self.state.slots[slot].clone();
+            self.save()?;
+            self.activate(self.state.active)?;
+        } else if let Some(slot) = self.state.pending.take() {
+            self.state.trial = Some(slot);
+            self.save()?;
+        }
+        Ok(self.running())
+    }
+
+    /// The image that runs now.
+    pub fn running(&self) -> &SlotImage {
+        let slot = self.state.trial.unwrap_or(self.state.active);
+        self.state.slots[slot].as_ref().expect("the running slot holds an image")
+    }
+
+    /// Whether the running image is on trial.
+    pub fn on_trial(&self) -> bool {
+        self.state.trial.is_some()
+    }
+
+    /// The image that failed its trial last, if any.
+    pub fn failed(&self) -> Option<&SlotImage> {
+        self.state.failed.as_ref()
+    }
+
+    /// Makes the trial image the one to start from now on.
+    pub fn confirm(&mut self) -> Result<(), Error> {
+        if let Some(slot) = self.state.trial.take() {
+            self.state.active = slot;
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a verified image into the inactive slot, reads it back to check it, and
+    /// marks it to start as a trial at the next start. A cut before the state is saved
+    /// leaves the slot unused.
+    pub fn install(&mut self, image: SlotImage, bytes: &[u8]) -> Result<(), Error> {
+        if self.state.trial.is_some() {
+            return Err(Error::Config("the primary runs a trial image: confirm it before installing".into()));
+        }
+        let slot = 1 - self.state.active;
+        let target = &self.config.slots[slot];
+        write_atomically(target, bytes)?;
+        let written = std::fs::read(target).map_err(|e| Error::io(target, e))?;
+        if written.len() as u64 != image.length || sha256_hex(&written) != image.sha256 {
+            return Err(Error::Config(format!("{}: read back differs from the verified image", target.display())));
+        }
+        self.state.slots[slot] = Some(image);
+        self.state.pending = Some(slot);
+        self.save()?;
+        self.activate(slot)
+    }
+}
