@@ -175,6 +175,7 @@ fn a_valid_signed_update_is_downloaded_installed_and_confirmed_on_every_ecu() {
     let config = PrimaryConfig {
         vin: VIN.into(),
         serial: "gateway-1".into(),
+        hardware_id: "gateway-hw".into(),
         key: key_file,
         director: format!("{}/api/v1", director.url),
         image_repository: format!("{}/api/v1/repo", director.url),
@@ -195,7 +196,7 @@ fn a_valid_signed_update_is_downloaded_installed_and_confirmed_on_every_ecu() {
         "/assignments",
         serde_json::json!({"vehicles": [VIN], "images": {"gateway-hw": "gateway/fw-2.bin", "brake-hw": "brake/fw-2.bin", "wiper-hw": "wiper/fw-2.bin"}}),
     );
-    let mut primary = Primary::open(config.clone(), "gateway-hw").unwrap();
+    let mut primary = Primary::open(config.clone()).unwrap();
     let first = primary.cycle(chrono::Utc::now()).unwrap();
     for serial in ["gateway-1", "brake-1", "wiper-1"] {
         assert!(
@@ -207,7 +208,7 @@ fn a_valid_signed_update_is_downloaded_installed_and_confirmed_on_every_ecu() {
     }
     // The primary restarts into its trial; the secondaries already reset into theirs and confirmed.
     drop(primary);
-    let mut primary = Primary::open(config.clone(), "gateway-hw").unwrap();
+    let mut primary = Primary::open(config.clone()).unwrap();
     assert!(primary.own_image().on_trial());
     let second = primary.cycle(chrono::Utc::now()).unwrap();
     assert!(second.ecus.values().all(|o| *o == EcuOutcome::UpToDate), "{:?}", second.ecus);

@@ -57,6 +57,8 @@ pub struct PrimaryConfig {
     pub vin: String,
     /// The primary's ECU serial.
     pub serial: String,
+    /// The primary's hardware identifier.
+    pub hardware_id: String,
     /// The primary's ECU key (PKCS#8 PEM; encrypted ones need UPDATE_CLIENT_PASSPHRASE).
     pub key: PathBuf,
     /// The director base URL (`.../api/v1`): the vehicle's repository and manifest are under it.

@@ -82,7 +82,7 @@ fn tls(config: &PrimaryConfig) -> TlsOptions {
 impl Primary {
     /// Opens the primary: key, state directory (trust anchors copied in at first start)
     /// and its own image, whose start rules (trial, revert) run here.
-    pub fn open(config: PrimaryConfig, hardware_id: &str) -> Result<Primary, Error> {
+    pub fn open(config: PrimaryConfig) -> Result<Primary, Error> {
         let text = std::fs::read_to_string(&config.key).map_err(|e| Error::io(&config.key, e))?;
         let passphrase = std::env::var("UPDATE_CLIENT_PASSPHRASE").ok();
         let key = KeyFileSigner::from_pem(&text, passphrase.as_deref().map(str::as_bytes))
@@ -98,7 +98,8 @@ impl Primary {
         }
         let mut own = OwnImage::open(&config.own_image, &config.state_dir)?;
         own.boot()?;
-        Ok(Primary { config, key, own, hardware_id: hardware_id.to_string() })
+        let hardware_id = config.hardware_id.clone();
+        Ok(Primary { config, key, own, hardware_id })
     }
 
     /// The primary's own image state.

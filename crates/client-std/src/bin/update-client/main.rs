@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod primary;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,9 @@ fn main() -> ExitCode {
 }
 
 fn run(argv: &[String]) -> Result<(), commands::Failure> {
+    if argv.first().is_some_and(|a| a == "primary") {
+        return primary::run(&argv[1..]).map_err(Into::into);
+    }
     let args = args::parse(argv).map_err(|usage| format!("{usage} (see update-client --help)"))?;
     match &args.command {
         Command::Help => {
