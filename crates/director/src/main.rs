@@ -80,6 +80,49 @@ enum Command {
         #[arg(long = "key", value_name = "ROLE=SOURCE")]
         keys: Vec<String>,
     },
+    /// Register a vehicle directly in the data directory (as `POST /vehicles` does);
+    /// prints its device token. Works beside a running SQLite or PostgreSQL director.
+    Register {
+        /// The data directory.
+        dir: PathBuf,
+        /// The vehicle.
+        #[arg(long)]
+        vin: String,
+        /// The primary ECU's serial.
+        #[arg(long)]
+        primary: String,
+        /// An ECU, as SERIAL:HARDWARE_ID:PUBLIC_KEY_JSON_FILE[:full]. Repeatable.
+        #[arg(long = "ecu", required = true)]
+        ecus: Vec<String>,
+    },
+    /// Assign images directly in the data directory (as `POST /assignments` does).
+    Assign {
+        /// The data directory.
+        dir: PathBuf,
+        /// A vehicle. Repeatable.
+        #[arg(long = "vin", required = true)]
+        vins: Vec<String>,
+        /// HARDWARE_ID=IMAGE_REPOSITORY_TARGET_PATH. Repeatable.
+        #[arg(long = "image", required = true)]
+        images: Vec<String>,
+    },
+    /// Print the newest director root (the trust anchor devices are provisioned with).
+    Root {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// Print a vehicle's assignments and what each ECU runs (`--json`: everything, as
+    /// `GET /vehicles/{vin}`).
+    Status {
+        /// The data directory.
+        dir: PathBuf,
+        /// The vehicle.
+        #[arg(long)]
+        vin: String,
+        /// Print the whole status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add an administrator token (printed once).
     AdminToken {
         /// The data directory.
@@ -152,6 +195,81 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .collect::<Result<Vec<_>, _>>()?;
             let version = setup::import_root(&dir, &bytes, &keys).await?;
             println!("director root v{version} installed; vehicles re-signed");
+            Ok(())
+        }
+        Command::Register { dir, vin, primary, ecus } => {
+            let mut list = Vec::new();
+            for ecu in &ecus {
+                let parts: Vec<&str> = ecu.split(':').collect();
+                let (serial, hardware, key, mode) = match parts.as_slice() {
+                    [s, h, k] => (s, h, k, "partial"),
+                    [s, h, k, m] => (s, h, k, *m),
+                    _ => return Err(format!("--ecu {ecu}: SERIAL:HARDWARE_ID:KEY_FILE[:full]")),
+                };
+                let text = std::fs::read_to_string(key).map_err(|e| format!("{key}: {e}"))?;
+                let mut public_key: serde_json::Value =
+                    serde_json::from_str(&text).map_err(|e| format!("{key}: {e}"))?;
+                if public_key.get("key").is_some() {
+                    public_key = public_key["key"].take(); // `repo-tool key export-public` output
+                }
+                list.push(director::service::NewEcu {
+                    serial: serial.to_string(),
+                    hardware_id: hardware.to_string(),
+                    public_key,
+                    verification: mode.to_string(),
+                });
+            }
+            let service = setup::open(&dir).await?;
+            let new = director::service::NewVehicle { vin, primary_ecu_serial: primary, ecus: list };
+            let token = service.register("admin:cli", new).await.map_err(|e| format!("{e:?}"))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Assign { dir, vins, images } => {
+            let images = images
+                .iter()
+                .map(|i| {
+                    i.split_once('=')
+                        .map(|(h, p)| (h.to_string(), p.to_string()))
+                        .ok_or(format!("--image {i}: HW=PATH"))
+                })
+                .collect::<Result<_, _>>()?;
+            let service = setup::open(&dir).await?;
+            let made = service
+                .assign("admin:cli", director::service::NewAssignments { vehicles: vins, images })
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            for a in made {
+                println!("{} {} -> {} ({})", a.vin, a.serial, a.target, a.state);
+            }
+            Ok(())
+        }
+        Command::Root { dir } => {
+            let service = setup::open(&dir).await?;
+            let (_, root) = service.store.latest_root().await.map_err(|e| e.to_string())?.ok_or("no director root")?;
+            print!("{root}");
+            Ok(())
+        }
+        Command::Status { dir, vin, json } => {
+            let service = setup::open(&dir).await?;
+            let status = service.status(&vin).await.map_err(|e| format!("{e:?}"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status).map_err(|e| e.to_string())?);
+                return Ok(());
+            }
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+            for a in status["assignments"].as_array().into_iter().flatten() {
+                println!("  assignment {:<12} {:<20} {}", text(&a["ecu"]), text(&a["target"]), text(&a["state"]));
+            }
+            for e in status["ecus"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<12} runs {:<20} report counter {}, attack code {}",
+                    text(&e["serial"]),
+                    text(&e["installed"]["filepath"]),
+                    e["report_counter"],
+                    e["attack"]
+                );
+            }
             Ok(())
         }
         Command::AdminToken { dir, name, role } => {

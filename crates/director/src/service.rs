@@ -276,7 +276,9 @@ impl Director {
             let detail = json!({"vin": vin, "assignments": added.iter().map(|a| json!({"ecu": a.serial, "target": a.target})).collect::<Vec<_>>()}).to_string();
             tx.event(vin, "assigned", &detail, now.timestamp()).await?;
             tx.audit(actor, "assign", &detail, now.timestamp()).await?;
-            self.issue_queued(&mut tx, &vehicle, &ecus, now).await?;
+            if self.issue_queued(&mut tx, &vehicle, &ecus, now).await? {
+                added.iter_mut().for_each(|a| a.state = "issued".into());
+            }
             tx.commit().await?;
             created.extend(added);
         }
@@ -423,6 +425,29 @@ impl Director {
         Ok(Ingested { resolved, issued })
     }
 
+    /// A vehicle's inventory, last manifest, status per ECU, director metadata versions
+    /// and assignments (the admin API's `GET /vehicles/{vin}`).
+    pub async fn status(&self, vin: &str) -> Result<serde_json::Value> {
+        let vehicle = self.store.vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+        let ecus = self.store.ecus(vin).await?;
+        let assignments = self.store.assignments(vin).await?;
+        let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+        let ecus: Vec<serde_json::Value> = ecus
+            .iter()
+            .map(|e| {
+                json!({"serial": e.serial, "hardware_id": e.hardware_id, "verification": e.verification,
+                       "report_counter": e.report_counter, "installed": parse(e.installed.as_deref()), "attack": e.attack})
+            })
+            .collect();
+        Ok(json!({
+            "vin": vehicle.vin, "primary_ecu_serial": vehicle.primary_serial, "registered": vehicle.registered,
+            "ecus": ecus, "last_manifest": parse(vehicle.manifest.as_deref()), "last_manifest_time": vehicle.manifest_time,
+            "director": {"targets_version": vehicle.targets_version, "snapshot_version": vehicle.snapshot_version,
+                         "timestamp_version": vehicle.timestamp_version, "timestamp_expires": vehicle.timestamp_expires},
+            "assignments": assignments.iter().map(assignment_json).collect::<Vec<_>>(),
+        }))
+    }
+
     /// Re-signs every vehicle's targets, snapshot and timestamp with the current keys
     /// (after a root rotation), listing what each has issued.
     pub async fn resign_all(&self) -> Result<usize> {
@@ -493,6 +518,12 @@ fn check_token(stored: &str, token: Option<&str>) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// An assignment as the admin API shows it.
+pub fn assignment_json(a: &Assignment) -> serde_json::Value {
+    json!({"id": a.id, "vin": a.vin, "ecu": a.serial, "target": a.target, "hardware_id": a.hardware_id,
+           "release_counter": a.release_counter, "state": a.state, "created": a.created, "updated": a.updated})
 }
 
 /// Whether a report's installed image (canonical JSON) is the assigned one.

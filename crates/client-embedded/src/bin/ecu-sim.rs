@@ -10,6 +10,7 @@
 //! The first stdout line is `listening on ADDR`. `--cut-at N` cuts power at the N-th
 //! flash write or erase of this run: the flash file keeps what the cut left and the
 //! process exits with status 3; start it again (without `--provision`) to power up.
+//! `--print-public-key --seed HEX64` prints the ECU key (JSON) the director registers.
 //! `--no-confirm` plays an image that never confirms its trial. `--full` keeps the
 //! image repository's metadata too (full verification; provision with `--image-root`).
 
@@ -40,6 +41,7 @@ struct Options {
     slot_size: u32,
     full: bool,
     image_root: Option<PathBuf>,
+    print_key: bool,
 }
 
 fn usage(problem: &str) -> String {
@@ -68,6 +70,7 @@ fn parse() -> Result<Options, String> {
         slot_size: 1 << 20,
         full: false,
         image_root: None,
+        print_key: false,
     };
     let mut provision = false;
     while let Some(arg) = args.next() {
@@ -90,10 +93,14 @@ fn parse() -> Result<Options, String> {
             "--provision" => provision = true,
             "--no-confirm" => options.confirm = false,
             "--full" => options.full = true,
+            "--print-public-key" => options.print_key = true,
             "--image-root" => options.image_root = Some(PathBuf::from(value()?)),
             "--help" | "-h" => return Err(usage("help")),
             other => return Err(usage(&format!("unknown argument {other}"))),
         }
+    }
+    if options.print_key {
+        return Ok(options); // only the seed matters
     }
     options.flash = flash.ok_or_else(|| usage("--flash is required"))?;
     let name = |what: &str, v: Option<String>| v.ok_or_else(|| usage(&format!("--{what} is required")));
@@ -241,6 +248,12 @@ fn serve_connection(stream: &mut TcpStream, ecu: &mut Option<Ecu>, options: &Opt
 
 fn run() -> Result<(), Stop> {
     let options = parse().map_err(Stop::Failed)?;
+    if options.print_key {
+        let key = Ed25519EcuKey::from_seed(&options.seed);
+        let json = metadata_schemas::json::to_canonical(&metadata_schemas::Encode::encode(key.public_key()));
+        println!("{}", String::from_utf8_lossy(&json));
+        return Ok(());
+    }
     if let Some((root, factory)) = &options.provision {
         provision(&options, root, factory).map_err(Stop::Failed)?;
     }

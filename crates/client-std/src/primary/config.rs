@@ -90,7 +90,7 @@ impl PrimaryConfig {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut config: PrimaryConfig =
             serde_json::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        let base = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);

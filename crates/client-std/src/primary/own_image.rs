@@ -43,7 +43,7 @@ pub struct OwnImage {
 
 /// Replaces `path` atomically (temporary file, fsync, rename, directory fsync).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     metadata_dir::write_atomically(dir, path, bytes)
 }

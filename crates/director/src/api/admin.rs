@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 use super::{ApiError, auth};
 use crate::config::Role;
 use crate::service::{Director, NewAssignments, NewVehicle};
-use crate::store::Assignment;
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}")))
@@ -23,10 +22,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-fn assignment_json(a: &Assignment) -> Value {
-    json!({"id": a.id, "vin": a.vin, "ecu": a.serial, "target": a.target, "hardware_id": a.hardware_id,
-           "release_counter": a.release_counter, "state": a.state, "created": a.created, "updated": a.updated})
-}
+use crate::service::assignment_json;
 
 /// `POST /vehicles`: registers a vehicle; answers with its device token (shown once).
 pub async fn register(
@@ -48,31 +44,7 @@ pub async fn vehicle(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     auth::admin(&director, &headers, Role::Viewer)?;
-    let vehicle = director
-        .store
-        .vehicle(&vin)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("vehicle {vin} not found")))?;
-    let ecus = director.store.ecus(&vin).await.map_err(internal)?;
-    let assignments = director.store.assignments(&vin).await.map_err(internal)?;
-    let ecus: Vec<Value> = ecus
-        .iter()
-        .map(|e| {
-            let installed = e.installed.as_deref().and_then(|i| serde_json::from_str::<Value>(i).ok());
-            json!({"serial": e.serial, "hardware_id": e.hardware_id, "verification": e.verification,
-                   "report_counter": e.report_counter, "installed": installed, "attack": e.attack})
-        })
-        .collect();
-    let manifest = vehicle.manifest.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok());
-    Ok(Json(json!({
-        "vin": vehicle.vin, "primary_ecu_serial": vehicle.primary_serial, "registered": vehicle.registered,
-        "ecus": ecus, "last_manifest": manifest, "last_manifest_time": vehicle.manifest_time,
-        "director": {"targets_version": vehicle.targets_version, "snapshot_version": vehicle.snapshot_version,
-                     "timestamp_version": vehicle.timestamp_version, "timestamp_expires": vehicle.timestamp_expires},
-        "assignments": assignments.iter().map(assignment_json).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    Ok(Json(director.status(&vin).await?).into_response())
 }
 
 /// Paging of lists.
