@@ -312,6 +312,13 @@ impl Primary {
                 let targets = director_metadata.read("targets.json")?.ok_or(Error::NotRefreshed)?;
                 match link.call(Request::PutTargets(&targets))? {
                     Response::Assigned(Some(_)) => {}
+                    Response::Refused(code) => {
+                        return Err(Error::Secondary(format!(
+                            "{} refused the director targets: {}",
+                            ecu.serial,
+                            code.name()
+                        )));
+                    }
                     other => return Err(Error::Secondary(format!("{}: targets not taken: {other:?}", ecu.serial))),
                 }
                 link.expect_ok(Request::BeginImage)?;
