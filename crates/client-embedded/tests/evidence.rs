@@ -5,6 +5,7 @@
 mod harness;
 
 use client_std::primary::EcuOutcome;
+use harness::proxy::{Proxy, Reply};
 use harness::{Vehicle, evidence, firmware};
 use metadata_schemas::RoleName;
 
@@ -37,7 +38,8 @@ fn evidence_valid_signed_update_is_installed_and_confirmed() {
             ("the director marks every assignment installed", all(&vehicle.assignment_states(), "installed")),
             (
                 "the primary confirmed its own new image",
-                std::fs::read(vehicle.dir.path().join("slot-b.bin")).unwrap() == b"gateway firmware 2",
+                std::fs::read(vehicle.dir.path().join("slot-b.bin")).unwrap()
+                    == vehicle.images.target_files["gateway/fw-2.bin"],
             ),
             ("done within 4 cycles", reports.len() <= 4),
         ],
@@ -128,14 +130,14 @@ fn evidence_power_loss_during_installation_leaves_a_verified_image() {
 #[test]
 fn evidence_a_man_in_the_middle_altering_images_is_refused() {
     let mut vehicle = Vehicle::new(firmware());
-    let proxy = harness::proxy::Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
     vehicle.config.director = format!("{}/api/v1", proxy.url);
     vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
     proxy.set(|path, mut body| {
         if path.contains("/repo/targets/") && !body.is_empty() {
             body[0] ^= 0x01; // one bit flipped in every image
         }
-        Some(body)
+        Reply::Body(body)
     });
     vehicle.assign(&ALL_FW2);
     let report = vehicle.cycle().unwrap();
@@ -144,7 +146,7 @@ fn evidence_a_man_in_the_middle_altering_images_is_refused() {
         .values()
         .all(|o| matches!(o, EcuOutcome::Failed(why) if why.contains("hash") || why.contains("sha256")));
     let untouched = vehicle.installed().values().all(|p| p.contains("factory"));
-    proxy.set(|_, body| Some(body));
+    proxy.pass();
     vehicle.until_done(4);
     evidence(
         "a_man_in_the_middle_altering_images_is_refused",
@@ -183,7 +185,7 @@ fn evidence_stale_director_metadata_is_detected_as_a_freeze() {
 fn evidence_mixed_metadata_from_different_times_is_refused() {
     let mut vehicle = Vehicle::new(firmware());
     vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
-    let proxy = harness::proxy::Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
     vehicle.config.director = format!("{}/api/v1", proxy.url);
     vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
     // Serve the first snapshot (version 1) under the name of the current one (version 2).
@@ -194,11 +196,13 @@ fn evidence_mixed_metadata_from_different_times_is_refused() {
             reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap().bytes().await.unwrap().to_vec()
         })
     };
-    proxy.set(
-        move |path, body| {
-            if path.ends_with("/director/2.snapshot.json") { Some(first_snapshot.clone()) } else { Some(body) }
-        },
-    );
+    proxy.set(move |path, body| {
+        if path.ends_with("/director/2.snapshot.json") {
+            Reply::Body(first_snapshot.clone())
+        } else {
+            Reply::Body(body)
+        }
+    });
     let result = vehicle.cycle();
     let refused = matches!(&result, Err(e) if e.to_string().contains("snapshot"));
     evidence(
@@ -234,34 +238,70 @@ fn evidence_an_ecu_swapped_for_an_unknown_one_is_reported() {
 }
 
 #[test]
-fn evidence_a_network_interruption_during_download_never_installs_a_partial_image() {
+fn evidence_a_network_interruption_during_download_is_resumed_and_never_installs_a_partial_image() {
     let mut vehicle = Vehicle::new(firmware());
-    let proxy = harness::proxy::Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
     vehicle.config.director = format!("{}/api/v1", proxy.url);
     vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
-    proxy.set(|path, body| if path.contains("/repo/targets/") { None } else { Some(body) });
+    // The first download of each image is cut halfway; the wiper's half is also altered.
+    let cut_once = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    proxy.set(move |path, mut body| {
+        if !path.contains("/repo/targets/") || !cut_once.lock().unwrap().insert(path.to_string()) {
+            return Reply::Body(body);
+        }
+        if path.contains("wiper") {
+            body[0] ^= 0x01;
+        }
+        let half = body.len() / 2;
+        Reply::CutAfter(body, half)
+    });
     vehicle.assign(&ALL_FW2);
     let cut = vehicle.cycle().unwrap();
-    let failed = cut.ecus.values().all(|o| matches!(o, EcuOutcome::Failed(_)));
-    let partial_left = std::fs::read_dir(vehicle.config.state_dir.join("downloads"))
-        .map(|d| d.filter_map(|e| e.ok()).any(|e| !e.file_name().to_string_lossy().starts_with('.')))
-        .unwrap_or(false);
-    proxy.set(|_, body| Some(body));
+    let downloads = vehicle.config.state_dir.join("downloads");
+    let files = || -> Vec<String> {
+        std::fs::read_dir(&downloads).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    };
+    let after_cut = files();
+    let resumed = vehicle.cycle().unwrap();
+    let ranges: Vec<_> = proxy.requests().into_iter().filter(|r| r.path.contains("/repo/targets/")).collect();
+    // Served under consistent-snapshot names: `brake/<sha256>.fw-2.bin`.
+    let is_fw2 = |path: &str, ecu: &str| path.contains(&format!("/targets/{ecu}/")) && path.ends_with(".fw-2.bin");
+    let asked_for_rest = [("gateway", "gateway/fw-2.bin"), ("brake", "brake/fw-2.bin")].iter().all(|(ecu, image)| {
+        // Bytes still in flight when the connection dropped are lost, so at most half.
+        let half = vehicle.images.target_files[*image].len() / 2;
+        ranges.iter().any(|r| {
+            let from =
+                r.range.as_deref().and_then(|r| r.strip_prefix("bytes=")?.strip_suffix('-')?.parse::<usize>().ok());
+            is_fw2(&r.path, ecu) && from.is_some_and(|from| from > 0 && from <= half)
+        })
+    });
+    let altered_refused = matches!(&resumed.ecus["wiper-1"], EcuOutcome::Failed(why) if why.contains("hash"));
+    let wiper_discarded = !files().iter().any(|f| f.starts_with(".partial") && f.contains("wiper"));
     vehicle.until_done(4);
+    let wiper_started_over = ranges.len()
+        < proxy.requests().iter().filter(|r| r.path.contains("/repo/targets/")).count()
+        && proxy.requests().iter().rev().find(|r| is_fw2(&r.path, "wiper")).is_some_and(|r| r.range.is_none());
     evidence(
-        "a_network_interruption_during_download_never_installs_a_partial_image",
-        "A network interruption during download is retried and never installs a partial image.",
+        "a_network_interruption_during_download_is_resumed_and_never_installs_a_partial_image",
+        "A network interruption during download is resumed or retried and never installs a partial image.",
         &[
-            ("every download cut off by the network fails its cycle", failed),
-            ("no partial image is left under a final name", !partial_left),
+            (
+                "every download cut off by the network fails its cycle",
+                cut.ecus.values().all(|o| matches!(o, EcuOutcome::Failed(_))),
+            ),
+            (
+                "the bytes received are kept aside, under no final name",
+                after_cut.len() == 3 && after_cut.iter().all(|f| f.starts_with(".partial-")),
+            ),
             (
                 "nothing was installed from the cut-off downloads",
                 cut.ecus.values().all(|o| !matches!(o, EcuOutcome::Installing(_))),
             ),
-            (
-                "the next cycles retry and install the update",
-                vehicle.installed().values().all(|p| p.ends_with("/fw-2.bin")),
-            ),
+            ("the next cycle asks only for the missing bytes (a Range request from what was kept)", asked_for_rest),
+            ("a resumed image whose kept bytes were altered fails its hash and is not installed", altered_refused),
+            ("its kept bytes are thrown away", wiper_discarded),
+            ("the download after that starts from byte 0", wiper_started_over),
+            ("every ECU ends up running firmware 2", vehicle.installed().values().all(|p| p.ends_with("/fw-2.bin"))),
         ],
     );
 }

@@ -3,7 +3,7 @@
 //! failed download leaves nothing behind and never touches an existing file.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use metadata_schemas::percent_encode;
@@ -11,7 +11,7 @@ use update_verifier::TargetInfo;
 
 use crate::Error;
 use crate::metadata_dir::{readable_by_all, sync_dir};
-use crate::transport::{Transport, TransportError, stream_limited};
+use crate::transport::{Transport, TransportError, read_limited, stream_limited};
 
 /// The stable local file name of a target: its percent-encoded path, one segment.
 pub fn local_file_name(info: &TargetInfo) -> String {
@@ -112,6 +112,121 @@ pub fn download_target(
     temp.persist(&destination).map_err(|e| Error::io(&destination, e.error))?;
     sync_dir(dir)?;
     Ok(destination)
+}
+
+/// The file an interrupted resumable download of `info` keeps its bytes in.
+pub fn partial_file_name(info: &TargetInfo) -> String {
+    format!(".partial-{}", local_file_name(info))
+}
+
+/// Like [`download_target`], but an interruption keeps the bytes received so far in
+/// [`partial_file_name`] and the next call asks only for the rest (an HTTP range). The
+/// kept bytes are hashed again on resumption, nothing is renamed into place before the
+/// whole file matches, and bytes that fail verification are thrown away, so a bad partial
+/// file costs one more download and never installs.
+pub fn download_target_resuming(
+    transport: &dyn Transport,
+    targets_base_url: &str,
+    consistent_snapshot: bool,
+    info: &TargetInfo,
+    dir: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<PathBuf, Error> {
+    let url = format!("{targets_base_url}{}", url_path(&info.url_path(consistent_snapshot)));
+    let partial_path = dir.join(partial_file_name(info));
+    let discard = |e: Error| {
+        let _ = std::fs::remove_file(&partial_path);
+        e
+    };
+    let mut partial = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&partial_path)
+        .map_err(|e| Error::io(&partial_path, e))?;
+    partial.set_permissions(readable_by_all()).map_err(|e| Error::io(&partial_path, e))?;
+    let (mut verifier, kept) = rehash_kept_bytes(info, &mut partial, &partial_path)?;
+    let (reader, start) = match transport.open_from(&url, kept) {
+        Ok(opened) => opened,
+        Err(source @ TransportError::BadRange(_)) => return Err(discard(Error::Transport { url, source })),
+        Err(source) => return Err(Error::Transport { url, source }),
+    };
+    if start != kept {
+        // The source starts over: so do we.
+        verifier = info.verifier()?;
+        partial.set_len(0).map_err(|e| Error::io(&partial_path, e))?;
+    }
+    partial.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&partial_path, e))?;
+    let mut verification: Option<update_verifier::Error> = None;
+    let mut io_error: Option<std::io::Error> = None;
+    let mut received = start;
+    progress(received);
+    let result = read_limited(reader, start, info.file.length, &mut |chunk| {
+        if let Err(e) = verifier.update(chunk) {
+            verification = Some(e);
+            return Err(TransportError::TooLong { limit: info.file.length });
+        }
+        if let Err(e) = partial.write_all(chunk) {
+            io_error = Some(e);
+            return Err(TransportError::Network("write failed".into()));
+        }
+        received += chunk.len() as u64;
+        progress(received);
+        Ok(())
+    });
+    if let Some(e) = verification {
+        return Err(discard(e.into()));
+    }
+    if let Some(e) = io_error {
+        return Err(Error::io(&partial_path, e));
+    }
+    match result {
+        Ok(_) => {}
+        Err(TransportError::TooLong { .. }) => {
+            let too_long = update_verifier::Error::TargetTooLong { path: info.path.clone(), length: info.file.length };
+            return Err(discard(too_long.into()));
+        }
+        Err(source) => {
+            // Kept for the next attempt; durable so a power cut does not lose it either.
+            let _ = partial.sync_data();
+            return Err(Error::Transport { url, source });
+        }
+    }
+    verifier.finish().map_err(|e| discard(e.into()))?;
+    partial.sync_all().map_err(|e| Error::io(&partial_path, e))?;
+    drop(partial);
+    let destination = dir.join(local_file_name(info));
+    std::fs::rename(&partial_path, &destination).map_err(|e| Error::io(&destination, e))?;
+    sync_dir(dir)?;
+    Ok(destination)
+}
+
+/// Feeds the bytes a partial file already holds to a fresh verifier: the verifier and
+/// the count kept. Bytes beyond the listed length are cut off.
+fn rehash_kept_bytes(
+    info: &TargetInfo,
+    partial: &mut File,
+    path: &Path,
+) -> Result<(update_verifier::TargetVerifier, u64), Error> {
+    let io = |e| Error::io(path, e);
+    let length = partial.metadata().map_err(io)?.len();
+    if length > info.file.length {
+        partial.set_len(0).map_err(io)?;
+        return Ok((info.verifier()?, 0));
+    }
+    let mut verifier = info.verifier()?;
+    partial.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut kept = 0u64;
+    loop {
+        let n = partial.read(&mut buffer).map_err(io)?;
+        if n == 0 {
+            return Ok((verifier, kept));
+        }
+        verifier.update(&buffer[..n])?;
+        kept += n as u64;
+    }
 }
 
 #[cfg(test)]

@@ -106,6 +106,26 @@ impl<T: Transport> Updater<T> {
         download::download_target(&self.transport, &self.config.targets_base_url, consistent, info, dir, progress)
     }
 
+    /// Like [`Updater::download_target_with_progress`], resuming where an interrupted
+    /// download stopped (see [`download::download_target_resuming`]).
+    pub fn download_target_resuming(
+        &self,
+        info: &TargetInfo,
+        dir: &Path,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<PathBuf, Error> {
+        let trusted = self.trusted.as_ref().ok_or(Error::NotRefreshed)?;
+        let consistent = trusted.root().consistent_snapshot();
+        download::download_target_resuming(
+            &self.transport,
+            &self.config.targets_base_url,
+            consistent,
+            info,
+            dir,
+            progress,
+        )
+    }
+
     fn run<S: Session>(&self, session: &mut S) -> Result<(), Error> {
         let mut io =
             Io { transport: &self.transport, base_url: &self.config.metadata_base_url, metadata: &self.metadata };

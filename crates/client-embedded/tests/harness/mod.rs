@@ -69,16 +69,31 @@ pub fn images(list: &[(&str, &str, u64, &[u8])]) -> RepoSim {
     sim
 }
 
+/// A 48 KiB image: its name, then filler that differs per image (large enough that a
+/// download cut halfway has delivered bytes).
+pub fn image_bytes(name: &str) -> Vec<u8> {
+    let mut bytes = name.as_bytes().to_vec();
+    let seed = threshold_keys::digest::sha256(name.as_bytes());
+    while bytes.len() < 48 * 1024 {
+        bytes.push(seed[bytes.len() % 32] ^ (bytes.len() / 32) as u8);
+    }
+    bytes
+}
+
 /// Firmware 2 (and firmware 1, to roll back to) for the three ECUs.
 pub fn firmware() -> RepoSim {
-    images(&[
-        ("gateway/fw-1.bin", "gateway-hw", 1, b"gateway firmware 1"),
-        ("gateway/fw-2.bin", "gateway-hw", 2, b"gateway firmware 2"),
-        ("brake/fw-1.bin", "brake-hw", 1, b"brake firmware 1"),
-        ("brake/fw-2.bin", "brake-hw", 2, b"brake firmware 2, verified partially"),
-        ("wiper/fw-1.bin", "wiper-hw", 1, b"wiper firmware 1"),
-        ("wiper/fw-2.bin", "wiper-hw", 2, b"wiper firmware 2, verified fully"),
-    ])
+    let list = [
+        ("gateway/fw-1.bin", "gateway-hw", 1, "gateway firmware 1"),
+        ("gateway/fw-2.bin", "gateway-hw", 2, "gateway firmware 2"),
+        ("brake/fw-1.bin", "brake-hw", 1, "brake firmware 1"),
+        ("brake/fw-2.bin", "brake-hw", 2, "brake firmware 2, verified partially"),
+        ("wiper/fw-1.bin", "wiper-hw", 1, "wiper firmware 1"),
+        ("wiper/fw-2.bin", "wiper-hw", 2, "wiper firmware 2, verified fully"),
+    ];
+    let bytes: Vec<Vec<u8>> = list.iter().map(|(.., name)| image_bytes(name)).collect();
+    let entries: Vec<_> =
+        list.iter().zip(&bytes).map(|((path, hw, counter, _), b)| (*path, *hw, *counter, b.as_slice())).collect();
+    images(&entries)
 }
 
 /// The whole vehicle.

@@ -43,12 +43,36 @@ pub struct CycleReport {
     pub ecus: BTreeMap<String, EcuOutcome>,
 }
 
-impl CycleReport {
-    fn step(&mut self, text: String) {
-        log::info!("{text}");
-        self.steps.push(text);
-    }
+/// What the primary is doing, as it happens (for a live display).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// A step done (the same text as in [`CycleReport::steps`]).
+    Step(&'a str),
+    /// Bytes of an image received so far (a resumed download starts above zero).
+    Download {
+        /// The ECU the image is for.
+        serial: &'a str,
+        /// The image's target path.
+        image: &'a str,
+        /// Bytes received.
+        received: u64,
+        /// The image's length.
+        total: u64,
+    },
+    /// Bytes of an image handed to a secondary (or written to the primary's own slot).
+    Install {
+        /// The ECU installing.
+        serial: &'a str,
+        /// Bytes handed over.
+        sent: u64,
+        /// The image's length.
+        total: u64,
+    },
 }
+
+/// Sees [`Progress`] as it happens.
+pub type Observer = Box<dyn FnMut(&Progress<'_>)>;
 
 /// The primary ECU.
 pub struct Primary {
@@ -56,6 +80,7 @@ pub struct Primary {
     key: KeyFileSigner,
     own: OwnImage,
     hardware_id: String,
+    observer: Option<Observer>,
 }
 
 /// One ECU's current report and identity.
@@ -99,7 +124,25 @@ impl Primary {
         let mut own = OwnImage::open(&config.own_image, &config.state_dir)?;
         own.boot()?;
         let hardware_id = config.hardware_id.clone();
-        Ok(Primary { config, key, own, hardware_id })
+        Ok(Primary { config, key, own, hardware_id, observer: None })
+    }
+
+    /// Shows each step and transfer to `observer` as it happens.
+    pub fn with_observer(mut self, observer: impl FnMut(&Progress<'_>) + 'static) -> Primary {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    fn notify(&mut self, progress: Progress<'_>) {
+        if let Some(observer) = &mut self.observer {
+            observer(&progress);
+        }
+    }
+
+    fn step(&mut self, report: &mut CycleReport, text: String) {
+        log::info!("{text}");
+        self.notify(Progress::Step(&text));
+        report.steps.push(text);
     }
 
     /// The primary's own image state.
@@ -196,9 +239,9 @@ impl Primary {
         for s in &self.config.secondaries {
             ecus.push(Self::secondary_report(&s.serial, &s.address, s.full_verification)?);
         }
-        report.step(format!("collected {} version reports", ecus.len()));
+        self.step(&mut report, format!("collected {} version reports", ecus.len()));
         self.send_manifest(&ecus)?;
-        report.step("the director accepted the vehicle version manifest".into());
+        self.step(&mut report, "the director accepted the vehicle version manifest".into());
 
         let director_url = format!("{}/vehicles/{}/director/", self.config.director, self.config.vin);
         let mut director = self.updater("director", &director_url, &director_url)?;
@@ -209,7 +252,10 @@ impl Primary {
         let targets = director.trusted().and_then(|t| t.targets()).ok_or(Error::NotRefreshed)?.clone();
         let vin = Vin::new(self.config.vin.as_str()).ok_or_else(|| Error::Config("empty vin".into()))?;
         check_director_targets(&targets, &vin)?;
-        report.step(format!("director targets v{} and the image repository verified", targets.version().get()));
+        self.step(
+            &mut report,
+            format!("director targets v{} and the image repository verified", targets.version().get()),
+        );
 
         for ecu in &ecus {
             let identity = EcuIdentity {
@@ -240,7 +286,8 @@ impl Primary {
         }
         if self.own.on_trial() && !matches!(report.ecus.get(&self.config.serial), Some(EcuOutcome::Failed(_))) {
             self.own.confirm()?;
-            report.step(format!("the primary's image {} confirmed", self.own.running().name));
+            let text = format!("the primary's image {} confirmed", self.own.running().name);
+            self.step(&mut report, text);
         }
         Ok(report)
     }
@@ -285,16 +332,27 @@ impl Primary {
         std::fs::create_dir_all(&downloads).map_err(|e| Error::io(&downloads, e))?;
         let path = match images.find_cached_target(&info, &downloads)? {
             Some(path) => path,
-            None => images.download_target(&info, &downloads)?,
+            None => {
+                let (serial, total) = (ecu.serial.as_str(), info.file.length);
+                let observer = &mut self.observer;
+                images.download_target_resuming(&info, &downloads, &mut |received| {
+                    if let Some(observer) = observer {
+                        observer(&Progress::Download { serial, image: image.path.as_str(), received, total });
+                    }
+                })?
+            }
         };
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        report.step(format!("{}: downloaded and verified {} ({} bytes)", ecu.serial, image.path.as_str(), bytes.len()));
+        self.step(
+            report,
+            format!("{}: downloaded and verified {} ({} bytes)", ecu.serial, image.path.as_str(), bytes.len()),
+        );
         match &ecu.address {
             None => {
                 let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(&bytes));
                 let slot = SlotImage { name: image.path.as_str().to_string(), length: bytes.len() as u64, sha256 };
                 self.own.install(slot, &bytes)?;
-                report.step(format!("{}: installed into the inactive slot; it starts as a trial", ecu.serial));
+                self.step(report, format!("{}: installed into the inactive slot; it starts as a trial", ecu.serial));
             }
             Some((address, full)) => {
                 let mut link = Link::connect(&ecu.serial, address)?;
@@ -322,11 +380,15 @@ impl Primary {
                     other => return Err(Error::Secondary(format!("{}: targets not taken: {other:?}", ecu.serial))),
                 }
                 link.expect_ok(Request::BeginImage)?;
+                let (serial, total) = (ecu.serial.as_str(), bytes.len() as u64);
+                let mut sent = 0;
                 for chunk in bytes.chunks(16 * 1024) {
                     link.expect_ok(Request::ImageChunk(chunk))?;
+                    sent += chunk.len() as u64;
+                    self.notify(Progress::Install { serial, sent, total });
                 }
                 link.expect_ok(Request::Activate)?;
-                report.step(format!("{}: image handed over; the ECU resets into its trial", ecu.serial));
+                self.step(report, format!("{}: image handed over; the ECU resets into its trial", ecu.serial));
             }
         }
         Ok(())

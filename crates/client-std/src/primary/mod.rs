@@ -9,5 +9,5 @@ mod link;
 mod own_image;
 
 pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
-pub use cycle::{CycleReport, EcuOutcome, Primary};
+pub use cycle::{CycleReport, EcuOutcome, Observer, Primary, Progress};
 pub use own_image::{OwnImage, SlotImage};

@@ -25,6 +25,17 @@ impl Transport for DirectoryTransport {
             other => other,
         }
     }
+
+    fn open_from(&self, url: &str, offset: u64) -> Result<(Box<dyn Read + Send + '_>, u64), TransportError> {
+        let mut reader = self.open(url)?;
+        // Skipping by reading keeps one code path for both name forms; local reads are cheap.
+        let skipped = std::io::copy(&mut (&mut reader).take(offset), &mut std::io::sink())
+            .map_err(|e| TransportError::Network(format!("{url}: {e}")))?;
+        if skipped < offset {
+            return Err(TransportError::Network(format!("{url}: shorter than the {offset} bytes already received")));
+        }
+        Ok((reader, offset))
+    }
 }
 
 fn open(path: PathBuf) -> Result<Box<dyn Read + Send>, TransportError> {

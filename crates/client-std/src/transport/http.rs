@@ -81,16 +81,34 @@ fn is_loopback(url: &str) -> bool {
 
 impl Transport for HttpTransport {
     fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError> {
+        Ok(self.open_from(url, 0)?.0)
+    }
+
+    fn open_from(&self, url: &str, offset: u64) -> Result<(Box<dyn Read + Send + '_>, u64), TransportError> {
         let mut request = self.agent_for(url).get(url);
         if let Some(token) = &self.bearer {
             request = request.header("authorization", &format!("Bearer {token}"));
         }
-        let response = request.call().map_err(|e| TransportError::Network(e.to_string()))?;
-        match response.status().as_u16() {
-            200..=299 => Ok(Box::new(response.into_body().into_reader())),
-            403 | 404 => Err(TransportError::NotFound),
-            code => Err(TransportError::Status(code)),
+        if offset > 0 {
+            request = request.header("range", &format!("bytes={offset}-"));
         }
+        let response = request.call().map_err(|e| TransportError::Network(e.to_string()))?;
+        let start = match response.status().as_u16() {
+            // A 206 counts only if it starts where we asked; anything else starts over.
+            206 if offset > 0 => {
+                let range = response.headers().get("content-range").and_then(|v| v.to_str().ok());
+                if range.is_some_and(|r| r.starts_with(&format!("bytes {offset}-"))) {
+                    offset
+                } else {
+                    return Err(TransportError::BadRange(format!("Content-Range {range:?}")));
+                }
+            }
+            200..=299 => 0,
+            416 => return Err(TransportError::BadRange("416 Range Not Satisfiable".into())),
+            403 | 404 => return Err(TransportError::NotFound),
+            code => return Err(TransportError::Status(code)),
+        };
+        Ok((Box::new(response.into_body().into_reader()), start))
     }
 }
 

@@ -14,11 +14,22 @@ pub use http::HttpTransport;
 pub trait Transport {
     /// Opens `url` for reading. A missing file is [`TransportError::NotFound`].
     fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError>;
+
+    /// Opens `url` from byte `offset` to resume a download: the stream and the offset it
+    /// really starts at, which is 0 where the source cannot skip ahead.
+    fn open_from(&self, url: &str, offset: u64) -> Result<(Box<dyn Read + Send + '_>, u64), TransportError> {
+        let _ = offset;
+        Ok((self.open(url)?, 0))
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn open(&self, url: &str) -> Result<Box<dyn Read + Send + '_>, TransportError> {
         (**self).open(url)
+    }
+
+    fn open_from(&self, url: &str, offset: u64) -> Result<(Box<dyn Read + Send + '_>, u64), TransportError> {
+        (**self).open_from(url, offset)
     }
 }
 
@@ -37,6 +48,8 @@ pub enum TransportError {
     Status(u16),
     /// Connection, TLS, timeout or read failure.
     Network(String),
+    /// A resumed download's range was answered with other bytes than asked for.
+    BadRange(String),
 }
 
 impl fmt::Display for TransportError {
@@ -48,6 +61,7 @@ impl fmt::Display for TransportError {
             }
             TransportError::Status(code) => write!(f, "HTTP status {code}"),
             TransportError::Network(why) => write!(f, "{why}"),
+            TransportError::BadRange(answer) => write!(f, "a resumed download was answered with {answer}"),
         }
     }
 }
@@ -75,11 +89,24 @@ pub fn stream_limited(
     max_length: u64,
     sink: &mut dyn FnMut(&[u8]) -> Result<(), TransportError>,
 ) -> Result<u64, TransportError> {
-    let reader = transport.open(url)?;
+    read_limited(transport.open(url)?, 0, max_length, sink)
+}
+
+/// Streams `reader`, whose first byte is byte `start` of a file of at most `max_length`
+/// bytes, into `sink`: the file's length so far when the stream ends.
+pub fn read_limited(
+    reader: Box<dyn Read + Send + '_>,
+    start: u64,
+    max_length: u64,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), TransportError>,
+) -> Result<u64, TransportError> {
+    if start > max_length {
+        return Err(TransportError::TooLong { limit: max_length });
+    }
     // One byte past the limit is enough to know the limit was broken.
-    let mut reader = reader.take(max_length.saturating_add(1));
+    let mut reader = reader.take(max_length - start + 1);
     let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
+    let mut total = start;
     loop {
         let n = match reader.read(&mut buffer) {
             Ok(0) => return Ok(total),

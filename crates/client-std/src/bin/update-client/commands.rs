@@ -78,7 +78,7 @@ pub fn download(args: &Args) -> Result<(), Failure> {
             log::info!("{name}: already in {}", path.display());
             continue;
         }
-        let bar = progress_bar(info.file.length, name);
+        let bar = if info.file.length >= 1 << 20 { progress_bar(info.file.length, name) } else { None };
         let path = updater.download_target_with_progress(&info, target_dir, &mut |received| {
             if let Some(bar) = &bar {
                 bar.set_position(received);
@@ -92,9 +92,9 @@ pub fn download(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A progress bar for downloads of 1 MiB and more, when stderr is a terminal.
-fn progress_bar(length: u64, name: &str) -> Option<indicatif::ProgressBar> {
-    if length < 1 << 20 || !std::io::stderr().is_terminal() {
+/// A progress bar of `length` bytes, when stderr is a terminal.
+pub(crate) fn progress_bar(length: u64, name: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = indicatif::ProgressBar::new(length);

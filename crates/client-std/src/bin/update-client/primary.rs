@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use client_std::primary::{EcuOutcome, Primary, PrimaryConfig};
+use client_std::primary::{EcuOutcome, Primary, PrimaryConfig, Progress};
 
 pub const HELP: &str = "\
 update-client primary: the Uptane primary's update cycle
@@ -62,12 +62,9 @@ pub fn run(argv: &[String]) -> Result<(), String> {
     };
     let config = PrimaryConfig::load(&options.config).map_err(|e| e.to_string())?;
     for cycle in 1..=options.cycles {
-        let mut primary = Primary::open(config.clone()).map_err(|e| e.to_string())?;
+        let mut primary = Primary::open(config.clone()).map_err(|e| e.to_string())?.with_observer(show());
         println!("cycle {cycle}:");
         let report = primary.cycle(chrono::Utc::now()).map_err(|e| format!("cycle {cycle}: {e}"))?;
-        for step in &report.steps {
-            println!("  {step}");
-        }
         for (serial, outcome) in &report.ecus {
             match outcome {
                 EcuOutcome::UpToDate => println!("  {serial}: up to date"),
@@ -89,4 +86,34 @@ pub fn run(argv: &[String]) -> Result<(), String> {
         }
     }
     if options.until_done { Err(format!("not done after {} cycles", options.cycles)) } else { Ok(()) }
+}
+
+/// Prints each step as it happens, with a progress bar per transfer on a terminal.
+fn show() -> impl FnMut(&Progress<'_>) {
+    let mut bar: Option<(String, indicatif::ProgressBar)> = None;
+    move |progress| {
+        let (label, done, total) = match *progress {
+            Progress::Step(text) => {
+                if let Some((_, bar)) = bar.take() {
+                    bar.finish_and_clear();
+                }
+                println!("  {text}");
+                return;
+            }
+            Progress::Download { serial, image, received, total } => {
+                (format!("  {serial}: download {image}"), received, total)
+            }
+            Progress::Install { serial, sent, total } => (format!("  {serial}: install"), sent, total),
+            _ => return,
+        };
+        if bar.as_ref().is_none_or(|(current, _)| *current != label) {
+            if let Some((_, old)) = bar.take() {
+                old.finish_and_clear();
+            }
+            bar = crate::commands::progress_bar(total, &label).map(|b| (label, b));
+        }
+        if let Some((_, bar)) = &bar {
+            bar.set_position(done);
+        }
+    }
 }
