@@ -5,6 +5,8 @@
 mod harness;
 
 use client_std::primary::EcuOutcome;
+use client_std::primary::Primary;
+use harness::pki::Pki;
 use harness::proxy::{Proxy, Reply};
 use harness::{Vehicle, evidence, firmware};
 use metadata_schemas::RoleName;
@@ -34,6 +36,7 @@ fn evidence_valid_signed_update_is_installed_and_confirmed() {
         "A valid signed update is downloaded, installed and confirmed; the installed image's version and hashes match the metadata and the director shows it.",
         &[
             ("every ECU reports firmware 2 to the director", installed.values().all(|p| p.ends_with("/fw-2.bin"))),
+            ("every ECU itself says it runs firmware 2", vehicle.running() == installed),
             ("the reported hashes and lengths are those the image repository signed", hashes_match),
             ("the director marks every assignment installed", all(&vehicle.assignment_states(), "installed")),
             (
@@ -64,7 +67,7 @@ fn evidence_rollback_to_an_older_release_counter_is_refused() {
             ("the brake ECU refuses firmware 1 after firmware 2 (release counter rollback)", refused),
             ("its next version report tells the director (attack code 1, rollback)", reported),
             ("the director fails the assignment", vehicle.assignment_state("brake-1", "brake/fw-1.bin") == "failed"),
-            ("the brake ECU still runs firmware 2", vehicle.installed()["brake-1"] == "brake/fw-2.bin"),
+            ("the brake ECU still runs firmware 2", vehicle.running()["brake-1"] == "brake/fw-2.bin"),
         ],
     );
 }
@@ -77,7 +80,8 @@ fn evidence_an_image_that_never_confirms_is_reverted() {
     let first = vehicle.cycle().unwrap();
     let handed_over = matches!(first.ecus["brake-1"], EcuOutcome::Installing(_));
     // The trial image runs but never confirms; the next power-up reverts it.
-    vehicle.start_sim("brake-1", &[]);
+    vehicle.start_sim("brake-1", &["--no-confirm".into()]);
+    let after_power_up = vehicle.running()["brake-1"].clone();
     vehicle.cycle().unwrap();
     evidence(
         "an_image_that_never_confirms_is_reverted",
@@ -86,8 +90,9 @@ fn evidence_an_image_that_never_confirms_is_reverted() {
             ("firmware 2 was handed to the brake ECU", handed_over),
             (
                 "after the unconfirmed trial, the brake ECU runs its previous image again",
-                vehicle.installed()["brake-1"] == "brake-1-factory.bin",
+                after_power_up == "brake-1-factory.bin",
             ),
+            ("its next version report tells the director so", vehicle.installed()["brake-1"] == "brake-1-factory.bin"),
         ],
     );
 }
@@ -104,13 +109,13 @@ fn evidence_power_loss_during_installation_leaves_a_verified_image() {
         vehicle.start_sim("brake-1", &["--cut-at".into(), cut.to_string()]);
         let _ = vehicle.cycle();
         vehicle.start_sim("brake-1", &[]);
-        let running = vehicle.installed()["brake-1"].clone();
-        booted_verified &= running == "brake-1-factory.bin" || running == "brake/fw-2.bin" || running.is_empty();
+        let running = vehicle.running()["brake-1"].clone();
+        booted_verified &= running == "brake-1-factory.bin" || running == "brake/fw-2.bin";
         cuts.push(cut);
         if vehicle.cycle().is_err() {
             booted_verified = false;
         }
-        let running = vehicle.installed()["brake-1"].clone();
+        let running = vehicle.running()["brake-1"].clone();
         booted_verified &= running == "brake-1-factory.bin" || running == "brake/fw-2.bin";
         if running == "brake/fw-2.bin" {
             break;
@@ -122,7 +127,7 @@ fn evidence_power_loss_during_installation_leaves_a_verified_image() {
         "Power lost at random points during installation (ecu-sim killed and restarted) always leaves a verified image booting.",
         &[
             ("after every cut the ECU booted its old or its new verified image", booted_verified),
-            ("the update still completes afterwards", vehicle.installed()["brake-1"] == "brake/fw-2.bin"),
+            ("the update still completes afterwards", vehicle.running()["brake-1"] == "brake/fw-2.bin"),
         ],
     );
 }
@@ -145,7 +150,7 @@ fn evidence_a_man_in_the_middle_altering_images_is_refused() {
         .ecus
         .values()
         .all(|o| matches!(o, EcuOutcome::Failed(why) if why.contains("hash") || why.contains("sha256")));
-    let untouched = vehicle.installed().values().all(|p| p.contains("factory"));
+    let untouched = vehicle.running().values().all(|p| p.contains("factory"));
     proxy.pass();
     vehicle.until_done(4);
     evidence(
@@ -156,7 +161,7 @@ fn evidence_a_man_in_the_middle_altering_images_is_refused() {
             ("no ECU installed an altered image", untouched),
             (
                 "once the proxy stops, the genuine update installs",
-                vehicle.installed().values().all(|p| p.ends_with("/fw-2.bin")),
+                vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")),
             ),
         ],
     );
@@ -176,7 +181,7 @@ fn evidence_stale_director_metadata_is_detected_as_a_freeze() {
         "A director that replays stale metadata (freeze) is detected.",
         &[
             ("the cycle stops with an expired-metadata error", freeze),
-            ("nothing was installed", vehicle.installed().values().all(|p| p.contains("factory"))),
+            ("nothing was installed", vehicle.running().values().all(|p| p.contains("factory"))),
         ],
     );
 }
@@ -210,7 +215,7 @@ fn evidence_mixed_metadata_from_different_times_is_refused() {
         "Mixed metadata from different times (mix-and-match) is refused.",
         &[
             ("a timestamp naming snapshot v2 with snapshot v1's bytes is refused", refused),
-            ("nothing was installed", vehicle.installed().values().all(|p| p.contains("factory"))),
+            ("nothing was installed", vehicle.running().values().all(|p| p.contains("factory"))),
         ],
     );
 }
@@ -232,7 +237,7 @@ fn evidence_an_ecu_swapped_for_an_unknown_one_is_reported() {
         &[
             ("the director refuses the manifest naming the unknown ECU", refused),
             ("the refusal and its reason are in the vehicle's events", recorded),
-            ("nothing was installed", vehicle.installed().values().all(|p| p.is_empty() || p.contains("factory"))),
+            ("nothing was installed", vehicle.running().values().all(|p| p.is_empty() || p.contains("factory"))),
         ],
     );
 }
@@ -301,7 +306,7 @@ fn evidence_a_network_interruption_during_download_is_resumed_and_never_installs
             ("a resumed image whose kept bytes were altered fails its hash and is not installed", altered_refused),
             ("its kept bytes are thrown away", wiper_discarded),
             ("the download after that starts from byte 0", wiper_started_over),
-            ("every ECU ends up running firmware 2", vehicle.installed().values().all(|p| p.ends_with("/fw-2.bin"))),
+            ("every ECU ends up running firmware 2", vehicle.running().values().all(|p| p.ends_with("/fw-2.bin"))),
         ],
     );
 }
@@ -337,7 +342,61 @@ fn evidence_unsigned_or_wrongly_signed_image_metadata_is_refused() {
         &[
             ("image metadata signed by an untrusted key is refused", refused_wrong),
             ("image metadata without signatures is refused", refused_unsigned),
-            ("nothing was installed", vehicle.installed().values().all(|p| p.contains("factory"))),
+            ("nothing was installed", vehicle.running().values().all(|p| p.contains("factory"))),
+        ],
+    );
+}
+
+#[test]
+fn evidence_director_and_image_repository_over_tls_with_certificate_verification() {
+    let pki_dir = tempfile::tempdir().unwrap();
+    let ca = Pki::new("vehicle backend CA");
+    let tls = ca.server(pki_dir.path());
+    let vehicle = Vehicle::with_tls(firmware(), Some((tls, ca.write_ca(pki_dir.path(), "ca.pem"))));
+    vehicle.assign(&ALL_FW2);
+    let now = chrono::Utc::now();
+    let cycle_with = |config: client_std::primary::PrimaryConfig| Primary::open(config).and_then(|mut p| p.cycle(now));
+
+    let mut other_ca = vehicle.config.clone();
+    other_ca.tls.ca_bundle = Some(Pki::new("another CA").write_ca(pki_dir.path(), "other-ca.pem"));
+    let unknown_issuer = cycle_with(other_ca);
+    let mut other_name = vehicle.config.clone();
+    other_name.director = other_name.director.replace("127.0.0.1", "localhost");
+    other_name.image_repository = other_name.image_repository.replace("127.0.0.1", "localhost");
+    let wrong_name = cycle_with(other_name);
+    let mut plain = vehicle.config.clone();
+    plain.director = plain.director.replace("https://", "http://");
+    plain.image_repository = plain.image_repository.replace("https://", "http://");
+    let plain_http = cycle_with(plain);
+    let untouched = vehicle.running().values().all(|p| p.contains("factory"));
+
+    vehicle.until_done(4);
+    let failed_with = |result: &Result<_, client_std::Error>, words: &[&str]| {
+        result.as_ref().err().is_some_and(|e| words.iter().any(|w| e.to_string().contains(w)))
+    };
+    evidence(
+        "director_and_image_repository_over_tls_with_certificate_verification",
+        "The director and image repository over TLS with certificate verification.",
+        &[
+            (
+                "the director and image repository are served over https",
+                vehicle.config.director.starts_with("https://")
+                    && vehicle.config.image_repository.starts_with("https://"),
+            ),
+            (
+                "a primary that does not trust the server's CA refuses to talk to it",
+                failed_with(&unknown_issuer, &["UnknownIssuer", "certificate"]),
+            ),
+            (
+                "a certificate that does not name the host reached is refused",
+                failed_with(&wrong_name, &["NotValidForName", "certificate"]),
+            ),
+            ("plain HTTP to the TLS listener gets nowhere", plain_http.is_err()),
+            ("nothing was installed over an unverified connection", untouched),
+            (
+                "with the right CA the update installs on every ECU",
+                vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")),
+            ),
         ],
     );
 }

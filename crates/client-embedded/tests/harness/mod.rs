@@ -4,6 +4,7 @@
 //! TCP with their flash in files. Tests record what they checked as evidence.
 #![allow(dead_code)]
 
+pub mod pki;
 pub mod proxy;
 
 use std::collections::BTreeMap;
@@ -341,6 +342,24 @@ impl Vehicle {
                 )
             })
             .collect()
+    }
+
+    /// What each ECU itself says it runs (not the director's view), by serial: the
+    /// primary's own image state and each secondary's answer over the protocol.
+    pub fn running(&self) -> BTreeMap<String, String> {
+        let own = client_std::primary::OwnImage::open(&self.config.own_image, &self.config.state_dir).unwrap();
+        let mut running = BTreeMap::from([(self.config.serial.clone(), own.running().name.clone())]);
+        for secondary in &self.config.secondaries {
+            let mut link = client_std::primary::link::Link::connect(&secondary.serial, &secondary.address).unwrap();
+            let client_embedded::protocol::Response::Info(info) =
+                link.call(client_embedded::protocol::Request::GetInfo).unwrap()
+            else {
+                panic!("{}: no info", secondary.serial)
+            };
+            let name = String::from_utf8_lossy(&info).lines().nth(2).unwrap_or("").to_string();
+            running.insert(secondary.serial.clone(), name);
+        }
+        running
     }
 
     /// Each assignment's state, by ECU (the newest per ECU).

@@ -5,7 +5,7 @@
 
 mod config;
 mod cycle;
-mod link;
+pub mod link;
 mod own_image;
 
 pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
