@@ -203,14 +203,22 @@ fn stopped(mut device: Device<Flash>, message: String, options: &Options) -> Sto
     }
 }
 
-/// Serves one connection; `Ok(())` at end of stream.
+/// Serves one connection; `Ok(())` when it ends. A primary that vanishes or sends
+/// garbage ends its connection, never the ECU.
 fn serve_connection(stream: &mut TcpStream, ecu: &mut Option<Ecu>, options: &Options) -> Result<(), Stop> {
+    let lost = |what: &str, e: &dyn std::fmt::Display| {
+        eprintln!("ecu-sim {}: connection {what}: {e}", options.ecu.serial.as_str());
+        Ok(())
+    };
     let mut buffer = vec![0u8; 1 << 20];
     let mut scratch = vec![0u8; 64 * 1024];
     let mut framer = Framer::new(&mut buffer);
     let mut input = [0u8; 16 * 1024];
     loop {
-        let n = stream.read(&mut input).map_err(|e| Stop::Failed(e.to_string()))?;
+        let n = match stream.read(&mut input) {
+            Ok(n) => n,
+            Err(e) => return lost("lost", &e),
+        };
         if n == 0 {
             return Ok(());
         }
@@ -224,7 +232,7 @@ fn serve_connection(stream: &mut TcpStream, ecu: &mut Option<Ecu>, options: &Opt
                 .and_then(|(k, p)| Request::decode(k, p).map_err(|e| format!("{e:?}")))
             {
                 Ok(request) => serve(ecu.as_mut().expect("powered"), request, &mut scratch),
-                Err(e) => return Err(Stop::Failed(format!("bad frame: {e}"))),
+                Err(e) => return lost("closed after a bad frame", &e),
             };
             let device = ecu.as_mut().expect("powered").device();
             if device.flash().is_cut() {
@@ -241,7 +249,9 @@ fn serve_connection(stream: &mut TcpStream, ecu: &mut Option<Ecu>, options: &Opt
             }
             let mut out = Vec::new();
             response.encode(&mut out);
-            stream.write_all(&out).map_err(|e| Stop::Failed(e.to_string()))?;
+            if let Err(e) = stream.write_all(&out) {
+                return lost("lost", &e);
+            }
         }
     }
 }
@@ -264,8 +274,10 @@ fn run() -> Result<(), Stop> {
     println!("listening on {}", listener.local_addr().map_err(|e| Stop::Failed(e.to_string()))?);
     std::io::stdout().flush().ok();
     for stream in listener.incoming() {
-        let mut stream = stream.map_err(|e| Stop::Failed(e.to_string()))?;
-        serve_connection(&mut stream, &mut ecu, &options)?;
+        match stream {
+            Ok(mut stream) => serve_connection(&mut stream, &mut ecu, &options)?,
+            Err(e) => eprintln!("ecu-sim {}: accept: {e}", options.ecu.serial.as_str()),
+        }
     }
     Ok(())
 }
