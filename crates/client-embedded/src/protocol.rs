@@ -27,6 +27,9 @@ pub enum Request<'a> {
     GetVersionReport,
     /// Start an update cycle at this time (seconds since the Unix epoch).
     StartCycle(u64),
+    /// The versions of the roots this ECU trusts (in a cycle), so the primary can send
+    /// the roots it lacks.
+    GetRootVersions,
     /// The next director root version.
     PutRoot(&'a [u8]),
     /// Director targets metadata.
@@ -65,6 +68,14 @@ pub enum Response {
     Assigned(Option<u32>),
     /// The image is in place: the ECU resets now to start it as a trial.
     Resetting,
+    /// The trusted director root's version and the image repository root's (0 without
+    /// full verification).
+    RootVersions {
+        /// Director root version.
+        director: u32,
+        /// Image repository root version, or 0.
+        images: u32,
+    },
 }
 
 mod kind {
@@ -81,12 +92,14 @@ mod kind {
     pub const PUT_IMAGE_TIMESTAMP: u8 = 0x0B;
     pub const PUT_IMAGE_SNAPSHOT: u8 = 0x0C;
     pub const PUT_IMAGE_TARGETS: u8 = 0x0D;
+    pub const GET_ROOT_VERSIONS: u8 = 0x0E;
     pub const OK: u8 = 0x80;
     pub const REFUSED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
     pub const VERSION_REPORT: u8 = 0x83;
     pub const ASSIGNED: u8 = 0x84;
     pub const RESETTING: u8 = 0x85;
+    pub const ROOT_VERSIONS: u8 = 0x86;
 }
 
 /// A frame that cannot be used.
@@ -175,6 +188,7 @@ impl<'a> Request<'a> {
             kind::START_CYCLE => {
                 Ok(Request::StartCycle(u64::from_le_bytes(payload.try_into().map_err(|_| FrameError::Malformed)?)))
             }
+            kind::GET_ROOT_VERSIONS => empty(Request::GetRootVersions),
             kind::PUT_ROOT => Ok(Request::PutRoot(payload)),
             kind::PUT_TARGETS => Ok(Request::PutTargets(payload)),
             kind::BEGIN_IMAGE => empty(Request::BeginImage),
@@ -195,6 +209,7 @@ impl<'a> Request<'a> {
             Request::GetInfo => (kind::GET_INFO, &[]),
             Request::GetVersionReport => (kind::GET_VERSION_REPORT, &[]),
             Request::StartCycle(t) => return encode_frame(kind::START_CYCLE, &t.to_le_bytes(), out),
+            Request::GetRootVersions => (kind::GET_ROOT_VERSIONS, &[]),
             Request::PutRoot(b) => (kind::PUT_ROOT, b),
             Request::PutTargets(b) => (kind::PUT_TARGETS, b),
             Request::BeginImage => (kind::BEGIN_IMAGE, &[]),
@@ -221,6 +236,12 @@ impl Response {
             Response::Assigned(None) => encode_frame(kind::ASSIGNED, &[], out),
             Response::Assigned(Some(len)) => encode_frame(kind::ASSIGNED, &len.to_le_bytes(), out),
             Response::Resetting => encode_frame(kind::RESETTING, &[], out),
+            Response::RootVersions { director, images } => {
+                let mut payload = [0u8; 8];
+                payload[..4].copy_from_slice(&director.to_le_bytes());
+                payload[4..].copy_from_slice(&images.to_le_bytes());
+                encode_frame(kind::ROOT_VERSIONS, &payload, out)
+            }
         }
     }
 
@@ -235,6 +256,9 @@ impl Response {
             kind::ASSIGNED if payload.is_empty() => Ok(Response::Assigned(None)),
             kind::ASSIGNED => Ok(Response::Assigned(Some(word(payload)?))),
             kind::RESETTING if payload.is_empty() => Ok(Response::Resetting),
+            kind::ROOT_VERSIONS if payload.len() == 8 => {
+                Ok(Response::RootVersions { director: word(&payload[..4])?, images: word(&payload[4..])? })
+            }
             _ => Err(FrameError::Malformed),
         }
     }
@@ -258,6 +282,9 @@ pub fn serve<F: NorFlash, K: EcuKey>(
         Request::GetInfo => Response::Info(secondary.info()),
         Request::GetVersionReport => secondary.version_report().map_or_else(refused, Response::VersionReport),
         Request::StartCycle(now) => done(secondary.start_cycle(now, scratch)),
+        Request::GetRootVersions => secondary
+            .root_versions()
+            .map_or_else(refused, |(director, images)| Response::RootVersions { director, images }),
         Request::PutRoot(bytes) => done(secondary.put_root(bytes, scratch)),
         Request::PutTargets(bytes) => match secondary.put_targets(bytes, scratch) {
             Ok(assigned) => Response::Assigned(assigned.map(|a| a.info.length)),

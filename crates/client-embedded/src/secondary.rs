@@ -276,6 +276,15 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         self.verifier.as_mut().ok_or(UpdateError::OutOfOrder("start a cycle first"))
     }
 
+    /// The versions of the trusted director root and image repository root (0 without
+    /// full verification), in a cycle.
+    pub fn root_versions(&mut self) -> Result<(u32, u32), F> {
+        let director = self.verifier()?.root().version().get();
+        let images = self.images.as_ref().map_or(0, |i| i.trusted.root().version().get());
+        let narrow = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        Ok((narrow(director), narrow(images)))
+    }
+
     /// The next director root version: verified against the trusted one, then kept.
     pub fn put_root(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
         self.noting(|s| {

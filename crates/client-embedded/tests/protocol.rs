@@ -49,6 +49,8 @@ fn a_whole_update_travels_as_frames_in_pieces_of_any_size() {
         assert_eq!(info, Response::Info(b"brake-ecu-1\nbrake-hw-a\nbrake/factory.bin".to_vec()));
         let now = now().timestamp() as u64;
         assert_eq!(exchange(&mut ecu, &mut framer, Request::StartCycle(now), piece), Response::Ok);
+        let versions = exchange(&mut ecu, &mut framer, Request::GetRootVersions, piece);
+        assert_eq!(versions, Response::RootVersions { director: 1, images: 0 });
         let assigned = exchange(&mut ecu, &mut framer, Request::PutTargets(&targets), piece);
         assert_eq!(assigned, Response::Assigned(Some(3000)));
         assert_eq!(exchange(&mut ecu, &mut framer, Request::BeginImage, piece), Response::Ok);

@@ -32,6 +32,21 @@ fn an_assignment_installs_on_every_ecu_in_two_cycles() {
     assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
 }
 
+#[test]
+fn secondaries_follow_director_and_image_repository_root_rotations() {
+    let mut vehicle = Vehicle::new(firmware());
+    assert_eq!(vehicle.root_versions("brake-1"), (1, 0));
+    assert_eq!(vehicle.root_versions("wiper-1"), (1, 1));
+    vehicle.rotate_director_keys();
+    vehicle.rotate_image_repository_keys();
+    vehicle.assign(&ALL_FW2);
+    let reports = vehicle.until_done(4);
+    assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{:#?}", reports);
+    // Targets signed only by the new keys installed, so each secondary took the new roots.
+    assert_eq!(vehicle.root_versions("brake-1"), (2, 0), "partial verification: the director root");
+    assert_eq!(vehicle.root_versions("wiper-1"), (2, 2), "full verification: both roots");
+}
+
 /// The config as the JSON file `update-client primary` reads.
 fn config_json(config: &PrimaryConfig) -> serde_json::Value {
     serde_json::json!({

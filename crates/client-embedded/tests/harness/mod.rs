@@ -106,6 +106,7 @@ pub struct Vehicle {
     pub config: PrimaryConfig,
     pub sims: BTreeMap<String, EcuSim>,
     pub images: RepoSim,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Vehicle {
@@ -126,7 +127,7 @@ impl Vehicle {
         }
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let data = dir.path().join("director");
-        let (director_url, admin, root) = runtime.block_on(async {
+        let (director_url, admin, root, server) = runtime.block_on(async {
             let options = director::setup::InitOptions {
                 image_repository: Some(director::config::ImageRepoConfig {
                     dir: repo.clone(),
@@ -142,8 +143,8 @@ impl Vehicle {
             let scheme = if server_tls.is_some() { "https" } else { "http" };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("{scheme}://{}", listener.local_addr().unwrap());
-            tokio::spawn(director::server::serve(listener, director::api::router(service), server_tls));
-            (url, made.admin_token, root)
+            let server = tokio::spawn(director::server::serve(listener, director::api::router(service), server_tls));
+            (url, made.admin_token, root, server)
         });
         let mut vehicle = Vehicle {
             runtime,
@@ -170,6 +171,7 @@ impl Vehicle {
             },
             sims: BTreeMap::new(),
             images,
+            server,
             dir,
         };
         let primary_key = KeyFileSigner::generate(KeyAlgorithm::Ed25519).unwrap();
@@ -219,6 +221,71 @@ impl Vehicle {
         }
         for (name, bytes) in &self.images.target_files {
             write(repo.join("targets").join(name), bytes);
+        }
+    }
+
+    /// Rotates the director's online targets and timestamp keys the way an operator
+    /// does: director root v(N+1) signed with the offline root key, `import-root` with
+    /// the service stopped, then the service started again on the same address.
+    pub fn rotate_director_keys(&mut self) {
+        let data = self.dir.path().join("director");
+        let address = self.director_url.split_once("://").unwrap().1.to_string();
+        let server = std::mem::replace(&mut self.server, self.runtime.spawn(async { Ok(()) }));
+        server.abort();
+        let _ = self.runtime.block_on(server);
+        let root_key = std::fs::read_to_string(data.join("offline/root-1.pem")).unwrap();
+        let root_key = KeyFileSigner::from_pem(&root_key, None).unwrap();
+        let (targets_key, timestamp_key) = (
+            KeyFileSigner::generate(KeyAlgorithm::Ed25519).unwrap(),
+            KeyFileSigner::generate(KeyAlgorithm::Ed25519).unwrap(),
+        );
+        write(data.join("keys/targets-rotated.pem"), targets_key.to_pem().as_bytes());
+        write(data.join("keys/timestamp-rotated.pem"), timestamp_key.to_pem().as_bytes());
+        let (listener, service, tls) = self.runtime.block_on(async {
+            let (_, current) = director::setup::open(&data).await.unwrap().store.latest_root().await.unwrap().unwrap();
+            let mut root = metadata_schemas::Signed::<metadata_schemas::Root>::decode_unverified(current.as_bytes())
+                .unwrap()
+                .signed;
+            root.common.version = root.common.version.next().unwrap();
+            for key in [&targets_key, &timestamp_key] {
+                root.keys.insert(
+                    threshold_keys::Signer::key_id(key).clone(),
+                    threshold_keys::Signer::public_key(key).clone(),
+                );
+            }
+            root.roles.targets.keyids = vec![threshold_keys::Signer::key_id(&targets_key).clone()];
+            root.roles.timestamp.keyids = vec![threshold_keys::Signer::key_id(&timestamp_key).clone()];
+            let mut signed = metadata_schemas::Signed::unsigned(root);
+            signed.signatures.push(threshold_keys::Signer::sign(&root_key, &signed.canonical_signed()).unwrap());
+            let keys = [
+                ("targets".to_string(), "keys/targets-rotated.pem".to_string()),
+                ("timestamp".to_string(), "keys/timestamp-rotated.pem".to_string()),
+            ];
+            director::setup::import_root(&data, &signed.to_pretty_json(), &keys).await.unwrap();
+            let service = director::setup::open(&data).await.unwrap();
+            let tls = service.config.tls.as_ref().map(|t| director::server::tls_config(t).unwrap());
+            (tokio::net::TcpListener::bind(&address).await.unwrap(), service, tls)
+        });
+        self.server = self.runtime.spawn(director::server::serve(listener, director::api::router(service), tls));
+    }
+
+    /// Rotates the image repository's targets key through its root v(N+1), published.
+    pub fn rotate_image_repository_keys(&mut self) {
+        self.images.replace_role_keys(&RoleName::targets(), vec![repo_simulator::new_key()], 1);
+        self.images.publish_root();
+        self.images.touch(&RoleName::targets());
+        self.images.publish();
+        self.publish_images();
+    }
+
+    /// The root versions a secondary trusts (director, image repository; 0 for none).
+    pub fn root_versions(&self, serial: &str) -> (u32, u32) {
+        let secondary = self.config.secondaries.iter().find(|s| s.serial == serial).unwrap();
+        let mut link = client_std::primary::link::Link::connect(serial, &secondary.address).unwrap();
+        link.expect_ok(client_embedded::protocol::Request::StartCycle(chrono::Utc::now().timestamp() as u64)).unwrap();
+        match link.call(client_embedded::protocol::Request::GetRootVersions).unwrap() {
+            client_embedded::protocol::Response::RootVersions { director, images } => (director, images),
+            other => panic!("{serial}: {other:?}"),
         }
     }
 

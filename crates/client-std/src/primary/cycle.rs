@@ -74,6 +74,13 @@ pub enum Progress<'a> {
 /// Sees [`Progress`] as it happens.
 pub type Observer = Box<dyn FnMut(&Progress<'_>)>;
 
+/// The versions of the roots the primary trusts after its refresh.
+#[derive(Clone, Copy)]
+struct LatestRoots {
+    director: u64,
+    images: u64,
+}
+
 /// The primary ECU.
 pub struct Primary {
     config: PrimaryConfig,
@@ -256,6 +263,10 @@ impl Primary {
             &mut report,
             format!("director targets v{} and the image repository verified", targets.version().get()),
         );
+        let roots = LatestRoots {
+            director: director.trusted().ok_or(Error::NotRefreshed)?.root().version().get(),
+            images: images.trusted().ok_or(Error::NotRefreshed)?.root().version().get(),
+        };
 
         for ecu in &ecus {
             let identity = EcuIdentity {
@@ -275,7 +286,7 @@ impl Primary {
                     if ecu.installed.as_ref().is_some_and(|(_, d)| Some(*d) == wanted) {
                         EcuOutcome::UpToDate
                     } else {
-                        match self.deliver(&mut report, ecu, &image, &mut images, now) {
+                        match self.deliver(&mut report, ecu, &image, &mut images, roots, now) {
                             Ok(()) => EcuOutcome::Installing(image.path.as_str().to_string()),
                             Err(e) => EcuOutcome::Failed(e.to_string()),
                         }
@@ -316,6 +327,30 @@ impl Primary {
         Ok(())
     }
 
+    /// Sends a secondary that trusts root `has` every root after it up to `latest`,
+    /// oldest first (it verifies each against the one before, as a TUF client does).
+    fn forward_roots(
+        &self,
+        link: &mut Link,
+        base: &str,
+        has: u64,
+        latest: u64,
+        put: for<'a> fn(&'a [u8]) -> Request<'a>,
+    ) -> Result<(), Error> {
+        if has == 0 || has >= latest {
+            return Ok(());
+        }
+        let transport = self.transport()?;
+        let limit = update_verifier::Limits::default().root_max_length;
+        for version in has + 1..=latest {
+            let url = format!("{base}/{version}.root.json");
+            let bytes = crate::transport::fetch_limited(&transport, &url, limit)
+                .map_err(|source| Error::Transport { url: url.clone(), source })?;
+            link.expect_ok(put(&bytes))?;
+        }
+        Ok(())
+    }
+
     /// Downloads, verifies against both repositories, and hands one image over.
     fn deliver(
         &mut self,
@@ -323,6 +358,7 @@ impl Primary {
         ecu: &Reported,
         image: &update_verifier::uptane::DirectorImage,
         images: &mut Updater<HttpTransport>,
+        roots: LatestRoots,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
         let info = images.get_target_info(image.path.as_str())?;
@@ -357,7 +393,18 @@ impl Primary {
             Some((address, full)) => {
                 let mut link = Link::connect(&ecu.serial, address)?;
                 link.expect_ok(Request::StartCycle(now.timestamp() as u64))?;
+                let Response::RootVersions { director: has, images: has_images } =
+                    link.call(Request::GetRootVersions)?
+                else {
+                    return Err(Error::Secondary(format!("{}: no root versions", ecu.serial)));
+                };
+                let director_base = format!("{}/vehicles/{}/director", self.config.director, self.config.vin);
+                self.forward_roots(&mut link, &director_base, has.into(), roots.director, |b| Request::PutRoot(b))?;
                 if *full {
+                    let base = self.config.image_repository.trim_end_matches('/').to_string();
+                    self.forward_roots(&mut link, &base, has_images.into(), roots.images, |b| {
+                        Request::PutImageRoot(b)
+                    })?;
                     let metadata = MetadataDir::open(self.config.state_dir.join("images"))?;
                     let read = |name: &str| {
                         metadata.read(name)?.ok_or_else(|| Error::Secondary(format!("no image repository {name}")))
