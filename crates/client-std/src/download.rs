@@ -11,7 +11,7 @@ use update_verifier::TargetInfo;
 
 use crate::Error;
 use crate::metadata_dir::{readable_by_all, sync_dir};
-use crate::transport::{Transport, TransportError, read_limited, stream_limited};
+use crate::transport::{Transport, TransportError, read_limited};
 
 /// The stable local file name of a target: its percent-encoded path, one segment.
 pub fn local_file_name(info: &TargetInfo) -> String {
@@ -75,43 +75,74 @@ pub fn download_target(
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     let mut verifier = info.verifier()?;
-    let mut received = 0u64;
-    let mut verification: Option<update_verifier::Error> = None;
-    let mut io_error: Option<std::io::Error> = None;
-    let result = stream_limited(transport, &url, info.file.length, &mut |chunk| {
-        if let Err(e) = verifier.update(chunk) {
-            verification = Some(e);
-            return Err(TransportError::TooLong { limit: info.file.length });
-        }
-        if let Err(e) = temp.write_all(chunk) {
-            io_error = Some(e);
-            return Err(TransportError::Network("write failed".into()));
-        }
-        received += chunk.len() as u64;
-        progress(received);
-        Ok(())
-    });
+    let reader = transport.open(&url).map_err(|source| Error::Transport { url: url.clone(), source })?;
     // Dropping `temp` on any early return deletes the partial file.
-    if let Some(e) = verification {
-        return Err(e.into());
-    }
-    if let Some(e) = io_error {
-        return Err(Error::io(temp.path(), e));
-    }
-    match result {
-        Ok(_) => {}
-        Err(TransportError::TooLong { .. }) => {
-            return Err(
-                update_verifier::Error::TargetTooLong { path: info.path.clone(), length: info.file.length }.into()
-            );
-        }
-        Err(source) => return Err(Error::Transport { url, source }),
-    }
+    let temp_path = temp.path().to_path_buf();
+    stream_verified(reader, 0, info, &mut verifier, temp.as_file_mut(), progress)
+        .map_err(|f| f.into_error(info, &url, &temp_path))?;
     verifier.finish()?;
     temp.as_file().sync_all().map_err(|e| Error::io(temp.path(), e))?;
     temp.persist(&destination).map_err(|e| Error::io(&destination, e.error))?;
     sync_dir(dir)?;
     Ok(destination)
+}
+
+/// Why streaming a target into a file stopped short.
+enum StreamFailure {
+    /// The bytes broke the listed length or a hash.
+    Verification(update_verifier::Error),
+    /// More bytes than listed (endless data).
+    TooLong,
+    /// The file could not be written.
+    Write(std::io::Error),
+    /// The source failed.
+    Transport(TransportError),
+}
+
+impl StreamFailure {
+    fn into_error(self, info: &TargetInfo, url: &str, file: &Path) -> Error {
+        match self {
+            StreamFailure::Verification(e) => e.into(),
+            StreamFailure::TooLong => {
+                update_verifier::Error::TargetTooLong { path: info.path.clone(), length: info.file.length }.into()
+            }
+            StreamFailure::Write(e) => Error::io(file, e),
+            StreamFailure::Transport(source) => Error::Transport { url: url.to_string(), source },
+        }
+    }
+}
+
+/// Streams `reader` (the target from byte `start`) through `verifier` into `out`, with
+/// the one length-limit wrapper; `progress` sees the bytes held so far.
+fn stream_verified(
+    reader: Box<dyn Read + Send + '_>,
+    start: u64,
+    info: &TargetInfo,
+    verifier: &mut update_verifier::TargetVerifier,
+    out: &mut File,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), StreamFailure> {
+    let mut failure = None;
+    let mut held = start;
+    let result = read_limited(reader, start, info.file.length, &mut |chunk| {
+        if let Err(e) = verifier.update(chunk) {
+            failure = Some(StreamFailure::Verification(e));
+            return Err(TransportError::TooLong { limit: info.file.length });
+        }
+        if let Err(e) = out.write_all(chunk) {
+            failure = Some(StreamFailure::Write(e));
+            return Err(TransportError::Network("write failed".into()));
+        }
+        held += chunk.len() as u64;
+        progress(held);
+        Ok(())
+    });
+    match (failure, result) {
+        (Some(failure), _) => Err(failure),
+        (None, Ok(_)) => Ok(()),
+        (None, Err(TransportError::TooLong { .. })) => Err(StreamFailure::TooLong),
+        (None, Err(e)) => Err(StreamFailure::Transport(e)),
+    }
 }
 
 /// The file an interrupted resumable download of `info` keeps its bytes in.
@@ -158,40 +189,16 @@ pub fn download_target_resuming(
         partial.set_len(0).map_err(|e| Error::io(&partial_path, e))?;
     }
     partial.seek(SeekFrom::Start(start)).map_err(|e| Error::io(&partial_path, e))?;
-    let mut verification: Option<update_verifier::Error> = None;
-    let mut io_error: Option<std::io::Error> = None;
-    let mut received = start;
-    progress(received);
-    let result = read_limited(reader, start, info.file.length, &mut |chunk| {
-        if let Err(e) = verifier.update(chunk) {
-            verification = Some(e);
-            return Err(TransportError::TooLong { limit: info.file.length });
-        }
-        if let Err(e) = partial.write_all(chunk) {
-            io_error = Some(e);
-            return Err(TransportError::Network("write failed".into()));
-        }
-        received += chunk.len() as u64;
-        progress(received);
-        Ok(())
-    });
-    if let Some(e) = verification {
-        return Err(discard(e.into()));
-    }
-    if let Some(e) = io_error {
-        return Err(Error::io(&partial_path, e));
-    }
-    match result {
-        Ok(_) => {}
-        Err(TransportError::TooLong { .. }) => {
-            let too_long = update_verifier::Error::TargetTooLong { path: info.path.clone(), length: info.file.length };
-            return Err(discard(too_long.into()));
-        }
-        Err(source) => {
+    progress(start);
+    match stream_verified(reader, start, info, &mut verifier, &mut partial, progress) {
+        Ok(()) => {}
+        Err(failure @ StreamFailure::Transport(_)) => {
             // Kept for the next attempt; durable so a power cut does not lose it either.
             let _ = partial.sync_data();
-            return Err(Error::Transport { url, source });
+            return Err(failure.into_error(info, &url, &partial_path));
         }
+        Err(failure @ StreamFailure::Write(_)) => return Err(failure.into_error(info, &url, &partial_path)),
+        Err(failure) => return Err(discard(failure.into_error(info, &url, &partial_path))),
     }
     verifier.finish().map_err(|e| discard(e.into()))?;
     partial.sync_all().map_err(|e| Error::io(&partial_path, e))?;

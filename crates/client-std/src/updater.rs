@@ -101,8 +101,7 @@ impl<T: Transport> Updater<T> {
         dir: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<PathBuf, Error> {
-        let trusted = self.trusted.as_ref().ok_or(Error::NotRefreshed)?;
-        let consistent = trusted.root().consistent_snapshot();
+        let consistent = self.consistent_snapshot()?;
         download::download_target(&self.transport, &self.config.targets_base_url, consistent, info, dir, progress)
     }
 
@@ -114,8 +113,7 @@ impl<T: Transport> Updater<T> {
         dir: &Path,
         progress: &mut dyn FnMut(u64),
     ) -> Result<PathBuf, Error> {
-        let trusted = self.trusted.as_ref().ok_or(Error::NotRefreshed)?;
-        let consistent = trusted.root().consistent_snapshot();
+        let consistent = self.consistent_snapshot()?;
         download::download_target_resuming(
             &self.transport,
             &self.config.targets_base_url,
@@ -124,6 +122,11 @@ impl<T: Transport> Updater<T> {
             dir,
             progress,
         )
+    }
+
+    /// Whether the trusted root asks for hash-prefixed target names.
+    fn consistent_snapshot(&self) -> Result<bool, Error> {
+        Ok(self.trusted.as_ref().ok_or(Error::NotRefreshed)?.root().consistent_snapshot())
     }
 
     fn run<S: Session>(&self, session: &mut S) -> Result<(), Error> {
