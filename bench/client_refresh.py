@@ -23,6 +23,8 @@ from functools import partial
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 TARGET = os.path.join(ROOT, "target")
+# The peers (tests/peers/tough: tough and `measure`) build in their own target directory.
+PEERS = os.path.join(TARGET, "peers")
 VENV = os.path.join(TARGET, "bench-venv")
 PY = os.path.join(VENV, "bin", "python")
 BIG = 64 << 20
@@ -37,7 +39,7 @@ def ensure_venv():
 
 def build():
     subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "client-std", "--bin", "update-client"], cwd=ROOT, check=True)
-    subprocess.run(["cargo", "build", "--release", "-q"], cwd=os.path.join(ROOT, "bench", "tough-client"), check=True)
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "--target-dir", PEERS], cwd=os.path.join(ROOT, "tests", "peers", "tough"), check=True)
 
 
 GENERATOR = r'''
@@ -126,7 +128,7 @@ def serve(directory):
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-MEASURE = os.path.join(ROOT, "bench", "tough-client", "target", "release", "measure")
+MEASURE = os.path.join(PEERS, "release", "measure")
 
 
 def measure(cmd):
@@ -144,7 +146,7 @@ def measure(cmd):
 
 def clients(url, root, target):
     update_client = os.path.join(TARGET, "release", "update-client")
-    tough = os.path.join(ROOT, "bench", "tough-client", "target", "release", "tough-client")
+    tough = os.path.join(PEERS, "release", "tough-client")
     ngclient = os.path.join(ROOT, "bench", "ngclient_download.py")
     murl, turl = url + "metadata/", url + "targets/"
 

@@ -28,10 +28,12 @@ import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 TARGET = os.path.join(ROOT, "target")
+# The peers (tests/peers/tough: tough and `measure`) build in their own target directory.
+PEERS = os.path.join(TARGET, "peers")
 VENV = os.path.join(TARGET, "bench-venv")
 PY = os.path.join(VENV, "bin", "python")
 REPO_TOOL = os.path.join(TARGET, "release", "repo-tool")
-MEASURE = os.path.join(ROOT, "bench", "tough-client", "target", "release", "measure")
+MEASURE = os.path.join(PEERS, "release", "measure")
 BIG = 64 << 20
 PASSPHRASE = "benchmark passphrase"
 
@@ -42,7 +44,7 @@ def ensure_tools():
         subprocess.run([PY, "-m", "pip", "install", "-q", "-r", os.path.join(ROOT, "scripts/requirements.txt")], check=True)
         open(os.path.join(VENV, ".ready"), "w").close()
     subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "repo-tool"], cwd=ROOT, check=True)
-    subprocess.run(["cargo", "build", "--release", "-q", "--bin", "measure"], cwd=os.path.join(ROOT, "bench", "tough-client"), check=True)
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "--target-dir", PEERS, "--bin", "measure"], cwd=os.path.join(ROOT, "tests", "peers", "tough"), check=True)
 
 
 def make_sources(base, n):

@@ -1,0 +1,402 @@
+//! The evidence a manufacturer must show, one test each, on a whole vehicle (director,
+//! primary, two `ecu-sim` secondaries). Each test records what it checked in
+//! `target/evidence/`; `scripts/evidence-report` writes them up as Markdown and JSON.
+
+mod harness;
+
+use client_std::primary::EcuOutcome;
+use client_std::primary::Primary;
+use harness::pki::Pki;
+use harness::proxy::{Proxy, Reply};
+use harness::{Vehicle, evidence, firmware};
+use metadata_schemas::RoleName;
+
+const ALL_FW2: [(&str, &str); 3] =
+    [("gateway-hw", "gateway/fw-2.bin"), ("brake-hw", "brake/fw-2.bin"), ("wiper-hw", "wiper/fw-2.bin")];
+
+fn all(map: &std::collections::BTreeMap<String, String>, value: &str) -> bool {
+    map.values().all(|v| v == value)
+}
+
+#[test]
+fn evidence_valid_signed_update_is_installed_and_confirmed() {
+    let vehicle = Vehicle::new(firmware());
+    vehicle.assign(&ALL_FW2);
+    let reports = vehicle.until_done(4);
+    let installed = vehicle.installed();
+    let status = vehicle.status();
+    let hashes_match = status["ecus"].as_array().unwrap().iter().all(|e| {
+        let path = e["installed"]["filepath"].as_str().unwrap();
+        let listed = &vehicle.images.targets[&RoleName::targets()].targets[&metadata_schemas::TargetPath::new(path)];
+        let digest = listed.hashes.first_hex();
+        e["installed"]["hashes"]["sha256"] == digest.as_str() && e["installed"]["length"] == listed.length
+    });
+    evidence(
+        "valid_signed_update_is_installed_and_confirmed",
+        "A valid signed update is downloaded, installed and confirmed; the installed image's version and hashes match the metadata and the director shows it.",
+        &[
+            ("every ECU reports firmware 2 to the director", installed.values().all(|p| p.ends_with("/fw-2.bin"))),
+            ("every ECU itself says it runs firmware 2", vehicle.running() == installed),
+            ("the reported hashes and lengths are those the image repository signed", hashes_match),
+            ("the director marks every assignment installed", all(&vehicle.assignment_states(), "installed")),
+            (
+                "the primary confirmed its own new image",
+                std::fs::read(vehicle.dir.path().join("slot-b.bin")).unwrap()
+                    == vehicle.images.target_files["gateway/fw-2.bin"],
+            ),
+            ("done within 4 cycles", reports.len() <= 4),
+        ],
+    );
+}
+
+#[test]
+fn evidence_rollback_to_an_older_release_counter_is_refused() {
+    let vehicle = Vehicle::new(firmware());
+    vehicle.assign(&ALL_FW2);
+    vehicle.until_done(4);
+    vehicle.assign(&[("brake-hw", "brake/fw-1.bin")]);
+    let report = vehicle.cycle().unwrap();
+    let refused = matches!(&report.ecus["brake-1"], EcuOutcome::Failed(why) if why.contains("rollback"));
+    vehicle.cycle().unwrap(); // the next version report carries the attack code
+    let reported =
+        vehicle.status()["ecus"].as_array().unwrap().iter().any(|e| e["serial"] == "brake-1" && e["attack"] == 1);
+    evidence(
+        "rollback_to_an_older_release_counter_is_refused",
+        "A rollback to an older version or release counter is refused.",
+        &[
+            ("the brake ECU refuses firmware 1 after firmware 2 (release counter rollback)", refused),
+            ("its next version report tells the director (attack code 1, rollback)", reported),
+            ("the director fails the assignment", vehicle.assignment_state("brake-1", "brake/fw-1.bin") == "failed"),
+            ("the brake ECU still runs firmware 2", vehicle.running()["brake-1"] == "brake/fw-2.bin"),
+        ],
+    );
+}
+
+#[test]
+fn evidence_an_image_that_never_confirms_is_reverted() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.start_sim("brake-1", &["--no-confirm".into()]);
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    let first = vehicle.cycle().unwrap();
+    let handed_over = matches!(first.ecus["brake-1"], EcuOutcome::Installing(_));
+    // The trial image runs but never confirms; the next power-up reverts it.
+    vehicle.start_sim("brake-1", &["--no-confirm".into()]);
+    let after_power_up = vehicle.running()["brake-1"].clone();
+    vehicle.cycle().unwrap();
+    evidence(
+        "an_image_that_never_confirms_is_reverted",
+        "A new image that never confirms is reverted automatically.",
+        &[
+            ("firmware 2 was handed to the brake ECU", handed_over),
+            (
+                "after the unconfirmed trial, the brake ECU runs its previous image again",
+                after_power_up == "brake-1-factory.bin",
+            ),
+            ("its next version report tells the director so", vehicle.installed()["brake-1"] == "brake-1-factory.bin"),
+        ],
+    );
+}
+
+#[test]
+fn evidence_power_loss_during_installation_leaves_a_verified_image() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    let mut booted_verified = true;
+    let mut cuts = Vec::new();
+    // Power cut at several flash operations of the installation (the trial of a pseudo-random
+    // sequence), each followed by a power-up that must boot a verified image.
+    for cut in [1u64, 3, 5, 8, 13, 21] {
+        vehicle.start_sim("brake-1", &["--cut-at".into(), cut.to_string()]);
+        let _ = vehicle.cycle();
+        vehicle.start_sim("brake-1", &[]);
+        let running = vehicle.running()["brake-1"].clone();
+        booted_verified &= running == "brake-1-factory.bin" || running == "brake/fw-2.bin";
+        cuts.push(cut);
+        if vehicle.cycle().is_err() {
+            booted_verified = false;
+        }
+        let running = vehicle.running()["brake-1"].clone();
+        booted_verified &= running == "brake-1-factory.bin" || running == "brake/fw-2.bin";
+        if running == "brake/fw-2.bin" {
+            break;
+        }
+    }
+    vehicle.until_done(4);
+    evidence(
+        "power_loss_during_installation_leaves_a_verified_image",
+        "Power lost at random points during installation (ecu-sim killed and restarted) always leaves a verified image booting.",
+        &[
+            ("after every cut the ECU booted its old or its new verified image", booted_verified),
+            ("the update still completes afterwards", vehicle.running()["brake-1"] == "brake/fw-2.bin"),
+        ],
+    );
+}
+
+#[test]
+fn evidence_a_man_in_the_middle_altering_images_is_refused() {
+    let mut vehicle = Vehicle::new(firmware());
+    let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    vehicle.config.director = format!("{}/api/v1", proxy.url);
+    vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
+    proxy.set(|path, mut body| {
+        if path.contains("/repo/targets/") && !body.is_empty() {
+            body[0] ^= 0x01; // one bit flipped in every image
+        }
+        Reply::Body(body)
+    });
+    vehicle.assign(&ALL_FW2);
+    let report = vehicle.cycle().unwrap();
+    let refused = report
+        .ecus
+        .values()
+        .all(|o| matches!(o, EcuOutcome::Failed(why) if why.contains("hash") || why.contains("sha256")));
+    let untouched = vehicle.running().values().all(|p| p.contains("factory"));
+    proxy.pass();
+    vehicle.until_done(4);
+    evidence(
+        "a_man_in_the_middle_altering_images_is_refused",
+        "A man-in-the-middle proxy that alters bytes is detected and refused.",
+        &[
+            ("every altered image is refused for its hash", refused),
+            ("no ECU installed an altered image", untouched),
+            (
+                "once the proxy stops, the genuine update installs",
+                vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn evidence_stale_director_metadata_is_detected_as_a_freeze() {
+    let vehicle = Vehicle::new(firmware());
+    vehicle.assign(&ALL_FW2);
+    // The director's timestamp lives a day; a primary whose clock is two days on sees the
+    // (replayed) metadata as what it is: stale.
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
+    let result = vehicle.cycle_at(later);
+    let freeze = matches!(&result, Err(e) if e.to_string().contains("expired"));
+    evidence(
+        "stale_director_metadata_is_detected_as_a_freeze",
+        "A director that replays stale metadata (freeze) is detected.",
+        &[
+            ("the cycle stops with an expired-metadata error", freeze),
+            ("nothing was installed", vehicle.running().values().all(|p| p.contains("factory"))),
+        ],
+    );
+}
+
+#[test]
+fn evidence_mixed_metadata_from_different_times_is_refused() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    vehicle.config.director = format!("{}/api/v1", proxy.url);
+    vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
+    // Serve the first snapshot (version 1) under the name of the current one (version 2).
+    let first_snapshot = {
+        let url = format!("{}/api/v1/vehicles/{}/director/1.snapshot.json", vehicle.director_url, harness::VIN);
+        let token = vehicle.config.device_token.clone().unwrap();
+        vehicle.runtime.block_on(async {
+            harness::http_client().build().unwrap().get(url).bearer_auth(token).send().await.unwrap().bytes().await.unwrap().to_vec()
+        })
+    };
+    proxy.set(move |path, body| {
+        if path.ends_with("/director/2.snapshot.json") {
+            Reply::Body(first_snapshot.clone())
+        } else {
+            Reply::Body(body)
+        }
+    });
+    let result = vehicle.cycle();
+    let refused = matches!(&result, Err(e) if e.to_string().contains("snapshot"));
+    evidence(
+        "mixed_metadata_from_different_times_is_refused",
+        "Mixed metadata from different times (mix-and-match) is refused.",
+        &[
+            ("a timestamp naming snapshot v2 with snapshot v1's bytes is refused", refused),
+            ("nothing was installed", vehicle.running().values().all(|p| p.contains("factory"))),
+        ],
+    );
+}
+
+#[test]
+fn evidence_an_ecu_swapped_for_an_unknown_one_is_reported() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.assign(&ALL_FW2);
+    vehicle.start_sim_as("wiper-1", "wiper-9"); // another ECU where wiper-1 was
+    vehicle.config.secondaries[1].serial = "wiper-9".into();
+    let result = vehicle.cycle();
+    let refused =
+        matches!(&result, Err(e) if e.to_string().contains("unknown-ecu") || e.to_string().contains("no ECU wiper-9"));
+    let recorded =
+        vehicle.events().iter().any(|e| e["kind"] == "manifest-refused" && e["detail"]["reason"] == "unknown-ecu");
+    evidence(
+        "an_ecu_swapped_for_an_unknown_one_is_reported",
+        "An ECU swapped for an unknown one is reported.",
+        &[
+            ("the director refuses the manifest naming the unknown ECU", refused),
+            ("the refusal and its reason are in the vehicle's events", recorded),
+            ("nothing was installed", vehicle.running().values().all(|p| p.is_empty() || p.contains("factory"))),
+        ],
+    );
+}
+
+#[test]
+fn evidence_a_network_interruption_during_download_is_resumed_and_never_installs_a_partial_image() {
+    let mut vehicle = Vehicle::new(firmware());
+    let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    vehicle.config.director = format!("{}/api/v1", proxy.url);
+    vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
+    // The first download of each image is cut halfway; the wiper's half is also altered.
+    let cut_once = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    proxy.set(move |path, mut body| {
+        if !path.contains("/repo/targets/") || !cut_once.lock().unwrap().insert(path.to_string()) {
+            return Reply::Body(body);
+        }
+        if path.contains("wiper") {
+            body[0] ^= 0x01;
+        }
+        let half = body.len() / 2;
+        Reply::CutAfter(body, half)
+    });
+    vehicle.assign(&ALL_FW2);
+    let cut = vehicle.cycle().unwrap();
+    let downloads = vehicle.config.state_dir.join("downloads");
+    let files = || -> Vec<String> {
+        std::fs::read_dir(&downloads).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    };
+    let after_cut = files();
+    let resumed = vehicle.cycle().unwrap();
+    let ranges: Vec<_> = proxy.requests().into_iter().filter(|r| r.path.contains("/repo/targets/")).collect();
+    // Served under consistent-snapshot names: `brake/<sha256>.fw-2.bin`.
+    let is_fw2 = |path: &str, ecu: &str| path.contains(&format!("/targets/{ecu}/")) && path.ends_with(".fw-2.bin");
+    let asked_for_rest = [("gateway", "gateway/fw-2.bin"), ("brake", "brake/fw-2.bin")].iter().all(|(ecu, image)| {
+        // Bytes still in flight when the connection dropped are lost, so at most half.
+        let half = vehicle.images.target_files[*image].len() / 2;
+        ranges.iter().any(|r| {
+            let from =
+                r.range.as_deref().and_then(|r| r.strip_prefix("bytes=")?.strip_suffix('-')?.parse::<usize>().ok());
+            is_fw2(&r.path, ecu) && from.is_some_and(|from| from > 0 && from <= half)
+        })
+    });
+    let altered_refused = matches!(&resumed.ecus["wiper-1"], EcuOutcome::Failed(why) if why.contains("hash"));
+    let wiper_discarded = !files().iter().any(|f| f.starts_with(".partial") && f.contains("wiper"));
+    vehicle.until_done(4);
+    let wiper_started_over = ranges.len()
+        < proxy.requests().iter().filter(|r| r.path.contains("/repo/targets/")).count()
+        && proxy.requests().iter().rev().find(|r| is_fw2(&r.path, "wiper")).is_some_and(|r| r.range.is_none());
+    evidence(
+        "a_network_interruption_during_download_is_resumed_and_never_installs_a_partial_image",
+        "A network interruption during download is resumed or retried and never installs a partial image.",
+        &[
+            (
+                "every download cut off by the network fails its cycle",
+                cut.ecus.values().all(|o| matches!(o, EcuOutcome::Failed(_))),
+            ),
+            (
+                "the bytes received are kept aside, under no final name",
+                after_cut.len() == 3 && after_cut.iter().all(|f| f.starts_with(".partial-")),
+            ),
+            (
+                "nothing was installed from the cut-off downloads",
+                cut.ecus.values().all(|o| !matches!(o, EcuOutcome::Installing(_))),
+            ),
+            ("the next cycle asks only for the missing bytes (a Range request from what was kept)", asked_for_rest),
+            ("a resumed image whose kept bytes were altered fails its hash and is not installed", altered_refused),
+            ("its kept bytes are thrown away", wiper_discarded),
+            ("the download after that starts from byte 0", wiper_started_over),
+            ("every ECU ends up running firmware 2", vehicle.running().values().all(|p| p.ends_with("/fw-2.bin"))),
+        ],
+    );
+}
+
+#[test]
+fn evidence_unsigned_or_wrongly_signed_image_metadata_is_refused() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.assign(&ALL_FW2);
+    // The image repository's targets are re-signed by a key its root does not trust.
+    let stranger = repo_simulator::new_key();
+    let forged = repo_simulator::RepoSim::sign_with(&vehicle.images.targets[&RoleName::targets()], &[&stranger]);
+    let version = vehicle.images.targets[&RoleName::targets()].common.version;
+    vehicle.images.files.insert(RoleName::targets().versioned_file_name(version), forged);
+    vehicle.publish_images();
+    let wrong_key = vehicle.cycle();
+    let refused_wrong =
+        matches!(&wrong_key, Err(e) if e.to_string().contains("signature") || e.to_string().contains("signed"));
+    // And with its signatures removed altogether.
+    let mut unsigned: serde_json::Value =
+        serde_json::from_slice(&vehicle.images.file(&RoleName::targets().versioned_file_name(version))).unwrap();
+    unsigned["signatures"] = serde_json::json!([]);
+    vehicle
+        .images
+        .files
+        .insert(RoleName::targets().versioned_file_name(version), serde_json::to_vec(&unsigned).unwrap());
+    vehicle.publish_images();
+    let no_signature = vehicle.cycle();
+    let refused_unsigned =
+        matches!(&no_signature, Err(e) if e.to_string().contains("signature") || e.to_string().contains("signed"));
+    evidence(
+        "unsigned_or_wrongly_signed_image_metadata_is_refused",
+        "An unsigned image is refused; an image signed with the wrong key is refused.",
+        &[
+            ("image metadata signed by an untrusted key is refused", refused_wrong),
+            ("image metadata without signatures is refused", refused_unsigned),
+            ("nothing was installed", vehicle.running().values().all(|p| p.contains("factory"))),
+        ],
+    );
+}
+
+#[test]
+fn evidence_director_and_image_repository_over_tls_with_certificate_verification() {
+    let pki_dir = tempfile::tempdir().unwrap();
+    let ca = Pki::new("vehicle backend CA");
+    let tls = ca.server(pki_dir.path());
+    let vehicle = Vehicle::with_tls(firmware(), Some((tls, ca.write_ca(pki_dir.path(), "ca.pem"))));
+    vehicle.assign(&ALL_FW2);
+    let now = chrono::Utc::now();
+    let cycle_with = |config: client_std::primary::PrimaryConfig| Primary::open(config).and_then(|mut p| p.cycle(now));
+
+    let mut other_ca = vehicle.config.clone();
+    other_ca.tls.ca_bundle = Some(Pki::new("another CA").write_ca(pki_dir.path(), "other-ca.pem"));
+    let unknown_issuer = cycle_with(other_ca);
+    let mut other_name = vehicle.config.clone();
+    other_name.director = other_name.director.replace("127.0.0.1", "localhost");
+    other_name.image_repository = other_name.image_repository.replace("127.0.0.1", "localhost");
+    let wrong_name = cycle_with(other_name);
+    let mut plain = vehicle.config.clone();
+    plain.director = plain.director.replace("https://", "http://");
+    plain.image_repository = plain.image_repository.replace("https://", "http://");
+    let plain_http = cycle_with(plain);
+    let untouched = vehicle.running().values().all(|p| p.contains("factory"));
+
+    vehicle.until_done(4);
+    let failed_with = |result: &Result<_, client_std::Error>, words: &[&str]| {
+        result.as_ref().err().is_some_and(|e| words.iter().any(|w| e.to_string().contains(w)))
+    };
+    evidence(
+        "director_and_image_repository_over_tls_with_certificate_verification",
+        "The director and image repository over TLS with certificate verification.",
+        &[
+            (
+                "the director and image repository are served over https",
+                vehicle.config.director.starts_with("https://")
+                    && vehicle.config.image_repository.starts_with("https://"),
+            ),
+            (
+                "a primary that does not trust the server's CA refuses to talk to it",
+                failed_with(&unknown_issuer, &["UnknownIssuer", "certificate"]),
+            ),
+            (
+                "a certificate that does not name the host reached is refused",
+                failed_with(&wrong_name, &["NotValidForName", "certificate"]),
+            ),
+            ("plain HTTP to the TLS listener gets nowhere", plain_http.is_err()),
+            ("nothing was installed over an unverified connection", untouched),
+            (
+                "with the right CA the update installs on every ECU",
+                vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")),
+            ),
+        ],
+    );
+}
