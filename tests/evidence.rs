@@ -198,7 +198,18 @@ fn evidence_mixed_metadata_from_different_times_is_refused() {
         let url = format!("{}/api/v1/vehicles/{}/director/1.snapshot.json", vehicle.director_url, harness::VIN);
         let token = vehicle.config.device_token.clone().unwrap();
         vehicle.runtime.block_on(async {
-            harness::http_client().build().unwrap().get(url).bearer_auth(token).send().await.unwrap().bytes().await.unwrap().to_vec()
+            harness::http_client()
+                .build()
+                .unwrap()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec()
         })
     };
     proxy.set(move |path, body| {

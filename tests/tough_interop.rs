@@ -16,8 +16,12 @@ fn file_url(dir: &Path) -> String {
 
 /// Every target tough sees, as (path, length, sha256 hex, custom JSON).
 fn with_tough(repo: &Path) -> Vec<(String, u64, String, serde_json::Value)> {
-    let listed = peers::tough_list(&repo.join("metadata/1.root.json"), &file_url(&repo.join("metadata")), &file_url(&repo.join("targets")))
-        .unwrap_or_else(|e| panic!("tough cannot load {}: {e}", repo.display()));
+    let listed = peers::tough_list(
+        &repo.join("metadata/1.root.json"),
+        &file_url(&repo.join("metadata")),
+        &file_url(&repo.join("targets")),
+    )
+    .unwrap_or_else(|e| panic!("tough cannot load {}: {e}", repo.display()));
     listed
         .into_iter()
         .map(|t| {

@@ -17,10 +17,10 @@
 extern crate std;
 
 // The host-only simulator uses std's whole prelude (the crate itself is no_std).
-use std::prelude::rust_2024::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::prelude::rust_2024::*;
 use std::process::ExitCode;
 
 use crate::protocol::{Framer, Request, Response, serve};

@@ -34,14 +34,14 @@ extern crate alloc;
 pub mod crc;
 mod device;
 pub mod ecu_key;
+#[cfg(feature = "sim")]
+pub mod ecu_sim;
 pub mod layout;
 mod log;
 pub mod meta_store;
 pub mod protocol;
 pub mod record;
 pub mod secondary;
-#[cfg(feature = "sim")]
-pub mod ecu_sim;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;

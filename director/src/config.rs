@@ -73,6 +73,22 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role's name, as in the configuration and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// A role from its name.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Viewer, Role::Operator, Role::Admin].into_iter().find(|r| r.as_str() == name)
+    }
+}
+
 /// Where the online keys are: key files (relative to the data directory) or `pkcs11:` URIs.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OnlineKeys {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use director::config::{AdminToken, Config, ImageRepoConfig, Role, TlsConfig, new_token, token_hash};
+use director::config::{Config, ImageRepoConfig, Role, TlsConfig};
 use director::setup::{self, InitOptions};
 
 const EXAMPLES: &str = "\
@@ -123,7 +123,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Add an administrator token (printed once).
+    /// Add an administrator token (printed once). Running directors accept it at once
+    /// (it is stored in the database); the audit log records who it was made for.
     AdminToken {
         /// The data directory.
         dir: PathBuf,
@@ -273,16 +274,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::AdminToken { dir, name, role } => {
-            let role = match role.as_str() {
-                "viewer" => Role::Viewer,
-                "operator" => Role::Operator,
-                "admin" => Role::Admin,
-                other => return Err(format!("--role {other}: viewer, operator or admin")),
-            };
-            let mut config = Config::load(&dir)?;
-            let token = new_token();
-            config.admin_tokens.push(AdminToken { name, token_sha256: token_hash(&token), role });
-            config.save(&dir)?;
+            let role = Role::parse(&role).ok_or_else(|| format!("--role {role}: viewer, operator or admin"))?;
+            let service = setup::open(&dir).await?;
+            let token = service.add_admin_token("admin:cli", &name, role).await.map_err(|e| format!("{e:?}"))?;
             println!("{token}");
             Ok(())
         }

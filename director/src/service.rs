@@ -154,8 +154,39 @@ impl Director {
     /// In-process ordering per vehicle (a fixed set of stripes: memory does not grow
     /// with the fleet); the database lock orders across processes.
     async fn ordered(&self, vin: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.stripes[self.stripe(vin)].lock().await
+    }
+
+    /// The stripes of several vehicles, taken in index order so that two callers never
+    /// wait on each other in a cycle.
+    async fn ordered_all(&self, vins: &[&str]) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = vins.iter().map(|vin| self.stripe(vin)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for i in stripes {
+            guards.push(self.stripes[i].lock().await);
+        }
+        guards
+    }
+
+    fn stripe(&self, vin: &str) -> usize {
         let hash = vin.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
-        self.stripes[hash % self.stripes.len()].lock().await
+        hash % self.stripes.len()
+    }
+
+    /// Adds an administrator token, accepted at once by every director process on this
+    /// database; returns the token (only its SHA-256 is stored).
+    pub async fn add_admin_token(&self, actor: &str, name: &str, role: crate::config::Role) -> Result<String> {
+        valid_name("administrator name", name)?;
+        let token = crate::config::new_token();
+        let now = now().timestamp();
+        let mut tx = self.store.begin().await?;
+        tx.insert_admin_token(&token_hash(&token), name, role, now).await?;
+        let detail = json!({"name": name, "role": role.as_str()}).to_string();
+        tx.audit(actor, "add-admin-token", &detail, now).await?;
+        tx.commit().await?;
+        Ok(token)
     }
 
     /// Registers a vehicle with its ECUs and publishes its (empty) director repository;
@@ -223,13 +254,34 @@ impl Director {
         if request.vehicles.is_empty() || request.images.is_empty() {
             return Err(ServiceError::Invalid("name at least one vehicle and one hardware id".into()));
         }
-        let images =
-            self.images.as_ref().ok_or_else(|| ServiceError::Invalid("no image repository is configured".into()))?;
         let now = now();
-        // Every target is checked against the verified image repository first.
+        let entries = self.resolve_images(&request.images, now)?;
+        // One transaction for every vehicle named: a request is done whole or not at all.
+        let mut vins: Vec<&str> = request.vehicles.iter().map(String::as_str).collect();
+        vins.sort_unstable();
+        vins.dedup();
+        let _order = self.ordered_all(&vins).await;
+        let mut tx = self.store.begin().await?;
+        let mut created = Vec::new();
+        for vin in vins {
+            created.extend(self.assign_vehicle(&mut tx, actor, vin, &entries, now).await?);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Each hardware id's image, checked against the verified image repository:
+    /// (target path, canonical target file, release counter).
+    fn resolve_images(
+        &self,
+        images: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, (String, String, u64)>> {
+        let repository =
+            self.images.as_ref().ok_or_else(|| ServiceError::Invalid("no image repository is configured".into()))?;
         let mut entries = BTreeMap::new();
-        for (hardware, path) in &request.images {
-            let info = images.find(path, now).map_err(ServiceError::Invalid)?.ok_or_else(|| {
+        for (hardware, path) in images {
+            let info = repository.find(path, now).map_err(ServiceError::Invalid)?.ok_or_else(|| {
                 ServiceError::Invalid(format!("{path}: not in the image repository's verified targets"))
             })?;
             let custom = metadata_schemas::uptane::ImageTargetCustom::from_target(&info.path, &info.file)
@@ -240,49 +292,55 @@ impl Director {
             let file = String::from_utf8(json::to_canonical(&info.file.encode())).unwrap_or_default();
             entries.insert(hardware.clone(), (path.clone(), file, custom.release_counter));
         }
-        let mut created = Vec::new();
-        for vin in &request.vehicles {
-            let _order = self.ordered(vin).await;
-            let mut tx = self.store.begin().await?;
-            let vehicle =
-                tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
-            let ecus = tx.ecus(vin).await?;
-            let existing = tx.assignments(vin).await?;
-            let mut added = Vec::new();
-            for ecu in &ecus {
-                let Some((path, file, counter)) = entries.get(&ecu.hardware_id) else { continue };
-                for old in existing.iter().filter(|a| a.serial == ecu.serial && a.state == "queued") {
-                    tx.set_assignment_state(&old.id, "cancelled", None, now.timestamp()).await?;
-                }
-                let a = Assignment {
-                    id: crate::config::new_token()[..32].to_string(),
-                    vin: vin.clone(),
-                    serial: ecu.serial.clone(),
-                    target: path.clone(),
-                    target_file: file.clone(),
-                    hardware_id: ecu.hardware_id.clone(),
-                    release_counter: *counter as i64,
-                    state: "queued".into(),
-                    previous: None,
-                    created: now.timestamp(),
-                    updated: now.timestamp(),
-                };
-                tx.insert_assignment(&a).await?;
-                added.push(a);
+        Ok(entries)
+    }
+
+    /// Queues (and, when no bundle is outstanding, issues) one vehicle's assignments
+    /// inside `tx`.
+    async fn assign_vehicle(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        vin: &str,
+        entries: &BTreeMap<String, (String, String, u64)>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Assignment>> {
+        let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+        let ecus = tx.ecus(vin).await?;
+        let existing = tx.assignments(vin).await?;
+        let mut added = Vec::new();
+        for ecu in &ecus {
+            let Some((path, file, counter)) = entries.get(&ecu.hardware_id) else { continue };
+            for old in existing.iter().filter(|a| a.serial == ecu.serial && a.state == "queued") {
+                tx.set_assignment_state(&old.id, "cancelled", None, now.timestamp()).await?;
             }
-            if added.is_empty() {
-                return Err(ServiceError::Invalid(format!("vehicle {vin} has no ECU with the hardware ids named")));
-            }
-            let detail = json!({"vin": vin, "assignments": added.iter().map(|a| json!({"ecu": a.serial, "target": a.target})).collect::<Vec<_>>()}).to_string();
-            tx.event(vin, "assigned", &detail, now.timestamp()).await?;
-            tx.audit(actor, "assign", &detail, now.timestamp()).await?;
-            if self.issue_queued(&mut tx, &vehicle, &ecus, now).await? {
-                added.iter_mut().for_each(|a| a.state = "issued".into());
-            }
-            tx.commit().await?;
-            created.extend(added);
+            let a = Assignment {
+                id: crate::config::new_token()[..32].to_string(),
+                vin: vin.to_string(),
+                serial: ecu.serial.clone(),
+                target: path.clone(),
+                target_file: file.clone(),
+                hardware_id: ecu.hardware_id.clone(),
+                release_counter: *counter as i64,
+                state: "queued".into(),
+                previous: None,
+                created: now.timestamp(),
+                updated: now.timestamp(),
+            };
+            tx.insert_assignment(&a).await?;
+            added.push(a);
         }
-        Ok(created)
+        if added.is_empty() {
+            return Err(ServiceError::Invalid(format!("vehicle {vin} has no ECU with the hardware ids named")));
+        }
+        let targets: Vec<_> = added.iter().map(|a| json!({"ecu": a.serial, "target": a.target})).collect();
+        let detail = json!({"vin": vin, "assignments": targets}).to_string();
+        tx.event(vin, "assigned", &detail, now.timestamp()).await?;
+        tx.audit(actor, "assign", &detail, now.timestamp()).await?;
+        if self.issue_queued(tx, &vehicle, &ecus, now).await? {
+            added.iter_mut().for_each(|a| a.state = "issued".into());
+        }
+        Ok(added)
     }
 
     /// Issues the queued assignments if no bundle is outstanding (partial-bundle safety).

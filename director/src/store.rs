@@ -9,8 +9,13 @@
 //! transaction, so two manifests for one vehicle apply in order across processes.
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Row};
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+
+use crate::config::Role;
 
 /// Which database the store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +33,8 @@ pub enum StoreError {
     Conflict(String),
     /// The database failed.
     Database(sqlx::Error),
+    /// A stored value is not one this director writes.
+    Corrupt(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -35,6 +42,7 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Conflict(what) => write!(f, "{what} exists already"),
             StoreError::Database(e) => write!(f, "database: {e}"),
+            StoreError::Corrupt(what) => write!(f, "database holds an unknown {what}"),
         }
     }
 }
@@ -172,7 +180,30 @@ pub struct Store {
     backend: Backend,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// The migrations, built into the binary. (sqlx's `migrate!` macro would do the same, but
+/// its proc-macro crate compiles all of sqlx a second time for the host.)
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "admin tokens", include_str!("../migrations/0002_admin_tokens.sql")),
+];
+
+type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
+
+/// [`MIGRATIONS`] as sqlx's migration source.
+#[derive(Debug)]
+struct Embedded;
+
+impl<'s> sqlx::migrate::MigrationSource<'s> for Embedded {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = MigrationsOrError> + Send + 's>> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(version, description.into(), MigrationType::Simple, sql.into(), false)
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(migrations)))
+    }
+}
 
 impl Store {
     /// Opens (creating if need be) the database at `url` (`sqlite://FILE` or
@@ -208,7 +239,8 @@ impl Store {
                 (shared.clone(), shared)
             }
         };
-        MIGRATOR.run(&write).await.map_err(|e| StoreError::Database(e.into()))?;
+        let migrator = Migrator::new(Embedded).await.map_err(|e| StoreError::Database(e.into()))?;
+        migrator.run(&write).await.map_err(|e| StoreError::Database(e.into()))?;
         Ok(Store { read, write, backend })
     }
 
@@ -226,6 +258,18 @@ impl Store {
     pub async fn vehicle(&self, vin: &str) -> Result<Option<Vehicle>> {
         let row = sqlx::query(VEHICLE).bind(vin).fetch_optional(&self.read).await?;
         row.map(|r| vehicle(&r)).transpose()
+    }
+
+    /// The administrator a token (by its SHA-256) was issued to, with their role.
+    pub async fn admin_token(&self, token_sha256: &str) -> Result<Option<(String, Role)>> {
+        let row = sqlx::query("SELECT name, role FROM admin_tokens WHERE token_sha256 = $1")
+            .bind(token_sha256)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role: String = row.try_get("role")?;
+        let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("admin token role {role:?}")))?;
+        Ok(Some((row.try_get("name")?, role)))
     }
 
     /// Every registered vin.
@@ -453,6 +497,18 @@ impl Tx {
             .bind(vin)
             .bind(primary)
             .bind(token_hash)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds an administrator token (by its SHA-256).
+    pub async fn insert_admin_token(&mut self, token_sha256: &str, name: &str, role: Role, now: i64) -> Result<()> {
+        sqlx::query("INSERT INTO admin_tokens (token_sha256, name, role, created) VALUES ($1, $2, $3, $4)")
+            .bind(token_sha256)
+            .bind(name)
+            .bind(role.as_str())
             .bind(now)
             .execute(&mut *self.tx)
             .await?;

@@ -360,3 +360,33 @@ async fn a_timestamp_near_expiry_is_re_signed_when_served() {
     let second = version(director.director_file("VIN0013", &token, "timestamp.json").await.1);
     assert!(second > first, "a timestamp within the margin is re-signed ({first} then {second})");
 }
+
+/// An assignment naming an unknown vehicle is refused whole: no vehicle it names gets
+/// anything (the request is done whole or not at all).
+async fn partial_assignment(director: Director) {
+    let (_, token) = registered(&director, "FLEET004").await;
+    let (status, body) = director
+        .admin_post(
+            "/assignments",
+            serde_json::json!({"vehicles": ["FLEET004", "NOPE"], "images": {"brake-hw": "brake/fw-2.bin"}}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.to_string().contains("NOPE"), "{body}");
+    assert!(director.director_targets("FLEET004", &token).await.targets.is_empty(), "FLEET004 was issued an update");
+    let (_, vehicle) = director.admin_get("/vehicles/FLEET004").await;
+    assert_eq!(vehicle["assignments"].as_array().unwrap().len(), 0, "{vehicle}");
+    let (_, audit) = director.admin_get("/audit").await;
+    assert!(!audit.to_string().contains("\"assign\""), "a refused request left an audit entry: {audit}");
+}
+
+#[tokio::test]
+async fn sqlite_an_assignment_naming_an_unknown_vehicle_changes_no_vehicle() {
+    partial_assignment(Director::start(None, None).await).await;
+}
+
+#[tokio::test]
+async fn postgres_an_assignment_naming_an_unknown_vehicle_changes_no_vehicle() {
+    let server = common::postgres::Postgres::start();
+    partial_assignment(Director::start(Some(server.database("partial")), None).await).await;
+}

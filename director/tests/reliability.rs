@@ -219,3 +219,43 @@ async fn concurrent_manifests_for_one_vehicle_apply_one_at_a_time_in_order() {
     let refused = events["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "manifest-refused").count();
     assert_eq!(refused + accepted.len(), 24, "every manifest was either applied whole or refused");
 }
+
+#[tokio::test]
+async fn an_admin_token_added_while_the_director_serves_is_accepted_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let admin = init(&data);
+    let (_serving, url) = serve(&data);
+    let http = common::http_client().build().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_director"))
+        .args(["admin-token", data.to_str().unwrap(), "--name", "dashboard", "--role", "viewer"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+
+    // Accepted by the running server without a restart, with the role it was given.
+    let audit = http.get(format!("{url}/api/v1/admin/audit")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(audit.status().as_u16(), 200);
+    let audit: serde_json::Value = audit.json().await.unwrap();
+    let made = audit["entries"].as_array().unwrap().iter().find(|e| e["action"] == "add-admin-token");
+    let made = made.unwrap_or_else(|| panic!("no add-admin-token entry in {audit}"));
+    assert!(made["detail"].as_str().unwrap().contains("dashboard"), "{made}");
+    let vehicle = Vehicle::new("VIEWER01");
+    let refused = http
+        .post(format!("{url}/api/v1/admin/vehicles"))
+        .bearer_auth(&token)
+        .json(&vehicle.registration())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403, "a viewer may not register vehicles");
+    register(&http, &url, &admin, &vehicle).await;
+
+    let bad_role = Command::new(env!("CARGO_BIN_EXE_director"))
+        .args(["admin-token", data.to_str().unwrap(), "--name", "x", "--role", "root"])
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("viewer, operator or admin"));
+}

@@ -286,8 +286,7 @@ fn digests_agree_between_backends() {
 
 #[test]
 fn rsa_is_reported_unsupported_by_rustcrypto_not_invalid() {
-    let fixture =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/python-tuf/rsa-hashed-bins/metadata/1.root.json");
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/python-tuf/rsa-hashed-bins/metadata/1.root.json");
     let bytes = std::fs::read(fixture).unwrap();
     let envelope = metadata_schemas::Envelope::parse(&bytes).unwrap();
     let root: metadata_schemas::Root = envelope.decode_signed().unwrap();

@@ -30,7 +30,7 @@ pub async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = auth::admin(&director, &headers, Role::Operator)?;
+    let actor = auth::admin(&director, &headers, Role::Operator).await?;
     let new: NewVehicle = parse(&body)?;
     let vin = new.vin.clone();
     let token = director.register(&actor, new).await?;
@@ -43,7 +43,7 @@ pub async fn vehicle(
     Path(vin): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::admin(&director, &headers, Role::Viewer)?;
+    auth::admin(&director, &headers, Role::Viewer).await?;
     Ok(Json(director.status(&vin).await?).into_response())
 }
 
@@ -67,7 +67,7 @@ pub async fn events(
     Query(page): Query<Page>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::admin(&director, &headers, Role::Viewer)?;
+    auth::admin(&director, &headers, Role::Viewer).await?;
     let events = director.store.events(&vin, page.after, page.limit.clamp(1, 1000)).await.map_err(internal)?;
     let events: Vec<Value> = events
         .iter()
@@ -82,7 +82,7 @@ pub async fn assign(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let actor = auth::admin(&director, &headers, Role::Operator)?;
+    let actor = auth::admin(&director, &headers, Role::Operator).await?;
     let request: NewAssignments = parse(&body)?;
     let created = director.assign(&actor, request).await?;
     Ok((StatusCode::CREATED, Json(json!({"assignments": created.iter().map(assignment_json).collect::<Vec<_>>()})))
@@ -95,7 +95,7 @@ pub async fn cancel(
     Path(vin): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let actor = auth::admin(&director, &headers, Role::Operator)?;
+    let actor = auth::admin(&director, &headers, Role::Operator).await?;
     let cancelled = director.cancel(&actor, &vin).await?;
     Ok(Json(json!({"vin": vin, "cancelled": cancelled})).into_response())
 }
@@ -106,7 +106,7 @@ pub async fn audit(
     Query(page): Query<Page>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::admin(&director, &headers, Role::Viewer)?;
+    auth::admin(&director, &headers, Role::Viewer).await?;
     let entries = director.store.audit(page.after, page.limit.clamp(1, 1000)).await.map_err(internal)?;
     let entries: Vec<Value> = entries
         .iter()
@@ -120,7 +120,7 @@ pub async fn audit(
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(State(director): State<Arc<Director>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    auth::admin(&director, &headers, Role::Viewer)?;
+    auth::admin(&director, &headers, Role::Viewer).await?;
     let counts = director.store.assignment_counts().await.map_err(internal)?;
     Ok(([("content-type", "text/plain; version=0.0.4")], director.metrics.render(&counts)).into_response())
 }

@@ -74,22 +74,25 @@ pub async fn device(
     }
 }
 
-/// The authenticated administrator's name, if their role is at least `needed`.
-pub fn admin(director: &Director, headers: &HeaderMap, needed: Role) -> Result<String, ApiError> {
+/// The authenticated administrator's name, if their role is at least `needed`. Tokens
+/// from `director init` live in the configuration; those `director admin-token` adds live
+/// in the database, so every director process accepts them as soon as they are made.
+pub async fn admin(director: &Director, headers: &HeaderMap, needed: Role) -> Result<String, ApiError> {
     let token =
         bearer(headers).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "an administrator token is required"))?;
     let hash = token_hash(token);
-    let admin = director
-        .config
-        .admin_tokens
-        .iter()
-        .find(|t| same(&t.token_sha256, &hash))
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown administrator token"))?;
-    if admin.role < needed {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("{} may not do this ({:?} role)", admin.name, admin.role),
-        ));
+    let configured = director.config.admin_tokens.iter().find(|t| same(&t.token_sha256, &hash));
+    let (name, role) = match configured {
+        Some(t) => (t.name.clone(), t.role),
+        None => director
+            .store
+            .admin_token(&hash)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown administrator token"))?,
+    };
+    if role < needed {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, format!("{name} may not do this ({role:?} role)")));
     }
-    Ok(format!("admin:{}", admin.name))
+    Ok(format!("admin:{name}"))
 }

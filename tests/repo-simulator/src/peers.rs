@@ -8,8 +8,9 @@ use std::sync::OnceLock;
 
 use crate::python::workspace;
 
-/// The `tough-client` binary, built on first use (cargo's lock on `target/peers` keeps
-/// concurrent test binaries from building it twice).
+/// The `tough-client` binary, built on first use in the dev profile (cargo's lock on
+/// `target/peers` keeps concurrent test binaries from building it twice; the benchmarks
+/// build their own release copy there).
 pub fn tough() -> PathBuf {
     static TOUGH: OnceLock<PathBuf> = OnceLock::new();
     TOUGH.get_or_init(build_tough).clone()
@@ -20,14 +21,14 @@ fn build_tough() -> PathBuf {
     let target_dir = workspace().join("target").join("peers");
     let manifest = workspace().join("tests/peers/tough/Cargo.toml");
     let status = Command::new(&cargo)
-        .args(["build", "--release", "--locked", "--quiet", "--bin", "tough-client", "--manifest-path"])
+        .args(["build", "--locked", "--quiet", "--bin", "tough-client", "--manifest-path"])
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target_dir)
         .status()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", Path::new(&cargo).display()));
     assert!(status.success(), "building the tough peer ({}) failed", manifest.display());
-    target_dir.join("release").join("tough-client")
+    target_dir.join("debug").join("tough-client")
 }
 
 /// tough's verdict on a repository: every target it lists (name, length, sha256, custom),
@@ -46,7 +47,12 @@ pub struct ToughDownload {
 }
 
 /// Downloads `target` with tough (refresh, then the verified target), or tough's refusal.
-pub fn tough_download(root: &Path, metadata_url: &str, targets_url: &str, target: &str) -> Result<ToughDownload, String> {
+pub fn tough_download(
+    root: &Path,
+    metadata_url: &str,
+    targets_url: &str,
+    target: &str,
+) -> Result<ToughDownload, String> {
     let dir = tempfile_dir();
     let out = Command::new(tough()).arg(root).args([metadata_url, targets_url, target]).arg(&dir).output().unwrap();
     let result = parse(out).map(|printed| ToughDownload {

@@ -90,6 +90,10 @@ COMMANDS:
                       --target-name fw/app-2.1.bin --target-dir td \\
                       --target-base-url https://repo.example/targets/ download
 
+    primary --config FILE    The Uptane primary: update cycles for the vehicle the file
+                             describes (see `update-client primary --help`).
+        update-client primary --config /etc/uptane/primary.json --until-done
+
 OPTIONS:
     --metadata-dir DIR        Trusted metadata directory (holds root.json after init)
     --metadata-url URL        Metadata base URL, ending in '/' (http://, https:// or file://)
