@@ -22,6 +22,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::prelude::rust_2024::*;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use crate::protocol::{Framer, Request, Response, serve};
 use crate::sim::{Cut, SimFlash};
@@ -207,9 +210,18 @@ fn stopped(mut device: Device<Flash>, message: String, options: &Options) -> Sto
     }
 }
 
-/// Serves one connection; `Ok(())` when it ends. A primary that vanishes or sends
-/// garbage ends its connection, never the ECU.
-fn serve_connection(stream: &mut TcpStream, ecu: &mut Option<Ecu>, options: &Options) -> Result<(), Stop> {
+/// The ECU, shared by the connections; `None` once power is cut (the process is ending).
+type Shared = Arc<Mutex<Option<Ecu>>>;
+
+/// Connections served at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 8;
+/// A connection that sends nothing for this long is closed.
+const IDLE: Duration = Duration::from_secs(60);
+
+/// Serves one connection; `Ok(())` when it ends. A primary that vanishes, sends garbage
+/// or goes idle ends its connection, never the ECU; requests from several connections
+/// are served one at a time, as one core would.
+fn serve_connection(stream: &mut TcpStream, ecu: &Shared, options: &Options) -> Result<(), Stop> {
     let lost = |what: &str, e: &dyn std::fmt::Display| {
         eprintln!("ecu-sim {}: connection {what}: {e}", options.ecu.serial.as_str());
         Ok(())
@@ -231,32 +243,75 @@ fn serve_connection(stream: &mut TcpStream, ecu: &mut Option<Ecu>, options: &Opt
             let (used, frame) = framer.push(rest);
             rest = &rest[used..];
             let Some(frame) = frame else { continue };
-            let response = match frame
+            let request = match frame
                 .map_err(|e| format!("{e:?}"))
                 .and_then(|(k, p)| Request::decode(k, p).map_err(|e| format!("{e:?}")))
             {
-                Ok(request) => serve(ecu.as_mut().expect("powered"), request, &mut scratch),
+                Ok(request) => request,
                 Err(e) => return lost("closed after a bad frame", &e),
             };
-            let device = ecu.as_mut().expect("powered").device();
-            if device.flash().is_cut() {
-                let device = ecu.take().expect("powered").into_device();
-                return Err(stopped(device, String::new(), options));
-            }
-            // The flash file is written before the answer, as a device's flash is.
-            save(&options.flash, device.flash()).map_err(|e| Stop::Failed(e.to_string()))?;
-            if response == Response::Resetting {
-                let flash = ecu.take().expect("powered").into_device().into_flash();
-                let mut restarted = power_up(flash, options)?;
-                save(&options.flash, restarted.device().flash()).map_err(|e| Stop::Failed(e.to_string()))?;
-                *ecu = Some(restarted);
-            }
+            let mut guard = ecu.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let Some(response) = handle(&mut guard, request, &mut scratch, options)? else { return Ok(()) };
+            drop(guard);
             let mut out = Vec::new();
             response.encode(&mut out);
             if let Err(e) = stream.write_all(&out) {
                 return lost("lost", &e);
             }
         }
+    }
+}
+
+/// One request to the powered ECU, its flash saved before the answer (as a device's flash
+/// is written); `None` when power was cut by another connection.
+fn handle(
+    ecu: &mut Option<Ecu>,
+    request: Request<'_>,
+    scratch: &mut [u8],
+    options: &Options,
+) -> Result<Option<Response>, Stop> {
+    let Some(powered) = ecu.as_mut() else { return Ok(None) };
+    let response = serve(powered, request, scratch);
+    if powered.device().flash().is_cut() {
+        let device = ecu.take().expect("powered").into_device();
+        return Err(stopped(device, String::new(), options));
+    }
+    save(&options.flash, powered.device().flash()).map_err(|e| Stop::Failed(e.to_string()))?;
+    if response == Response::Resetting {
+        let flash = ecu.take().expect("powered").into_device().into_flash();
+        let mut restarted = power_up(flash, options)?;
+        save(&options.flash, restarted.device().flash()).map_err(|e| Stop::Failed(e.to_string()))?;
+        *ecu = Some(restarted);
+    }
+    Ok(Some(response))
+}
+
+/// Accepts connections, each on its own thread; the first `Stop` of any ends the process.
+fn accept(listener: TcpListener, ecu: Shared, options: Arc<Options>, stop: mpsc::Sender<Stop>) {
+    let active = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let mut stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                eprintln!("ecu-sim {}: accept: {e}", options.ecu.serial.as_str());
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            eprintln!("ecu-sim {}: {MAX_CONNECTIONS} connections open; closing a new one", options.ecu.serial.as_str());
+            continue;
+        }
+        let (ecu, options, stop, active) = (ecu.clone(), options.clone(), stop.clone(), active.clone());
+        std::thread::spawn(move || {
+            let result = stream.set_read_timeout(Some(IDLE)).map_err(|e| Stop::Failed(e.to_string()));
+            let result = result.and_then(|()| serve_connection(&mut stream, &ecu, &options));
+            active.fetch_sub(1, Ordering::SeqCst);
+            if let Err(end) = result {
+                let _ = stop.send(end);
+            }
+        });
     }
 }
 
@@ -272,18 +327,18 @@ fn run() -> Result<(), Stop> {
         provision(&options, root, factory).map_err(Stop::Failed)?;
     }
     let flash = load(&options.flash, &options).map_err(Stop::Failed)?;
-    let mut ecu = Some(power_up(flash, &options)?);
-    save(&options.flash, ecu.as_mut().expect("powered").device().flash()).map_err(|e| Stop::Failed(e.to_string()))?;
+    let mut ecu = power_up(flash, &options)?;
+    save(&options.flash, ecu.device().flash()).map_err(|e| Stop::Failed(e.to_string()))?;
     let listener = TcpListener::bind(&options.listen).map_err(|e| Stop::Failed(format!("{}: {e}", options.listen)))?;
     println!("listening on {}", listener.local_addr().map_err(|e| Stop::Failed(e.to_string()))?);
     std::io::stdout().flush().ok();
-    for stream in listener.incoming() {
-        match stream {
-            Ok(mut stream) => serve_connection(&mut stream, &mut ecu, &options)?,
-            Err(e) => eprintln!("ecu-sim {}: accept: {e}", options.ecu.serial.as_str()),
-        }
+    let (stop, stopped) = mpsc::channel();
+    let shared = Arc::new(Mutex::new(Some(ecu)));
+    std::thread::spawn(move || accept(listener, shared, Arc::new(options), stop));
+    match stopped.recv() {
+        Ok(end) => Err(end),
+        Err(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// Runs `ecu-sim` with the process arguments; the exit code is 3 after a power cut.

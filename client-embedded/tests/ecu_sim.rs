@@ -122,3 +122,31 @@ fn a_power_cut_mid_image_keeps_the_old_image_and_the_update_then_succeeds() {
     assert_eq!(running(&sim), "brake/fw-2.bin", "and it stays after a power cycle");
     sim.stop();
 }
+
+#[test]
+fn an_idle_connection_does_not_block_the_primary() {
+    let dir = tempfile::tempdir().unwrap();
+    let director = Director::new();
+    std::fs::write(dir.path().join("root.json"), director.root()).unwrap();
+    std::fs::write(dir.path().join("factory.bin"), b"factory firmware").unwrap();
+    let root = dir.path().join("root.json");
+    let factory = dir.path().join("factory.bin");
+    let sim = Sim::start(
+        dir.path(),
+        &["--provision", "--root", root.to_str().unwrap(), "--factory", factory.to_str().unwrap()],
+    );
+    // Someone on the bus opens connections and sends nothing, or half a frame.
+    let idle = TcpStream::connect(&sim.address).unwrap();
+    let mut half = TcpStream::connect(&sim.address).unwrap();
+    half.write_all(&[0, 0, 0]).unwrap();
+    let (answered, waited) = std::sync::mpsc::channel();
+    let address = sim.address.clone();
+    std::thread::spawn(move || {
+        let probe = Sim { child: Command::new("true").spawn().unwrap(), address };
+        let _ = answered.send(running(&probe));
+    });
+    let running = waited.recv_timeout(std::time::Duration::from_secs(10));
+    assert_eq!(running.as_deref(), Ok("factory.bin"), "the primary waited behind an idle connection");
+    drop((idle, half));
+    sim.stop();
+}

@@ -42,14 +42,24 @@ impl UpdaterConfig {
 pub struct Timeouts {
     /// Connecting (default 10 s).
     pub connect: Duration,
-    /// Between two reads of a response (default 30 s): a stalled server fails, a slow one
-    /// that keeps sending does not.
+    /// Between two reads of a response (default 30 s): a stalled server fails.
     pub read: Duration,
+    /// The slowest transfer accepted, in bytes per second averaged over each
+    /// `rate_window` (default 1024; 0 accepts any rate): a server that trickles bytes
+    /// (slow retrieval) fails instead of holding the client forever.
+    pub min_rate: u64,
+    /// How long a transfer is watched before its rate counts (default 30 s).
+    pub rate_window: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect: Duration::from_secs(10), read: Duration::from_secs(30) }
+        Timeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(30),
+            min_rate: 1024,
+            rate_window: Duration::from_secs(30),
+        }
     }
 }
 

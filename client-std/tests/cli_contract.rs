@@ -249,3 +249,18 @@ fn metadata_directory_never_holds_unverified_or_temporary_files() {
     assert_failure(&cli.refresh(&repo));
     assert_eq!(cli.md_files(), ["root.json", "snapshot.json", "timestamp.json"]);
 }
+
+#[test]
+fn slow_retrieval_one_byte_at_a_time_ends_the_client_with_a_failure() {
+    let repo = Repo::new();
+    let cli = initialized(&repo);
+    let trickle = Fault::Trickle { interval: std::time::Duration::from_millis(100), limit: 200 };
+    repo.server.fault("metadata/timestamp.json", trickle);
+    let start = std::time::Instant::now();
+    let args = ["--min-rate", "1000", "--rate-window", "1", "--metadata-url", &repo.metadata_url()];
+    let out = cli.run(&[&args[..], &["--metadata-dir", common::s(&cli.md), "refresh"]].concat());
+    let stderr = assert_failure(&out);
+    assert!(stderr.contains("slow retrieval"), "{stderr}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "ran {:?}", start.elapsed());
+    assert_eq!(cli.md_files(), ["root.json"]);
+}

@@ -103,7 +103,8 @@ pub struct OnlineKeys {
 /// The whole configuration.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Config {
-    /// `sqlite://FILE` (default: `director.db` in the data directory) or `postgres://...`.
+    /// `sqlite://FILE` (a relative FILE is relative to the data directory; default
+    /// `director.db`) or `postgres://...`.
     pub database_url: String,
     /// Address to listen on.
     pub listen: String,
@@ -123,6 +124,9 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body: usize,
+    /// Timeouts, connection and request-rate limits.
+    #[serde(default)]
+    pub limits: crate::limits::ServerLimits,
 }
 
 fn default_max_body() -> usize {
@@ -130,6 +134,21 @@ fn default_max_body() -> usize {
 }
 
 impl Config {
+    /// The database URL with a relative SQLite path resolved against the data directory
+    /// `dir`, so a director run from any working directory opens the same file.
+    pub fn database_url_in(&self, dir: &Path) -> String {
+        let Some(rest) = self.database_url.strip_prefix("sqlite://") else { return self.database_url.clone() };
+        let (file, query) = rest.split_once('?').map_or((rest, None), |(f, q)| (f, Some(q)));
+        if file.is_empty() || file.starts_with('/') || file == ":memory:" {
+            return self.database_url.clone();
+        }
+        let absolute = std::path::absolute(dir.join(file)).unwrap_or_else(|_| dir.join(file));
+        match query {
+            Some(q) => format!("sqlite://{}?{q}", absolute.display()),
+            None => format!("sqlite://{}", absolute.display()),
+        }
+    }
+
     /// Reads `director.json` from `dir`.
     pub fn load(dir: &Path) -> Result<Config, String> {
         let path = dir.join(CONFIG_FILE);

@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod images;
 pub mod keys;
+pub mod limits;
 pub mod manifest;
 pub mod metrics;
 pub mod repo;

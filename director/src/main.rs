@@ -181,8 +181,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let address = listener.local_addr().map_err(|e| e.to_string())?;
             let scheme = if tls.is_some() { "https" } else { "http" };
             println!("director listening on {scheme}://{address}");
+            let limits = director.config.limits.clone();
             let app = director::api::router(director);
-            director::server::serve(listener, app, tls).await.map_err(|e| e.to_string())
+            director::server::serve(listener, app, tls, limits).await.map_err(|e| e.to_string())
         }
         Command::ImportRoot { dir, root, keys } => {
             let bytes = std::fs::read(&root).map_err(|e| format!("{}: {e}", root.display()))?;

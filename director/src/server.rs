@@ -4,17 +4,20 @@
 //! certificate and use their bearer token.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::api::PeerVin;
 use crate::config::TlsConfig;
+use crate::limits::{ServerLimits, accept_backoff};
 
 fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
@@ -60,28 +63,58 @@ fn vin_of(cert: &CertificateDer<'_>) -> Option<String> {
     Some(cn)
 }
 
-/// Serves `app` on `listener` until the process ends.
-pub async fn serve(listener: TcpListener, app: Router, tls: Option<Arc<rustls::ServerConfig>>) -> std::io::Result<()> {
+/// Serves `app` on `listener` until the process ends, within `limits`: at most
+/// `max_connections` at once, a deadline for headers and TLS handshakes, and a pause
+/// (not an exit) when `accept` fails, as it does when file descriptors run out.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    limits: ServerLimits,
+) -> std::io::Result<()> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let header_timeout = limits.header_timeout();
+    let mut pause = None;
     loop {
-        let (stream, _) = listener.accept().await?;
+        let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                pause = None;
+                stream
+            }
+            Err(e) => {
+                let wait = accept_backoff(pause);
+                eprintln!("director: accept failed ({e}); serving again in {} ms", wait.as_millis());
+                pause = Some(wait);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
+            let _permit = permit;
+            // A client that connects and sends nothing is dropped like a slow header.
+            if !matches!(tokio::time::timeout(header_timeout, stream.peek(&mut [0u8; 1])).await, Ok(Ok(1..))) {
+                return;
+            }
             match acceptor {
                 Some(acceptor) => {
-                    let Ok(stream) = acceptor.accept(stream).await else { return };
+                    let Ok(Ok(stream)) = tokio::time::timeout(header_timeout, acceptor.accept(stream)).await else {
+                        return;
+                    };
                     let peer = PeerVin(stream.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(vin_of));
-                    connection(TokioIo::new(stream), app, peer).await;
+                    connection(TokioIo::new(stream), app, peer, header_timeout).await;
                 }
-                None => connection(TokioIo::new(stream), app, PeerVin(None)).await,
+                None => connection(TokioIo::new(stream), app, PeerVin(None), header_timeout).await,
             }
         });
     }
 }
 
-async fn connection<I>(io: I, app: Router, peer: PeerVin)
+async fn connection<I>(io: I, app: Router, peer: PeerVin, header_timeout: Duration)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -90,5 +123,9 @@ where
         request.map(axum::body::Body::new)
     });
     let service = hyper_util::service::TowerToHyperService::new(service);
-    let _ = Builder::new(TokioExecutor::new()).serve_connection(io, service).await;
+    let mut builder = Builder::new(TokioExecutor::new());
+    // Headers (and the wait for the next request on a kept-alive connection) must arrive
+    // in time, or the connection closes.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let _ = builder.serve_connection(io, service).await;
 }

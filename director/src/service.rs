@@ -114,6 +114,8 @@ pub struct Director {
     pub images: Option<ImageRepository>,
     /// Counters.
     pub metrics: Metrics,
+    /// Request rates per client.
+    pub limiter: crate::limits::RateLimiter,
     stripes: Vec<tokio::sync::Mutex<()>>,
 }
 
@@ -144,6 +146,7 @@ impl Director {
         Director {
             store,
             signers,
+            limiter: crate::limits::RateLimiter::new(config.limits.tracked_clients),
             config,
             images,
             metrics: Metrics::default(),

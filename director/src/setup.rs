@@ -80,8 +80,8 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
     let root_bytes = String::from_utf8(signed.to_pretty_json()).map_err(|e| e.to_string())?;
 
     let admin_token = new_token();
-    let database_url =
-        options.database_url.unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("director.db").display()));
+    // Relative to the data directory (see `Config::database_url_in`), wherever it is run from.
+    let database_url = options.database_url.unwrap_or_else(|| "sqlite://director.db?mode=rwc".into());
     let config = Config {
         database_url,
         listen: options.listen.unwrap_or_else(|| "127.0.0.1:8080".into()),
@@ -99,8 +99,9 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
             role: Role::Admin,
         }],
         max_body: 1 << 20,
+        limits: Default::default(),
     };
-    let store = Store::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
     tx.put_root(1, &root_bytes).await.map_err(|e| e.to_string())?;
     tx.audit("director", "init", &serde_json::json!({"root_version": 1}).to_string(), Utc::now().timestamp())
@@ -115,7 +116,7 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
 pub async fn open(dir: &Path) -> Result<Arc<Director>, String> {
     let config = Config::load(dir)?;
     let signers = open_signers(&config, dir)?;
-    let store = Store::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
     let (version, bytes) =
         store.latest_root().await.map_err(|e| e.to_string())?.ok_or("the database holds no director root")?;
     check_authorized(&signers, &bytes, version)?;
@@ -138,7 +139,7 @@ pub async fn import_root(dir: &Path, bytes: &[u8], keys: &[(String, String)]) ->
             other => return Err(format!("--key {other}=...: targets, snapshot or timestamp")),
         }
     }
-    let store = Store::open(&config.database_url).await.map_err(|e| e.to_string())?;
+    let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
     let (version, current) = store.latest_root().await.map_err(|e| e.to_string())?.ok_or("no director root yet")?;
     let limits = update_verifier::Limits::default();
     let mut trusted = update_verifier::TrustedSet::new(current.as_bytes(), Utc::now(), limits)

@@ -4,57 +4,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use common::Vehicle;
+use common::process::{init, serve};
 use tokio::sync::Mutex;
-
-/// A `director serve` process, killed (SIGKILL) and reaped when dropped.
-struct Serving(Child);
-
-impl Serving {
-    /// SIGKILL, then reap.
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The `director` binary serving `data`; its base URL.
-fn serve(data: &std::path::Path) -> (Serving, String) {
-    let mut child = Serving(
-        Command::new(env!("CARGO_BIN_EXE_director"))
-            .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
-    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "director exited before listening");
-        if let Some(url) = line.trim().strip_prefix("director listening on ") {
-            return (child, url.to_string());
-        }
-    }
-}
-
-fn init(data: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_director")).args(["init", data.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines().find_map(|l| l.strip_prefix("administrator token (shown once): ")).unwrap().to_string()
-}
 
 async fn register(http: &reqwest::Client, url: &str, admin: &str, vehicle: &Vehicle) -> String {
     let r = http

@@ -143,7 +143,12 @@ impl Vehicle {
             let scheme = if server_tls.is_some() { "https" } else { "http" };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("{scheme}://{}", listener.local_addr().unwrap());
-            let server = tokio::spawn(director::server::serve(listener, director::api::router(service), server_tls));
+            let server = tokio::spawn(director::server::serve(
+                listener,
+                director::api::router(service.clone()),
+                server_tls,
+                service.config.limits.clone(),
+            ));
             (url, made.admin_token, root, server)
         });
         let mut vehicle = Vehicle {
@@ -266,7 +271,12 @@ impl Vehicle {
             let tls = service.config.tls.as_ref().map(|t| director::server::tls_config(t).unwrap());
             (tokio::net::TcpListener::bind(&address).await.unwrap(), service, tls)
         });
-        self.server = self.runtime.spawn(director::server::serve(listener, director::api::router(service), tls));
+        self.server = self.runtime.spawn(director::server::serve(
+            listener,
+            director::api::router(service.clone()),
+            tls,
+            service.config.limits.clone(),
+        ));
     }
 
     /// Rotates the image repository's targets key through its root v(N+1), published.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
 
-use super::{Transport, TransportError};
+use super::{MinimumRate, Transport, TransportError};
 use crate::Error;
 use crate::config::{ClientIdentity, Timeouts, TlsOptions};
 
@@ -16,6 +16,7 @@ use crate::config::{ClientIdentity, Timeouts, TlsOptions};
 #[derive(Debug)]
 pub struct HttpTransport {
     agent: Agent,
+    timeouts: Timeouts,
     /// Without the environment's proxy, for loopback hosts.
     direct: Agent,
     /// A bearer token sent with every request (a director's device token).
@@ -39,7 +40,7 @@ impl HttpTransport {
                 .build()
                 .into()
         };
-        Ok(HttpTransport { agent: agent(Proxy::try_from_env()), direct: agent(None), bearer: None })
+        Ok(HttpTransport { agent: agent(Proxy::try_from_env()), direct: agent(None), timeouts, bearer: None })
     }
 
     /// Sends `Authorization: Bearer TOKEN` with every request.
@@ -108,7 +109,9 @@ impl Transport for HttpTransport {
             403 | 404 => return Err(TransportError::NotFound),
             code => return Err(TransportError::Status(code)),
         };
-        Ok((Box::new(response.into_body().into_reader()), start))
+        let body = response.into_body().into_reader();
+        let guarded = MinimumRate::new(body, self.timeouts.min_rate, self.timeouts.rate_window);
+        Ok((Box::new(guarded), start))
     }
 }
 

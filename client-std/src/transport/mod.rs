@@ -3,12 +3,14 @@
 
 mod file;
 mod http;
+mod rate;
 
 use std::fmt;
 use std::io::Read;
 
 pub use file::DirectoryTransport;
 pub use http::HttpTransport;
+pub use rate::{MinimumRate, RateWindow, TooSlow};
 
 /// A source of files by URL: HTTP(S), a directory on a USB stick, a CAN gateway...
 pub trait Transport {

@@ -18,6 +18,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get("authorization")?.to_str().ok()?.strip_prefix("Bearer ")
 }
 
+/// Whom a request counts against for rate limiting, and at what rate: a device by its
+/// certificate's vin or its token, an administrator by their token. Requests without
+/// credentials are refused by the handlers without touching the database.
+pub fn rate_key(director: &Director, request: &axum::extract::Request) -> Option<(String, crate::limits::Rate)> {
+    let path = request.uri().path();
+    let limits = &director.config.limits;
+    let token = bearer(request.headers()).map(token_hash);
+    if path.starts_with("/api/v1/admin/") {
+        return token.map(|t| (format!("admin:{t}"), limits.admin_rate));
+    }
+    if path.starts_with("/api/v1/vehicles/") || path.starts_with("/api/v1/repo/") {
+        let vin = request.extensions().get::<PeerVin>().and_then(|p| p.0.clone());
+        let key = vin.map(|v| format!("vin:{v}")).or(token.map(|t| format!("device:{t}")))?;
+        return Some((key, limits.device_rate));
+    }
+    None
+}
+
 /// Compares two equal-length hex digests without an early exit.
 pub fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -18,6 +18,7 @@ use serde_json::json;
 
 pub use auth::{PeerVin, same as same_digest};
 
+use crate::limits::Limited;
 use crate::service::{Director, ServiceError};
 
 /// The OpenAPI description of this API.
@@ -108,7 +109,39 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/metrics", get(admin::metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
+        .layer(middleware::from_fn_with_state(director.clone(), limit))
         .layer(middleware::from_fn_with_state(director.clone(), count))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(director)
+}
+
+/// Per-client rate limits (429 with `retry-after`), then the whole-request deadline (408).
+async fn limit(State(director): State<Arc<Director>>, request: Request, next: Next) -> Response {
+    let limits = &director.config.limits;
+    if let Some((key, rate)) = auth::rate_key(&director, &request) {
+        match director.limiter.admit(&key, rate, std::time::Instant::now()) {
+            Ok(()) => {}
+            Err(Limited::RetryAfter(wait)) => {
+                let seconds = wait.as_secs() + 1;
+                let mut response =
+                    ApiError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many requests: retry in {seconds} s"))
+                        .into_response();
+                response.headers_mut().insert("retry-after", seconds.into());
+                return response;
+            }
+            Err(Limited::Busy) => {
+                return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too many clients at once: retry later")
+                    .into_response();
+            }
+        }
+    }
+    let deadline = limits.request_timeout();
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request took longer than {} s (its body arrived too slowly?)", deadline.as_secs()),
+        )
+        .into_response(),
+    }
 }

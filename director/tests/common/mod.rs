@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -96,7 +97,12 @@ impl Director {
         let server_tls = service.config.tls.as_ref().map(|t| director::server::tls_config(t).unwrap());
         let scheme = if server_tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{address}");
-        tokio::spawn(director::server::serve(listener, director::api::router(service.clone()), server_tls));
+        tokio::spawn(director::server::serve(
+            listener,
+            director::api::router(service.clone()),
+            server_tls,
+            service.config.limits.clone(),
+        ));
         let mut http = http_client();
         if let Some((_, ca)) = &tls {
             http = http.add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
@@ -110,7 +116,12 @@ impl Director {
         let service = setup::open(&self.data()).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         self.url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(director::server::serve(listener, director::api::router(service.clone()), None));
+        tokio::spawn(director::server::serve(
+            listener,
+            director::api::router(service.clone()),
+            None,
+            service.config.limits.clone(),
+        ));
         self.service = service;
     }
 

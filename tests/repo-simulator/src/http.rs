@@ -21,6 +21,14 @@ pub enum Fault {
     Stall(usize),
     /// Send the first `n` bytes, then close.
     Truncate(usize),
+    /// Send the file one byte every `interval` (slow retrieval), at most `limit` bytes,
+    /// then close.
+    Trickle {
+        /// Between two bytes.
+        interval: Duration,
+        /// Bytes sent before the server gives up (bounds the test).
+        limit: usize,
+    },
 }
 
 #[derive(Default)]
@@ -192,6 +200,15 @@ fn serve<S: Read + Write>(stream: S, state: &Mutex<State>) {
         (Some(Fault::Stall(n)), Some(body)) => {
             respond("200 OK", &body[..n.min(body.len())], body.len());
             thread::sleep(Duration::from_secs(30));
+        }
+        (Some(Fault::Trickle { interval, limit }), Some(body)) => {
+            respond("200 OK", b"", body.len());
+            for byte in body.iter().take(limit) {
+                if stream.write_all(std::slice::from_ref(byte)).and_then(|()| stream.flush()).is_err() {
+                    return;
+                }
+                thread::sleep(interval);
+            }
         }
     }
 }

@@ -14,6 +14,10 @@ pub struct Args {
     pub ca_bundle: Option<PathBuf>,
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
+    /// Slowest transfer accepted, bytes per second (slow retrieval).
+    pub min_rate: Option<u64>,
+    /// Seconds over which that rate is averaged.
+    pub rate_window: Option<u64>,
     pub command: Command,
 }
 
@@ -29,6 +33,10 @@ pub enum Command {
     /// Print help.
     #[default]
     Help,
+}
+
+fn number(name: &str, value: &str) -> Result<u64, String> {
+    value.parse().map_err(|_| format!("--{name} takes a whole number, not {value:?}"))
 }
 
 /// Parses `argv` (without the program name).
@@ -51,6 +59,8 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
                 "ca-bundle" => args.ca_bundle = Some(value.into()),
                 "client-cert" => args.client_cert = Some(value.into()),
                 "client-key" => args.client_key = Some(value.into()),
+                "min-rate" => args.min_rate = Some(number(name, &value)?),
+                "rate-window" => args.rate_window = Some(number(name, &value)?).filter(|s| *s > 0),
                 other => return Err(format!("unknown option --{other}")),
             }
             continue;
@@ -103,6 +113,9 @@ OPTIONS:
     --ca-bundle FILE          PEM CA certificates to trust instead of the web PKI roots
     --client-cert FILE        PEM client certificate chain for mutual TLS
     --client-key FILE         PEM private key of the client certificate
+    --min-rate BYTES          Slowest transfer accepted, bytes per second averaged over the
+                              rate window (default 1024; 0 accepts any): slow retrieval fails
+    --rate-window SECONDS     How long a transfer is watched before its rate counts (default 30)
     -h, --help                This help
 
 Exit status is 0 on success and 1 on any failure. Set RUST_LOG=info (or debug) for

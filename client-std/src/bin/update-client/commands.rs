@@ -38,6 +38,12 @@ fn updater(args: &Args, targets_base_url: &str) -> Result<Updater<Box<dyn Transp
             _ => return Err("--client-cert and --client-key go together".into()),
         },
     };
+    if let Some(rate) = args.min_rate {
+        config.timeouts.min_rate = rate;
+    }
+    if let Some(seconds) = args.rate_window {
+        config.timeouts.rate_window = std::time::Duration::from_secs(seconds);
+    }
     // file:// reads a repository from a local directory (a USB stick, a mounted image).
     let transport: Box<dyn Transport> = if metadata_url.starts_with("file://") {
         Box::new(DirectoryTransport)
