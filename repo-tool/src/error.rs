@@ -34,6 +34,14 @@ pub enum Error {
     },
     /// The repository's own output fails client-side verification.
     Verification(update_verifier::Error),
+    /// A role's metadata as loaded is not signed by its keys: someone changed it
+    /// outside repo-tool.
+    Tampered {
+        /// The file.
+        file: String,
+        /// Who signed what is there now.
+        report: Box<threshold_keys::ThresholdReport>,
+    },
     /// A proposal cannot be applied or merged.
     Proposal(String),
     /// Bad input from the command line.
@@ -56,6 +64,11 @@ impl fmt::Display for Error {
             Error::Key(what) => write!(f, "key: {what}"),
             Error::Threshold { role, report } => write!(f, "{role}: {report}"),
             Error::Verification(e) => write!(f, "verification failed: {e}"),
+            Error::Tampered { file, report } => write!(
+                f,
+                "{file} was changed outside repo-tool: its content is not signed by its keys ({report}); \
+                 restore it from the published copy or a backup (nothing was signed)"
+            ),
             Error::Proposal(what) => write!(f, "proposal: {what}"),
             Error::Usage(what) => f.write_str(what),
         }

@@ -73,8 +73,15 @@ pub fn passphrase(purpose: &str) -> Result<String, Error> {
     Ok(ASKED.get_or_init(|| value).clone())
 }
 
-/// Opens an encrypted key file.
+/// Opens an encrypted key file; one that others may read or write is refused, as ssh
+/// refuses such a key.
 pub fn open_key_file(path: &Path) -> Result<KeyFileSigner, Error> {
+    private_to_owner(path)?;
+    read_key_file(path)
+}
+
+/// Reads a key file whatever its permissions (`key import` brings such a key in).
+pub fn read_key_file(path: &Path) -> Result<KeyFileSigner, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let needs_passphrase = text.contains("ENCRYPTED PRIVATE KEY");
     let pass = if needs_passphrase { Some(passphrase(&path.display().to_string())?) } else { None };
@@ -82,6 +89,21 @@ pub fn open_key_file(path: &Path) -> Result<KeyFileSigner, Error> {
         KeyFileError::WrongPassphrase => Error::Key(format!("{}: wrong passphrase", path.display())),
         other => Error::Key(format!("{}: {other}", path.display())),
     })
+}
+
+/// A private key file must be readable and writable by its owner alone.
+pub fn private_to_owner(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::Key(format!(
+            "{}: a private key readable or writable by others (mode {mode:04o}) is not used; \
+             run `chmod 600 {}` if it is yours and has not leaked, else rotate the key",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Writes a new key file, encrypted with the passphrase (never overwrites a file).

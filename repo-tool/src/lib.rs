@@ -12,6 +12,7 @@ pub mod config;
 mod error;
 pub mod keys;
 pub mod layout_publish;
+pub mod lock;
 pub mod parallel;
 pub mod proposal;
 pub mod repository;

@@ -17,6 +17,7 @@ use crate::Error;
 use crate::audit::{AuditEvent, AuditLog};
 use crate::config::RepoConfig;
 use crate::keys::{KeyRing, KeySource};
+use crate::lock::RepoLock;
 use crate::transaction::{Transaction, recover};
 
 /// Paths inside a repository directory.
@@ -49,6 +50,7 @@ pub struct Repository {
     transaction: Transaction,
     audit: Vec<AuditEvent>,
     changed: BTreeSet<RoleName>,
+    _lock: Option<RepoLock>,
 }
 
 fn read_metadata<T: metadata_schemas::Decode>(dir: &Path, file: &str) -> Result<Signed<T>, Error> {
@@ -66,8 +68,14 @@ pub struct NewRepository {
 }
 
 impl Repository {
-    /// Loads the repository in `dir`, finishing any interrupted commit first.
+    /// Loads the repository in `dir` for this command alone (see [`RepoLock`]), finishing
+    /// any interrupted commit first; every role must be signed by its keys as loaded.
     pub fn load(dir: &Path) -> Result<Self, Error> {
+        if !dir.join(crate::config::CONFIG_FILE).exists() {
+            let file = crate::config::CONFIG_FILE;
+            return Err(Error::Usage(format!("{}: not a repo-tool repository (no {file})", dir.display())));
+        }
+        let lock = RepoLock::acquire(dir, crate::lock::WAIT)?;
         recover(dir)?;
         let config = RepoConfig::load(dir)?;
         let root: Signed<Root> = read_metadata(dir, "root.json")?;
@@ -86,7 +94,7 @@ impl Repository {
             }
             targets.insert(role, md);
         }
-        Ok(Repository {
+        let repo = Repository {
             dir: dir.to_path_buf(),
             config,
             root,
@@ -97,7 +105,31 @@ impl Repository {
             transaction: Transaction::new(),
             audit: Vec::new(),
             changed: BTreeSet::new(),
-        })
+            _lock: Some(lock),
+        };
+        repo.check_signatures()?;
+        Ok(repo)
+    }
+
+    /// Every role as loaded is signed by a threshold of the keys that may sign it, so a
+    /// change made by hand (by someone without the keys) is never signed onward.
+    fn check_signatures(&self) -> Result<(), Error> {
+        let top = [
+            (RoleName::root(), &self.root.signatures, self.root.canonical_signed()),
+            (RoleName::snapshot(), &self.snapshot.signatures, self.snapshot.canonical_signed()),
+            (RoleName::timestamp(), &self.timestamp.signatures, self.timestamp.canonical_signed()),
+        ];
+        let delegated = self.targets.iter().map(|(role, md)| (role.clone(), &md.signatures, md.canonical_signed()));
+        for (role, signatures, message) in top.into_iter().chain(delegated) {
+            let report = check_threshold(self.authority(&role)?, signatures, &message);
+            if !report.is_met() {
+                return Err(Error::Tampered {
+                    file: format!("metadata/{}", role.file_name()),
+                    report: Box::new(report),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Creates a repository in `dir`: root version 1 signed to its threshold, empty
@@ -126,6 +158,7 @@ impl Repository {
             transaction: Transaction::new(),
             audit: vec![AuditEvent::note("init", format!("new repository in {}", dir.display()))],
             changed: BTreeSet::new(),
+            _lock: None,
         };
         repo.stage_root(root_signed)?;
         let targets = repo.sign(&RoleName::targets(), Targets::new(placeholder("targets")), keys)?;
@@ -135,6 +168,7 @@ impl Repository {
         // The first snapshot and timestamp are version 1: start their counters below it.
         repo.new_first_snapshot_and_timestamp(keys)?;
         repo.transaction.write(crate::config::CONFIG_FILE, repo.config.to_bytes());
+        repo.transaction.write(crate::lock::LOCK_FILE, Vec::new());
         repo.commit(keys)
     }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use metadata_schemas::Encode;
 use metadata_schemas::json::{self, Value};
-use repo_tool::keys::{KeySource, open_key_file, save_key_file};
+use repo_tool::keys::{KeySource, private_to_owner, read_key_file, save_key_file};
 use repo_tool::{Error, Repository};
 use threshold_keys::{KeyFileSigner, Pkcs11Signer, Pkcs11Uri, PublicKey, Signer};
 
@@ -75,7 +75,10 @@ pub fn run(command: Command, out: &Output) -> Result<(), Error> {
         }
         Command::Generate { .. } => Err(Error::Usage("give exactly one of --out FILE and --pkcs11 URI".into())),
         Command::Import { file, out: path } => {
-            let signer = open_key_file(&file)?;
+            if let Err(loose) = private_to_owner(&file) {
+                eprintln!("warning: {loose}; the imported copy is private, so delete or protect the original");
+            }
+            let signer = read_key_file(&file)?;
             save_key_file(&signer, &path)?;
             report(out, &signer, &path.display().to_string());
             Ok(())

@@ -87,7 +87,9 @@ fn inputs(files: &[PathBuf], path: Option<&str>) -> Result<Vec<(String, PathBuf)
     let mut found = Vec::new();
     for file in files {
         if file.is_dir() {
-            walk(file, file, &mut found)?;
+            let inside = file.canonicalize().map_err(|e| Error::io(file, e))?;
+            let mut visited = BTreeSet::from([inside.clone()]);
+            walk(&Walk { base: file, inside: &inside }, file, &mut visited, &mut found)?;
         } else {
             let name = file
                 .file_name()
@@ -107,7 +109,21 @@ fn inputs(files: &[PathBuf], path: Option<&str>) -> Result<Vec<(String, PathBuf)
     })
 }
 
-fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), Error> {
+/// A directory given to `targets add`: as named, and where it really is.
+struct Walk<'a> {
+    base: &'a Path,
+    inside: &'a Path,
+}
+
+/// Every file below `dir`. A symbolic link is followed only to a file or directory inside
+/// the directory given (a link to `/etc/passwd` would sign it as a target), and each
+/// directory is walked once, so links cannot loop.
+fn walk(
+    top: &Walk<'_>,
+    dir: &Path,
+    visited: &mut BTreeSet<PathBuf>,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), Error> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .collect::<Result<_, _>>()
@@ -117,10 +133,24 @@ fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(),
         let path = entry.path();
         let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
         // The entry's own type saves a stat per file; only a symlink needs following.
-        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
-            walk(base, &path, out)?;
+        let is_dir = if kind.is_symlink() {
+            let real = path.canonicalize().map_err(|e| Error::io(&path, e))?;
+            if !real.starts_with(top.inside) {
+                return Err(Error::Usage(format!(
+                    "{} links to {}, outside {}: copy the file in, or name it on the command line",
+                    path.display(),
+                    real.display(),
+                    top.base.display()
+                )));
+            }
+            real.is_dir() && visited.insert(real)
         } else {
-            let rel = path.strip_prefix(base).unwrap_or(&path);
+            kind.is_dir()
+        };
+        if is_dir {
+            walk(top, &path, visited, out)?;
+        } else if !kind.is_symlink() || path.is_file() {
+            let rel = path.strip_prefix(top.base).unwrap_or(&path);
             let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
             out.push((rel.join("/"), path));
         }
