@@ -47,6 +47,31 @@ fn secondaries_follow_director_and_image_repository_root_rotations() {
     assert_eq!(vehicle.root_versions("wiper-1"), (2, 2), "full verification: both roots");
 }
 
+#[test]
+fn one_unauthenticated_start_cycle_frame_cannot_set_an_ecus_time() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.cycle().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let attested = vehicle.trusted_time("brake-1");
+    assert!((now - attested).abs() < 120, "the director's attested time was taken: {attested} vs {now}");
+    // Someone on the bus sends StartCycle with the year 3000 and with 2^64-1, then the ECU
+    // loses power.
+    let year_3000 = chrono::DateTime::parse_from_rfc3339("3000-01-01T00:00:00Z").unwrap().timestamp() as u64;
+    let address = vehicle.config.secondaries.iter().find(|s| s.serial == "brake-1").unwrap().address.clone();
+    for claimed in [year_3000, u64::MAX] {
+        let mut link = client_std::primary::link::Link::connect("brake-1", &address).unwrap();
+        let _ = link.call(client_embedded::protocol::Request::StartCycle(claimed));
+    }
+    vehicle.start_sim("brake-1", &[]);
+    let after = vehicle.trusted_time("brake-1");
+    assert!(after >= attested && after <= chrono::Utc::now().timestamp() + 120, "the ECU now trusts {after}");
+    // The vehicle is not locked out: the update installs and the director accepts it.
+    vehicle.assign(&ALL_FW2);
+    let reports = vehicle.until_done(4);
+    assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{reports:#?}");
+    assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
+}
+
 /// The config as the JSON file `update-client primary` reads.
 fn config_json(config: &PrimaryConfig) -> serde_json::Value {
     serde_json::json!({

@@ -25,8 +25,12 @@ pub enum Request<'a> {
     GetInfo,
     /// A signed version report (fresh counter).
     GetVersionReport,
-    /// Start an update cycle at this time (seconds since the Unix epoch).
+    /// Start an update cycle; the primary's time (seconds since the Unix epoch) can only
+    /// make this cycle's expiry checks stricter, and is never kept.
     StartCycle(u64),
+    /// A director time attestation answering the ECU's latest version report: the only
+    /// way the ECU's trusted time moves.
+    PutTime(&'a [u8]),
     /// The versions of the roots this ECU trusts (in a cycle), so the primary can send
     /// the roots it lacks.
     GetRootVersions,
@@ -93,6 +97,7 @@ mod kind {
     pub const PUT_IMAGE_SNAPSHOT: u8 = 0x0C;
     pub const PUT_IMAGE_TARGETS: u8 = 0x0D;
     pub const GET_ROOT_VERSIONS: u8 = 0x0E;
+    pub const PUT_TIME: u8 = 0x0F;
     pub const OK: u8 = 0x80;
     pub const REFUSED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -191,6 +196,7 @@ impl<'a> Request<'a> {
             kind::GET_ROOT_VERSIONS => empty(Request::GetRootVersions),
             kind::PUT_ROOT => Ok(Request::PutRoot(payload)),
             kind::PUT_TARGETS => Ok(Request::PutTargets(payload)),
+            kind::PUT_TIME => Ok(Request::PutTime(payload)),
             kind::BEGIN_IMAGE => empty(Request::BeginImage),
             kind::IMAGE_CHUNK => Ok(Request::ImageChunk(payload)),
             kind::ACTIVATE => empty(Request::Activate),
@@ -220,6 +226,7 @@ impl<'a> Request<'a> {
             Request::PutImageTimestamp(b) => (kind::PUT_IMAGE_TIMESTAMP, b),
             Request::PutImageSnapshot(b) => (kind::PUT_IMAGE_SNAPSHOT, b),
             Request::PutImageTargets(b) => (kind::PUT_IMAGE_TARGETS, b),
+            Request::PutTime(b) => (kind::PUT_TIME, b),
         };
         encode_frame(k, payload, out)
     }
@@ -282,6 +289,7 @@ pub fn serve<F: NorFlash, K: EcuKey>(
         Request::GetInfo => Response::Info(secondary.info()),
         Request::GetVersionReport => secondary.version_report().map_or_else(refused, Response::VersionReport),
         Request::StartCycle(now) => done(secondary.start_cycle(now, scratch)),
+        Request::PutTime(bytes) => done(secondary.put_time(bytes, scratch)),
         Request::GetRootVersions => secondary
             .root_versions()
             .map_or_else(refused, |(director, images)| Response::RootVersions { director, images }),

@@ -83,6 +83,10 @@ pub struct Secondary<F: NorFlash, K: EcuKey> {
     attack: AttackCode,
     epoch: Option<u64>,
     reports: u32,
+    /// The nonce of the latest version report: a time attestation must carry it.
+    nonce: Option<u64>,
+    /// This cycle's time for expiry checks: the trusted time, or the primary's if later.
+    cycle_time: u64,
 }
 
 type Result<T, F> = core::result::Result<T, UpdateError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
@@ -124,6 +128,8 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             attack: AttackCode::NONE,
             epoch: None,
             reports: 0,
+            nonce: None,
+            cycle_time: 0,
         }
     }
 
@@ -159,37 +165,70 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         result
     }
 
-    /// Starts an update cycle at the primary's time (never earlier than the latest
-    /// trusted time): loads the stored director root and targets through `scratch`,
-    /// checking their signatures again.
+    /// Starts an update cycle: loads the stored director root and targets through
+    /// `scratch`, checking their signatures again. Expiry is checked at the latest trusted
+    /// time, or at `now` (the primary's time, unauthenticated) when that is later: the
+    /// primary can make the checks stricter for this cycle, never laxer, and its time is
+    /// never kept. Only [`Secondary::put_time`] moves the trusted time.
     pub fn start_cycle(&mut self, now: u64, scratch: &mut [u8]) -> Result<(), F> {
+        let trusted = self.device.state().latest_time;
+        // A time past what a timestamp can hold (2^64-1 would wrap to 1969) is ignored.
+        let primary = Some(now).filter(|&t| DateTime::from_timestamp(t.min(i64::MAX as u64) as i64, 0).is_some());
+        self.cycle_time = primary.map_or(trusted, |t| t.max(trusted));
+        self.noting(|s| s.load_cycle(scratch))
+    }
+
+    /// Takes a new trusted time from a director time attestation: signed by the time key
+    /// the trusted director root names, carrying the nonce of this ECU's latest version
+    /// report; the time never goes backwards, and is kept (power-cut safe) in the boot
+    /// state. Send it right after [`Secondary::start_cycle`]: the cycle starts over at
+    /// the new time.
+    pub fn put_time(&mut self, attestation: &[u8], scratch: &mut [u8]) -> Result<(), F> {
         self.noting(|s| {
-            s.assignment = None;
-            s.install = None;
-            s.attack = AttackCode::NONE;
-            let now = now.max(s.device.state().latest_time);
-            s.device.advance_time(now)?;
-            let time = DateTime::from_timestamp(now as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
-            let layout = *s.device.layout();
-            let len = meta_store::load(s.device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], scratch)?
-                .ok_or(UpdateError::Device(Error::NotProvisioned))?;
-            let mut verifier = PartialVerifier::new(&scratch[..len], s.ecu.clone(), time, s.limits)
+            let nonce = s.nonce.ok_or(UpdateError::OutOfOrder("a version report (with its nonce) first"))?;
+            let trusted = s.device.state().latest_time;
+            let at = DateTime::from_timestamp(trusted as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+            let root = s.verifier()?.root();
+            let time = update_verifier::uptane::verify_time_attestation(root, attestation, nonce, at)
                 .map_err(UpdateError::Verification)?;
-            let targets = &layout.metadata[MetaRole::DirectorTargets.index()];
-            if let Some(len) = meta_store::load(s.device.flash(), targets, scratch)? {
-                verifier.restore_targets(&scratch[..len]).map_err(UpdateError::Verification)?;
-            }
-            s.verifier = Some(verifier);
-            s.images = None;
-            if layout.keeps(MetaRole::ImageRoot) {
-                let roots = &layout.metadata[MetaRole::ImageRoot.index()];
-                let len = meta_store::load(s.device.flash(), roots, scratch)?
-                    .ok_or(UpdateError::Device(Error::NotProvisioned))?;
-                let trusted = TrustedSet::new(&scratch[..len], time, s.limits).map_err(UpdateError::Verification)?;
-                s.images = Some(ImageRepository { trusted, cached_timestamp: false, cached_snapshot: false });
-            }
-            Ok(())
+            let seconds = u64::try_from(time.timestamp()).unwrap_or(0);
+            s.device.advance_time(seconds)?;
+            // An attestation answers one report only.
+            s.nonce = None;
+            s.cycle_time = s.cycle_time.max(seconds);
+            s.load_cycle(scratch)
         })
+    }
+
+    /// The trusted time (Unix seconds): what the version report states.
+    pub fn trusted_time(&self) -> u64 {
+        self.device.state().latest_time
+    }
+
+    fn load_cycle(&mut self, scratch: &mut [u8]) -> Result<(), F> {
+        self.assignment = None;
+        self.install = None;
+        self.attack = AttackCode::NONE;
+        let time = DateTime::from_timestamp(self.cycle_time as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+        let layout = *self.device.layout();
+        let len = meta_store::load(self.device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], scratch)?
+            .ok_or(UpdateError::Device(Error::NotProvisioned))?;
+        let mut verifier = PartialVerifier::new(&scratch[..len], self.ecu.clone(), time, self.limits)
+            .map_err(UpdateError::Verification)?;
+        let targets = &layout.metadata[MetaRole::DirectorTargets.index()];
+        if let Some(len) = meta_store::load(self.device.flash(), targets, scratch)? {
+            verifier.restore_targets(&scratch[..len]).map_err(UpdateError::Verification)?;
+        }
+        self.verifier = Some(verifier);
+        self.images = None;
+        if layout.keeps(MetaRole::ImageRoot) {
+            let roots = &layout.metadata[MetaRole::ImageRoot.index()];
+            let len = meta_store::load(self.device.flash(), roots, scratch)?
+                .ok_or(UpdateError::Device(Error::NotProvisioned))?;
+            let trusted = TrustedSet::new(&scratch[..len], time, self.limits).map_err(UpdateError::Verification)?;
+            self.images = Some(ImageRepository { trusted, cached_timestamp: false, cached_snapshot: false });
+        }
+        Ok(())
     }
 
     fn images(&mut self) -> Result<&mut ImageRepository, F> {
@@ -385,18 +424,31 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             None => (TargetPath::new(""), 0, Hashes::new(alloc::vec![Digest::Sha256([0; 32])]).expect("one digest")),
         };
         let time = DateTime::from_timestamp(state.latest_time as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+        let report_counter = (epoch << 32) | u64::from(self.reports);
+        let nonce = self.nonce_for(report_counter);
+        self.nonce = Some(nonce);
         let report = EcuVersionReport {
             ecu_serial: self.ecu.serial.clone(),
             installed_image: InstalledImage { filepath, length, hashes, unknown: UnknownFields::default() },
             attacks_detected: self.attack,
             latest_time: UtcTime::new(time),
-            report_counter: (epoch << 32) | u64::from(self.reports),
+            report_counter,
+            nonce: Some(nonce),
             unknown: UnknownFields::default(),
         };
         let mut signed = Signed::unsigned(report);
         let signature = self.key.sign(&signed.canonical_signed());
         signed.signatures.push(signature);
         Ok(signed.to_canonical_json())
+    }
+
+    /// The nonce of report `counter`: the ECU key's signature of the counter, hashed, so
+    /// nobody without the key can predict it, it differs for every report, and nothing
+    /// needs storing.
+    fn nonce_for(&self, counter: u64) -> u64 {
+        let signature = self.key.sign(alloc::format!("uptane time nonce {counter}").as_bytes());
+        let digest = threshold_keys::digest::sha256(signature.sig.as_bytes());
+        u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
     }
 
     /// ECU serial, hardware id and the running image's target path, one per line.

@@ -1,4 +1,5 @@
-//! Power cuts through the whole secondary: director targets verified and kept, the
+//! Power cuts through the whole secondary: an attested time taken, director targets
+//! verified and kept, the
 //! image streamed, trial boot, confirm, then a second update whose trial never
 //! confirms and reverts. Power is cut before and in the middle of every flash
 //! operation; after each cut the device boots the image of the last or the next step
@@ -14,6 +15,8 @@ use update_verifier::Limits;
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
+    /// A version report, then the director's time attestation for its nonce.
+    Time,
     /// Start a cycle and verify director targets `n`.
     Metadata(usize),
     /// Stream image `n` and activate it.
@@ -22,7 +25,8 @@ enum Step {
     Confirm,
 }
 
-const SCENARIO: [Step; 9] = [
+const SCENARIO: [Step; 10] = [
+    Step::Time,
     Step::Metadata(1),
     Step::Image(1),
     Step::Reset,
@@ -39,9 +43,12 @@ struct Outcome {
     image: usize,
     floors: Floors,
     statuses: [SlotStatus; 2],
+    /// The trusted time: the old or the attested one, never another.
+    time: u64,
 }
 
 struct Run {
+    director: Director,
     images: Vec<Vec<u8>>,
     targets: Vec<Vec<u8>>,
     base: Flash,
@@ -60,7 +67,7 @@ impl Run {
             targets.push(director.assign(image, "brake-ecu-1", "brake-hw-a", n as u64 + 1));
         }
         let base = provisioned(&director).into_device().into_flash().reboot();
-        Run { images, targets, base }
+        Run { director, images, targets, base }
     }
 
     /// A power-up: the boot decision, then the application. The flash back if the
@@ -77,6 +84,11 @@ impl Run {
     fn step(&self, mut ecu: Ecu, step: Step) -> Result<Ecu, Flash> {
         let scratch = &mut vec![0u8; 16384];
         let result: Result<(), Failure> = match step {
+            Step::Time => ecu.version_report().and_then(|report| {
+                let nonce = common::nonce_of(&report);
+                ecu.start_cycle(now().timestamp() as u64, scratch)?;
+                ecu.put_time(&self.director.attest(now() + chrono::Duration::days(1), &[nonce]), scratch)
+            }),
             Step::Metadata(n) => ecu
                 .start_cycle(now().timestamp() as u64, scratch)
                 .and_then(|()| ecu.put_targets(&self.targets[n], scratch).map(|_| ())),
@@ -113,7 +125,8 @@ impl Run {
         let bytes = device.flash().bytes()[start..start + info.length as usize].to_vec();
         let image = self.images.iter().position(|i| *i == bytes).expect("a known image, byte for byte");
         let state = device.state();
-        Outcome { image, floors: state.floors, statuses: [state.slots[0].status, state.slots[1].status] }
+        let statuses = [state.slots[0].status, state.slots[1].status];
+        Outcome { image, floors: state.floors, statuses, time: state.latest_time }
     }
 
     fn clean(&self) -> (Vec<Outcome>, u64) {
@@ -182,7 +195,8 @@ impl Run {
 fn power_cut_at_every_operation_of_a_verified_update_leaves_a_verified_image_to_boot() {
     let run = Run::new();
     let (boundaries, total) = run.clean();
-    assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), [0, 0, 1, 0, 1, 1, 1, 2, 1, 1]);
+    assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), [0, 0, 0, 1, 0, 1, 1, 1, 2, 1, 1]);
+    assert!(boundaries[1].time > boundaries[0].time, "the attested time was taken");
     let mut tried = 0;
     for operation in 0..total {
         for how in [Cut::Before, Cut::Torn] {
@@ -191,6 +205,6 @@ fn power_cut_at_every_operation_of_a_verified_update_leaves_a_verified_image_to_
             tried += 1;
         }
     }
-    println!("{tried} cut points through metadata, image, trial, confirm and revert");
+    println!("{tried} cut points through time, metadata, image, trial, confirm and revert");
     assert!(tried > 150, "{tried}");
 }

@@ -171,9 +171,103 @@ fn uptane_replayed_director_targets_after_a_time_rollback_are_refused() {
     let mut director = Director::new();
     let mut ecu = provisioned(&director);
     let targets = director.assign(b"image", "brake-ecu-1", "brake-hw-a", 2);
-    // The ECU once saw a time past the metadata's expiry; a primary that now claims an
-    // earlier time cannot make expired metadata current again.
-    let scratch = &mut vec![0u8; 16384];
-    ecu.start_cycle((now() + Duration::days(400)).timestamp() as u64, scratch).unwrap();
+    // The director attested a time past the metadata's expiry; a primary that now claims
+    // an earlier time cannot make expired metadata current again.
+    let later = now() + Duration::days(400);
+    take_time(&mut ecu, &director, later).unwrap();
     refused(&mut ecu, &targets, b"image", now(), AttackCode::FREEZE);
+}
+
+/// A report (its nonce), a cycle, then the director's attestation of `time` for it.
+fn take_time(ecu: &mut Ecu, director: &Director, time: DateTime<Utc>) -> Result<(), String> {
+    let nonce = report(ecu).nonce.expect("every report carries a nonce");
+    let scratch = &mut vec![0u8; 16384];
+    ecu.start_cycle(now().timestamp() as u64, scratch).map_err(|e| format!("{e:?}"))?;
+    ecu.put_time(&director.attest(time, &[nonce]), scratch).map_err(|e| format!("{e:?}"))
+}
+
+#[test]
+fn unauthenticated_start_cycle_times_never_become_the_trusted_time() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    take_time(&mut ecu, &director, now()).unwrap();
+    let trusted = ecu.trusted_time();
+    let scratch = &mut vec![0u8; 16384];
+    let year_3000 = DateTime::parse_from_rfc3339("3000-01-01T00:00:00Z").unwrap().timestamp() as u64;
+    for claimed in [year_3000, u64::MAX, 0] {
+        ecu.start_cycle(claimed, scratch).unwrap();
+        assert_eq!(ecu.trusted_time(), trusted, "StartCycle({claimed}) moved the trusted time");
+        assert_eq!(report(&mut ecu).latest_time.time().timestamp() as u64, trusted);
+    }
+    // The year-3000 cycle refused as frozen, but nothing of it was kept: the next
+    // cycle at the right time installs the update.
+    let image = b"brake firmware v2".to_vec();
+    let targets = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
+    assert!(update(&mut ecu, &targets, &image, DateTime::from_timestamp(year_3000 as i64, 0).unwrap()).is_err());
+    assert!(update(&mut ecu, &targets, &image, now()).unwrap());
+}
+
+#[test]
+fn a_start_cycle_time_of_2_64_minus_1_does_not_wrap_past_expiry_checks() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    let targets = director.assign(b"image", "brake-ecu-1", "brake-hw-a", 2);
+    take_time(&mut ecu, &director, now() + Duration::days(400)).unwrap();
+    let scratch = &mut vec![0u8; 16384];
+    ecu.start_cycle(u64::MAX, scratch).unwrap();
+    let err = ecu.put_targets(&targets, scratch).expect_err("expired metadata stays expired");
+    assert_eq!(err.attack_code(), AttackCode::FREEZE);
+}
+
+#[test]
+fn a_time_attestation_is_taken_once_and_time_never_goes_backwards() {
+    let director = Director::new();
+    let mut ecu = provisioned(&director);
+    take_time(&mut ecu, &director, now()).unwrap();
+    assert_eq!(ecu.trusted_time(), now().timestamp() as u64);
+    // An older time, even freshly attested for this ECU's nonce, does not move time back.
+    take_time(&mut ecu, &director, now() - Duration::days(30)).unwrap();
+    assert_eq!(ecu.trusted_time(), now().timestamp() as u64);
+    // The same attestation again (its nonce used up) is refused.
+    let nonce = report(&mut ecu).nonce.unwrap();
+    let scratch = &mut vec![0u8; 16384];
+    ecu.start_cycle(now().timestamp() as u64, scratch).unwrap();
+    let attestation = director.attest(now() + Duration::days(1), &[nonce]);
+    ecu.put_time(&attestation, scratch).unwrap();
+    ecu.start_cycle(now().timestamp() as u64, scratch).unwrap();
+    assert!(ecu.put_time(&attestation, scratch).is_err(), "one attestation answers one report");
+}
+
+#[test]
+fn a_replayed_time_attestation_without_the_ecus_fresh_nonce_is_refused() {
+    let director = Director::new();
+    let mut ecu = provisioned(&director);
+    let old_nonce = report(&mut ecu).nonce.unwrap();
+    let replayed = director.attest(now() + Duration::days(10), &[old_nonce, 42]);
+    let fresh = report(&mut ecu).nonce.unwrap();
+    assert_ne!(fresh, old_nonce, "every report has its own nonce");
+    let scratch = &mut vec![0u8; 16384];
+    ecu.start_cycle(now().timestamp() as u64, scratch).unwrap();
+    let before = ecu.trusted_time();
+    let err = ecu.put_time(&replayed, scratch).expect_err("an attestation for an older report");
+    assert_eq!(err.attack_code(), AttackCode::FREEZE);
+    assert_eq!(ecu.trusted_time(), before);
+    assert_eq!(report(&mut ecu).attacks_detected, AttackCode::FREEZE, "the next report names it");
+}
+
+#[test]
+fn a_time_attestation_signed_by_another_key_is_refused() {
+    let director = Director::new();
+    let mut ecu = provisioned(&director);
+    let nonce = report(&mut ecu).nonce.unwrap();
+    let forged = Director::attest_with(&repo_simulator::new_key(), now() + Duration::days(10), &[nonce]);
+    let scratch = &mut vec![0u8; 16384];
+    ecu.start_cycle(now().timestamp() as u64, scratch).unwrap();
+    let before = ecu.trusted_time();
+    let err = ecu.put_time(&forged, scratch).expect_err("not the time key the root names");
+    assert_eq!(err.attack_code(), AttackCode::BAD_SIGNATURE);
+    assert_eq!(ecu.trusted_time(), before);
+    // Garbage is refused the same way, and changes nothing.
+    assert!(ecu.put_time(b"{not json", scratch).is_err());
+    assert_eq!(ecu.trusted_time(), before);
 }

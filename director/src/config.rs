@@ -98,6 +98,10 @@ pub struct OnlineKeys {
     pub snapshot: String,
     /// Signs timestamps.
     pub timestamp: String,
+    /// Signs time attestations for ECUs (the key director root names in `x-time-keyid`);
+    /// directors made before secure time have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 /// The whole configuration.
@@ -127,6 +131,14 @@ pub struct Config {
     /// Timeouts, connection and request-rate limits.
     #[serde(default)]
     pub limits: crate::limits::ServerLimits,
+    /// How far ahead of the director's clock an ECU's reported time may be (seconds);
+    /// a report further ahead is recorded as a clock-skew event and its time not taken.
+    #[serde(default = "default_max_clock_skew")]
+    pub max_clock_skew_secs: u64,
+}
+
+fn default_max_clock_skew() -> u64 {
+    300
 }
 
 fn default_max_body() -> usize {

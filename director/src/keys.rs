@@ -1,4 +1,4 @@
-//! The director's keys: online keys (targets, snapshot, timestamp) from key files or
+//! The director's keys: online keys (targets, snapshot, timestamp, time) from key files or
 //! PKCS#11 tokens, opened once at start; key files are encrypted when
 //! `DIRECTOR_PASSPHRASE` is set and otherwise rely on their 0600 mode.
 
@@ -20,6 +20,8 @@ pub struct OnlineSigners {
     pub snapshot: SharedSigner,
     /// Timestamps.
     pub timestamp: SharedSigner,
+    /// Time attestations, when the director root names a time key.
+    pub time: Option<SharedSigner>,
 }
 
 /// Opens a key: a `pkcs11:` URI, or a key file (relative to `dir`).

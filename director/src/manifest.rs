@@ -1,7 +1,8 @@
 //! Checking a vehicle version manifest (Uptane "Directing installation"): signed by the
 //! primary's ECU key; one report per inventory ECU, none unknown, each signed by that
 //! ECU's own key; report counters growing (no replay); reported times never going
-//! back. A pure function of the manifest and the stored inventory, so the refusal
+//! back, and a time further ahead of the director's clock than the allowed skew marked,
+//! not trusted. A pure function of the manifest and the stored inventory, so the refusal
 //! reason is exact and nothing is written for a refused manifest.
 
 use std::collections::BTreeMap;
@@ -72,6 +73,11 @@ pub struct AcceptedReport {
     pub installed: String,
     /// The attack code it reports.
     pub attack: i64,
+    /// The nonce the next time attestation must carry for this ECU.
+    pub nonce: Option<u64>,
+    /// Its time is further ahead of the director's than the allowed skew: it is not
+    /// taken as the ECU's reported time (so one bad clock cannot lock the vehicle out).
+    pub skewed: bool,
 }
 
 /// An accepted manifest.
@@ -98,8 +104,24 @@ fn signed_by(envelope: &Envelope<'_>, ecu: &Ecu) -> Result<bool, Refusal> {
     Ok(check_threshold(authority, &envelope.signatures, &envelope.canonical_signed()).is_met())
 }
 
-/// Checks `bytes` as `vehicle`'s manifest against its inventory `ecus`.
-pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu]) -> Result<Accepted, Refusal> {
+/// The director's clock and how far ahead of it an ECU's reported time may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    /// Now (Unix seconds).
+    pub now: i64,
+    /// The largest skew accepted (seconds).
+    pub max_skew: i64,
+}
+
+impl Clock {
+    /// The latest report time taken as true.
+    fn limit(&self) -> i64 {
+        self.now.saturating_add(self.max_skew)
+    }
+}
+
+/// Checks `bytes` as `vehicle`'s manifest against its inventory `ecus` at `clock`.
+pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Result<Accepted, Refusal> {
     let envelope = Envelope::parse(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
     let primary = ecus
         .iter()
@@ -147,9 +169,13 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu]) -> Result<Accepted, 
             return Err(Refusal::Replay(format!("{}: counter {counter} after {}", ecu.serial, ecu.report_counter)));
         }
         let time = report.latest_time.time().timestamp();
-        if time < ecu.reported_time {
-            return Err(Refusal::TimeRollback(format!("{}: time {time} before {}", ecu.serial, ecu.reported_time)));
+        // A stored time beyond the skew (kept before this check existed) is no reference.
+        let reference = if ecu.reported_time > clock.limit() { 0 } else { ecu.reported_time };
+        let skewed = time > clock.limit();
+        if !skewed && time < reference {
+            return Err(Refusal::TimeRollback(format!("{}: time {time} before {reference}", ecu.serial)));
         }
+        let time = if skewed { reference } else { time };
         latest_time = latest_time.max(time);
         let installed = String::from_utf8(json::to_canonical(&report.installed_image.encode())).unwrap_or_default();
         reports.push(AcceptedReport {
@@ -158,6 +184,8 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu]) -> Result<Accepted, 
             time,
             installed,
             attack: i64::from(report.attacks_detected.0),
+            nonce: report.nonce,
+            skewed,
         });
     }
     Ok(Accepted { reports, latest_time })

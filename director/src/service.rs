@@ -100,6 +100,9 @@ pub struct Ingested {
     pub resolved: Vec<(String, String)>,
     /// Whether new director metadata was issued.
     pub issued: bool,
+    /// A signed time attestation carrying the reports' nonces (canonical JSON), when the
+    /// director has a time key.
+    pub time_attestation: Option<String>,
 }
 
 /// The director.
@@ -414,7 +417,8 @@ impl Director {
             None => return Err(ServiceError::NotFound(format!("vehicle {vin}"))),
         };
         check_token(&vehicle.token_hash, token)?;
-        let accepted = match manifest::check(bytes, &vehicle, &ecus) {
+        let clock = manifest::Clock { now: now.timestamp(), max_skew: self.config.max_clock_skew_secs as i64 };
+        let accepted = match manifest::check(bytes, &vehicle, &ecus, clock) {
             Ok(accepted) => accepted,
             Err(refusal) => {
                 let detail = json!({"vin": vin, "reason": refusal.label(), "detail": refusal.to_string()}).to_string();
@@ -435,6 +439,11 @@ impl Director {
             if r.attack != 0 {
                 let detail = json!({"ecu": r.serial, "attack": r.attack}).to_string();
                 tx.event(vin, "attack-reported", &detail, now.timestamp()).await?;
+            }
+            if r.skewed {
+                let detail = json!({"ecu": r.serial, "max_skew_secs": clock.max_skew,
+                    "what": "its clock is ahead of the director's: the report is accepted, its time is not"});
+                tx.event(vin, "clock-skew", &detail.to_string(), now.timestamp()).await?;
             }
         }
         let manifest_text = String::from_utf8_lossy(bytes);
@@ -483,7 +492,27 @@ impl Director {
         }
         tx.commit().await?;
         self.metrics.accepted();
-        Ok(Ingested { resolved, issued })
+        let time_attestation = self.time_attestation(&accepted, now)?;
+        Ok(Ingested { resolved, issued, time_attestation })
+    }
+
+    /// The director's time, signed with its time key, for the ECUs whose reports carried
+    /// a nonce (secure time: an ECU takes a time only with its own fresh nonce).
+    fn time_attestation(&self, accepted: &manifest::Accepted, now: DateTime<Utc>) -> Result<Option<String>> {
+        let Some(key) = &self.signers.time else { return Ok(None) };
+        let nonces: Vec<u64> = accepted.reports.iter().filter_map(|r| r.nonce).collect();
+        if nonces.is_empty() {
+            return Ok(None);
+        }
+        let attestation = metadata_schemas::uptane::TimeAttestation {
+            time: metadata_schemas::UtcTime::new(now),
+            nonces,
+            unknown: Default::default(),
+        };
+        let mut signed = metadata_schemas::Signed::unsigned(attestation);
+        let signature = key.sign(&signed.canonical_signed()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        signed.signatures.push(signature);
+        Ok(Some(String::from_utf8_lossy(&signed.to_canonical_json()).into_owned()))
     }
 
     /// A vehicle's inventory, last manifest, status per ECU, director metadata versions
@@ -497,7 +526,8 @@ impl Director {
             .iter()
             .map(|e| {
                 json!({"serial": e.serial, "hardware_id": e.hardware_id, "verification": e.verification,
-                       "report_counter": e.report_counter, "installed": parse(e.installed.as_deref()), "attack": e.attack})
+                       "report_counter": e.report_counter, "reported_time": e.reported_time,
+                       "installed": parse(e.installed.as_deref()), "attack": e.attack})
             })
             .collect();
         Ok(json!({

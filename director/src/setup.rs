@@ -54,13 +54,14 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let generate = || KeyFileSigner::generate(KeyAlgorithm::Ed25519).map_err(|e| e.to_string());
     let (root, targets, snapshot, timestamp) = (generate()?, generate()?, generate()?, generate()?);
+    let time = generate()?;
     let root_key = dir.join("offline").join("root-1.pem");
     keys::write_key_file(&root, &root_key)?;
-    for (name, signer) in [("targets", &targets), ("snapshot", &snapshot), ("timestamp", &timestamp)] {
+    for (name, signer) in [("targets", &targets), ("snapshot", &snapshot), ("timestamp", &timestamp), ("time", &time)] {
         keys::write_key_file(signer, &dir.join("keys").join(format!("{name}.pem")))?;
     }
     let mut root_keys = std::collections::BTreeMap::new();
-    for s in [&root, &targets, &snapshot, &timestamp] {
+    for s in [&root, &targets, &snapshot, &timestamp, &time] {
         root_keys.insert(s.key_id().clone(), s.public_key().clone());
     }
     let root_metadata = Root {
@@ -75,6 +76,10 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
         },
         unknown: UnknownFields::default(),
     };
+    // The key that signs time attestations for ECUs (secure time).
+    let mut root_metadata = root_metadata;
+    let time_keyid = metadata_schemas::json::Value::string(time.key_id().as_str().to_string());
+    root_metadata.unknown.0.insert(metadata_schemas::uptane::TIME_KEY_FIELD, time_keyid);
     let mut signed = Signed::unsigned(root_metadata);
     signed.signatures.push(root.sign(&signed.canonical_signed()).map_err(|e| e.to_string())?);
     let root_bytes = String::from_utf8(signed.to_pretty_json()).map_err(|e| e.to_string())?;
@@ -91,6 +96,7 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
             targets: "keys/targets.pem".into(),
             snapshot: "keys/snapshot.pem".into(),
             timestamp: "keys/timestamp.pem".into(),
+            time: Some("keys/time.pem".into()),
         },
         lifetimes: options.lifetimes.unwrap_or_default(),
         admin_tokens: vec![AdminToken {
@@ -100,6 +106,7 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
         }],
         max_body: 1 << 20,
         limits: Default::default(),
+        max_clock_skew_secs: 300,
     };
     let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;
@@ -136,7 +143,8 @@ pub async fn import_root(dir: &Path, bytes: &[u8], keys: &[(String, String)]) ->
             "targets" => config.keys.targets = source.clone(),
             "snapshot" => config.keys.snapshot = source.clone(),
             "timestamp" => config.keys.timestamp = source.clone(),
-            other => return Err(format!("--key {other}=...: targets, snapshot or timestamp")),
+            "time" => config.keys.time = Some(source.clone()),
+            other => return Err(format!("--key {other}=...: targets, snapshot, timestamp or time")),
         }
     }
     let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
@@ -172,6 +180,7 @@ fn open_signers(config: &Config, dir: &Path) -> Result<OnlineSigners, String> {
         targets: keys::open(&config.keys.targets, dir)?,
         snapshot: keys::open(&config.keys.snapshot, dir)?,
         timestamp: keys::open(&config.keys.timestamp, dir)?,
+        time: config.keys.time.as_ref().map(|source| keys::open(source, dir)).transpose()?,
     })
 }
 
@@ -188,6 +197,15 @@ fn check_authorized(signers: &OnlineSigners, root: &str, version: i64) -> Result
             return Err(format!(
                 "the {role} key {} is not authorized by director root v{version}",
                 signer.key_id().short()
+            ));
+        }
+    }
+    if let Some(time) = &signers.time {
+        let named = update_verifier::uptane::time_key(&root.signed).map(|(id, _)| id);
+        if named.as_ref() != Ok(time.key_id()) {
+            return Err(format!(
+                "the time key {} is not the one director root v{version} names",
+                time.key_id().short()
             ));
         }
     }

@@ -66,19 +66,22 @@ impl ContentStore {
         let hashes = sha256(|h| h.update(bytes));
         let path = self.path(&hashes)?;
         let length = bytes.len() as u64;
-        // One exclusive create both claims the name and tells whether it was free.
+        // One exclusive create both claims the name and tells whether it was free. Two
+        // targets with the same content may arrive at once (adds run in parallel): the
+        // second finds the name taken, also right after making the shard directory.
         let create = || std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
-        let mut file = match create() {
+        let mut attempt = create();
+        if matches!(&attempt, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            create_parent(&path)?;
+            attempt = create();
+        }
+        let mut file = match attempt {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 if has_length(&path, length) {
                     return Ok(Stored { length, hashes, created: false });
                 }
                 std::fs::File::create(&path).map_err(|e| Error::io(&path, e))? // cut short earlier: rewrite
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                create_parent(&path)?;
-                create().map_err(|e| Error::io(&path, e))?
             }
             Err(e) => return Err(Error::io(&path, e)),
         };

@@ -299,6 +299,20 @@ impl Vehicle {
         }
     }
 
+    /// The time a secondary trusts, as its signed version report states it (Unix seconds).
+    pub fn trusted_time(&self, serial: &str) -> i64 {
+        let secondary = self.config.secondaries.iter().find(|s| s.serial == serial).unwrap();
+        let mut link = client_std::primary::link::Link::connect(serial, &secondary.address).unwrap();
+        let client_embedded::protocol::Response::VersionReport(bytes) =
+            link.call(client_embedded::protocol::Request::GetVersionReport).unwrap()
+        else {
+            panic!("{serial}: no version report")
+        };
+        let envelope = metadata_schemas::Envelope::parse(&bytes).unwrap();
+        let report: metadata_schemas::uptane::EcuVersionReport = envelope.decode_signed().unwrap();
+        report.latest_time.time().timestamp()
+    }
+
     /// Starts (or restarts, power on) a secondary's `ecu-sim` with `extra` arguments.
     pub fn start_sim(&mut self, serial: &str, extra: &[String]) {
         self.sims.remove(serial);

@@ -97,6 +97,12 @@ pub enum Error {
         /// When it expired.
         expires: UtcTime,
     },
+    /// The director root names no time key (`x-time-keyid`), so no time attestation can
+    /// be checked.
+    NoTimeKey,
+    /// A time attestation that does not carry this ECU's latest nonce: an old one
+    /// replayed, or one made for another report.
+    StaleTimeAttestation,
 
     // --- Structure ---
     /// The repository does not have a file that the workflow needs.
@@ -231,7 +237,8 @@ impl Error {
             Error::VersionMismatch { .. } | Error::NotInSnapshot { .. } | Error::NotDelegated { .. } => {
                 AttackCode::MIX_AND_MATCH
             }
-            Error::Expired { .. } => AttackCode::FREEZE,
+            Error::Expired { .. } | Error::StaleTimeAttestation => AttackCode::FREEZE,
+            Error::NoTimeKey => AttackCode::MALFORMED,
             Error::NoKnownHash { .. } | Error::TargetTooShort { .. } | Error::TargetHashMismatch { .. } => {
                 AttackCode::TAMPERED_IMAGE
             }
@@ -274,6 +281,10 @@ impl fmt::Display for Error {
                 write!(f, "snapshot: {role} is listed in the trusted snapshot but not in the new one (TUF 5.5.5)")
             }
             Error::Expired { role, version, expires } => write!(f, "{role} v{version}: expired at {expires} (freeze)"),
+            Error::NoTimeKey => f.write_str("the director root names no time key (x-time-keyid)"),
+            Error::StaleTimeAttestation => f.write_str(
+                "the time attestation does not carry this ECU's latest nonce (replayed or for another report)",
+            ),
             Error::Missing { role } => write!(f, "{role}: the repository does not have it"),
             Error::NotInSnapshot { role } => {
                 write!(f, "{role}: not listed in snapshot (TUF 5.6.1)")

@@ -37,6 +37,7 @@ fn report(serial: &str, key: &KeyFileSigner, counter: u64) -> Value<'static> {
         attacks_detected: AttackCode::NONE,
         latest_time: UtcTime::new(Utc::now()),
         report_counter: counter,
+        nonce: None,
         unknown: UnknownFields::default(),
     };
     let mut signed = Signed::unsigned(report);

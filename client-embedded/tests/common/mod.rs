@@ -43,17 +43,35 @@ pub fn object(pairs: Vec<(&'static str, Value<'static>)>) -> Value<'static> {
     Value::Object(o)
 }
 
-/// A director that assigns images to the brake ECU of vehicle VIN0001.
+/// A director that assigns images to the brake ECU of vehicle VIN0001 and signs time
+/// attestations with the time key its root names.
 pub struct Director {
     pub sim: RepoSim,
+    pub time_key: threshold_keys::KeyFileSigner,
 }
 
 impl Director {
     pub fn new() -> Director {
         let mut sim = RepoSim::new(now());
+        let time_key = sim.add_time_key();
         let targets = sim.targets.get_mut(&RoleName::targets()).unwrap();
         targets.unknown.0.insert("custom", object(vec![("vin", Value::string("VIN0001"))]));
-        Director { sim }
+        Director { sim, time_key }
+    }
+
+    /// A time attestation of `time` carrying `nonces`, signed with `key`.
+    pub fn attest_with(key: &threshold_keys::KeyFileSigner, time: DateTime<Utc>, nonces: &[u64]) -> Vec<u8> {
+        let attestation = metadata_schemas::uptane::TimeAttestation {
+            time: metadata_schemas::UtcTime::new(time),
+            nonces: nonces.to_vec(),
+            unknown: Default::default(),
+        };
+        RepoSim::sign_with(&attestation, &[key])
+    }
+
+    /// A time attestation of `time` for `nonces`, signed by this director's time key.
+    pub fn attest(&self, time: DateTime<Utc>, nonces: &[u64]) -> Vec<u8> {
+        Self::attest_with(&self.time_key, time, nonces)
     }
 
     pub fn root(&self) -> Vec<u8> {
@@ -135,4 +153,10 @@ pub fn report(ecu: &mut Ecu) -> EcuVersionReport {
     let report = check_threshold(authority, &envelope.signatures, &envelope.canonical_signed());
     assert!(report.is_met(), "the version report verifies with the ECU key");
     envelope.decode_signed().unwrap()
+}
+
+/// The nonce of a signed version report (as the director reads it).
+pub fn nonce_of(report: &[u8]) -> u64 {
+    let report: EcuVersionReport = Envelope::parse(report).unwrap().decode_signed().unwrap();
+    report.nonce.expect("a nonce")
 }

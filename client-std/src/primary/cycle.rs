@@ -195,6 +195,7 @@ impl Primary {
             attacks_detected: AttackCode::NONE,
             latest_time: UtcTime::new(now),
             report_counter: self.next_counter()?,
+            nonce: None,
             unknown: UnknownFields::default(),
         };
         let mut signed = Signed::unsigned(report);
@@ -247,8 +248,11 @@ impl Primary {
             ecus.push(Self::secondary_report(&s.serial, &s.address, s.full_verification)?);
         }
         self.step(&mut report, format!("collected {} version reports", ecus.len()));
-        self.send_manifest(&ecus)?;
+        let attestation = self.send_manifest(&ecus)?;
         self.step(&mut report, "the director accepted the vehicle version manifest".into());
+        if let Some(attestation) = attestation {
+            self.forward_time(&mut report, &attestation, now);
+        }
 
         let director_url = format!("{}/vehicles/{}/director/", self.config.director, self.config.vin);
         let mut director = self.updater("director", &director_url, &director_url)?;
@@ -303,7 +307,26 @@ impl Primary {
         Ok(report)
     }
 
-    fn send_manifest(&self, ecus: &[Reported]) -> Result<(), Error> {
+    /// Hands the director's time attestation to every secondary (secure time). A
+    /// secondary that is unreachable or refuses it keeps its time; the cycle goes on.
+    fn forward_time(&mut self, report: &mut CycleReport, attestation: &[u8], now: DateTime<Utc>) {
+        let secondaries: Vec<(String, String)> =
+            self.config.secondaries.iter().map(|s| (s.serial.clone(), s.address.clone())).collect();
+        for (serial, address) in secondaries {
+            let result = Link::connect(&serial, &address).and_then(|mut link| {
+                link.expect_ok(Request::StartCycle(now.timestamp().max(0) as u64))?;
+                link.expect_ok(Request::PutTime(attestation))
+            });
+            let text = match result {
+                Ok(()) => format!("{serial}: took the director's attested time"),
+                Err(e) => format!("{serial}: kept its time ({e})"),
+            };
+            self.step(report, text);
+        }
+    }
+
+    /// PUTs the signed manifest; the director's time attestation, if it sent one.
+    fn send_manifest(&self, ecus: &[Reported]) -> Result<Option<Vec<u8>>, Error> {
         let manifest = VehicleVersionManifest {
             vin: Vin::new(self.config.vin.as_str()).ok_or_else(|| Error::Config("empty vin".into()))?,
             primary_ecu_serial: EcuSerial::new(self.config.serial.as_str())
@@ -324,7 +347,8 @@ impl Primary {
         if status != 200 {
             return Err(Error::Director(format!("manifest refused ({status}): {body}")));
         }
-        Ok(())
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        Ok(answer["time_attestation"].as_str().map(|a| a.as_bytes().to_vec()))
     }
 
     /// Sends a secondary that trusts root `has` every root after it up to `latest`,

@@ -40,5 +40,7 @@ pub async fn manifest(
     let claim = auth::claim(&director, &headers, &peer, Some(&vin))?;
     let ingested = director.ingest(&vin, claim.token_hash.as_deref(), &body).await?;
     let resolved: Vec<_> = ingested.resolved.iter().map(|(ecu, state)| json!({"ecu": ecu, "state": state})).collect();
-    Ok(Json(json!({"accepted": true, "resolved": resolved, "new_metadata": ingested.issued})).into_response())
+    let answer = json!({"accepted": true, "resolved": resolved, "new_metadata": ingested.issued,
+        "time_attestation": ingested.time_attestation});
+    Ok(Json(answer).into_response())
 }

@@ -275,6 +275,7 @@ impl Vehicle {
             attacks_detected: attack,
             latest_time: UtcTime::new(time),
             report_counter: counter,
+            nonce: Some(nonce_of(serial, counter)),
             unknown: UnknownFields::default(),
         };
         let key = &self.ecus.iter().find(|(s, _, _)| s == serial).unwrap().2;
@@ -311,4 +312,10 @@ impl Vehicle {
 pub fn http_client() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+}
+
+/// The nonce a test ECU puts in its report `counter`.
+pub fn nonce_of(serial: &str, counter: u64) -> u64 {
+    let digest = threshold_keys::digest::sha256(format!("{serial}/{counter}").as_bytes());
+    u64::from_le_bytes(digest[..8].try_into().unwrap())
 }

@@ -3,7 +3,7 @@
 
 use alloc::collections::BTreeMap;
 
-use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, borrow, required};
+use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, borrow, optional, required};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
@@ -38,6 +38,9 @@ pub struct EcuVersionReport {
     pub latest_time: UtcTime,
     /// A counter that grows with every report, so a report cannot be replayed.
     pub report_counter: u64,
+    /// A fresh value for this report that the director's next time attestation must
+    /// carry before the ECU takes its time (see [`super::TimeAttestation`]).
+    pub nonce: Option<u64>,
     /// Fields this crate does not define.
     pub unknown: UnknownFields,
 }
@@ -147,9 +150,10 @@ impl Decode for EcuVersionReport {
             attacks_detected: AttackCode(attacks),
             latest_time: required(object, "latest_time")?,
             report_counter: required(object, "report_counter")?,
+            nonce: optional(object, "nonce")?,
             unknown: UnknownFields::collect(
                 object,
-                &["ecu_serial", "installed_image", "attacks_detected", "latest_time", "report_counter"],
+                &["ecu_serial", "installed_image", "attacks_detected", "latest_time", "report_counter", "nonce"],
             ),
         })
     }
@@ -163,6 +167,7 @@ impl Encode for EcuVersionReport {
             .field("attacks_detected", Value::unsigned(u64::from(self.attacks_detected.0)))
             .field("latest_time", self.latest_time.encode())
             .field("report_counter", self.report_counter.encode())
+            .optional("nonce", &self.nonce)
             .finish(&self.unknown)
     }
 }

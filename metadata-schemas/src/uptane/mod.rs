@@ -4,10 +4,12 @@
 mod director;
 mod image;
 mod manifest;
+mod time;
 
 pub use director::{DirectorTargetCustom, EncryptionBlock, VehicleCustom};
 pub use image::ImageTargetCustom;
 pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
+pub use time::{TIME_KEY_FIELD, TimeAttestation};
 
 use crate::TargetPath;
 use crate::error::DecodeError;

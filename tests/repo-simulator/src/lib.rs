@@ -123,6 +123,17 @@ impl RepoSim {
         self.files.insert(format!("{}.root.json", self.root.common.version), bytes);
     }
 
+    /// Adds a time key (secure time for ECUs) to the current root, named by its
+    /// `x-time-keyid`, and publishes that root again under its version; the key's signer.
+    pub fn add_time_key(&mut self) -> KeyFileSigner {
+        let key = new_key();
+        self.root.keys.insert(key.key_id().clone(), key.public_key().clone());
+        let id = metadata_schemas::json::Value::string(key.key_id().as_str().to_string());
+        self.root.unknown.0.insert(metadata_schemas::uptane::TIME_KEY_FIELD, id);
+        self.publish_root_as_is();
+        key
+    }
+
     /// Publishes root version N+1, signed by the old root keys and `new_root_signers`
     /// (which become the root role's signers). Edit `root` before calling.
     pub fn rotate_root(&mut self, new_root_signers: Vec<KeyFileSigner>, threshold: u64) {
