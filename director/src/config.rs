@@ -168,14 +168,21 @@ impl Config {
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Writes `director.json` into `dir` atomically.
+    /// Writes `director.json` into `dir` atomically: a temporary file, synced, renamed
+    /// over the old one; a failure (a full disk) leaves the old file and no temporary.
     pub fn save(&self, dir: &Path) -> Result<(), String> {
         let path = dir.join(CONFIG_FILE);
         let temp = dir.join(format!(".{CONFIG_FILE}.tmp"));
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(&temp, text)
-            .and_then(|()| std::fs::rename(&temp, &path))
-            .map_err(|e| format!("{}: {e}", path.display()))
+        let written = std::fs::File::create(&temp).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, text.as_bytes())?;
+            file.sync_all()
+        });
+        let result = written.and_then(|()| std::fs::rename(&temp, &path));
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result.map_err(|e| format!("{}: {e}", path.display()))
     }
 }
 

@@ -47,11 +47,32 @@ fn role_keys(id: &KeyId) -> RoleKeys {
 
 /// Creates `dir`: online key files, an offline root key, director root v1, the
 /// configuration with one administrator, and the database.
+/// A failed `init` leaves nothing behind: what it created (keys, a configuration, a
+/// database) is removed again, and what was in the directory before stays.
 pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, String> {
     if dir.join(crate::config::CONFIG_FILE).exists() {
         return Err(format!("{} already holds a director", dir.display()));
     }
+    let made = !dir.exists();
+    let before: std::collections::BTreeSet<std::ffi::OsString> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
+        Err(_) => Default::default(),
+    };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let result = create(dir, options).await;
+    if result.is_err() {
+        if made {
+            let _ = std::fs::remove_dir_all(dir);
+        } else if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten().filter(|e| !before.contains(&e.file_name())) {
+                let _ = std::fs::remove_dir_all(entry.path()).or_else(|_| std::fs::remove_file(entry.path()));
+            }
+        }
+    }
+    result
+}
+
+async fn create(dir: &Path, options: InitOptions) -> Result<Initialized, String> {
     let generate = || KeyFileSigner::generate(KeyAlgorithm::Ed25519).map_err(|e| e.to_string());
     let (root, targets, snapshot, timestamp) = (generate()?, generate()?, generate()?, generate()?);
     let time = generate()?;

@@ -214,3 +214,29 @@ async fn an_admin_token_added_while_the_director_serves_is_accepted_at_once() {
     assert!(!bad_role.status.success());
     assert!(String::from_utf8_lossy(&bad_role.stderr).contains("viewer, operator or admin"));
 }
+
+#[test]
+fn a_failed_init_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |data: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_director"))
+            .args(["init", data.to_str().unwrap(), "--database-url", "sqlite:///proc/no-such-dir/director.db?mode=rwc"])
+            .output()
+            .unwrap()
+    };
+    // A new directory: gone again after the database could not be opened.
+    let fresh = dir.path().join("fresh");
+    let out = init(&fresh);
+    assert!(!out.status.success());
+    assert!(!fresh.exists(), "keys or configuration were left in {}", fresh.display());
+    // A directory with the operator's files in it: those stay, nothing else does.
+    let existing = dir.path().join("existing");
+    std::fs::create_dir(&existing).unwrap();
+    std::fs::write(existing.join("server.pem"), b"the operator's certificate").unwrap();
+    assert!(!init(&existing).status.success());
+    let left: Vec<_> = std::fs::read_dir(&existing).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["server.pem"]);
+    // And init then works there.
+    let ok = Command::new(env!("CARGO_BIN_EXE_director")).args(["init", existing.to_str().unwrap()]).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
