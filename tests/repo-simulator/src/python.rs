@@ -31,9 +31,12 @@ fn create_venv() -> PathBuf {
     let venv = scratch().join("python-tuf-venv");
     let python = venv.join("bin").join("python");
     let ready = venv.join(".ready");
-    // Test binaries may run at once (nextest): one creates the venv, the others wait.
+    // Test binaries may run at once (nextest): one creates the venv, the others wait, at
+    // most ten minutes; a lock left by a killed run (older than that) is taken over.
     let lock = scratch().join("python-tuf-venv.lock");
     std::fs::create_dir_all(scratch()).expect("target/tmp");
+    let start = std::time::Instant::now();
+    let bound = std::time::Duration::from_secs(600);
     loop {
         if ready.exists() {
             return python;
@@ -41,6 +44,13 @@ fn create_venv() -> PathBuf {
         if std::fs::create_dir(&lock).is_ok() {
             break;
         }
+        let stale =
+            std::fs::metadata(&lock).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().unwrap_or_default() > bound);
+        if stale {
+            let _ = std::fs::remove_dir(&lock);
+            continue;
+        }
+        assert!(start.elapsed() < bound, "another test run has been creating {} for 10 minutes", venv.display());
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     if !ready.exists() {
