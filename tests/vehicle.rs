@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use client_std::primary::{EcuOutcome, Primary, PrimaryConfig};
-use harness::{Vehicle, firmware};
+use harness::{Vehicle, firmware, firmware_in_hash_bins};
 
 const ALL_FW2: [(&str, &str); 3] =
     [("gateway-hw", "gateway/fw-2.bin"), ("brake-hw", "brake/fw-2.bin"), ("wiper-hw", "wiper/fw-2.bin")];
@@ -29,6 +29,16 @@ fn an_assignment_installs_on_every_ecu_in_two_cycles() {
     assert!(second.ecus.values().all(|o| *o == EcuOutcome::UpToDate), "{:?}", second.ecus);
     assert!(!primary.own_image().on_trial(), "a healthy cycle confirms the primary's image");
     assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{:?}", vehicle.running());
+    assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
+}
+
+#[test]
+fn a_full_verification_secondary_finds_its_image_in_a_hash_binned_image_repository() {
+    let vehicle = Vehicle::new(firmware_in_hash_bins());
+    assert!(vehicle.images.targets[&metadata_schemas::RoleName::targets()].targets.is_empty(), "all in bins");
+    vehicle.assign(&ALL_FW2);
+    let reports = vehicle.until_done(4);
+    assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{reports:#?}");
     assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
 }
 

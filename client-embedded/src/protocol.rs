@@ -55,6 +55,15 @@ pub enum Request<'a> {
     /// Full verification: the image repository's top-level targets (before the
     /// director's targets).
     PutImageTargets(&'a [u8]),
+    /// Full verification: one delegated targets role of the image repository on the
+    /// path to the assigned image (after its top-level targets, before the director's
+    /// targets). Payload: the role name's length (u16, little-endian), the name, the file.
+    PutImageDelegation {
+        /// The delegated role.
+        role: &'a str,
+        /// Its metadata file, verified by the delegation search.
+        bytes: &'a [u8],
+    },
 }
 
 /// What the secondary answers.
@@ -98,6 +107,7 @@ mod kind {
     pub const PUT_IMAGE_TARGETS: u8 = 0x0D;
     pub const GET_ROOT_VERSIONS: u8 = 0x0E;
     pub const PUT_TIME: u8 = 0x0F;
+    pub const PUT_IMAGE_DELEGATION: u8 = 0x10;
     pub const OK: u8 = 0x80;
     pub const REFUSED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -205,6 +215,13 @@ impl<'a> Request<'a> {
             kind::PUT_IMAGE_TIMESTAMP => Ok(Request::PutImageTimestamp(payload)),
             kind::PUT_IMAGE_SNAPSHOT => Ok(Request::PutImageSnapshot(payload)),
             kind::PUT_IMAGE_TARGETS => Ok(Request::PutImageTargets(payload)),
+            kind::PUT_IMAGE_DELEGATION => {
+                let (len, rest) = payload.split_first_chunk::<2>().ok_or(FrameError::Malformed)?;
+                let (role, bytes) =
+                    rest.split_at_checked(usize::from(u16::from_le_bytes(*len))).ok_or(FrameError::Malformed)?;
+                let role = core::str::from_utf8(role).map_err(|_| FrameError::Malformed)?;
+                Ok(Request::PutImageDelegation { role, bytes })
+            }
             _ => Err(FrameError::Malformed),
         }
     }
@@ -227,6 +244,13 @@ impl<'a> Request<'a> {
             Request::PutImageSnapshot(b) => (kind::PUT_IMAGE_SNAPSHOT, b),
             Request::PutImageTargets(b) => (kind::PUT_IMAGE_TARGETS, b),
             Request::PutTime(b) => (kind::PUT_TIME, b),
+            Request::PutImageDelegation { role, bytes } => {
+                let mut payload = Vec::with_capacity(2 + role.len() + bytes.len());
+                payload.extend_from_slice(&(role.len().min(u16::MAX as usize) as u16).to_le_bytes());
+                payload.extend_from_slice(role.as_bytes());
+                payload.extend_from_slice(bytes);
+                return encode_frame(kind::PUT_IMAGE_DELEGATION, &payload, out);
+            }
         };
         encode_frame(k, payload, out)
     }
@@ -306,5 +330,6 @@ pub fn serve<F: NorFlash, K: EcuKey>(
         Request::PutImageTimestamp(bytes) => done(secondary.put_image_timestamp(bytes, scratch)),
         Request::PutImageSnapshot(bytes) => done(secondary.put_image_snapshot(bytes, scratch)),
         Request::PutImageTargets(bytes) => done(secondary.put_image_targets(bytes, scratch)),
+        Request::PutImageDelegation { role, bytes } => done(secondary.put_image_delegation(role, bytes)),
     }
 }

@@ -9,7 +9,7 @@ use embedded_storage::nor_flash::NorFlash;
 use metadata_schemas::uptane::{AttackCode, EcuVersionReport, InstalledImage};
 use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTime};
 use update_verifier::uptane::{EcuIdentity, PartialVerifier, check_against_image_repository};
-use update_verifier::{DateTime, Limits, Source, TargetInfo, TrustedSet};
+use update_verifier::{DateTime, Limits, Source, TrustedSet};
 
 use crate::device::{Device, Install};
 use crate::ecu_key::EcuKey;
@@ -65,6 +65,8 @@ pub struct Assignment {
 /// The image repository's metadata in this cycle (full verification).
 struct ImageRepository {
     trusted: TrustedSet,
+    /// Delegated targets roles handed over in this cycle (verified when searched).
+    delegated: update_verifier::uptane::ProvidedRoles,
     /// Whether the stored timestamp and snapshot were loaded as rollback references.
     cached_timestamp: bool,
     cached_snapshot: bool,
@@ -226,7 +228,8 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             let len = meta_store::load(self.device.flash(), roots, scratch)?
                 .ok_or(UpdateError::Device(Error::NotProvisioned))?;
             let trusted = TrustedSet::new(&scratch[..len], time, self.limits).map_err(UpdateError::Verification)?;
-            self.images = Some(ImageRepository { trusted, cached_timestamp: false, cached_snapshot: false });
+            let delegated = Default::default();
+            self.images = Some(ImageRepository { trusted, delegated, cached_timestamp: false, cached_snapshot: false });
         }
         Ok(())
     }
@@ -295,19 +298,36 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         })
     }
 
-    /// Full verification's last step: the image repository lists the director's image
-    /// with the same length, hashes, hardware and release counter.
-    fn check_full(&self, image: &update_verifier::uptane::DirectorImage) -> Result<(), F> {
-        let Some(images) = &self.images else { return Ok(()) };
-        let targets = images
-            .trusted
-            .targets()
-            .ok_or(UpdateError::Verification(update_verifier::Error::OutOfOrder("image repository targets first")))?;
-        let found = targets.targets.get(&image.path).map(|file| TargetInfo {
-            path: image.path.clone(),
-            file: file.clone(),
-            role: metadata_schemas::RoleName::targets(),
-        });
+    /// Full verification: a delegated targets role of the image repository on the path
+    /// to the image, kept in RAM for this cycle's search (at most `max_delegations`
+    /// roles and `targets_max_length` bytes in all). Nothing is kept in flash: the
+    /// stored snapshot pins each role's version.
+    pub fn put_image_delegation(&mut self, role: &str, bytes: &[u8]) -> Result<(), F> {
+        self.noting(|s| {
+            let role = metadata_schemas::RoleName::new(role)
+                .ok_or(UpdateError::OutOfOrder("a delegated role needs a valid name"))?;
+            let limits = s.limits;
+            let images = s.images()?;
+            let held: usize = images.delegated.values().map(Vec::len).sum();
+            let full = images.delegated.len() as u64 >= u64::from(limits.max_delegations);
+            if full || (held + bytes.len()) as u64 > limits.targets_max_length {
+                return Err(UpdateError::Verification(update_verifier::Error::TooLong {
+                    role,
+                    limit: limits.targets_max_length,
+                }));
+            }
+            images.delegated.insert(role, bytes.to_vec());
+            Ok(())
+        })
+    }
+
+    /// Full verification's last step: the image repository's delegation search (over
+    /// the roles handed over) finds the director's image, with the same length, hashes,
+    /// hardware and release counter.
+    fn check_full(&mut self, image: &update_verifier::uptane::DirectorImage) -> Result<(), F> {
+        let Some(images) = &mut self.images else { return Ok(()) };
+        let found = update_verifier::uptane::find_target(&mut images.trusted, &image.path, &images.delegated)
+            .map_err(UpdateError::Verification)?;
         check_against_image_repository(image, found.as_ref()).map_err(UpdateError::Verification)
     }
 

@@ -117,3 +117,73 @@ fn uptane_full_verification_image_repository_rollback_is_refused_across_cycles()
     assert!(ecu.put_image_timestamp(&old.0, scratch).is_err(), "the kept timestamp is the rollback reference");
     assert_eq!(ecu.attack(), AttackCode::ROLLBACK);
 }
+
+/// An image repository that lists `content` as `path` only in a delegated role `bin`
+/// (as hash bins do); the delegated role's published file.
+fn delegated_repository(path: &str, content: &[u8]) -> (RepoSim, Vec<u8>) {
+    let mut sim = RepoSim::new(now());
+    let spec = metadata_schemas::PathSpec::Patterns(vec!["brake/*".into()]);
+    let bin = sim.delegate(&RoleName::targets(), "brake-bin", spec, true, 1, 1);
+    let mut custom = Object::new();
+    custom.insert("hardware_identifiers", Value::Array(vec![Value::string("brake-hw-a")]));
+    custom.insert("release_counter", Value::unsigned(2));
+    sim.add_target(&bin, path, content, Some(Value::Object(custom)));
+    sim.publish();
+    let file = sim.file(&bin.versioned_file_name(sim.targets[&bin].common.version));
+    (sim, file)
+}
+
+/// `update` with the delegated role handed over after the top-level targets.
+fn update_delegated(
+    ecu: &mut Ecu,
+    images: &RepoSim,
+    role: &[u8],
+    targets: &[u8],
+    image: &[u8],
+) -> Result<(), AttackCode> {
+    let scratch = &mut vec![0u8; 16384];
+    let (timestamp, snapshot, top) = files(images);
+    ecu.start_cycle(now().timestamp() as u64, scratch).unwrap();
+    let accepted = ecu.put_image_timestamp(&timestamp, scratch).is_ok()
+        && ecu.put_image_snapshot(&snapshot, scratch).is_ok()
+        && ecu.put_image_targets(&top, scratch).is_ok()
+        && ecu.put_image_delegation("brake-bin", role).is_ok()
+        && ecu.put_targets(targets, scratch).is_ok();
+    if !accepted {
+        return Err(ecu.attack());
+    }
+    let ok = ecu.begin_image().is_ok() && image.chunks(100).all(|c| ecu.put_chunk(c).is_ok()) && ecu.activate().is_ok();
+    if ok { Ok(()) } else { Err(ecu.attack()) }
+}
+
+#[test]
+fn uptane_full_verification_finds_the_image_through_the_image_repositorys_delegations() {
+    let image = b"brake firmware v2";
+    let mut director = Director::new();
+    let (images, role) = delegated_repository("brake/fw-2.bin", image);
+    let mut ecu = provisioned(&director, &images);
+    let targets = director.assign(image, "brake-ecu-1", "brake-hw-a", 2);
+    update_delegated(&mut ecu, &images, &role, &targets, image).unwrap();
+}
+
+#[test]
+fn uptane_full_verification_a_delegated_role_not_signed_by_its_delegator_is_refused() {
+    let image = b"brake firmware v2";
+    let mut director = Director::new();
+    let (images, role) = delegated_repository("brake/fw-2.bin", image);
+    let mut ecu = provisioned(&director, &images);
+    let targets = director.assign(image, "brake-ecu-1", "brake-hw-a", 2);
+    // The same role signed by a key the top-level targets do not delegate to.
+    let mut forged: serde_json::Value = serde_json::from_slice(&role).unwrap();
+    let text = serde_json::to_string(&forged["signed"]).unwrap();
+    let signed = metadata_schemas::json::parse(text.as_bytes()).unwrap();
+    let key = repo_simulator::new_key();
+    let signature = threshold_keys::Signer::sign(&key, &metadata_schemas::json::to_canonical(&signed)).unwrap();
+    forged["signatures"] = serde_json::json!([{"keyid": signature.keyid.as_str(), "sig": signature.sig}]);
+    let forged = serde_json::to_vec(&forged).unwrap();
+    let result = update_delegated(&mut ecu, &images, &forged, &targets, image);
+    assert_eq!(result, Err(AttackCode::BAD_SIGNATURE));
+    // Without the role the image cannot be found at all.
+    let result = update(&mut ecu, &images, &targets, image);
+    assert_eq!(result, Err(AttackCode::INCOMPLETE));
+}

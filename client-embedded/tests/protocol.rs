@@ -106,3 +106,28 @@ fn corrupted_and_oversized_frames_are_errors_and_the_stream_recovers() {
     assert_eq!(Request::decode(0x7F, &[]), Err(FrameError::Malformed));
     assert_eq!(Request::decode(0x03, &[1, 2, 3]), Err(FrameError::Malformed), "a time is eight bytes");
 }
+
+#[test]
+fn every_request_with_a_payload_round_trips_and_a_short_delegation_frame_is_malformed() {
+    let requests = [
+        Request::PutTime(b"attestation"),
+        Request::PutImageDelegation { role: "bins-a", bytes: b"{\"signed\":{}}" },
+        Request::PutImageDelegation { role: "", bytes: b"" },
+    ];
+    for request in requests {
+        let mut wire = Vec::new();
+        request.encode(&mut wire);
+        let mut buffer = vec![0u8; 1024];
+        let mut framer = Framer::new(&mut buffer);
+        let (_, frame) = framer.push(&wire);
+        let (kind, payload) = frame.expect("a whole frame").unwrap();
+        assert_eq!(Request::decode(kind, payload).unwrap(), request);
+    }
+    // A role length past the payload's end.
+    let mut wire = Vec::new();
+    client_embedded::protocol::encode_frame(0x10, &[200, 0, b'x'], &mut wire);
+    let mut buffer = vec![0u8; 1024];
+    let mut framer = Framer::new(&mut buffer);
+    let (kind, payload) = framer.push(&wire).1.unwrap().unwrap();
+    assert!(Request::decode(kind, payload).is_err());
+}

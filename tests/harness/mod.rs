@@ -60,12 +60,7 @@ pub const SECONDARIES: [(&str, &str, u8, bool); 2] =
 /// Image repository targets: (path, hardware id, release counter, bytes).
 pub fn images(list: &[(&str, &str, u64, &[u8])]) -> RepoSim {
     let mut sim = RepoSim::new(chrono::Utc::now());
-    for (path, hw, counter, bytes) in list {
-        let mut custom = Object::new();
-        custom.insert("hardware_identifiers", Value::Array(vec![Value::string(hw.to_string())]));
-        custom.insert("release_counter", Value::unsigned(*counter));
-        sim.add_target(&RoleName::targets(), path, bytes, Some(Value::Object(custom)));
-    }
+    add_images(&mut sim, &RoleName::targets(), list);
     sim.publish();
     sim
 }
@@ -81,20 +76,55 @@ pub fn image_bytes(name: &str) -> Vec<u8> {
     bytes
 }
 
-/// Firmware 2 (and firmware 1, to roll back to) for the three ECUs.
-pub fn firmware() -> RepoSim {
-    let list = [
+/// Image repository targets: (path, hardware id, release counter, bytes) under `role`.
+fn add_images(sim: &mut RepoSim, role: &RoleName, list: &[(&str, &str, u64, &[u8])]) {
+    for (path, hw, counter, bytes) in list {
+        let mut custom = Object::new();
+        custom.insert("hardware_identifiers", Value::Array(vec![Value::string(hw.to_string())]));
+        custom.insert("release_counter", Value::unsigned(*counter));
+        sim.add_target(role, path, bytes, Some(Value::Object(custom)));
+    }
+}
+
+/// Firmware 1 and 2 for the three ECUs: (path, hardware id, release counter, bytes).
+fn firmware_list() -> Vec<(&'static str, &'static str, u64, Vec<u8>)> {
+    [
         ("gateway/fw-1.bin", "gateway-hw", 1, "gateway firmware 1"),
         ("gateway/fw-2.bin", "gateway-hw", 2, "gateway firmware 2"),
         ("brake/fw-1.bin", "brake-hw", 1, "brake firmware 1"),
         ("brake/fw-2.bin", "brake-hw", 2, "brake firmware 2, verified partially"),
         ("wiper/fw-1.bin", "wiper-hw", 1, "wiper firmware 1"),
         ("wiper/fw-2.bin", "wiper-hw", 2, "wiper firmware 2, verified fully"),
-    ];
-    let bytes: Vec<Vec<u8>> = list.iter().map(|(.., name)| image_bytes(name)).collect();
-    let entries: Vec<_> =
-        list.iter().zip(&bytes).map(|((path, hw, counter, _), b)| (*path, *hw, *counter, b.as_slice())).collect();
+    ]
+    .into_iter()
+    .map(|(path, hw, counter, name)| (path, hw, counter, image_bytes(name)))
+    .collect()
+}
+
+/// Firmware 2 (and firmware 1, to roll back to) for the three ECUs.
+pub fn firmware() -> RepoSim {
+    let list = firmware_list();
+    let entries: Vec<_> = list.iter().map(|(path, hw, counter, b)| (*path, *hw, *counter, b.as_slice())).collect();
     images(&entries)
+}
+
+/// The same firmware in an image repository whose top-level targets list nothing and
+/// delegate to 16 hash bins (by the first hex digit of the path's SHA-256), as
+/// `repo-tool bins` lays one out.
+pub fn firmware_in_hash_bins() -> RepoSim {
+    let mut sim = RepoSim::new(chrono::Utc::now());
+    let bins: Vec<RoleName> = (0..16)
+        .map(|i| {
+            let spec = metadata_schemas::PathSpec::HashPrefixes(vec![format!("{i:x}")]);
+            sim.delegate(&RoleName::targets(), &format!("bins-{i:x}"), spec, true, 1, 1)
+        })
+        .collect();
+    for (path, hw, counter, bytes) in firmware_list() {
+        let bin = &bins[usize::from(threshold_keys::digest::sha256(path.as_bytes())[0] >> 4)];
+        add_images(&mut sim, bin, &[(path, hw, counter, &bytes)]);
+    }
+    sim.publish();
+    sim
 }
 
 /// The whole vehicle.

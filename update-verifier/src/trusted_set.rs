@@ -58,6 +58,14 @@ impl TrustedSet {
         Ok(TrustedSet { now, limits, root, timestamp: None, snapshot: None, targets: BTreeMap::new() })
     }
 
+    /// A copy holding the top-level roles only: a delegation search from it loads every
+    /// delegated role it visits (to learn which roles those are).
+    pub fn without_delegated_roles(&self) -> TrustedSet {
+        let mut copy = self.clone();
+        copy.targets.retain(|role, _| *role == RoleName::targets());
+        copy
+    }
+
     /// The reference time of this refresh.
     pub fn now(&self) -> DateTime<Utc> {
         self.now

@@ -436,6 +436,10 @@ impl Primary {
                     link.expect_ok(Request::PutImageTimestamp(&read("timestamp.json")?))?;
                     link.expect_ok(Request::PutImageSnapshot(&read("snapshot.json")?))?;
                     link.expect_ok(Request::PutImageTargets(&read("targets.json")?))?;
+                    let trusted = images.trusted().ok_or(Error::NotRefreshed)?;
+                    for (role, bytes) in super::delegations::on_path(trusted, &metadata, &image.path)? {
+                        link.expect_ok(Request::PutImageDelegation { role: role.as_str(), bytes: &bytes })?;
+                    }
                 }
                 let director_metadata = MetadataDir::open(self.config.state_dir.join("director"))?;
                 let targets = director_metadata.read("targets.json")?.ok_or(Error::NotRefreshed)?;

@@ -5,6 +5,7 @@
 
 mod config;
 mod cycle;
+mod delegations;
 pub mod link;
 mod own_image;
 

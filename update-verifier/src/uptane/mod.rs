@@ -4,9 +4,11 @@
 mod director;
 mod full;
 mod partial;
+mod provided;
 mod time;
 
 pub use director::{DirectorImage, EcuIdentity, check_director_targets, image_for_ecu};
 pub use full::check_against_image_repository;
 pub use partial::PartialVerifier;
+pub use provided::{ProvidedRoles, find_target};
 pub use time::{TIME_ATTESTATION_MAX_LENGTH, time_key, verify_time_attestation};
