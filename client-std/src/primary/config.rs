@@ -85,6 +85,14 @@ pub struct PrimaryConfig {
 }
 
 impl PrimaryConfig {
+    /// The primary's ECU key (`UPDATE_CLIENT_PASSPHRASE` decrypts an encrypted one).
+    pub fn load_key(&self) -> Result<threshold_keys::KeyFileSigner, Error> {
+        let text = std::fs::read_to_string(&self.key).map_err(|e| Error::io(&self.key, e))?;
+        let passphrase = std::env::var("UPDATE_CLIENT_PASSPHRASE").ok();
+        threshold_keys::KeyFileSigner::from_pem(&text, passphrase.as_deref().map(str::as_bytes))
+            .map_err(|e| Error::Config(format!("{}: {e}", self.key.display())))
+    }
+
     /// Reads a configuration file; relative paths are relative to its directory.
     pub fn load(path: &Path) -> Result<PrimaryConfig, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

@@ -115,10 +115,7 @@ impl Primary {
     /// Opens the primary: key, state directory (trust anchors copied in at first start)
     /// and its own image, whose start rules (trial, revert) run here.
     pub fn open(config: PrimaryConfig) -> Result<Primary, Error> {
-        let text = std::fs::read_to_string(&config.key).map_err(|e| Error::io(&config.key, e))?;
-        let passphrase = std::env::var("UPDATE_CLIENT_PASSPHRASE").ok();
-        let key = KeyFileSigner::from_pem(&text, passphrase.as_deref().map(str::as_bytes))
-            .map_err(|e| Error::Config(format!("{}: {e}", config.key.display())))?;
+        let key = config.load_key()?;
         for (dir, root) in [("director", &config.director_root), ("images", &config.image_root)] {
             let path = config.state_dir.join(dir);
             std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;

@@ -3,12 +3,15 @@
 //! verification of the director and the image repository, and each directed image
 //! downloaded, verified and handed to its ECU; plus the primary's own A/B image.
 
+mod check;
 mod config;
 mod cycle;
 mod delegations;
 pub mod link;
 mod own_image;
+pub mod schedule;
 
+pub use check::{Problem, check};
 pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
 pub use cycle::{CycleReport, EcuOutcome, Observer, Primary, Progress};
 pub use own_image::{OwnImage, SlotImage};
