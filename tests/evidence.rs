@@ -411,3 +411,37 @@ fn evidence_director_and_image_repository_over_tls_with_certificate_verification
         ],
     );
 }
+
+#[test]
+fn evidence_ecus_take_time_only_from_the_director_and_a_forged_time_changes_nothing() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.cycle().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let attested = vehicle.trusted_time("brake-1");
+    // Someone on the bus claims the year 3000, then the ECU loses power.
+    let year_3000 = chrono::DateTime::parse_from_rfc3339("3000-01-01T00:00:00Z").unwrap().timestamp() as u64;
+    let address = vehicle.config.secondaries.iter().find(|s| s.serial == "brake-1").unwrap().address.clone();
+    let mut link = client_std::primary::link::Link::connect("brake-1", &address).unwrap();
+    let _ = link.call(client_embedded::protocol::Request::StartCycle(year_3000));
+    drop(link);
+    vehicle.start_sim("brake-1", &[]);
+    let after = vehicle.trusted_time("brake-1");
+    vehicle.assign(&ALL_FW2);
+    vehicle.until_done(4);
+    evidence(
+        "ecus_take_time_only_from_the_director",
+        "ECUs take their time only from signed director time attestations carrying their own nonce; an unauthenticated time never sticks.",
+        &[
+            ("after one cycle the ECU trusts the director's attested time", (now - attested).abs() < 120),
+            ("a year-3000 time sent to the ECU's port and a power cycle leave its time as it was", after == attested),
+            (
+                "the vehicle then installs and confirms firmware 2",
+                vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")),
+            ),
+            (
+                "the director records every assignment installed",
+                vehicle.assignment_states().values().all(|s| s == "installed"),
+            ),
+        ],
+    );
+}
