@@ -8,6 +8,10 @@
 //! 64-byte records ([`record`]), replayed into a [`BootState`]; every state change is one
 //! record, so every prefix of the log is a state the device could have been in.
 //!
+//! Integrating it into a firmware (features, flash layout, memory, what the bootloader
+//! and the application call, factory provisioning, the protocol over a UART): see
+//! [`guide`].
+//!
 //! ```
 //! use client_embedded::{BootDecision, Device, FactoryImage, ImageInfo, Layout, Slot};
 //! use client_embedded::sim::SimFlash;
@@ -36,6 +40,7 @@ mod device;
 pub mod ecu_key;
 #[cfg(feature = "sim")]
 pub mod ecu_sim;
+pub mod guide;
 pub mod layout;
 mod log;
 pub mod meta_store;

@@ -1,0 +1,110 @@
+//! # Integrating the secondary into an MCU firmware
+//!
+//! This is the path from a board to an ECU that a primary updates. The worked example is
+//! `embedded/qemu-firmware` (Cortex-M4 under QEMU, run by `scripts/qemu-test`): it
+//! provisions, boots, verifies and installs real signed updates, reverts an unconfirmed
+//! trial and confirms a good one, and prints the figures quoted below.
+//!
+//! ## Features
+//!
+//! | build | `Cargo.toml` |
+//! |---|---|
+//! | bare metal (Cortex-M, RISC-V, ...) | `client-embedded = { default-features = false, features = ["rustcrypto"] }` |
+//! | host tools and tests | the default `ring` backend; `sim` adds the simulated flash and `ecu-sim` |
+//!
+//! The crate is `no_std` and needs `alloc` (a global allocator): metadata is parsed into
+//! a value tree. It builds with Debian's `rustc-web` 1.85 for `thumbv7em-none-eabihf`
+//! (`-Zbuild-std=core,alloc`; see `scripts/check-no-std`). Signatures: Ed25519
+//! (ed25519-dalek, strict) and ECDSA P-256 (p256); RSA is host-only.
+//!
+//! ## Flash layout
+//!
+//! [`Layout::contiguous`](crate::Layout::contiguous)`(base, erase_size, slot_len,
+//! state_len, metadata_len, full_verification)` places, back to back and rounded up to
+//! whole erase sectors:
+//!
+//! - two image slots of `slot_len` (A and B; the running one is never written);
+//! - two state banks of `state_len` holding the boot-state log (64-byte records, at
+//!   least 32 per bank; one sector each is plenty);
+//! - two copies of `metadata_len` for each kept role: the director's root and targets,
+//!   and with `full_verification` also the image repository's root, timestamp,
+//!   snapshot and top-level targets. `metadata_len` must hold the largest such file.
+//!
+//! For a non-contiguous map, fill a [`Layout`](crate::Layout)'s public regions by hand:
+//! `Device::open` and `Device::provision` check it against the flash and refuse
+//! overlaps and geometries it cannot write power-cut safely. The QEMU firmware uses
+//! `Layout::contiguous(0, 4096, 32 * 1024, 4096, 8 * 1024, false)`: 64 KiB of slots, 8
+//! KiB of state, 32 KiB of metadata.
+//!
+//! ## Memory (measured on the QEMU Cortex-M4, `scripts/qemu-test`)
+//!
+//! | what | figure |
+//! |---|---|
+//! | `.text` + `.rodata` of the whole firmware | 148,880 + 85,592 bytes |
+//! | peak stack verifying director targets | 20,124 bytes |
+//! | peak heap, director targets listing 1 / 20 ECUs | 6,148 / 15,459 bytes |
+//! | instructions to verify director targets (1 / 20 ECUs, Ed25519) | 2.42 M / 3.83 M |
+//!
+//! Buffers come from the caller: a `scratch` slice at least as large as the largest
+//! metadata file (the firmware uses 8 KiB), and for the byte protocol a frame buffer
+//! as large as the largest frame (the largest metadata file or image chunk plus 9 bytes).
+//! Nothing in the flash path allocates.
+//!
+//! ## What the bootloader calls, and what the application calls
+//!
+//! - Bootloader, at every reset: [`Device::open`](crate::Device::open), then
+//!   [`Device::boot`](crate::Device::boot), which answers
+//!   [`BootDecision::Boot`](crate::BootDecision)`{ slot, trial }` (jump to that slot) or
+//!   `NoImage`. A trial that was never confirmed is reverted here, at the next reset.
+//! - Application: [`Secondary::open`](crate::Secondary::open) over the same device, then
+//!   [`Secondary::confirm`](crate::Secondary::confirm) once the new image knows it is
+//!   healthy (its own self-test: peripherals up, the main loop running). An image that
+//!   never confirms is reverted at the next reset, and the next version report says so.
+//! - Update cycle (driven by the primary): `start_cycle`, `put_time` (the director's
+//!   time attestation: the only way the trusted time moves), `put_root` for each newer
+//!   root, for full verification `put_image_*` and `put_image_delegation`, then
+//!   `put_targets`, `begin_image`, `put_chunk`..., `activate` (which resets into the trial).
+//!
+//! ## Factory provisioning
+//!
+//! 1. Program the factory image into slot A and call
+//!    [`Device::provision`](crate::Device::provision) with its length, SHA-256 and
+//!    release counter ([`FactoryImage`](crate::FactoryImage)).
+//! 2. [`Secondary::provision_root`](crate::Secondary::provision_root) stores the
+//!    director root (`director root DIR` prints it); for full verification also
+//!    [`Secondary::provision_image_root`](crate::Secondary::provision_image_root). Each
+//!    is checked to be signed by its own threshold before it is kept.
+//! 3. The ECU key: a 32-byte Ed25519 seed in the MCU's protected storage (OTP, a secure
+//!    element, read-protected flash), opened with
+//!    [`Ed25519EcuKey::from_seed`](crate::Ed25519EcuKey::from_seed), or your own
+//!    [`EcuKey`](crate::EcuKey) over a hardware key. Register its public key
+//!    (`public_key()`, TUF key JSON) with the director with the ECU's serial and
+//!    hardware id (`director register ... --ecu SERIAL:HWID:KEY.json`).
+//!
+//! ## Feeding the protocol from a UART or CAN-TP
+//!
+//! The primary speaks [`protocol`](crate::protocol): length-prefixed, CRC-closed frames,
+//! the same bytes on TCP, UART or CAN-TP. Per received byte slice:
+//!
+//! ```text
+//! let (used, frame) = framer.push(&bytes);          // protocol::Framer over your buffer
+//! if let Some(Ok((kind, payload))) = frame {
+//!     let response = match Request::decode(kind, payload) {
+//!         Ok(request) => protocol::serve(&mut secondary, request, &mut scratch),
+//!         Err(_) => /* drop the frame: the primary resends or gives up */,
+//!     };
+//!     response.encode(&mut out);                     // write `out` to the UART
+//! }
+//! // feed &bytes[used..] again until empty
+//! ```
+//!
+//! `ecu-sim` (`client_embedded::ecu_sim`, host only) is exactly this loop over TCP. A
+//! `Response::Resetting` answer means: flush the UART, then reset into the trial.
+//!
+//! ## Which storage
+//!
+//! Raw NOR through [`embedded_storage::nor_flash::NorFlash`] is the storage this crate
+//! writes today: every record is one aligned write, so every power cut leaves a state an
+//! earlier complete run also produced (tests cut power before and inside every flash
+//! operation of an update, on five geometries). ECUs that keep a littlefs file system
+//! for other data still give the secondary its own regions.
