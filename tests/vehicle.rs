@@ -185,3 +185,22 @@ fn a_primary_killed_at_any_moment_of_its_cycles_leaves_verified_images_and_the_u
     // Timing varies on a shared machine; a quarter of the kills inside a run is enough.
     assert!(points - finished_before_kill >= points / 4, "too few kills landed inside a run");
 }
+
+#[test]
+fn a_secondary_that_is_off_does_not_stop_the_rest_of_the_vehicle() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.assign(&ALL_FW2);
+    vehicle.sims.remove("brake-1"); // powered off
+    let report = vehicle.cycle().unwrap();
+    assert!(matches!(&report.ecus["brake-1"], EcuOutcome::Failed(why) if why.contains("unreachable")), "{report:#?}");
+    for serial in ["gateway-1", "wiper-1"] {
+        assert!(matches!(report.ecus[serial], EcuOutcome::Installing(_)), "{serial}: {report:#?}");
+    }
+    let missing = vehicle.events().into_iter().find(|e| e["kind"] == "ecus-missing");
+    assert_eq!(missing.map(|e| e["detail"]["ecus"].clone()), Some(serde_json::json!(["brake-1"])));
+    // Powered on again, it catches up.
+    vehicle.start_sim("brake-1", &[]);
+    let reports = vehicle.until_done(4);
+    assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{reports:#?}");
+    assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
+}

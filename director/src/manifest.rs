@@ -1,6 +1,6 @@
 //! Checking a vehicle version manifest (Uptane "Directing installation"): signed by the
-//! primary's ECU key; one report per inventory ECU, none unknown, each signed by that
-//! ECU's own key; report counters growing (no replay); reported times never going
+//! primary's ECU key; a report from the primary and from every ECU that answered it (an
+//! absent one is noted, not refused), none unknown, each signed by that ECU's own key; report counters growing (no replay); reported times never going
 //! back, and a time further ahead of the director's clock than the allowed skew marked,
 //! not trusted. A pure function of the manifest and the stored inventory, so the refusal
 //! reason is exact and nothing is written for a refused manifest.
@@ -22,7 +22,7 @@ pub enum Refusal {
     WrongVehicle(String),
     /// A signature that does not verify with the expected key.
     BadSignature(String),
-    /// An inventory ECU without a report.
+    /// No report from the primary itself.
     MissingEcu(String),
     /// A report from an ECU the inventory does not have.
     UnknownEcu(String),
@@ -87,6 +87,9 @@ pub struct Accepted {
     pub reports: Vec<AcceptedReport>,
     /// The latest time any ECU reported.
     pub latest_time: i64,
+    /// Inventory ECUs (never the primary) without a report: they did not answer the
+    /// primary in this cycle; their records stay as they were.
+    pub missing: Vec<String>,
 }
 
 fn parse_key(ecu: &Ecu) -> Result<(KeyId, Key), Refusal> {
@@ -145,12 +148,19 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
         return Err(Refusal::UnknownEcu(format!("no ECU {} in the inventory", unknown.as_str())));
     }
     let mut reports = Vec::with_capacity(ecus.len());
+    let mut missing = Vec::new();
     let mut latest_time = 0;
     for ecu in ecus {
         let serial = EcuSerial::new(ecu.serial.clone()).ok_or_else(|| Refusal::Malformed("empty serial".into()))?;
-        let envelope = manifest
-            .report_envelope(&serial)
-            .map_err(|_| Refusal::MissingEcu(format!("no report from {}", ecu.serial)))?;
+        let envelope = match manifest.report_envelope(&serial) {
+            Ok(envelope) => envelope,
+            // An ECU that is off or unreachable must not stop the rest of the vehicle.
+            Err(_) if ecu.serial != vehicle.primary_serial => {
+                missing.push(ecu.serial.clone());
+                continue;
+            }
+            Err(_) => return Err(Refusal::MissingEcu(format!("no report from the primary {}", ecu.serial))),
+        };
         if !signed_by(&envelope, ecu)? {
             return Err(Refusal::BadSignature(format!("the report of {} is not signed by its key", ecu.serial)));
         }
@@ -188,5 +198,5 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
             skewed,
         });
     }
-    Ok(Accepted { reports, latest_time })
+    Ok(Accepted { reports, latest_time, missing })
 }

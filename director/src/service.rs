@@ -435,6 +435,11 @@ impl Director {
             .map(|r| (r.serial.as_str(), r.counter, r.time, r.installed.as_str(), r.attack))
             .collect();
         tx.update_ecus(vin, &updates).await?;
+        if !accepted.missing.is_empty() {
+            let detail = json!({"ecus": accepted.missing,
+                "what": "no report: the ECU did not answer the primary; its record and assignments stay as they were"});
+            tx.event(vin, "ecus-missing", &detail.to_string(), now.timestamp()).await?;
+        }
         for r in &accepted.reports {
             if r.attack != 0 {
                 let detail = json!({"ecu": r.serial, "attack": r.attack}).to_string();

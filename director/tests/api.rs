@@ -134,20 +134,36 @@ async fn uptane_manifest_must_be_signed_by_the_primary_and_each_report_by_its_ec
 }
 
 #[tokio::test]
-async fn uptane_manifest_must_cover_exactly_the_inventory() {
+async fn uptane_manifest_may_lack_an_unreachable_ecu_but_not_the_primary_nor_add_an_unknown_one() {
     let director = Director::start(None, None).await;
     let (mut vehicle, token) = registered(&director, "VIN0004").await;
     let mut reports: std::collections::BTreeMap<EcuSerial, _> = Default::default();
     for serial in ["gateway-1", "brake-1"] {
         reports.insert(EcuSerial::new(serial).unwrap(), vehicle.report(serial, Utc::now(), AttackCode::NONE));
     }
+    // wiper-1 did not answer the primary: the rest of the vehicle is heard.
     let manifest = vehicle.sign_manifest(reports.clone());
     let (status, body) = director.put_manifest(&vehicle, &token, manifest).await;
+    assert_eq!(status, 200, "{body}");
+    let events = director.admin_get("/vehicles/VIN0004/events").await.1;
+    let missing = events["events"].as_array().unwrap().iter().find(|e| e["kind"] == "ecus-missing");
+    assert_eq!(missing.map(|e| e["detail"]["ecus"].clone()), Some(serde_json::json!(["wiper-1"])), "{events}");
+    let status = director.admin_get("/vehicles/VIN0004").await.1;
+    let wiper = status["ecus"].as_array().unwrap().iter().find(|e| e["serial"] == "wiper-1").unwrap().clone();
+    assert_eq!(wiper["report_counter"], -1, "its record stays as it was: {wiper}");
+    // Without the primary's own report the manifest is refused.
+    let mut without_primary = reports.clone();
+    without_primary.remove(&EcuSerial::new("gateway-1").unwrap());
+    without_primary.insert(EcuSerial::new("brake-1").unwrap(), vehicle.report("brake-1", Utc::now(), AttackCode::NONE));
+    let (status, body) = director.put_manifest(&vehicle, &token, vehicle.sign_manifest(without_primary)).await;
     assert_eq!((status, body["reason"].as_str()), (400, Some("missing-ecu")), "{body}");
+    // A report from an ECU the inventory does not have is refused.
     let mut intruder = Vehicle::new("VIN0004");
     intruder.ecus[1].0 = "stowaway-1".into();
     intruder.installed.insert("stowaway-1".into(), ("x".into(), b"x".to_vec()));
-    reports.insert(EcuSerial::new("wiper-1").unwrap(), vehicle.report("wiper-1", Utc::now(), AttackCode::NONE));
+    for serial in ["gateway-1", "brake-1", "wiper-1"] {
+        reports.insert(EcuSerial::new(serial).unwrap(), vehicle.report(serial, Utc::now(), AttackCode::NONE));
+    }
     reports.insert(EcuSerial::new("stowaway-1").unwrap(), intruder.report("stowaway-1", Utc::now(), AttackCode::NONE));
     let manifest = vehicle.sign_manifest(reports);
     let (status, body) = director.put_manifest(&vehicle, &token, manifest).await;

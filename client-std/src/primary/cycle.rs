@@ -242,13 +242,23 @@ impl Primary {
         let mut report = CycleReport::default();
         let mut ecus = vec![self.own_report(now)?];
         for s in &self.config.secondaries {
-            ecus.push(Self::secondary_report(&s.serial, &s.address, s.full_verification)?);
+            // A secondary that does not answer is reported; the rest of the vehicle goes on.
+            match Self::secondary_report(&s.serial, &s.address, s.full_verification) {
+                Ok(reported) => ecus.push(reported),
+                Err(e) => {
+                    report.ecus.insert(s.serial.clone(), EcuOutcome::Failed(format!("unreachable: {e}")));
+                }
+            }
         }
-        self.step(&mut report, format!("collected {} version reports", ecus.len()));
+        let text = match report.ecus.len() {
+            0 => format!("collected {} version reports", ecus.len()),
+            silent => format!("collected {} version reports; {silent} ECU(s) did not answer", ecus.len()),
+        };
+        self.step(&mut report, text);
         let attestation = self.send_manifest(&ecus)?;
         self.step(&mut report, "the director accepted the vehicle version manifest".into());
         if let Some(attestation) = attestation {
-            self.forward_time(&mut report, &attestation, now);
+            self.forward_time(&mut report, &attestation, &ecus, now);
         }
 
         let director_url = format!("{}/vehicles/{}/director/", self.config.director, self.config.vin);
@@ -306,9 +316,11 @@ impl Primary {
 
     /// Hands the director's time attestation to every secondary (secure time). A
     /// secondary that is unreachable or refuses it keeps its time; the cycle goes on.
-    fn forward_time(&mut self, report: &mut CycleReport, attestation: &[u8], now: DateTime<Utc>) {
-        let secondaries: Vec<(String, String)> =
-            self.config.secondaries.iter().map(|s| (s.serial.clone(), s.address.clone())).collect();
+    fn forward_time(&mut self, report: &mut CycleReport, attestation: &[u8], ecus: &[Reported], now: DateTime<Utc>) {
+        let secondaries: Vec<(String, String)> = ecus
+            .iter()
+            .filter_map(|e| e.address.as_ref().map(|(address, _)| (e.serial.clone(), address.clone())))
+            .collect();
         for (serial, address) in secondaries {
             let result = Link::connect(&serial, &address).and_then(|mut link| {
                 link.expect_ok(Request::StartCycle(now.timestamp().max(0) as u64))?;

@@ -20,7 +20,19 @@ impl Link {
     /// Connects to `address` (the secondary `serial`).
     pub fn connect(serial: &str, address: &str) -> Result<Link, Error> {
         let failed = |e: std::io::Error| Error::Secondary(format!("{serial} at {address}: {e}"));
-        let stream = TcpStream::connect(address).map_err(failed)?;
+        // A bounded connect: a secondary that is off must not hold the cycle for minutes.
+        let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+        let mut connected = None;
+        for addr in std::net::ToSocketAddrs::to_socket_addrs(address).map_err(failed)? {
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(10)) {
+                Ok(stream) => {
+                    connected = Some(stream);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let stream = connected.ok_or(last).map_err(failed)?;
         stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(failed)?;
         stream.set_write_timeout(Some(Duration::from_secs(30))).map_err(failed)?;
         let _ = stream.set_nodelay(true);
