@@ -89,7 +89,7 @@ fn config_json(config: &PrimaryConfig) -> serde_json::Value {
         "director": config.director, "image_repository": config.image_repository,
         "director_root": config.director_root, "image_root": config.image_root, "state_dir": config.state_dir,
         "device_token": config.device_token,
-        "own_image": {"slots": config.own_image.slots, "factory_name": config.own_image.factory_name},
+        "own_image": {"slots": config.own_image.slots, "factory_name": config.own_image.factory_name, "boot_id": null},
         "secondaries": config.secondaries.iter().map(|s| serde_json::json!({
             "serial": s.serial, "address": s.address, "full_verification": s.full_verification,
         })).collect::<Vec<_>>(),

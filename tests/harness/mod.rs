@@ -201,6 +201,9 @@ impl Vehicle {
                     slots: [write(dir.path().join("slot-a.bin"), b"gateway factory"), dir.path().join("slot-b.bin")],
                     activate: vec![],
                     factory_name: "gateway/factory.bin".into(),
+                    // Nothing reboots here: every start of the primary counts as a boot.
+                    boot_id: None,
+                    health_check: vec![],
                 },
                 secondaries: Vec::new(),
             },

@@ -68,20 +68,29 @@ fn check_own_image(config: &PrimaryConfig) -> Vec<Problem> {
     if b.parent().is_some_and(|p| !p.as_os_str().is_empty() && !p.exists()) {
         problems.push(problem("own_image.slots", format!("slot B {}: its directory does not exist", b.display())));
     }
-    if let Some(program) = config.own_image.activate.first() {
-        let found = if program.contains('/') {
-            Path::new(program).exists()
-        } else {
-            std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).exists()))
-        };
-        if !found {
-            problems.push(problem("own_image.activate", format!("{program} is not found")));
+    for (field, command) in
+        [("own_image.activate", &config.own_image.activate), ("own_image.health_check", &config.own_image.health_check)]
+    {
+        if let Some(program) = command.first().filter(|p| !program_found(p)) {
+            problems.push(problem(field, format!("{program} is not found")));
         }
+    }
+    if let Some(boot_id) = config.own_image.boot_id.as_ref().filter(|p| !p.exists()) {
+        let what = format!("{} does not exist (null counts every start as a boot)", boot_id.display());
+        problems.push(problem("own_image.boot_id", what));
     }
     if config.own_image.factory_name.is_empty() {
         problems.push(problem("own_image.factory_name", "name the target path of the image in slot A"));
     }
     problems
+}
+
+/// Whether `program` exists as given or on `PATH`.
+fn program_found(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).exists();
+    }
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).exists()))
 }
 
 fn check_tls(config: &PrimaryConfig) -> Vec<Problem> {

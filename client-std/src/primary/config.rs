@@ -32,6 +32,20 @@ pub struct OwnImageConfig {
     pub activate: Vec<String>,
     /// The target path and bytes of the image in slot A at first start.
     pub factory_name: String,
+    /// A file whose content changes at every boot of the gateway (default
+    /// `/proc/sys/kernel/random/boot_id`): a new image starts its trial only after a
+    /// boot, and is confirmed only in that boot. `null` treats every start of the primary
+    /// as a boot (for demonstrations and tests, where nothing reboots).
+    #[serde(default = "default_boot_id")]
+    pub boot_id: Option<PathBuf>,
+    /// Run before a trial image is confirmed; exit status 0 means healthy. Unhealthy, the
+    /// image stays unconfirmed and the next boot reverts it.
+    #[serde(default)]
+    pub health_check: Vec<String>,
+}
+
+fn default_boot_id() -> Option<PathBuf> {
+    Some(PathBuf::from("/proc/sys/kernel/random/boot_id"))
 }
 
 /// TLS for the director and the image repository.
@@ -110,6 +124,9 @@ impl PrimaryConfig {
         fix(&mut config.state_dir);
         for slot in &mut config.own_image.slots {
             fix(slot);
+        }
+        if let Some(boot_id) = &mut config.own_image.boot_id {
+            fix(boot_id);
         }
         for path in
             [&mut config.tls.ca_bundle, &mut config.tls.client_cert, &mut config.tls.client_key].into_iter().flatten()

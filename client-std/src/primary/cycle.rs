@@ -307,8 +307,12 @@ impl Primary {
             report.ecus.insert(ecu.serial.clone(), outcome);
         }
         if self.own.on_trial() && !matches!(report.ecus.get(&self.config.serial), Some(EcuOutcome::Failed(_))) {
-            self.own.confirm()?;
-            let text = format!("the primary's image {} confirmed", self.own.running().name);
+            let name = self.own.running().name.clone();
+            let text = if self.own.confirm()? {
+                format!("the primary's image {name} confirmed")
+            } else {
+                format!("the primary's image {name} failed its health check: not confirmed; the next boot reverts it")
+            };
             self.step(&mut report, text);
         }
         Ok(report)

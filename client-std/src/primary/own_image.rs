@@ -1,8 +1,10 @@
 //! The primary's own image on Linux: two slots (files or partitions) and an activation
 //! command, with the MCU's semantics: a new image is written to the inactive slot and
-//! verified, the next start runs it as a trial, a healthy cycle confirms it, and a start
-//! that finds an unconfirmed trial reverts to the previous slot. The state file is
-//! replaced atomically, so a cut at any point leaves the old or the new state.
+//! verified, the next boot runs it as a trial, a healthy cycle in that boot (and the
+//! configured health check) confirms it, and a boot that finds an unconfirmed trial
+//! reverts to the previous slot. A boot is a change of the boot id (`boot_id`), so
+//! restarting the service is not one. The state file is replaced atomically, so a cut at
+//! any point leaves the old or the new state.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,6 +34,9 @@ struct State {
     pending: Option<usize>,
     trial: Option<usize>,
     failed: Option<SlotImage>,
+    /// The boot in which the pending image was installed, or the trial started.
+    #[serde(default)]
+    boot: Option<String>,
 }
 
 /// The primary's image slots.
@@ -88,15 +93,34 @@ impl OwnImage {
         if status.success() { Ok(()) } else { Err(Error::Config(format!("activation command {program}: {status}"))) }
     }
 
-    /// Called at every start of the primary: an unconfirmed trial reverts; a pending
-    /// image starts its trial. What now runs.
+    /// The current boot's id, or `None` when every start counts as a boot.
+    fn boot_id(&self) -> Result<Option<String>, Error> {
+        let Some(path) = &self.config.boot_id else { return Ok(None) };
+        let id = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Ok(Some(id.trim().to_string()))
+    }
+
+    /// Whether this start is a new boot since the one recorded.
+    fn rebooted(&self, now: &Option<String>) -> bool {
+        now.is_none() || *now != self.state.boot
+    }
+
+    /// Called at every start of the primary: after a boot, an unconfirmed trial reverts and
+    /// a pending image starts its trial; a start within the same boot changes nothing.
+    /// What now runs.
     pub fn boot(&mut self) -> Result<&SlotImage, Error> {
+        let now = self.boot_id()?;
+        if !self.rebooted(&now) {
+            return Ok(self.running());
+        }
         if let Some(slot) = self.state.trial.take() {
             self.state.failed = self.state.slots[slot].clone();
+            self.state.boot = now;
             self.save()?;
             self.activate(self.state.active)?;
         } else if let Some(slot) = self.state.pending.take() {
             self.state.trial = Some(slot);
+            self.state.boot = now;
             self.save()?;
         }
         Ok(self.running())
@@ -118,13 +142,20 @@ impl OwnImage {
         self.state.failed.as_ref()
     }
 
-    /// Makes the trial image the one to start from now on.
-    pub fn confirm(&mut self) -> Result<(), Error> {
-        if let Some(slot) = self.state.trial.take() {
-            self.state.active = slot;
-            self.save()?;
+    /// Makes the trial image the one to start from now on, if the health check passes:
+    /// whether it was confirmed (nothing to confirm counts as confirmed).
+    pub fn confirm(&mut self) -> Result<bool, Error> {
+        let Some(slot) = self.state.trial else { return Ok(true) };
+        if let Some((program, args)) = self.config.health_check.split_first() {
+            let status = Command::new(program).args(args).status().map_err(|e| Error::io(program, e))?;
+            if !status.success() {
+                return Ok(false);
+            }
         }
-        Ok(())
+        self.state.trial = None;
+        self.state.active = slot;
+        self.save()?;
+        Ok(true)
     }
 
     /// Writes a verified image into the inactive slot, reads it back to check it, and
@@ -143,6 +174,7 @@ impl OwnImage {
         }
         self.state.slots[slot] = Some(image);
         self.state.pending = Some(slot);
+        self.state.boot = self.boot_id()?;
         self.save()?;
         self.activate(slot)
     }
