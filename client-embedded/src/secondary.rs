@@ -93,6 +93,16 @@ pub struct Secondary<F: NorFlash, K: EcuKey> {
 
 type Result<T, F> = core::result::Result<T, UpdateError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
 
+/// The latest time an ECU states: 9999-12-31T23:59:59Z, the last one metadata can write.
+const LATEST: u64 = 253_402_300_799;
+
+/// Unix seconds as a time, saturating at [`LATEST`]: a larger value (2^64-1, kept by
+/// versions before secure time) means everything has expired, never a wrap to 1969
+/// (nothing ever expires), and still reads as a time in a version report.
+fn time_of(seconds: u64) -> DateTime<update_verifier::Utc> {
+    DateTime::from_timestamp(seconds.min(LATEST) as i64, 0).unwrap_or(DateTime::UNIX_EPOCH)
+}
+
 impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     /// Factory provisioning of the trust anchor: the director root this ECU starts
     /// from (checked to be signed by its own threshold). `scratch` must hold a copy.
@@ -175,7 +185,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     pub fn start_cycle(&mut self, now: u64, scratch: &mut [u8]) -> Result<(), F> {
         let trusted = self.device.state().latest_time;
         // A time past what a timestamp can hold (2^64-1 would wrap to 1969) is ignored.
-        let primary = Some(now).filter(|&t| DateTime::from_timestamp(t.min(i64::MAX as u64) as i64, 0).is_some());
+        let primary = Some(now).filter(|&t| t <= LATEST);
         self.cycle_time = primary.map_or(trusted, |t| t.max(trusted));
         self.noting(|s| s.load_cycle(scratch))
     }
@@ -189,7 +199,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         self.noting(|s| {
             let nonce = s.nonce.ok_or(UpdateError::OutOfOrder("a version report (with its nonce) first"))?;
             let trusted = s.device.state().latest_time;
-            let at = DateTime::from_timestamp(trusted as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+            let at = time_of(trusted);
             let root = s.verifier()?.root();
             let time = update_verifier::uptane::verify_time_attestation(root, attestation, nonce, at)
                 .map_err(UpdateError::Verification)?;
@@ -211,7 +221,9 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         self.assignment = None;
         self.install = None;
         self.attack = AttackCode::NONE;
-        let time = DateTime::from_timestamp(self.cycle_time as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+        // A trusted time poisoned before secure time (an unauthenticated 2^64-1 kept by an
+        // older version) fails closed here.
+        let time = time_of(self.cycle_time);
         let layout = *self.device.layout();
         let len = meta_store::load(self.device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], scratch)?
             .ok_or(UpdateError::Device(Error::NotProvisioned))?;
@@ -443,7 +455,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             ),
             None => (TargetPath::new(""), 0, Hashes::new(alloc::vec![Digest::Sha256([0; 32])]).expect("one digest")),
         };
-        let time = DateTime::from_timestamp(state.latest_time as i64, 0).unwrap_or(DateTime::UNIX_EPOCH);
+        let time = time_of(state.latest_time);
         let report_counter = (epoch << 32) | u64::from(self.reports);
         let nonce = self.nonce_for(report_counter);
         self.nonce = Some(nonce);

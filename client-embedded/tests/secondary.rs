@@ -271,3 +271,16 @@ fn a_time_attestation_signed_by_another_key_is_refused() {
     assert!(ecu.put_time(b"{not json", scratch).is_err());
     assert_eq!(ecu.trusted_time(), before);
 }
+
+#[test]
+fn a_trusted_time_of_2_64_minus_1_kept_by_an_older_version_fails_closed() {
+    let mut director = Director::new();
+    let mut ecu = provisioned(&director);
+    // What an unauthenticated StartCycle(2^64-1) left in the boot state before secure time.
+    ecu.device().advance_time(u64::MAX).unwrap();
+    let image = b"brake firmware v2".to_vec();
+    let targets = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
+    refused(&mut ecu, &targets, &image, now(), AttackCode::FREEZE);
+    let stated = report(&mut ecu).latest_time.time();
+    assert_eq!(stated.to_rfc3339(), "9999-12-31T23:59:59+00:00", "the report still reads as a time");
+}
