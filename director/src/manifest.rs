@@ -5,11 +5,9 @@
 //! not trusted. A pure function of the manifest and the stored inventory, so the refusal
 //! reason is exact and nothing is written for a refused manifest.
 
-use std::collections::BTreeMap;
-
 use metadata_schemas::uptane::{EcuSerial, EcuVersionReport, VehicleVersionManifest};
-use metadata_schemas::{Decode, Encode, Envelope, Key, KeyId, Threshold, json};
-use threshold_keys::{RoleAuthority, check_threshold, default_key_id};
+use metadata_schemas::{Decode, Encode, Envelope, Key, KeyId, json};
+use threshold_keys::{check_signed_by, default_key_id};
 
 use crate::store::{Ecu, Vehicle};
 
@@ -102,9 +100,7 @@ fn parse_key(ecu: &Ecu) -> Result<(KeyId, Key), Refusal> {
 /// Whether `envelope` is signed by `ecu`'s key (the one threshold function, threshold 1).
 fn signed_by(envelope: &Envelope<'_>, ecu: &Ecu) -> Result<bool, Refusal> {
     let (id, key) = parse_key(ecu)?;
-    let keys: BTreeMap<KeyId, Key> = [(id.clone(), key)].into_iter().collect();
-    let authority = RoleAuthority { keys: &keys, keyids: &[id], threshold: Threshold::new(1).expect("1") };
-    Ok(check_threshold(authority, &envelope.signatures, &envelope.canonical_signed()).is_met())
+    Ok(check_signed_by(&id, &key, &envelope.signatures, &envelope.canonical_signed()).is_met())
 }
 
 /// The director's clock and how far ahead of it an ECU's reported time may be.

@@ -8,8 +8,8 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use metadata_schemas::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, optional, required};
 use metadata_schemas::json::{self, Value};
-use metadata_schemas::{DecodeError, Key, KeyId, Signed, Threshold, UtcTime, Version, hex};
-use threshold_keys::{RoleAuthority, Signer, check_threshold, digest};
+use metadata_schemas::{DecodeError, Key, KeyId, Signed, UtcTime, Version, hex};
+use threshold_keys::{Signer, check_signed_by, digest};
 
 use crate::Error;
 use crate::repository::signed_hash;
@@ -241,10 +241,7 @@ pub fn verify(dir: &Path, audit_key: (&KeyId, &Key)) -> Result<Verified, Error> 
     let bytes = std::fs::read(&head_path).map_err(|e| Error::io(&head_path, e))?;
     let envelope =
         metadata_schemas::Envelope::parse(&bytes).map_err(|source| Error::Metadata { file: HEAD.into(), source })?;
-    let keys = [(audit_key.0.clone(), audit_key.1.clone())].into_iter().collect();
-    let keyids = [audit_key.0.clone()];
-    let authority = RoleAuthority { keys: &keys, keyids: &keyids, threshold: Threshold::new(1).expect("1") };
-    let report = check_threshold(authority, &envelope.signatures, &envelope.canonical_signed());
+    let report = check_signed_by(audit_key.0, audit_key.1, &envelope.signatures, &envelope.canonical_signed());
     if !report.is_met() {
         return Err(bad(format!("head is not signed by the audit key: {report}")));
     }

@@ -56,4 +56,4 @@ pub use public_key::{KeyError, PublicKey, RsaKey, SignatureError, default_key_id
 pub use signer::{KeyAlgorithm, KeyFileError, KeyFileSigner, SCRYPT_LOG_N, SignError, Signer};
 #[cfg(feature = "pkcs11")]
 pub use signer::{Pkcs11Signer, Pkcs11Uri};
-pub use threshold::{KeyProblem, RoleAuthority, ThresholdReport, check_threshold};
+pub use threshold::{KeyProblem, RoleAuthority, ThresholdReport, check_signed_by, check_threshold};

@@ -55,6 +55,15 @@ impl ThresholdReport {
     }
 }
 
+/// [`check_threshold`] for one key alone (threshold 1): a document one key signs, such
+/// as an ECU's version report, a director time attestation or an audit log head.
+pub fn check_signed_by(keyid: &KeyId, key: &Key, signatures: &[Signature], message: &[u8]) -> ThresholdReport {
+    let keys: BTreeMap<KeyId, Key> = [(keyid.clone(), key.clone())].into_iter().collect();
+    let keyids = [keyid.clone()];
+    let authority = RoleAuthority { keys: &keys, keyids: &keyids, threshold: Threshold::new(1).expect("1") };
+    check_threshold(authority, signatures, message)
+}
+
 /// Counts the distinct authorized keys with a valid signature over `message`.
 ///
 /// Signatures by key ids the role does not authorize are ignored; an invalid or

@@ -2,11 +2,9 @@
 //! by the time key the trusted director root names (`x-time-keyid`) and carry the nonce
 //! of the ECU's latest version report; the time it yields never goes backwards.
 
-use alloc::collections::BTreeMap;
-
 use metadata_schemas::uptane::{TIME_KEY_FIELD, TimeAttestation};
-use metadata_schemas::{Envelope, Key, KeyId, RoleName, Root, Threshold, json::Value};
-use threshold_keys::{RoleAuthority, check_threshold};
+use metadata_schemas::{Envelope, Key, KeyId, RoleName, Root, json::Value};
+use threshold_keys::check_signed_by;
 
 use crate::{Authority, DateTime, Error, Utc};
 
@@ -36,10 +34,7 @@ pub fn verify_time_attestation(
     let malformed = |source: metadata_schemas::Error| Error::Malformed { role: role.clone(), source };
     let envelope = Envelope::parse(bytes).map_err(malformed)?;
     let (id, key) = time_key(root)?;
-    let keys: BTreeMap<KeyId, Key> = [(id.clone(), key.clone())].into_iter().collect();
-    let keyids = [id];
-    let authority = RoleAuthority { keys: &keys, keyids: &keyids, threshold: Threshold::new(1).expect("1") };
-    let report = check_threshold(authority, &envelope.signatures, &envelope.canonical_signed());
+    let report = check_signed_by(&id, key, &envelope.signatures, &envelope.canonical_signed());
     if !report.is_met() {
         return Err(Error::Unsigned {
             role,
