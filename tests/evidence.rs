@@ -10,6 +10,7 @@ use harness::pki::Pki;
 use harness::proxy::{Proxy, Reply};
 use harness::{Vehicle, evidence, firmware};
 use metadata_schemas::RoleName;
+use metadata_schemas::uptane::AttackCode;
 
 const ALL_FW2: [(&str, &str); 3] =
     [("gateway-hw", "gateway/fw-2.bin"), ("brake-hw", "brake/fw-2.bin"), ("wiper-hw", "wiper/fw-2.bin")];
@@ -56,7 +57,8 @@ fn evidence_rollback_to_an_older_release_counter_is_refused() {
     vehicle.until_done(4);
     vehicle.assign(&[("brake-hw", "brake/fw-1.bin")]);
     let report = vehicle.cycle().unwrap();
-    let refused = matches!(&report.ecus["brake-1"], EcuOutcome::Failed(why) if why.contains("rollback"));
+    let refused =
+        matches!(&report.ecus["brake-1"], EcuOutcome::Failed(why) if why.refused_with() == Some(AttackCode::ROLLBACK));
     vehicle.cycle().unwrap(); // the next version report carries the attack code
     let reported =
         vehicle.status()["ecus"].as_array().unwrap().iter().any(|e| e["serial"] == "brake-1" && e["attack"] == 1);
@@ -149,7 +151,7 @@ fn evidence_a_man_in_the_middle_altering_images_is_refused() {
     let refused = report
         .ecus
         .values()
-        .all(|o| matches!(o, EcuOutcome::Failed(why) if why.contains("hash") || why.contains("sha256")));
+        .all(|o| matches!(o, EcuOutcome::Failed(why) if why.to_string().contains("hash") || why.to_string().contains("sha256")));
     let untouched = vehicle.running().values().all(|p| p.contains("factory"));
     proxy.pass();
     vehicle.until_done(4);
@@ -291,7 +293,8 @@ fn evidence_a_network_interruption_during_download_is_resumed_and_never_installs
             is_fw2(&r.path, ecu) && from.is_some_and(|from| from > 0 && from <= half)
         })
     });
-    let altered_refused = matches!(&resumed.ecus["wiper-1"], EcuOutcome::Failed(why) if why.contains("hash"));
+    let altered_refused =
+        matches!(&resumed.ecus["wiper-1"], EcuOutcome::Failed(why) if why.to_string().contains("hash"));
     let wiper_discarded = !files().iter().any(|f| f.starts_with(".partial") && f.contains("wiper"));
     vehicle.until_done(4);
     let wiper_started_over = ranges.len()

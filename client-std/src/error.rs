@@ -33,9 +33,18 @@ pub enum Error {
     /// The operation needs a refresh first.
     NotRefreshed,
     /// A secondary could not be reached, or refused (the primary's cycle).
-    Secondary(String),
-    /// The director refused a manifest or answered unexpectedly.
-    Director(String),
+    Secondary(crate::primary::SecondaryError),
+    /// The director refused the vehicle version manifest.
+    ManifestRefused {
+        /// The HTTP status.
+        status: u16,
+        /// The director's explanation.
+        body: String,
+    },
+    /// The primary's key could not sign.
+    Sign(threshold_keys::SignError),
+    /// A stop was asked for (SIGTERM): the cycle ended at a step boundary.
+    Stopped,
 }
 
 impl Error {
@@ -61,8 +70,10 @@ impl fmt::Display for Error {
                 write!(f, "target {path}: no trusted targets role lists it")
             }
             Error::NotRefreshed => f.write_str("refresh the metadata first"),
-            Error::Secondary(why) => write!(f, "secondary: {why}"),
-            Error::Director(why) => write!(f, "director: {why}"),
+            Error::Secondary(e) => write!(f, "secondary {e}"),
+            Error::ManifestRefused { status, body } => write!(f, "director: manifest refused ({status}): {body}"),
+            Error::Sign(e) => write!(f, "signing with the primary's key: {e}"),
+            Error::Stopped => f.write_str("stopped on request; the next start resumes"),
         }
     }
 }
@@ -73,6 +84,7 @@ impl std::error::Error for Error {
             Error::Verification(e) => Some(e),
             Error::Transport { source, .. } => Some(source),
             Error::Io { source, .. } => Some(source),
+            Error::Secondary(e) => Some(e),
             _ => None,
         }
     }

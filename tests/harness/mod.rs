@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use client_embedded::Ed25519EcuKey;
-use client_std::primary::{
-    CycleReport, EcuOutcome, OwnImageConfig, Primary, PrimaryConfig, PrimaryTls, SecondaryConfig,
-};
+use client_std::primary::{CycleReport, OwnImageConfig, Primary, PrimaryConfig, PrimaryTls, SecondaryConfig};
 use metadata_schemas::json::{Object, Value};
 use metadata_schemas::{Encode, RoleName};
 use repo_simulator::RepoSim;
@@ -439,7 +437,7 @@ impl Vehicle {
         let mut reports = Vec::new();
         for _ in 0..max {
             let report = self.cycle().unwrap();
-            let done = report.ecus.values().all(|o| *o == EcuOutcome::UpToDate);
+            let done = report.ecus.values().all(|o| o.is_up_to_date());
             reports.push(report);
             if done && !Primary::open(self.config.clone()).unwrap().own_image().on_trial() {
                 break;

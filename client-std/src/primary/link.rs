@@ -7,7 +7,13 @@ use std::time::Duration;
 
 use client_embedded::protocol::{Framer, Request, Response};
 
+use super::failure::{SecondaryError, SecondaryProblem};
 use crate::Error;
+
+/// How long a secondary that is off may hold a connection attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one answer may take (an MCU checks a signature in well under a second).
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A connection to one secondary.
 pub struct Link {
@@ -19,12 +25,14 @@ pub struct Link {
 impl Link {
     /// Connects to `address` (the secondary `serial`).
     pub fn connect(serial: &str, address: &str) -> Result<Link, Error> {
-        let failed = |e: std::io::Error| Error::Secondary(format!("{serial} at {address}: {e}"));
-        // A bounded connect: a secondary that is off must not hold the cycle for minutes.
+        let failed = |source: std::io::Error| {
+            let problem = SecondaryProblem::Connect { address: address.to_string(), source };
+            Error::Secondary(SecondaryError { serial: serial.to_string(), problem })
+        };
         let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
         let mut connected = None;
         for addr in std::net::ToSocketAddrs::to_socket_addrs(address).map_err(failed)? {
-            match TcpStream::connect_timeout(&addr, Duration::from_secs(10)) {
+            match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
                 Ok(stream) => {
                     connected = Some(stream);
                     break;
@@ -33,38 +41,48 @@ impl Link {
             }
         }
         let stream = connected.ok_or(last).map_err(failed)?;
-        stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(failed)?;
-        stream.set_write_timeout(Some(Duration::from_secs(30))).map_err(failed)?;
+        stream.set_read_timeout(Some(ANSWER_TIMEOUT)).map_err(failed)?;
+        stream.set_write_timeout(Some(ANSWER_TIMEOUT)).map_err(failed)?;
         let _ = stream.set_nodelay(true);
         Ok(Link { stream, buffer: vec![0; 1 << 20], serial: serial.to_string() })
     }
 
+    /// The error `problem` with this secondary.
+    pub fn error(&self, problem: SecondaryProblem) -> Error {
+        Error::Secondary(SecondaryError { serial: self.serial.clone(), problem })
+    }
+
     /// Sends `request` and waits for the answer.
     pub fn call(&mut self, request: Request<'_>) -> Result<Response, Error> {
-        let failed = |e: String| Error::Secondary(format!("{}: {e}", self.serial));
         let mut wire = Vec::new();
         request.encode(&mut wire);
-        self.stream.write_all(&wire).map_err(|e| failed(e.to_string()))?;
+        if let Err(e) = self.stream.write_all(&wire) {
+            return Err(self.error(SecondaryProblem::Io(e)));
+        }
         let mut framer = Framer::new(&mut self.buffer);
         let mut input = [0u8; 8192];
-        loop {
-            let n = self.stream.read(&mut input).map_err(|e| failed(e.to_string()))?;
-            if n == 0 {
-                return Err(failed("connection closed (power cut or reset)".into()));
-            }
+        let problem = loop {
+            let n = match self.stream.read(&mut input) {
+                Ok(0) => break SecondaryProblem::Closed,
+                Ok(n) => n,
+                Err(e) => break SecondaryProblem::Io(e),
+            };
             if let (_, Some(frame)) = framer.push(&input[..n]) {
-                let (kind, payload) = frame.map_err(|e| failed(format!("{e:?}")))?;
-                return Response::decode(kind, payload).map_err(|e| failed(format!("{e:?}")));
+                match frame.and_then(|(kind, payload)| Response::decode(kind, payload)) {
+                    Ok(response) => return Ok(response),
+                    Err(e) => break SecondaryProblem::Frame(e),
+                }
             }
-        }
+        };
+        Err(self.error(problem))
     }
 
     /// Sends `request`, which must be answered with `Ok` (or, for `Activate`, `Resetting`).
     pub fn expect_ok(&mut self, request: Request<'_>) -> Result<(), Error> {
         match self.call(request)? {
             Response::Ok | Response::Resetting => Ok(()),
-            Response::Refused(code) => Err(Error::Secondary(format!("{} refused: {}", self.serial, code.name()))),
-            other => Err(Error::Secondary(format!("{}: unexpected answer {other:?}", self.serial))),
+            Response::Refused(code) => Err(self.error(SecondaryProblem::Refused(code))),
+            _ => Err(self.error(SecondaryProblem::Unexpected("ok"))),
         }
     }
 }

@@ -7,11 +7,16 @@ mod check;
 mod config;
 mod cycle;
 mod delegations;
+mod failure;
+mod handover;
 pub mod link;
 mod own_image;
+pub mod plan;
+mod reports;
 pub mod schedule;
 
 pub use check::{Problem, check};
 pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
 pub use cycle::{CycleReport, EcuOutcome, Observer, Primary, Progress};
+pub use failure::{EcuFailure, SecondaryError, SecondaryProblem};
 pub use own_image::{OwnImage, SlotImage};

@@ -85,8 +85,9 @@ pub fn run(argv: &[String]) -> Result<(), String> {
         return daemon(&config, Duration::from_secs(options.interval.unwrap_or(3600)));
     }
     let interval = Duration::from_secs(options.interval.unwrap_or(0));
+    let never = Arc::new(AtomicBool::new(false));
     for cycle in 1..=options.cycles {
-        let (report, done) = one_cycle(&config, u64::from(cycle)).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        let (report, done) = one_cycle(&config, u64::from(cycle), &never).map_err(|e| format!("cycle {cycle}: {e}"))?;
         let failed = report.ecus.values().any(|o| matches!(o, EcuOutcome::Failed(_)));
         if options.until_done && done {
             println!("every ECU runs what the director wants");
@@ -103,8 +104,12 @@ pub fn run(argv: &[String]) -> Result<(), String> {
 }
 
 /// One cycle, printed; the report and whether every ECU runs what the director wants.
-fn one_cycle(config: &PrimaryConfig, cycle: u64) -> Result<(CycleReport, bool), client_std::Error> {
-    let mut primary = Primary::open(config.clone())?.with_observer(show());
+fn one_cycle(
+    config: &PrimaryConfig,
+    cycle: u64,
+    stop: &Arc<AtomicBool>,
+) -> Result<(CycleReport, bool), client_std::Error> {
+    let mut primary = Primary::open(config.clone())?.with_observer(show()).with_stop(stop.clone());
     println!("cycle {cycle}:");
     let report = primary.cycle(chrono::Utc::now())?;
     for (serial, outcome) in &report.ecus {
@@ -114,12 +119,13 @@ fn one_cycle(config: &PrimaryConfig, cycle: u64) -> Result<(CycleReport, bool), 
             EcuOutcome::Failed(why) => println!("  {serial}: FAILED: {why}"),
         }
     }
-    let done = report.ecus.values().all(|o| *o == EcuOutcome::UpToDate) && !primary.own_image().on_trial();
+    let done = report.ecus.values().all(|o| o.is_up_to_date()) && !primary.own_image().on_trial();
     Ok((report, done))
 }
 
 /// Cycles until SIGTERM or SIGINT; a failed cycle backs off (5 s, doubling up to the
-/// interval). A signal ends the wait at once and the service between cycles.
+/// interval). A signal ends a wait at once, and a cycle at its next step boundary (an
+/// image hand-over stops before activation; the state directory stays consistent).
 fn daemon(config: &PrimaryConfig, interval: Duration) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -130,8 +136,9 @@ fn daemon(config: &PrimaryConfig, interval: Duration) -> Result<(), String> {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        match one_cycle(config, cycle) {
+        match one_cycle(config, cycle, &stop) {
             Ok(_) => failures = 0,
+            Err(client_std::Error::Stopped) => break,
             Err(e) => {
                 failures = failures.saturating_add(1);
                 eprintln!("update-client: cycle {cycle} failed ({failures} in a row): {e}");

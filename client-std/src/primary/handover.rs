@@ -1,0 +1,139 @@
+//! The primary's conversations with a secondary after the plan: the director's attested
+//! time, and an image hand-over (the roots it lacks, the image repository's metadata for
+//! full verification, the director targets, the image in chunks, activation).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use client_embedded::protocol::{Request, Response};
+use metadata_schemas::TargetPath;
+use update_verifier::TrustedSet;
+
+use super::failure::SecondaryProblem;
+use super::link::Link;
+use super::plan::roots_to_send;
+use crate::{Error, HttpTransport, MetadataDir};
+
+/// Bytes of an image per protocol frame.
+const CHUNK: usize = 16 * 1024;
+
+/// What a hand-over draws on besides the image: where roots come from, what the primary
+/// trusts and has cached.
+pub(super) struct Sources<'a> {
+    /// Fetches roots the secondary lacks.
+    pub transport: &'a HttpTransport,
+    /// `…/vehicles/VIN/director` (its `N.root.json` files).
+    pub director_base: String,
+    /// The image repository's metadata URL.
+    pub image_base: &'a str,
+    /// The newest director and image repository roots the primary trusts.
+    pub latest_roots: (u64, u64),
+    /// The primary's state directory (cached metadata).
+    pub state_dir: &'a Path,
+    /// The image repository as the primary verified it.
+    pub images: &'a TrustedSet,
+}
+
+/// One image for one secondary.
+pub(super) struct Delivery<'a> {
+    pub serial: &'a str,
+    pub address: &'a str,
+    pub full: bool,
+    pub path: &'a TargetPath,
+    pub bytes: &'a [u8],
+    /// The cycle's time, seconds since 1970.
+    pub now: u64,
+}
+
+/// Hands `delivery` over and activates it; `sent` sees the bytes handed over so far. A
+/// stop asked for mid-stream ends before activation (the ECU keeps running its image).
+pub(super) fn hand_over(
+    sources: &Sources,
+    delivery: &Delivery,
+    sent: &mut dyn FnMut(u64),
+    stop: &AtomicBool,
+) -> Result<(), Error> {
+    let mut link = Link::connect(delivery.serial, delivery.address)?;
+    link.expect_ok(Request::StartCycle(delivery.now))?;
+    let Response::RootVersions { director, images } = link.call(Request::GetRootVersions)? else {
+        return Err(link.error(SecondaryProblem::Unexpected("its root versions")));
+    };
+    let (latest_director, latest_images) = sources.latest_roots;
+    send_roots(&mut link, sources.transport, &sources.director_base, director.into(), latest_director, |b| {
+        Request::PutRoot(b)
+    })?;
+    if delivery.full {
+        let base = sources.image_base.trim_end_matches('/');
+        send_roots(&mut link, sources.transport, base, images.into(), latest_images, |b| Request::PutImageRoot(b))?;
+        send_image_repository(&mut link, sources, delivery.path)?;
+    }
+    send_director_targets(&mut link, sources.state_dir)?;
+    stream_image(&mut link, delivery.bytes, sent, stop)?;
+    link.expect_ok(Request::Activate)
+}
+
+/// Sends each root after `has` up to `latest`, oldest first.
+fn send_roots(
+    link: &mut Link,
+    transport: &HttpTransport,
+    base: &str,
+    has: u64,
+    latest: u64,
+    put: for<'a> fn(&'a [u8]) -> Request<'a>,
+) -> Result<(), Error> {
+    let limit = update_verifier::Limits::default().root_max_length;
+    for version in roots_to_send(has, latest) {
+        let url = format!("{base}/{version}.root.json");
+        let bytes = crate::transport::fetch_limited(transport, &url, limit)
+            .map_err(|source| Error::Transport { url: url.clone(), source })?;
+        link.expect_ok(put(&bytes))?;
+    }
+    Ok(())
+}
+
+/// The image repository's timestamp, snapshot and targets, then the delegated roles the
+/// search for `path` visits, as the primary verified and cached them.
+fn send_image_repository(link: &mut Link, sources: &Sources, path: &TargetPath) -> Result<(), Error> {
+    let metadata = MetadataDir::open(sources.state_dir.join("images"))?;
+    let read = |name: &str| metadata.read(name)?.ok_or(Error::NotRefreshed);
+    link.expect_ok(Request::PutImageTimestamp(&read("timestamp.json")?))?;
+    link.expect_ok(Request::PutImageSnapshot(&read("snapshot.json")?))?;
+    link.expect_ok(Request::PutImageTargets(&read("targets.json")?))?;
+    for (role, bytes) in super::delegations::on_path(sources.images, &metadata, path)? {
+        link.expect_ok(Request::PutImageDelegation { role: role.as_str(), bytes: &bytes })?;
+    }
+    Ok(())
+}
+
+/// The director targets the primary verified; the secondary must find an image in them.
+fn send_director_targets(link: &mut Link, state_dir: &Path) -> Result<(), Error> {
+    let targets = MetadataDir::open(state_dir.join("director"))?.read("targets.json")?.ok_or(Error::NotRefreshed)?;
+    match link.call(Request::PutTargets(&targets))? {
+        Response::Assigned(Some(_)) => Ok(()),
+        Response::Assigned(None) => Err(link.error(SecondaryProblem::NothingAssigned)),
+        Response::Refused(code) => Err(link.error(SecondaryProblem::Refused(code))),
+        _ => Err(link.error(SecondaryProblem::Unexpected("an assignment"))),
+    }
+}
+
+/// The image in chunks, ending early (before activation) if a stop is asked for.
+fn stream_image(link: &mut Link, bytes: &[u8], sent: &mut dyn FnMut(u64), stop: &AtomicBool) -> Result<(), Error> {
+    link.expect_ok(Request::BeginImage)?;
+    let mut done = 0;
+    for chunk in bytes.chunks(CHUNK) {
+        if stop.load(Ordering::SeqCst) {
+            return Err(Error::Stopped);
+        }
+        link.expect_ok(Request::ImageChunk(chunk))?;
+        done += chunk.len() as u64;
+        sent(done);
+    }
+    Ok(())
+}
+
+/// Starts the secondary's cycle and hands it the director's time attestation.
+pub(super) fn send_time(serial: &str, address: &str, now: u64, attestation: &[u8]) -> Result<(), Error> {
+    let mut link = Link::connect(serial, address)?;
+    link.expect_ok(Request::StartCycle(now))?;
+    link.expect_ok(Request::PutTime(attestation))
+}
