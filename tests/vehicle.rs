@@ -82,20 +82,6 @@ fn one_unauthenticated_start_cycle_frame_cannot_set_an_ecus_time() {
     assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
 }
 
-/// The config as the JSON file `update-client primary` reads.
-fn config_json(config: &PrimaryConfig) -> serde_json::Value {
-    serde_json::json!({
-        "vin": config.vin, "serial": config.serial, "hardware_id": config.hardware_id, "key": config.key,
-        "director": config.director, "image_repository": config.image_repository,
-        "director_root": config.director_root, "image_root": config.image_root, "state_dir": config.state_dir,
-        "device_token": config.device_token,
-        "own_image": {"slots": config.own_image.slots, "factory_name": config.own_image.factory_name, "boot_id": null},
-        "secondaries": config.secondaries.iter().map(|s| serde_json::json!({
-            "serial": s.serial, "address": s.address, "full_verification": s.full_verification,
-        })).collect::<Vec<_>>(),
-    })
-}
-
 /// Not a test of its own: the primary's process for `a_primary_killed_at_any_moment...`,
 /// which runs this test binary again with PRIMARY_CONFIG set.
 #[test]
@@ -116,7 +102,7 @@ fn primary_process() {
 /// lets it finish; whether it finished on its own.
 fn run_primary(vehicle: &Vehicle, after: Option<Duration>) -> bool {
     let path = vehicle.dir.path().join("primary.json");
-    std::fs::write(&path, serde_json::to_vec(&config_json(&vehicle.config)).unwrap()).unwrap();
+    std::fs::write(&path, serde_json::to_vec(&vehicle.config_json()).unwrap()).unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "primary_process", "--nocapture", "--test-threads=1"])
         .env("PRIMARY_CONFIG", &path)

@@ -506,6 +506,21 @@ impl Vehicle {
         found.map(|a| a["state"].as_str().unwrap().to_string()).unwrap_or_default()
     }
 
+    /// The primary's configuration as the JSON file `update-client primary` reads.
+    pub fn config_json(&self) -> serde_json::Value {
+        let config = &self.config;
+        serde_json::json!({
+            "vin": config.vin, "serial": config.serial, "hardware_id": config.hardware_id, "key": config.key,
+            "director": config.director, "image_repository": config.image_repository,
+            "director_root": config.director_root, "image_root": config.image_root, "state_dir": config.state_dir,
+            "device_token": config.device_token,
+            "own_image": {"slots": config.own_image.slots, "factory_name": config.own_image.factory_name, "boot_id": null},
+            "secondaries": config.secondaries.iter().map(|s| serde_json::json!({
+                "serial": s.serial, "address": s.address, "full_verification": s.full_verification,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
     /// The director's events for the vehicle.
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.admin("GET", &format!("/vehicles/{VIN}/events?limit=1000"), serde_json::Value::Null)["events"]

@@ -6,6 +6,7 @@
 mod check;
 mod config;
 mod cycle;
+pub mod daemon;
 mod delegations;
 mod failure;
 mod handover;

@@ -4,10 +4,9 @@
 //! rules run at every start).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use client_std::primary::daemon::{self, Daemon, Event};
 use client_std::primary::{CycleReport, EcuOutcome, Primary, PrimaryConfig, Progress, schedule};
 
 pub const HELP: &str = "\
@@ -85,9 +84,8 @@ pub fn run(argv: &[String]) -> Result<(), String> {
         return daemon(&config, Duration::from_secs(options.interval.unwrap_or(3600)));
     }
     let interval = Duration::from_secs(options.interval.unwrap_or(0));
-    let never = Arc::new(AtomicBool::new(false));
     for cycle in 1..=options.cycles {
-        let (report, done) = one_cycle(&config, u64::from(cycle), &never).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        let (report, done) = one_cycle(&config, u64::from(cycle)).map_err(|e| format!("cycle {cycle}: {e}"))?;
         let failed = report.ecus.values().any(|o| matches!(o, EcuOutcome::Failed(_)));
         if options.until_done && done {
             println!("every ECU runs what the director wants");
@@ -97,21 +95,23 @@ pub fn run(argv: &[String]) -> Result<(), String> {
             return Err("an ECU could not be updated".into());
         }
         if cycle < options.cycles {
-            std::thread::sleep(schedule::next_wait(interval, 0, jitter()));
+            std::thread::sleep(schedule::next_wait(interval, 0, daemon::jitter()));
         }
     }
     if options.until_done { Err(format!("not done after {} cycles", options.cycles)) } else { Ok(()) }
 }
 
 /// One cycle, printed; the report and whether every ECU runs what the director wants.
-fn one_cycle(
-    config: &PrimaryConfig,
-    cycle: u64,
-    stop: &Arc<AtomicBool>,
-) -> Result<(CycleReport, bool), client_std::Error> {
-    let mut primary = Primary::open(config.clone())?.with_observer(show()).with_stop(stop.clone());
+fn one_cycle(config: &PrimaryConfig, cycle: u64) -> Result<(CycleReport, bool), client_std::Error> {
+    let mut primary = Primary::open(config.clone())?.with_observer(show());
     println!("cycle {cycle}:");
     let report = primary.cycle(chrono::Utc::now())?;
+    print_outcomes(&report);
+    let done = report.ecus.values().all(|o| o.is_up_to_date()) && !primary.own_image().on_trial();
+    Ok((report, done))
+}
+
+fn print_outcomes(report: &CycleReport) {
     for (serial, outcome) in &report.ecus {
         match outcome {
             EcuOutcome::UpToDate => println!("  {serial}: up to date"),
@@ -119,39 +119,24 @@ fn one_cycle(
             EcuOutcome::Failed(why) => println!("  {serial}: FAILED: {why}"),
         }
     }
-    let done = report.ecus.values().all(|o| o.is_up_to_date()) && !primary.own_image().on_trial();
-    Ok((report, done))
 }
 
-/// Cycles until SIGTERM or SIGINT; a failed cycle backs off (5 s, doubling up to the
-/// interval). A signal ends a wait at once, and a cycle at its next step boundary (an
-/// image hand-over stops before activation; the state directory stays consistent).
+/// The service: cycles until SIGTERM or SIGINT (see [`Daemon`]), each event printed.
 fn daemon(config: &PrimaryConfig, interval: Duration) -> Result<(), String> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone()).map_err(|e| format!("signal handler: {e}"))?;
-    }
-    let mut failures = 0u32;
-    for cycle in 1.. {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        match one_cycle(config, cycle, &stop) {
-            Ok(_) => failures = 0,
-            Err(client_std::Error::Stopped) => break,
-            Err(e) => {
-                failures = failures.saturating_add(1);
-                eprintln!("update-client: cycle {cycle} failed ({failures} in a row): {e}");
+    let daemon = Daemon::new(config.clone(), interval).stop_on_signals().map_err(|e| e.to_string())?;
+    daemon.run(
+        || Some(Box::new(show())),
+        |event| match event {
+            Event::CycleStarted(cycle) => println!("cycle {cycle}:"),
+            Event::CycleDone(report) => print_outcomes(report),
+            Event::CycleFailed { cycle, failures, error } => {
+                eprintln!("update-client: cycle {cycle} failed ({failures} in a row): {error}")
             }
-        }
-        let wait = schedule::next_wait(interval, failures, jitter());
-        println!("next cycle in {} s", wait.as_secs());
-        let until = Instant::now() + wait;
-        while !stop.load(Ordering::SeqCst) && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(100).min(until.saturating_duration_since(Instant::now())));
-        }
-    }
-    println!("stopped (signal): the state directory is consistent; the next start resumes");
+            Event::Waiting(wait) => println!("next cycle in {} s", wait.as_secs()),
+            Event::Stopped => println!("stopped (signal): the state directory is consistent; the next start resumes"),
+            _ => {}
+        },
+    );
     Ok(())
 }
 
@@ -166,13 +151,6 @@ fn check(path: &std::path::Path, config: &PrimaryConfig) -> Result<(), String> {
         eprintln!("{}: {}: {}", path.display(), p.field, p.what);
     }
     Err(format!("{} problem(s) in {}", problems.len(), path.display()))
-}
-
-/// A number in [0, 1) that differs between gateways and cycles (for jitter, not secrecy).
-fn jitter() -> f64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-    let mixed = u64::from(nanos ^ std::process::id().rotate_left(16)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Prints each step as it happens, with a progress bar per transfer on a terminal.
