@@ -1,9 +1,15 @@
 //! # Integrating the secondary into an MCU firmware
 //!
-//! This is the path from a board to an ECU that a primary updates. The worked example is
-//! `embedded/qemu-firmware` (Cortex-M4 under QEMU, run by `scripts/qemu-test`): it
-//! provisions, boots, verifies and installs real signed updates, reverts an unconfirmed
-//! trial and confirms a good one, and prints the figures quoted below.
+//! This is the path from a board to an ECU that a primary updates. The worked examples
+//! are in `embedded/qemu-firmware` (Cortex-M4 under QEMU, both run by `scripts/qemu-test`):
+//!
+//! - `src/bin/uart_secondary.rs`: a full-verification secondary provisioned from a
+//!   factory block, serving the protocol over the board's UART. QEMU joins the UART to a
+//!   host TCP port, and the real `update-client primary` and director update it end to
+//!   end (`tests/qemu_vehicle.rs`): trial, self-confirmation, a refused rollback.
+//! - `src/main.rs`: the same library driven by a script of five boots with built-in
+//!   metadata. It reverts an unconfirmed trial, confirms a good one and prints the
+//!   instruction counts quoted below.
 //!
 //! ## Features
 //!
@@ -32,16 +38,19 @@
 //!
 //! For a non-contiguous map, fill a [`Layout`](crate::Layout)'s public regions by hand:
 //! `Device::open` and `Device::provision` check it against the flash and refuse
-//! overlaps and geometries it cannot write power-cut safely. The QEMU firmware uses
-//! `Layout::contiguous(0, 4096, 32 * 1024, 4096, 8 * 1024, false)`: 64 KiB of slots, 8
-//! KiB of state, 32 KiB of metadata.
+//! overlaps and geometries it cannot write power-cut safely. The UART example uses
+//! `Layout::contiguous(0, 4096, 64 * 1024, 4096, 8 * 1024, true)`: 128 KiB of slots, 8
+//! KiB of state, 96 KiB of metadata (six roles, two copies each). The scripted firmware
+//! uses `Layout::contiguous(0, 4096, 32 * 1024, 4096, 8 * 1024, false)`.
 //!
 //! ## Memory (measured on the QEMU Cortex-M4, `scripts/qemu-test`)
 //!
 //! | what | figure |
 //! |---|---|
 //! | `.text` + `.rodata` of the whole firmware | 148,880 + 85,592 bytes |
+//! | `.text` + `.rodata` of the UART example (protocol, full verification) | 168,076 + 21,108 bytes |
 //! | peak stack verifying director targets | 20,124 bytes |
+//! | peak stack / heap of a whole full-verification update over the UART | 18,652 / 13,957 bytes |
 //! | peak heap, director targets listing 1 / 20 ECUs | 6,148 / 15,459 bytes |
 //! | instructions to verify director targets (1 / 20 ECUs, Ed25519) | 2.42 M / 3.83 M |
 //!
@@ -81,6 +90,11 @@
 //!    (`public_key()`, TUF key JSON) with the director with the ECU's serial and
 //!    hardware id (`director register ... --ecu SERIAL:HWID:KEY.json`).
 //!
+//! The UART example takes all of this from a block the end-of-line programmer writes into
+//! reserved flash (`src/provisioning.rs`: VIN, serial, hardware id, key seed, roots,
+//! factory image; QEMU's `-device loader` plays the programmer). Nothing of it can be
+//! written over the protocol.
+//!
 //! ## Feeding the protocol from a UART or CAN-TP
 //!
 //! The primary speaks [`protocol`](crate::protocol): length-prefixed, CRC-closed frames,
@@ -91,15 +105,22 @@
 //! if let Some(Ok((kind, payload))) = frame {
 //!     let response = match Request::decode(kind, payload) {
 //!         Ok(request) => protocol::serve(&mut secondary, request, &mut scratch),
-//!         Err(_) => /* drop the frame: the primary resends or gives up */,
+//!         Err(_) => Response::Refused(AttackCode::MALFORMED), // a frame of no known request
 //!     };
 //!     response.encode(&mut out);                     // write `out` to the UART
 //! }
 //! // feed &bytes[used..] again until empty
 //! ```
 //!
-//! `ecu-sim` (`client_embedded::ecu_sim`, host only) is exactly this loop over TCP. A
-//! `Response::Resetting` answer means: flush the UART, then reset into the trial.
+//! `ecu-sim` (`client_embedded::ecu_sim`, host only) is exactly this loop over TCP, and
+//! `uart_secondary` over a polled UART. A `Response::Resetting` answer means: flush the
+//! UART, then reset into the trial.
+//!
+//! A serial line has no connection that ends when the primary vanishes mid-frame: the
+//! rest of that frame never comes, and the next primary's bytes would be read as its
+//! tail. Drop the partial frame after a silence ([`Framer::in_frame`](crate::protocol::Framer::in_frame),
+//! [`Framer::discard`](crate::protocol::Framer::discard); the example waits one second),
+//! as serial protocols such as Modbus RTU do. A frame whose CRC fails gets no answer.
 //!
 //! ## Which storage
 //!

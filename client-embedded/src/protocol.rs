@@ -173,6 +173,17 @@ impl<'b> Framer<'b> {
         (used, None)
     }
 
+    /// Whether part of a frame is waiting for the rest.
+    pub fn in_frame(&self) -> bool {
+        self.filled > 0
+    }
+
+    /// Drops a partial frame. On a serial line, where no connection ends when a sender
+    /// vanishes mid-frame, a silence is the point to start over.
+    pub fn discard(&mut self) {
+        self.filled = 0;
+    }
+
     /// Bytes the current frame needs in all (the header first).
     fn needed(&self) -> usize {
         if self.filled < HEADER {

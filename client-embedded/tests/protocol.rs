@@ -131,3 +131,21 @@ fn every_request_with_a_payload_round_trips_and_a_short_delegation_frame_is_malf
     let (kind, payload) = framer.push(&wire).1.unwrap().unwrap();
     assert!(Request::decode(kind, payload).is_err());
 }
+
+#[test]
+fn a_frame_cut_short_on_a_serial_line_is_discarded_and_the_next_frame_reads_clean() {
+    let mut buffer = vec![0u8; 256];
+    let mut framer = Framer::new(&mut buffer);
+    let mut first = Vec::new();
+    Request::PutTargets(&[7u8; 40]).encode(&mut first);
+    // The sender vanished mid-frame; the receiver holds part of it.
+    assert_eq!(framer.push(&first[..20]).1, None);
+    assert!(framer.in_frame());
+    // Without a resync the next frame would be read as the rest of the first.
+    framer.discard();
+    assert!(!framer.in_frame());
+    let mut next = Vec::new();
+    Request::StartCycle(42).encode(&mut next);
+    let (kind, payload) = framer.push(&next).1.unwrap().unwrap();
+    assert_eq!(Request::decode(kind, payload), Ok(Request::StartCycle(42)));
+}

@@ -145,6 +145,38 @@ impl Vehicle {
 
     /// The same, the director serving TLS (`tls`, and the CA PEM the primary trusts).
     pub fn with_tls(images: RepoSim, tls: Option<(director::config::TlsConfig, PathBuf)>) -> Vehicle {
+        let mut vehicle = Self::registered(images, tls, &SECONDARIES);
+        for (serial, _, _, full) in SECONDARIES {
+            let factory =
+                write(vehicle.dir.path().join(format!("{serial}-factory.bin")), format!("{serial} factory").as_bytes());
+            let mut args = vec![
+                "--provision".to_string(),
+                "--root".into(),
+                vehicle.config.director_root.display().to_string(),
+                "--factory".into(),
+                factory.display().to_string(),
+            ];
+            if full {
+                args.extend(["--image-root".into(), vehicle.config.image_root.display().to_string()]);
+            }
+            vehicle.start_sim(serial, &args);
+            vehicle.config.secondaries.push(SecondaryConfig {
+                serial: serial.into(),
+                address: vehicle.sims[serial].address.clone(),
+                full_verification: full,
+            });
+        }
+        vehicle
+    }
+
+    /// The director running and the vehicle registered with the gateway and `secondaries`
+    /// (serial, hardware id, ECU key seed byte, full verification), none of them started
+    /// nor in the primary's configuration yet.
+    pub fn registered(
+        images: RepoSim,
+        tls: Option<(director::config::TlsConfig, PathBuf)>,
+        secondaries: &[(&str, &str, u8, bool)],
+    ) -> Vehicle {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("image-repo");
         for (name, bytes) in &images.files {
@@ -215,7 +247,7 @@ impl Vehicle {
         let mut ecus = vec![
             serde_json::json!({"serial": "gateway-1", "hardware_id": "gateway-hw", "public_key": key_json(threshold_keys::Signer::public_key(&primary_key))}),
         ];
-        for (serial, hw, seed, full) in SECONDARIES {
+        for &(serial, hw, seed, full) in secondaries {
             let key = Ed25519EcuKey::from_seed(&[seed; 32]);
             ecus.push(serde_json::json!({"serial": serial, "hardware_id": hw, "public_key": key_json(key.public_key()), "verification": if full { "full" } else { "partial" }}));
         }
@@ -225,26 +257,6 @@ impl Vehicle {
             serde_json::json!({"vin": VIN, "primary_ecu_serial": "gateway-1", "ecus": ecus}),
         );
         vehicle.config.device_token = Some(registered["device_token"].as_str().unwrap().to_string());
-        for (serial, _, _, full) in SECONDARIES {
-            let factory =
-                write(vehicle.dir.path().join(format!("{serial}-factory.bin")), format!("{serial} factory").as_bytes());
-            let mut args = vec![
-                "--provision".to_string(),
-                "--root".into(),
-                vehicle.config.director_root.display().to_string(),
-                "--factory".into(),
-                factory.display().to_string(),
-            ];
-            if full {
-                args.extend(["--image-root".into(), vehicle.config.image_root.display().to_string()]);
-            }
-            vehicle.start_sim(serial, &args);
-            vehicle.config.secondaries.push(SecondaryConfig {
-                serial: serial.into(),
-                address: vehicle.sims[serial].address.clone(),
-                full_verification: full,
-            });
-        }
         vehicle
     }
 

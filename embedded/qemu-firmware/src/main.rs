@@ -15,11 +15,6 @@
 #![no_std]
 #![no_main]
 
-extern crate alloc;
-
-mod measure;
-mod ram_flash;
-
 use client_embedded::{
     BootDecision, Device, Ed25519EcuKey, FactoryImage, ImageInfo, Layout, Secondary, Slot, SlotStatus,
 };
@@ -29,7 +24,8 @@ use metadata_schemas::uptane::{EcuSerial, HardwareId, Vin};
 use update_verifier::uptane::EcuIdentity;
 use update_verifier::Limits;
 
-use ram_flash::RamFlash;
+use qemu_firmware::ram_flash::RamFlash;
+use qemu_firmware::{measure, ram_flash};
 
 macro_rules! fixture {
     ($name:literal) => {

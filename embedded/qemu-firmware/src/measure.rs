@@ -117,8 +117,17 @@ pub fn report() {
     let stack = stack_top() as usize - p as usize;
     let statics = (core::ptr::addr_of!(__edata) as usize - core::ptr::addr_of!(__sdata) as usize)
         + (core::ptr::addr_of!(__ebss) as usize - core::ptr::addr_of!(__sbss) as usize);
-    hprintln!("calibration: {}.{:02} instructions per SysTick tick", unsafe { INSTRUCTIONS_PER_TICK_X100 } / 100, unsafe { INSTRUCTIONS_PER_TICK_X100 } % 100);
+    hprintln!(
+        "calibration: {}.{:02} instructions per SysTick tick",
+        unsafe { INSTRUCTIONS_PER_TICK_X100 } / 100,
+        unsafe { INSTRUCTIONS_PER_TICK_X100 } % 100
+    );
     hprintln!("peak heap: {} bytes (of a {} byte heap)", PEAK.load(Ordering::Relaxed), HEAP_SIZE);
     hprintln!("peak stack: {} bytes", stack);
-    hprintln!("static RAM (.data + .bss): {} bytes, of which heap {} and metadata scratch {}", statics, HEAP_SIZE, SCRATCH_SIZE);
+    hprintln!(
+        "static RAM (.data + .bss): {} bytes, of which heap {} and metadata scratch {}",
+        statics,
+        HEAP_SIZE,
+        SCRATCH_SIZE
+    );
 }

@@ -6,7 +6,7 @@ use core::mem::MaybeUninit;
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
 
-const SIZE: usize = 112 * 1024;
+const SIZE: usize = 256 * 1024;
 const MAGIC: u32 = 0x5550_544E;
 
 /// RAM kept across resets: a provisioning mark, the boot count, the flash bytes.
@@ -94,7 +94,8 @@ impl ReadNorFlash for RamFlash {
 
     fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
         let at = offset as usize;
-        let source = self.persistent.bytes.get(at..at + bytes.len()).ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
+        let source =
+            self.persistent.bytes.get(at..at + bytes.len()).ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
         bytes.copy_from_slice(source);
         Ok(())
     }
@@ -122,7 +123,8 @@ impl NorFlash for RamFlash {
         if at % Self::WRITE_SIZE != 0 || data.len() % Self::WRITE_SIZE != 0 {
             return Err(FlashError(NorFlashErrorKind::NotAligned));
         }
-        let target = self.persistent.bytes.get_mut(at..at + data.len()).ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
+        let target =
+            self.persistent.bytes.get_mut(at..at + data.len()).ok_or(FlashError(NorFlashErrorKind::OutOfBounds))?;
         if target.iter().any(|&b| b != 0xFF) {
             return Err(FlashError(NorFlashErrorKind::Other)); // NOR cannot write a word twice
         }

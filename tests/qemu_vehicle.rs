@@ -1,0 +1,141 @@
+//! The real primary and director update a Cortex-M4 secondary that runs under QEMU
+//! (`embedded/qemu-firmware`'s `uart_secondary`), over the board's UART joined to a host
+//! TCP port: no ecu-sim anywhere. The firmware is provisioned as at end of line, from a
+//! block a programmer writes into reserved flash (`-device loader`).
+//!
+//! Needs the firmware built with Debian's rustc for thumbv7em: `scripts/qemu-test`
+//! builds it and runs this test with QEMU_UART_FIRMWARE set.
+
+mod harness;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use client_embedded::protocol::Request;
+use client_std::primary::{EcuOutcome, SecondaryConfig};
+use harness::{Vehicle, firmware};
+use metadata_schemas::uptane::AttackCode;
+
+/// The ECU under QEMU: serial, hardware id, key seed byte, full verification.
+const MCU: (&str, &str, u8, bool) = ("brake-1", "brake-hw", 1, true);
+
+/// The factory provisioning block (layout in the firmware's `src/provisioning.rs`).
+fn provisioning_block(vehicle: &Vehicle) -> Vec<u8> {
+    let (serial, hardware_id, seed, _) = MCU;
+    let fields: [Vec<u8>; 8] = [
+        harness::VIN.into(),
+        serial.into(),
+        hardware_id.into(),
+        vec![seed; 32],
+        std::fs::read(&vehicle.config.director_root).unwrap(),
+        std::fs::read(&vehicle.config.image_root).unwrap(),
+        b"brake/factory.bin".to_vec(),
+        b"brake-1 factory firmware, as flashed at end of line".to_vec(),
+    ];
+    let mut block = b"UPTPROV1".to_vec();
+    for field in fields {
+        block.extend_from_slice(&(field.len() as u32).to_le_bytes());
+        block.extend_from_slice(&field);
+    }
+    block
+}
+
+/// QEMU running the firmware; killed when dropped.
+struct Board {
+    qemu: Child,
+    log: PathBuf,
+    address: String,
+}
+
+impl Board {
+    fn power_on(firmware: &Path, block: &Path, dir: &Path) -> Board {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = dir.join("qemu.log");
+        let qemu = Command::new("qemu-system-arm")
+            .args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic", "-monitor", "none"])
+            .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+            .arg(firmware)
+            .arg("-device")
+            .arg(format!("loader,file={},addr=0x00300000,force-raw=on", block.display()))
+            .arg("-serial")
+            .arg(format!("tcp:127.0.0.1:{port},server=on,wait=off"))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("qemu-system-arm (Debian: qemu-system-arm)");
+        let board = Board { qemu, log, address: format!("127.0.0.1:{port}") };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&board.address).is_err() {
+            assert!(Instant::now() < deadline, "QEMU does not listen on {}: {}", board.address, board.said());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        board
+    }
+
+    /// What the firmware printed (semihosting).
+    fn said(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        let _ = self.qemu.kill();
+        let _ = self.qemu.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs the QEMU UART firmware: scripts/qemu-test builds it and runs this"]
+fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
+    let elf = PathBuf::from(std::env::var("QEMU_UART_FIRMWARE").expect("QEMU_UART_FIRMWARE: the uart_secondary ELF"));
+    let mut vehicle = Vehicle::registered(firmware(), None, &[MCU]);
+    let block = harness::write(vehicle.dir.path().join("provisioning.bin"), &provisioning_block(&vehicle));
+    let board = Board::power_on(&elf, &block, vehicle.dir.path());
+    vehicle.config.secondaries.push(SecondaryConfig {
+        serial: MCU.0.into(),
+        address: board.address.clone(),
+        full_verification: MCU.3,
+    });
+
+    vehicle.assign(&[("gateway-hw", "gateway/fw-2.bin"), ("brake-hw", "brake/fw-2.bin")]);
+    let start = Instant::now();
+    let first = vehicle.cycle().unwrap_or_else(|e| panic!("{e}\nthe board said:\n{}", board.said()));
+    let first_cycle = start.elapsed();
+    assert!(matches!(first.ecus["brake-1"], EcuOutcome::Installing(_)), "{first:#?}\n{}", board.said());
+    let reports = vehicle.until_done(4);
+    let said = board.said();
+    assert!(reports.last().unwrap().ecus.values().all(|o| o.is_up_to_date()), "{reports:#?}\n{said}");
+    assert_eq!(vehicle.assignment_state("brake-1", "brake/fw-2.bin"), "installed", "{said}");
+    assert!(vehicle.running()["brake-1"].ends_with("brake/fw-2.bin"), "{:?}", vehicle.running());
+    assert!(said.contains("first power-on: provisioning"), "{said}");
+    assert!(said.contains("boot 2: Boot { slot: B, trial: true }"), "the new image starts as a trial: {said}");
+    assert!(said.contains("boot 2: the trial image runs; confirmed"), "{said}");
+
+    // A primary that vanished mid-frame leaves half a frame on the line; after a second of
+    // silence the MCU drops it, so the next primary's frames read clean.
+    let mut wire = Vec::new();
+    Request::PutTargets(&[0u8; 64]).encode(&mut wire);
+    let mut cut = TcpStream::connect(&board.address).unwrap();
+    cut.write_all(&wire[..30]).unwrap();
+    drop(cut);
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // The MCU itself refuses a rollback the director asks for, and says why.
+    vehicle.assign(&[("brake-hw", "brake/fw-1.bin")]);
+    let refused = vehicle.cycle().unwrap();
+    let outcome = &refused.ecus["brake-1"];
+    assert!(
+        matches!(outcome, EcuOutcome::Failed(why) if why.refused_with() == Some(AttackCode::ROLLBACK)),
+        "{outcome:?}"
+    );
+    assert!(vehicle.running()["brake-1"].ends_with("brake/fw-2.bin"));
+    eprintln!("first cycle (48 KiB image over the UART, full verification on the MCU): {first_cycle:?}");
+    for line in board.said().lines().filter(|l| l.starts_with("peak") || l.starts_with("static")) {
+        eprintln!("board: {line}");
+    }
+}
