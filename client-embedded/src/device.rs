@@ -5,10 +5,10 @@
 use embedded_storage::nor_flash::NorFlash;
 use threshold_keys::digest::Hasher;
 
-use crate::layout::Layout;
-use crate::log::StateLog;
+use crate::layout::{Layout, MetaRole};
 use crate::record::{ERASED, ImageInfo, MAX_NAME, Record, Slot};
 use crate::state::{BootState, SlotStatus};
+use crate::store::{RawStore, Store};
 use crate::{Error, sha256_of};
 
 /// What the bootloader should start.
@@ -35,38 +35,66 @@ pub struct FactoryImage<'a> {
     pub name: &'a [u8],
 }
 
-/// An ECU's flash with its boot state.
-pub struct Device<F: NorFlash> {
+/// An ECU's flash with its boot state, kept by the store `S` (by default in regions of
+/// the flash itself).
+pub struct Device<F: NorFlash, S: Store<F> = RawStore> {
     flash: F,
     layout: Layout,
-    log: StateLog,
+    store: S,
     state: BootState,
 }
 
 impl<F: NorFlash> Device<F> {
     /// Factory provisioning: a fresh log whose only image is the factory image in slot A,
     /// confirmed. A cut leaves the device unprovisioned, and provisioning runs again.
-    pub fn provision(mut flash: F, layout: Layout, factory: FactoryImage<'_>) -> Result<Self, Error<F::Error>> {
-        layout.check(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE, F::READ_SIZE).map_err(Error::Layout)?;
-        if factory.name.len() > MAX_NAME {
-            return Err(Error::NameTooLong);
-        }
-        let mut log = StateLog::format(&mut flash, layout.state)?;
-        let mut state = BootState::default();
-        for record in Record::name_pieces(Slot::A, factory.name) {
-            log.append(&mut flash, &mut state, record)?;
-        }
-        log.append(&mut flash, &mut state, Record::Installed(Slot::A, factory.info))?;
-        log.append(&mut flash, &mut state, Record::TrialStarted(Slot::A))?;
-        log.append(&mut flash, &mut state, Record::Confirmed(Slot::A))?;
-        Ok(Device { flash, layout, log, state })
+    pub fn provision(flash: F, layout: Layout, factory: FactoryImage<'_>) -> Result<Self, Error<F::Error>> {
+        Self::provision_in(flash, layout, factory)
     }
 
     /// Opens a provisioned device (reads only).
-    pub fn open(mut flash: F, layout: Layout) -> Result<Self, Error<F::Error>> {
-        layout.check(flash.capacity(), F::ERASE_SIZE, F::WRITE_SIZE, F::READ_SIZE).map_err(Error::Layout)?;
-        let (log, state) = StateLog::open(&mut flash, layout.state)?;
-        Ok(Device { flash, layout, log, state })
+    pub fn open(flash: F, layout: Layout) -> Result<Self, Error<F::Error>> {
+        Self::open_in(flash, layout)
+    }
+}
+
+impl<F: NorFlash, S: Store<F>> Device<F, S> {
+    /// [`Device::provision`] with the boot state and metadata kept by the store `S`.
+    pub fn provision_in(mut flash: F, layout: Layout, factory: FactoryImage<'_>) -> Result<Self, Error<F::Error>> {
+        S::check(&layout, &flash).map_err(Error::Layout)?;
+        if factory.name.len() > MAX_NAME {
+            return Err(Error::NameTooLong);
+        }
+        let store = S::format(&mut flash, &layout)?;
+        let mut device = Device { flash, layout, store, state: BootState::default() };
+        for record in Record::name_pieces(Slot::A, factory.name) {
+            device.append(record)?;
+        }
+        device.append(Record::Installed(Slot::A, factory.info))?;
+        device.append(Record::TrialStarted(Slot::A))?;
+        device.append(Record::Confirmed(Slot::A))?;
+        Ok(device)
+    }
+
+    /// [`Device::open`] with the boot state and metadata kept by the store `S`.
+    pub fn open_in(mut flash: F, layout: Layout) -> Result<Self, Error<F::Error>> {
+        S::check(&layout, &flash).map_err(Error::Layout)?;
+        let (store, state) = S::open(&mut flash, &layout)?;
+        Ok(Device { flash, layout, store, state })
+    }
+
+    /// Whether the store keeps `role`.
+    pub fn keeps(&self, role: MetaRole) -> bool {
+        self.store.keeps(role)
+    }
+
+    /// The newest whole copy of a metadata role into `buffer`: its length, if any.
+    pub fn load_metadata(&mut self, role: MetaRole, buffer: &mut [u8]) -> Result<Option<usize>, Error<F::Error>> {
+        self.store.load(&mut self.flash, role, buffer)
+    }
+
+    /// Keeps `bytes` as the newest copy of a metadata role (power-cut safe).
+    pub fn save_metadata(&mut self, role: MetaRole, bytes: &[u8], scratch: &mut [u8]) -> Result<(), Error<F::Error>> {
+        self.store.save(&mut self.flash, role, bytes, scratch)
     }
 
     /// The boot state.
@@ -89,9 +117,9 @@ impl<F: NorFlash> Device<F> {
         self.flash
     }
 
-    /// Appends one record to the boot-state log.
+    /// Appends one record to the boot state.
     pub(crate) fn append(&mut self, record: Record) -> Result<(), Error<F::Error>> {
-        self.log.append(&mut self.flash, &mut self.state, record)
+        self.store.append(&mut self.flash, &mut self.state, record)
     }
 
     /// The bootloader's decision, made at every reset. A trial that did not confirm is
@@ -254,7 +282,7 @@ impl<F: NorFlash> Device<F> {
         }
         let name = &install.name[..install.name_len];
         for record in Record::name_pieces(install.slot, name) {
-            self.log.append(&mut self.flash, &mut self.state, record)?;
+            self.store.append(&mut self.flash, &mut self.state, record)?;
         }
         self.append(Record::Installed(install.slot, install.info))?;
         Ok(install.slot)

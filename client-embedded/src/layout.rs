@@ -118,6 +118,18 @@ impl Layout {
         Layout { slots, state, metadata }
     }
 
+    /// Only the two image slots, back to back from `base`, for a store that keeps the
+    /// boot state and metadata elsewhere (a littlefs partition).
+    pub fn slots_only(base: u32, erase_size: u32, slot_len: u32) -> Layout {
+        let len = slot_len.div_ceil(erase_size) * erase_size;
+        let empty = Region { start: 0, len: 0 };
+        Layout {
+            slots: [Region { start: base, len }, Region { start: base + len, len }],
+            state: [empty; 2],
+            metadata: [[empty; 2]; 6],
+        }
+    }
+
     /// One past the last byte any region uses.
     pub fn end(&self) -> u32 {
         self.regions().map(|r| r.end()).max().unwrap_or(0)
@@ -141,10 +153,28 @@ impl Layout {
         write_size: usize,
         read_size: usize,
     ) -> Result<(), LayoutError> {
+        self.check_regions(None, capacity, erase_size, write_size, read_size)?;
+        if self.state.iter().any(|bank| (bank.len as usize) < 32 * RECORD_SIZE) {
+            return Err(LayoutError::StateTooSmall);
+        }
+        Ok(())
+    }
+
+    /// Checks that every region (and `extra`, a file system partition) is whole sectors
+    /// inside the flash and that none overlap.
+    pub(crate) fn check_regions(
+        &self,
+        extra: Option<Region>,
+        capacity: usize,
+        erase_size: usize,
+        write_size: usize,
+        read_size: usize,
+    ) -> Result<(), LayoutError> {
         if RECORD_SIZE % write_size != 0 || RECORD_SIZE % read_size != 0 {
             return Err(LayoutError::UnsupportedGeometry);
         }
-        for region in self.regions() {
+        let regions = || self.regions().chain(extra.filter(|r| r.len > 0));
+        for region in regions() {
             if region.start as usize % erase_size != 0 || region.len as usize % erase_size != 0 {
                 return Err(LayoutError::Unaligned(region));
             }
@@ -152,13 +182,10 @@ impl Layout {
                 return Err(LayoutError::OutOfRange(region));
             }
         }
-        for (i, a) in self.regions().enumerate() {
-            if let Some(b) = self.regions().skip(i + 1).find(|b| a.overlaps(b)) {
+        for (i, a) in regions().enumerate() {
+            if let Some(b) = regions().skip(i + 1).find(|b| a.overlaps(b)) {
                 return Err(LayoutError::Overlap(a, b));
             }
-        }
-        if self.state.iter().any(|bank| (bank.len as usize) < 32 * RECORD_SIZE) {
-            return Err(LayoutError::StateTooSmall);
         }
         Ok(())
     }

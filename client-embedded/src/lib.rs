@@ -50,6 +50,7 @@ pub mod secondary;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
+pub mod store;
 
 use embedded_storage::nor_flash::NorFlash;
 use threshold_keys::digest::Hasher;
@@ -60,6 +61,7 @@ pub use layout::{Layout, LayoutError, MetaRole, Region};
 pub use record::{ImageInfo, Slot};
 pub use secondary::{Assignment, Secondary, UpdateError};
 pub use state::{BootState, Floors, SlotStatus};
+pub use store::{RawStore, Store};
 
 /// Why an operation failed. `E` is the flash driver's error.
 #[derive(Debug)]

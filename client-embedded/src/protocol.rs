@@ -14,6 +14,7 @@ use metadata_schemas::uptane::AttackCode;
 use crate::crc::{crc32, update};
 use crate::ecu_key::EcuKey;
 use crate::secondary::{Secondary, UpdateError};
+use crate::store::Store;
 
 const HEADER: usize = 5;
 const TRAILER: usize = 4;
@@ -308,8 +309,8 @@ impl Response {
 
 /// Serves one request. `scratch` holds stored metadata while it is checked again (at
 /// least the longest metadata). After [`Response::Resetting`] the caller resets the MCU.
-pub fn serve<F: NorFlash, K: EcuKey>(
-    secondary: &mut Secondary<F, K>,
+pub fn serve<F: NorFlash, K: EcuKey, S: Store<F>>(
+    secondary: &mut Secondary<F, K, S>,
     request: Request<'_>,
     scratch: &mut [u8],
 ) -> Response {

@@ -11,12 +11,13 @@ use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTim
 use update_verifier::uptane::{EcuIdentity, PartialVerifier, check_against_image_repository};
 use update_verifier::{DateTime, Limits, Source, TrustedSet};
 
+use crate::Error;
 use crate::device::{Device, Install};
 use crate::ecu_key::EcuKey;
 use crate::layout::MetaRole;
 use crate::record::{ImageInfo, MAX_NAME};
 use crate::state::SlotStatus;
-use crate::{Error, meta_store};
+use crate::store::{RawStore, Store};
 
 /// Why the secondary refused an input or could not act.
 #[derive(Debug)]
@@ -73,8 +74,8 @@ struct ImageRepository {
 }
 
 /// One secondary ECU.
-pub struct Secondary<F: NorFlash, K: EcuKey> {
-    device: Device<F>,
+pub struct Secondary<F: NorFlash, K: EcuKey, S: Store<F> = RawStore> {
+    device: Device<F, S>,
     ecu: EcuIdentity,
     key: K,
     limits: Limits,
@@ -103,31 +104,34 @@ fn time_of(seconds: u64) -> DateTime<update_verifier::Utc> {
     DateTime::from_timestamp(seconds.min(LATEST) as i64, 0).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
+impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     /// Factory provisioning of the trust anchor: the director root this ECU starts
     /// from (checked to be signed by its own threshold). `scratch` must hold a copy.
-    pub fn provision_root(device: &mut Device<F>, ecu: &EcuIdentity, root: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+    pub fn provision_root(
+        device: &mut Device<F, S>,
+        ecu: &EcuIdentity,
+        root: &[u8],
+        scratch: &mut [u8],
+    ) -> Result<(), F> {
         PartialVerifier::new(root, ecu.clone(), DateTime::UNIX_EPOCH, Limits::default())
             .map_err(UpdateError::Verification)?;
-        let layout = *device.layout();
-        meta_store::store(device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], root, scratch)?;
+        device.save_metadata(MetaRole::DirectorRoot, root, scratch)?;
         Ok(())
     }
 
     /// Factory provisioning for full verification: the image repository's root.
-    pub fn provision_image_root(device: &mut Device<F>, root: &[u8], scratch: &mut [u8]) -> Result<(), F> {
+    pub fn provision_image_root(device: &mut Device<F, S>, root: &[u8], scratch: &mut [u8]) -> Result<(), F> {
         TrustedSet::new(root, DateTime::UNIX_EPOCH, Limits::default()).map_err(UpdateError::Verification)?;
-        let layout = *device.layout();
-        if !layout.keeps(MetaRole::ImageRoot) {
-            return Err(UpdateError::OutOfOrder("the layout keeps no image repository metadata"));
+        if !device.keeps(MetaRole::ImageRoot) {
+            return Err(UpdateError::OutOfOrder("this ECU keeps no image repository metadata (full verification)"));
         }
-        meta_store::store(device.flash(), &layout.metadata[MetaRole::ImageRoot.index()], root, scratch)?;
+        device.save_metadata(MetaRole::ImageRoot, root, scratch)?;
         Ok(())
     }
 
     /// Opens the secondary after a boot (reads only). Metadata is loaded, and its
     /// signatures checked, when a cycle starts.
-    pub fn open(device: Device<F>, ecu: EcuIdentity, key: K, limits: Limits) -> Self {
+    pub fn open(device: Device<F, S>, ecu: EcuIdentity, key: K, limits: Limits) -> Self {
         Secondary {
             device,
             ecu,
@@ -146,7 +150,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     }
 
     /// The device (boot state, flash).
-    pub fn device(&mut self) -> &mut Device<F> {
+    pub fn device(&mut self) -> &mut Device<F, S> {
         &mut self.device
     }
 
@@ -161,7 +165,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     }
 
     /// Gives the device back.
-    pub fn into_device(self) -> Device<F> {
+    pub fn into_device(self) -> Device<F, S> {
         self.device
     }
 
@@ -224,20 +228,21 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
         // A trusted time poisoned before secure time (an unauthenticated 2^64-1 kept by an
         // older version) fails closed here.
         let time = time_of(self.cycle_time);
-        let layout = *self.device.layout();
-        let len = meta_store::load(self.device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], scratch)?
+        let len = self
+            .device
+            .load_metadata(MetaRole::DirectorRoot, scratch)?
             .ok_or(UpdateError::Device(Error::NotProvisioned))?;
         let mut verifier = PartialVerifier::new(&scratch[..len], self.ecu.clone(), time, self.limits)
             .map_err(UpdateError::Verification)?;
-        let targets = &layout.metadata[MetaRole::DirectorTargets.index()];
-        if let Some(len) = meta_store::load(self.device.flash(), targets, scratch)? {
+        if let Some(len) = self.device.load_metadata(MetaRole::DirectorTargets, scratch)? {
             verifier.restore_targets(&scratch[..len]).map_err(UpdateError::Verification)?;
         }
         self.verifier = Some(verifier);
         self.images = None;
-        if layout.keeps(MetaRole::ImageRoot) {
-            let roots = &layout.metadata[MetaRole::ImageRoot.index()];
-            let len = meta_store::load(self.device.flash(), roots, scratch)?
+        if self.device.keeps(MetaRole::ImageRoot) {
+            let len = self
+                .device
+                .load_metadata(MetaRole::ImageRoot, scratch)?
                 .ok_or(UpdateError::Device(Error::NotProvisioned))?;
             let trusted = TrustedSet::new(&scratch[..len], time, self.limits).map_err(UpdateError::Verification)?;
             let delegated = Default::default();
@@ -253,8 +258,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     /// Loads a stored role into the image repository's trusted set as a rollback
     /// reference; a stored copy that is no longer current is still a reference.
     fn load_cached(&mut self, role: MetaRole, scratch: &mut [u8]) -> Result<(), F> {
-        let layout = *self.device.layout();
-        let Some(len) = meta_store::load(self.device.flash(), &layout.metadata[role.index()], scratch)? else {
+        let Some(len) = self.device.load_metadata(role, scratch)? else {
             return Ok(());
         };
         let trusted = &mut self.images()?.trusted;
@@ -266,8 +270,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     }
 
     fn keep(&mut self, role: MetaRole, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
-        let layout = *self.device.layout();
-        meta_store::store(self.device.flash(), &layout.metadata[role.index()], bytes, scratch)?;
+        self.device.save_metadata(role, bytes, scratch)?;
         Ok(())
     }
 
@@ -360,8 +363,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
     pub fn put_root(&mut self, bytes: &[u8], scratch: &mut [u8]) -> Result<(), F> {
         self.noting(|s| {
             s.verifier()?.update_root(bytes).map_err(UpdateError::Verification)?;
-            let layout = *s.device.layout();
-            meta_store::store(s.device.flash(), &layout.metadata[MetaRole::DirectorRoot.index()], bytes, scratch)?;
+            s.device.save_metadata(MetaRole::DirectorRoot, bytes, scratch)?;
             Ok(())
         })
     }
@@ -374,8 +376,7 @@ impl<F: NorFlash, K: EcuKey> Secondary<F, K> {
             let verifier = s.verifier()?;
             let targets_version = verifier.update_targets(bytes).map_err(UpdateError::Verification)?.version().get();
             let image = verifier.image(floor).map_err(UpdateError::Verification)?;
-            let layout = *s.device.layout();
-            meta_store::store(s.device.flash(), &layout.metadata[MetaRole::DirectorTargets.index()], bytes, scratch)?;
+            s.device.save_metadata(MetaRole::DirectorTargets, bytes, scratch)?;
             let Some(image) = image else { return Ok(None) };
             s.check_full(&image)?;
             let sha256 = match image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
