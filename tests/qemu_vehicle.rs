@@ -4,7 +4,9 @@
 //! block a programmer writes into reserved flash (`-device loader`).
 //!
 //! Needs the firmware built with Debian's rustc for thumbv7em: `scripts/qemu-test`
-//! builds it and runs this test with QEMU_UART_FIRMWARE set.
+//! builds it twice, its boot state and metadata in raw flash regions and in a littlefs
+//! partition, and runs this test for each with QEMU_UART_FIRMWARE and QEMU_UART_STORE
+//! (`raw` or `littlefs`) set.
 
 mod harness;
 
@@ -93,6 +95,11 @@ impl Drop for Board {
 #[ignore = "needs the QEMU UART firmware: scripts/qemu-test builds it and runs this"]
 fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
     let elf = PathBuf::from(std::env::var("QEMU_UART_FIRMWARE").expect("QEMU_UART_FIRMWARE: the uart_secondary ELF"));
+    let store = match std::env::var("QEMU_UART_STORE").expect("QEMU_UART_STORE: raw or littlefs").as_str() {
+        "raw" => "raw flash regions",
+        "littlefs" => "a littlefs partition",
+        other => panic!("QEMU_UART_STORE={other}: raw or littlefs"),
+    };
     let mut vehicle = Vehicle::registered(firmware(), None, &[MCU]);
     let block = harness::write(vehicle.dir.path().join("provisioning.bin"), &provisioning_block(&vehicle));
     let board = Board::power_on(&elf, &block, vehicle.dir.path());
@@ -113,6 +120,7 @@ fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
     assert_eq!(vehicle.assignment_state("brake-1", "brake/fw-2.bin"), "installed", "{said}");
     assert!(vehicle.running()["brake-1"].ends_with("brake/fw-2.bin"), "{:?}", vehicle.running());
     assert!(said.contains("first power-on: provisioning"), "{said}");
+    assert!(said.contains(&format!("boot state and metadata in {store}")), "{said}");
     assert!(said.contains("boot 2: Boot { slot: B, trial: true }"), "the new image starts as a trial: {said}");
     assert!(said.contains("boot 2: the trial image runs; confirmed"), "{said}");
 
@@ -134,7 +142,7 @@ fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
         "{outcome:?}"
     );
     assert!(vehicle.running()["brake-1"].ends_with("brake/fw-2.bin"));
-    eprintln!("first cycle (48 KiB image over the UART, full verification on the MCU): {first_cycle:?}");
+    eprintln!("first cycle (48 KiB image over the UART, full verification on the MCU, {store}): {first_cycle:?}");
     for line in board.said().lines().filter(|l| l.starts_with("peak") || l.starts_with("static")) {
         eprintln!("board: {line}");
     }

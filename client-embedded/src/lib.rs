@@ -42,6 +42,8 @@ pub mod ecu_key;
 pub mod ecu_sim;
 pub mod guide;
 pub mod layout;
+#[cfg(feature = "littlefs")]
+pub mod littlefs;
 mod log;
 pub mod meta_store;
 pub mod protocol;
@@ -88,6 +90,8 @@ pub enum Error<E> {
     MetadataTooLarge,
     /// A caller's buffer is too small for what it must hold.
     BufferTooSmall,
+    /// The littlefs store failed: littlefs's error code (negative, as in `lfs.h`).
+    FileSystem(i32),
 }
 
 /// The SHA-256 of `length` bytes of flash from `start`, read through `scratch`.

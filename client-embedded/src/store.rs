@@ -1,7 +1,7 @@
 //! Where an ECU keeps its boot state and trusted metadata, apart from the image slots:
 //! [`RawStore`] writes them into regions of the NOR flash itself (the boot-state log and
 //! double-buffered metadata copies of [`Layout`]); with the `littlefs` feature,
-//! [`LittleFs`](crate::littlefs::LittleFs) keeps them as files in a littlefs partition of
+//! `littlefs::LittleFs` keeps them as files in a littlefs partition of
 //! the same flash. Either way a power cut at any moment leaves a state an earlier
 //! complete run also produced.
 

@@ -4,14 +4,47 @@
 //! confirms and reverts. Power is cut before and in the middle of every flash
 //! operation; after each cut the device boots the image of the last or the next step
 //! boundary, byte for byte, its kept metadata still verifies, and a later update
-//! installs and confirms.
+//! installs and confirms. The same run for each store: the raw-flash one, and with the
+//! `littlefs` feature the littlefs partition.
 
 mod common;
 
+use std::marker::PhantomData;
+
 use client_embedded::sim::Cut;
-use client_embedded::{Device, Ed25519EcuKey, Floors, Secondary, SlotStatus};
-use common::{Director, Ecu, FACTORY, Flash, SEED, identity, layout, now, provisioned};
+use client_embedded::{Device, Ed25519EcuKey, FactoryImage, Floors, Layout, RawStore, Secondary, SlotStatus, Store};
+use common::{Director, FACTORY, Flash, SEED, factory_info, identity, now};
 use update_verifier::Limits;
+
+/// A store under test, with the layout it runs in.
+trait Backend: Store<Flash> {
+    fn layout() -> Layout;
+    /// Flash sectors the layout (and the store) needs.
+    fn sectors() -> usize;
+}
+
+impl Backend for RawStore {
+    fn layout() -> Layout {
+        common::layout()
+    }
+    fn sectors() -> usize {
+        common::layout().end() as usize / 4096
+    }
+}
+
+/// Slots of 16 KiB, then a littlefs partition of 16 blocks.
+#[cfg(feature = "littlefs")]
+type LittleFs = client_embedded::littlefs::LittleFs<{ 32 * 1024 }, 16, false>;
+
+#[cfg(feature = "littlefs")]
+impl Backend for LittleFs {
+    fn layout() -> Layout {
+        Layout::slots_only(0, 4096, 16 * 1024)
+    }
+    fn sectors() -> usize {
+        8 + 16
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 enum Step {
@@ -47,17 +80,18 @@ struct Outcome {
     time: u64,
 }
 
-struct Run {
+struct Run<S> {
     director: Director,
     images: Vec<Vec<u8>>,
     targets: Vec<Vec<u8>>,
     base: Flash,
+    store: PhantomData<S>,
 }
 
 type Failure = client_embedded::UpdateError<client_embedded::sim::SimError>;
 
-impl Run {
-    fn new() -> Run {
+impl<S: Backend> Run<S> {
+    fn new() -> Self {
         let mut director = Director::new();
         let images: Vec<Vec<u8>> = std::iter::once(FACTORY.to_vec())
             .chain((1..4u32).map(|n| (0..9000 + n).map(|i| (i * 7 + n) as u8).collect()))
@@ -66,14 +100,24 @@ impl Run {
         for (n, image) in images.iter().enumerate().skip(1) {
             targets.push(director.assign(image, "brake-ecu-1", "brake-hw-a", n as u64 + 1));
         }
-        let base = provisioned(&director).into_device().into_flash().reboot();
-        Run { director, images, targets, base }
+        let base = Self::provision(&director);
+        Run { director, images, targets, base, store: PhantomData }
+    }
+
+    /// A provisioned ECU's flash: the factory image, the director's root.
+    fn provision(director: &Director) -> Flash {
+        let mut flash = Flash::new(S::sectors());
+        flash.program(S::layout().slots[0].start as usize, FACTORY);
+        let factory = FactoryImage { info: factory_info(), name: b"brake/factory.bin" };
+        let mut device = Device::<Flash, S>::provision_in(flash, S::layout(), factory).unwrap();
+        Ecu::<S>::provision_root(&mut device, &identity(), &director.root(), &mut vec![0; 16384]).unwrap();
+        device.into_flash().reboot()
     }
 
     /// A power-up: the boot decision, then the application. The flash back if the
     /// boot was cut.
-    fn open(flash: Flash) -> Result<Ecu, Flash> {
-        let mut device = Device::open(flash, layout()).unwrap();
+    fn open(flash: Flash) -> Result<Ecu<S>, Flash> {
+        let mut device = Device::<Flash, S>::open_in(flash, S::layout()).unwrap();
         match device.boot(&mut [0u8; 512]) {
             Ok(_) => Ok(Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default())),
             Err(_) => Err(device.into_flash()),
@@ -81,7 +125,7 @@ impl Run {
     }
 
     /// One step; the flash as left if it failed.
-    fn step(&self, mut ecu: Ecu, step: Step) -> Result<Ecu, Flash> {
+    fn step(&self, mut ecu: Ecu<S>, step: Step) -> Result<Ecu<S>, Flash> {
         let scratch = &mut vec![0u8; 16384];
         let result: Result<(), Failure> = match step {
             Step::Time => ecu.version_report().and_then(|report| {
@@ -117,11 +161,11 @@ impl Run {
         self.observe(&mut ecu)
     }
 
-    fn observe(&self, ecu: &mut Ecu) -> Outcome {
+    fn observe(&self, ecu: &mut Ecu<S>) -> Outcome {
         let device = ecu.device();
         let slot = device.running().expect("an image runs");
         let info = device.state().slot(slot).info.unwrap();
-        let start = layout().slots[slot.index()].start as usize;
+        let start = S::layout().slots[slot.index()].start as usize;
         let bytes = device.flash().bytes()[start..start + info.length as usize].to_vec();
         let image = self.images.iter().position(|i| *i == bytes).expect("a known image, byte for byte");
         let state = device.state();
@@ -191,9 +235,23 @@ impl Run {
     }
 }
 
+type Ecu<S> = Secondary<Flash, Ed25519EcuKey, S>;
+
 #[test]
 fn power_cut_at_every_operation_of_a_verified_update_leaves_a_verified_image_to_boot() {
-    let run = Run::new();
+    sweep::<RawStore>();
+}
+
+#[cfg(feature = "littlefs")]
+#[test]
+fn power_cut_at_every_operation_of_a_verified_update_with_the_littlefs_store_leaves_a_verified_image_to_boot() {
+    sweep::<LittleFs>();
+}
+
+/// The scenario with a cut before and torn inside every flash operation, each followed
+/// by a recovery and a later update.
+fn sweep<S: Backend>() {
+    let run = Run::<S>::new();
     let (boundaries, total) = run.clean();
     assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), [0, 0, 0, 1, 0, 1, 1, 1, 2, 1, 1]);
     assert!(boundaries[1].time > boundaries[0].time, "the attested time was taken");
@@ -205,6 +263,6 @@ fn power_cut_at_every_operation_of_a_verified_update_leaves_a_verified_image_to_
             tried += 1;
         }
     }
-    println!("{tried} cut points through time, metadata, image, trial, confirm and revert");
+    println!("{tried} cut points through time, metadata, image, trial, confirm and revert ({total} operations)");
     assert!(tried > 150, "{tried}");
 }

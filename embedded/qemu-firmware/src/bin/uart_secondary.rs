@@ -18,10 +18,16 @@
 
 extern crate alloc;
 
+#[cfg(feature = "littlefs")]
+use client_embedded::littlefs::LittleFs;
 use client_embedded::protocol::{serve, Framer, Request, Response};
+#[cfg(not(feature = "littlefs"))]
+use client_embedded::RawStore;
 use client_embedded::{Device, Ed25519EcuKey, FactoryImage, ImageInfo, Layout, Secondary};
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+#[cfg(feature = "littlefs")]
+use littlefs2 as _; // its C library stubs
 use metadata_schemas::uptane::AttackCode;
 use qemu_firmware::measure;
 use qemu_firmware::provisioning::{self, Provisioning};
@@ -33,18 +39,38 @@ const SECTOR: u32 = 4096;
 /// Image slots (the vehicle tests' images are 48 KiB).
 const SLOT: u32 = 64 * 1024;
 /// Each stored copy of a metadata role.
+#[cfg(not(feature = "littlefs"))]
 const METADATA: u32 = 8 * 1024;
 /// The longest frame: a 16 KiB image chunk or a metadata file, with room to spare.
 const FRAME: usize = 32 * 1024;
 /// SysTick ticks of silence that end a partial frame: a second at the board's 25 MHz.
 const IDLE_TICKS: u32 = 25_000_000;
 
+#[cfg(not(feature = "littlefs"))]
+const STORE_NAME: &str = "raw flash regions";
+#[cfg(feature = "littlefs")]
+const STORE_NAME: &str = "a littlefs partition";
+
 static mut FRAME_BUFFER: [u8; FRAME] = [0; FRAME];
 
-type Ecu = Secondary<RamFlash, Ed25519EcuKey>;
+/// The boot state and metadata in regions of the flash.
+#[cfg(not(feature = "littlefs"))]
+type Store = RawStore;
+/// The boot state and metadata as files in a littlefs partition after the slots (32
+/// blocks); full verification.
+#[cfg(feature = "littlefs")]
+type Store = LittleFs<{ 2 * SLOT }, 32, true>;
 
+type Ecu = Secondary<RamFlash, Ed25519EcuKey, Store>;
+
+#[cfg(not(feature = "littlefs"))]
 fn layout(p: &Provisioning) -> Layout {
     Layout::contiguous(0, SECTOR, SLOT, SECTOR, METADATA, p.image_root.is_some())
+}
+
+#[cfg(feature = "littlefs")]
+fn layout(_: &Provisioning) -> Layout {
+    Layout::slots_only(0, SECTOR, SLOT)
 }
 
 fn fail(what: &str) -> ! {
@@ -64,7 +90,9 @@ fn provision(persist: &'static mut ram_flash::Persistent, p: &Provisioning) -> &
         targets_version: 0,
     };
     let factory = FactoryImage { info, name: p.factory_name };
-    let Ok(mut device) = Device::provision(RamFlash::new(persist), layout(p), factory) else { fail("provision") };
+    let Ok(mut device) = Device::<_, Store>::provision_in(RamFlash::new(persist), layout(p), factory) else {
+        fail("provision")
+    };
     let scratch = unsafe { measure::scratch() };
     if Ecu::provision_root(&mut device, &p.identity, p.director_root, scratch).is_err() {
         fail("the provisioned director root does not verify");
@@ -87,7 +115,7 @@ fn start(p: &Provisioning) -> Ecu {
         persist = provision(persist, p);
     }
     let boot = persist.next_boot();
-    let Ok(mut device) = Device::open(RamFlash::new(persist), layout(p)) else { fail("open the flash") };
+    let Ok(mut device) = Device::<_, Store>::open_in(RamFlash::new(persist), layout(p)) else { fail("open the flash") };
     let Ok(decision) = device.boot(unsafe { measure::scratch() }) else { fail("boot") };
     hprintln!("boot {}: {:?}", boot, decision);
     let mut ecu = Secondary::open(device, p.identity.clone(), Ed25519EcuKey::from_seed(&p.seed), Limits::default());
@@ -146,7 +174,7 @@ fn main() -> ! {
     };
     let mut ecu = start(&p);
     let mut uart = unsafe { Uart::take() };
-    hprintln!("serving the secondary protocol on UART0");
+    hprintln!("serving the secondary protocol on UART0 (boot state and metadata in {})", STORE_NAME);
     serve_uart(&mut ecu, &mut uart);
     hprintln!("activated: resetting into the new image");
     measure::report();
