@@ -1,7 +1,7 @@
 //! `update-client primary --daemon`: cycles until a stop is asked for (SIGTERM or
 //! SIGINT), waiting the interval after a good cycle and backing off after failed ones
-//! ([`schedule::next_wait`](super::schedule::next_wait)). A stop ends a wait at once and a
-//! cycle at its next step boundary; the state directory is consistent at every point.
+//! ([`schedule::next_wait`]). A stop ends a wait at once and a cycle at its next step
+//! boundary; the state directory is consistent at every point.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
