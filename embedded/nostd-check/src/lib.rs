@@ -40,3 +40,21 @@ pub fn first_request(root: &[u8], now: DateTime<Utc>) -> Option<u64> {
         _ => None,
     }
 }
+
+/// An encrypted image's key unwrapped and a chunk decrypted, as an ECU does it.
+pub fn decrypt_chunk(
+    secret: [u8; 32],
+    wrapped: &image_crypto::WrappedKey,
+    binding: &image_crypto::Binding,
+    offset: u64,
+    chunk: &mut [u8],
+) -> bool {
+    let key = image_crypto::EcuDecryptionKey::from_secret(secret);
+    let Ok(cek) = image_crypto::unwrap(&key, wrapped, binding) else {
+        return false;
+    };
+    let mut cipher = image_crypto::ContentCipher::new(&cek, binding.iv);
+    cipher.seek(offset);
+    cipher.apply(chunk);
+    true
+}
