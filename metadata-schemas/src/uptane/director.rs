@@ -1,13 +1,12 @@
 //! The director's targets metadata: one image per ECU, for one vehicle.
 
+use crate::TargetPath;
 use crate::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, optional, required};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
 use crate::targets::{TargetFile, Targets};
-use crate::{Hashes, TargetPath};
-use alloc::string::String;
 
-use super::{EcuSerial, HardwareId, Vin, in_target};
+use super::{EcuSerial, EncryptionBlock, HardwareId, Vin, in_target};
 
 /// The `custom` of a director target: which ECU installs it, and what protects it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,26 +17,9 @@ pub struct DirectorTargetCustom {
     pub hardware_identifier: HardwareId,
     /// Anti-rollback counter of the image: never lower than the installed one.
     pub release_counter: u64,
-    /// Present when the image is encrypted for this ECU.
+    /// Present when the image is encrypted for this ECU; the target's `length` and
+    /// `hashes` are then the plaintext's, the ciphertext's are in the block.
     pub encryption: Option<EncryptionBlock>,
-    /// Fields this crate does not define.
-    pub unknown: UnknownFields,
-}
-
-/// How an image is encrypted for one ECU. The target's `length` and `hashes` cover the
-/// ciphertext the ECU downloads; the plaintext's are here, to match the image repository.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EncryptionBlock {
-    /// The encryption scheme, e.g. `x25519-hkdf-sha256-aes-256-gcm`.
-    pub scheme: String,
-    /// The content key, wrapped for the ECU's key (hex).
-    pub wrapped_key: String,
-    /// The nonce or IV (hex).
-    pub nonce: String,
-    /// Length of the decrypted image.
-    pub plaintext_length: u64,
-    /// Hashes of the decrypted image.
-    pub plaintext_hashes: Hashes,
     /// Fields this crate does not define.
     pub unknown: UnknownFields,
 }
@@ -85,35 +67,6 @@ impl Encode for DirectorTargetCustom {
             .field("hardware_identifier", self.hardware_identifier.encode())
             .field("release_counter", self.release_counter.encode())
             .optional("encryption", &self.encryption)
-            .finish(&self.unknown)
-    }
-}
-
-impl Decode for EncryptionBlock {
-    fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
-        let object = as_object(value)?;
-        Ok(EncryptionBlock {
-            scheme: required(object, "scheme")?,
-            wrapped_key: required(object, "wrapped_key")?,
-            nonce: required(object, "nonce")?,
-            plaintext_length: required(object, "plaintext_length")?,
-            plaintext_hashes: required(object, "plaintext_hashes")?,
-            unknown: UnknownFields::collect(
-                object,
-                &["scheme", "wrapped_key", "nonce", "plaintext_length", "plaintext_hashes"],
-            ),
-        })
-    }
-}
-
-impl Encode for EncryptionBlock {
-    fn encode(&self) -> Value<'_> {
-        ObjectBuilder::new()
-            .field("scheme", self.scheme.encode())
-            .field("wrapped_key", self.wrapped_key.encode())
-            .field("nonce", self.nonce.encode())
-            .field("plaintext_length", self.plaintext_length.encode())
-            .field("plaintext_hashes", self.plaintext_hashes.encode())
             .finish(&self.unknown)
     }
 }

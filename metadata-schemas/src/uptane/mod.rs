@@ -2,11 +2,16 @@
 //! and the manifests that vehicles send.
 
 mod director;
+mod encryption;
 mod image;
 mod manifest;
 mod time;
 
-pub use director::{DirectorTargetCustom, EncryptionBlock, VehicleCustom};
+pub use director::{DirectorTargetCustom, VehicleCustom};
+pub use encryption::{
+    ChunkIndex, ContentAlgorithm, ENCRYPTION_VERSION, EncryptedContent, EncryptionBlock, IndexFile, KeyAlgorithm,
+    WrappedContentKey,
+};
 pub use image::ImageTargetCustom;
 pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
 pub use time::{TIME_KEY_FIELD, TimeAttestation};

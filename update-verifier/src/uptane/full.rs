@@ -16,10 +16,8 @@ pub fn check_against_image_repository(director: &DirectorImage, image: Option<&T
     let mismatch = |field| Err(Error::RepositoryMismatch { path: director.path.clone(), field });
     let custom = ImageTargetCustom::from_target(&image.path, &image.file)
         .map_err(|e| Error::Malformed { role: image.role.clone(), source: e.into() })?;
-    let (length, hashes) = match &director.custom.encryption {
-        Some(encryption) => (encryption.plaintext_length, &encryption.plaintext_hashes),
-        None => (director.file.length, &director.file.hashes),
-    };
+    // An encrypted image's target lists the plaintext's length and hashes too.
+    let (length, hashes) = (director.file.length, &director.file.hashes);
     if length != image.file.length {
         return mismatch("length");
     }
