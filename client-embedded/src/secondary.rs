@@ -8,8 +8,10 @@ use alloc::vec::Vec;
 use embedded_storage::nor_flash::NorFlash;
 use metadata_schemas::uptane::{AttackCode, EcuVersionReport, InstalledImage};
 use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTime};
-use update_verifier::uptane::{EcuIdentity, PartialVerifier, check_against_image_repository};
+use update_verifier::uptane::{DirectorImage, EcuIdentity, PartialVerifier, check_against_image_repository};
 use update_verifier::{DateTime, Limits, Source, TrustedSet};
+
+use image_crypto::{Binding, ContentCipher, ContentKey, EcuDecryptionKey, WrappedKey};
 
 use crate::Error;
 use crate::device::{Device, Install};
@@ -30,6 +32,13 @@ pub enum UpdateError<E> {
     NoImageAssigned,
     /// A message came out of order (an image chunk before the image started, say).
     OutOfOrder(&'static str),
+    /// The image is unencrypted, and this ECU requires encryption.
+    Unencrypted,
+    /// The image is encrypted and this ECU has no decryption key.
+    NoDecryptionKey,
+    /// The wrapped content key is for another ECU key, or does not unwrap for this ECU,
+    /// image, release and IV.
+    KeyWrap,
 }
 
 impl<E> From<Error<E>> for UpdateError<E> {
@@ -49,6 +58,8 @@ impl<E> UpdateError<E> {
             UpdateError::Device(Error::Rollback) => AttackCode::ROLLBACK,
             UpdateError::Device(Error::ImageTooLarge) => AttackCode::ENDLESS_DATA,
             UpdateError::NoImageAssigned => AttackCode::WRONG_TARGET,
+            UpdateError::Unencrypted => AttackCode::UNENCRYPTED_IMAGE,
+            UpdateError::KeyWrap => AttackCode::BAD_KEY_WRAP,
             _ => AttackCode::NONE,
         }
     }
@@ -90,6 +101,12 @@ pub struct Secondary<F: NorFlash, K: EcuKey, S: Store<F> = RawStore> {
     nonce: Option<u64>,
     /// This cycle's time for expiry checks: the trusted time, or the primary's if later.
     cycle_time: u64,
+    /// The ECU's image decryption key, and whether every image must be encrypted.
+    decryption: Option<(EcuDecryptionKey, bool)>,
+    /// The assigned image's content key and IV, unwrapped (in RAM only, this cycle).
+    content_key: Option<(ContentKey, [u8; 16])>,
+    /// Decrypts the image as it arrives.
+    cipher: Option<ContentCipher>,
 }
 
 type Result<T, F> = core::result::Result<T, UpdateError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
@@ -146,7 +163,17 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             reports: 0,
             nonce: None,
             cycle_time: 0,
+            decryption: None,
+            content_key: None,
+            cipher: None,
         }
+    }
+
+    /// Gives the ECU its image decryption key (X25519, separate from its signing key);
+    /// with `required`, an unencrypted image is refused.
+    pub fn with_decryption_key(mut self, key: EcuDecryptionKey, required: bool) -> Self {
+        self.decryption = Some((key, required));
+        self
     }
 
     /// The device (boot state, flash).
@@ -224,6 +251,8 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     fn load_cycle(&mut self, scratch: &mut [u8]) -> Result<(), F> {
         self.assignment = None;
         self.install = None;
+        self.content_key = None;
+        self.cipher = None;
         self.attack = AttackCode::NONE;
         // A trusted time poisoned before secure time (an unauthenticated 2^64-1 kept by an
         // older version) fails closed here.
@@ -339,11 +368,43 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     /// Full verification's last step: the image repository's delegation search (over
     /// the roles handed over) finds the director's image, with the same length, hashes,
     /// hardware and release counter.
-    fn check_full(&mut self, image: &update_verifier::uptane::DirectorImage) -> Result<(), F> {
+    fn check_full(&mut self, image: &DirectorImage) -> Result<(), F> {
         let Some(images) = &mut self.images else { return Ok(()) };
         let found = update_verifier::uptane::find_target(&mut images.trusted, &image.path, &images.delegated)
             .map_err(UpdateError::Verification)?;
         check_against_image_repository(image, found.as_ref()).map_err(UpdateError::Verification)
+    }
+
+    /// The content key of an encrypted `image`, unwrapped with this ECU's key and bound
+    /// to it; `None` for an unencrypted image this ECU accepts.
+    fn unwrap_content_key(&self, image: &DirectorImage) -> Result<Option<(ContentKey, [u8; 16])>, F> {
+        let required = self.decryption.as_ref().is_some_and(|(_, required)| *required);
+        let Some(block) = &image.custom.encryption else {
+            return if required { Err(UpdateError::Unencrypted) } else { Ok(None) };
+        };
+        let (key, _) = self.decryption.as_ref().ok_or(UpdateError::NoDecryptionKey)?;
+        if block.content.length != image.file.length {
+            // CTR keeps the length: a different one is not this scheme.
+            return Err(UpdateError::Device(Error::ImageMismatch));
+        }
+        if block.key.ecu_key_id != key.key_id() {
+            return Err(UpdateError::KeyWrap);
+        }
+        let Some(Digest::Sha256(plaintext_sha256)) = &image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256)
+        else {
+            return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash { path: image.path.clone() }));
+        };
+        let binding = Binding {
+            ecu_identifier: self.ecu.serial.as_str(),
+            filename: image.path.as_str(),
+            plaintext_sha256,
+            release_counter: image.custom.release_counter,
+            content_alg: block.content.alg.name(),
+            iv: &block.content.iv,
+        };
+        let wrapped = WrappedKey { epk: block.key.epk, wrapped_cek: block.key.wrapped_cek };
+        let cek = image_crypto::unwrap(key, &wrapped, &binding).map_err(|_| UpdateError::KeyWrap)?;
+        Ok(Some((cek, block.content.iv)))
     }
 
     fn verifier(&mut self) -> Result<&mut PartialVerifier, F> {
@@ -379,6 +440,7 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             s.device.save_metadata(MetaRole::DirectorTargets, bytes, scratch)?;
             let Some(image) = image else { return Ok(None) };
             s.check_full(&image)?;
+            s.content_key = s.unwrap_content_key(&image)?;
             let sha256 = match image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
                 Some(Digest::Sha256(d)) => *d,
                 _ => {
@@ -407,15 +469,30 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
         self.noting(|s| {
             let assignment = s.assignment.clone().ok_or(UpdateError::NoImageAssigned)?;
             s.install = Some(s.device.install(assignment.info, assignment.path.as_str().as_bytes())?);
+            // An encrypted image is decrypted from its first byte on.
+            s.cipher = s.content_key.as_ref().map(|(key, iv)| ContentCipher::new(key, iv));
             Ok(())
         })
     }
 
-    /// The next bytes of the image.
+    /// The next bytes of the image (ciphertext for an encrypted image: decrypted on the
+    /// way to the slot; the plaintext's length and SHA-256 are checked at activation).
     pub fn put_chunk(&mut self, chunk: &[u8]) -> Result<(), F> {
         self.noting(|s| {
             let mut install = s.install.take().ok_or(UpdateError::OutOfOrder("no image started"))?;
-            s.device.install_write(&mut install, chunk)?;
+            let written = match &mut s.cipher {
+                None => s.device.install_write(&mut install, chunk),
+                Some(cipher) => {
+                    let mut piece = [0u8; 256];
+                    chunk.chunks(piece.len()).try_for_each(|part| {
+                        let plain = &mut piece[..part.len()];
+                        plain.copy_from_slice(part);
+                        cipher.apply(plain);
+                        s.device.install_write(&mut install, plain)
+                    })
+                }
+            };
+            written?;
             s.install = Some(install);
             Ok(())
         })

@@ -84,24 +84,38 @@ struct Run<S> {
     director: Director,
     images: Vec<Vec<u8>>,
     targets: Vec<Vec<u8>>,
+    /// What travels for each image: the image, or its ciphertext when encrypted.
+    wire: Vec<Vec<u8>>,
+    /// Whether images are encrypted (the ECU then has its decryption key and requires it).
+    encrypted: bool,
     base: Flash,
     store: PhantomData<S>,
 }
 
+const DECRYPTION_SECRET: [u8; 32] = [0x42; 32];
+
 type Failure = client_embedded::UpdateError<client_embedded::sim::SimError>;
 
 impl<S: Backend> Run<S> {
-    fn new() -> Self {
+    fn new(encrypted: bool) -> Self {
         let mut director = Director::new();
         let images: Vec<Vec<u8>> = std::iter::once(FACTORY.to_vec())
             .chain((1..4u32).map(|n| (0..9000 + n).map(|i| (i * 7 + n) as u8).collect()))
             .collect();
-        let mut targets = vec![Vec::new()];
+        let (mut targets, mut wire) = (vec![Vec::new()], vec![FACTORY.to_vec()]);
+        let ecu_public = image_crypto::EcuDecryptionKey::from_secret(DECRYPTION_SECRET).public();
         for (n, image) in images.iter().enumerate().skip(1) {
-            targets.push(director.assign(image, "brake-ecu-1", "brake-hw-a", n as u64 + 1));
+            let entry = ("brake-ecu-1", "brake-hw-a", n as u64 + 1);
+            let (t, w) = if encrypted {
+                director.assign_encrypted(image, entry, &ecu_public, "brake-ecu-1")
+            } else {
+                (director.assign(image, entry.0, entry.1, entry.2), image.clone())
+            };
+            targets.push(t);
+            wire.push(w);
         }
         let base = Self::provision(&director);
-        Run { director, images, targets, base, store: PhantomData }
+        Run { director, images, targets, wire, encrypted, base, store: PhantomData }
     }
 
     /// A provisioned ECU's flash: the factory image, the director's root.
@@ -116,12 +130,16 @@ impl<S: Backend> Run<S> {
 
     /// A power-up: the boot decision, then the application. The flash back if the
     /// boot was cut.
-    fn open(flash: Flash) -> Result<Ecu<S>, Flash> {
+    fn open(&self, flash: Flash) -> Result<Ecu<S>, Flash> {
         let mut device = Device::<Flash, S>::open_in(flash, S::layout()).unwrap();
-        match device.boot(&mut [0u8; 512]) {
-            Ok(_) => Ok(Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default())),
-            Err(_) => Err(device.into_flash()),
+        if device.boot(&mut [0u8; 512]).is_err() {
+            return Err(device.into_flash());
         }
+        let ecu = Secondary::open(device, identity(), Ed25519EcuKey::from_seed(&SEED), Limits::default());
+        Ok(match self.encrypted {
+            true => ecu.with_decryption_key(image_crypto::EcuDecryptionKey::from_secret(DECRYPTION_SECRET), true),
+            false => ecu,
+        })
     }
 
     /// One step; the flash as left if it failed.
@@ -138,13 +156,13 @@ impl<S: Backend> Run<S> {
                 .and_then(|()| ecu.put_targets(&self.targets[n], scratch).map(|_| ())),
             Step::Image(n) => (|| {
                 ecu.begin_image()?;
-                for chunk in self.images[n].chunks(256) {
+                for chunk in self.wire[n].chunks(256) {
                     ecu.put_chunk(chunk)?;
                 }
                 ecu.activate()
             })(),
             Step::Confirm => ecu.confirm(),
-            Step::Reset => return Self::open(ecu.into_device().into_flash()), // the flash keeps counting
+            Step::Reset => return self.open(ecu.into_device().into_flash()), // the flash keeps counting
         };
         match result {
             Ok(()) => Ok(ecu),
@@ -157,7 +175,7 @@ impl<S: Backend> Run<S> {
     }
 
     fn outcome(&self, flash: &Flash) -> Outcome {
-        let mut ecu = Self::open(flash.reboot()).unwrap_or_else(|_| panic!("boots"));
+        let mut ecu = self.open(flash.reboot()).unwrap_or_else(|_| panic!("boots"));
         self.observe(&mut ecu)
     }
 
@@ -174,7 +192,7 @@ impl<S: Backend> Run<S> {
     }
 
     fn clean(&self) -> (Vec<Outcome>, u64) {
-        let mut ecu = Self::open(self.base.reboot()).unwrap_or_else(|_| panic!("boots"));
+        let mut ecu = self.open(self.base.reboot()).unwrap_or_else(|_| panic!("boots"));
         let start = ecu.device().flash().counters().operations;
         let mut boundaries = vec![self.outcome(ecu.device().flash())];
         for step in SCENARIO {
@@ -187,7 +205,7 @@ impl<S: Backend> Run<S> {
     /// Runs the scenario with a cut at `operation` (counted from the end of the first
     /// boot); the step it stopped in and the flash as left.
     fn cut(&self, operation: u64, how: Cut) -> (usize, Flash) {
-        let mut ecu = Self::open(self.base.reboot()).unwrap_or_else(|_| panic!("boots"));
+        let mut ecu = self.open(self.base.reboot()).unwrap_or_else(|_| panic!("boots"));
         let start = ecu.device().flash().counters().operations;
         ecu.device().flash().cut_at(start + operation, how);
         for (k, step) in SCENARIO.iter().enumerate() {
@@ -200,7 +218,7 @@ impl<S: Backend> Run<S> {
     }
 
     fn recover(&self, left: &Flash, step: usize, boundaries: &[Outcome]) {
-        let mut ecu = Self::open(left.reboot()).unwrap_or_else(|_| panic!("boots after the cut"));
+        let mut ecu = self.open(left.reboot()).unwrap_or_else(|_| panic!("boots after the cut"));
         let got = self.observe(&mut ecu);
         let (before, after) = (boundaries[step], boundaries[step + 1]);
         let mut emptied = before;
@@ -223,14 +241,14 @@ impl<S: Backend> Run<S> {
         ecu.start_cycle(now().timestamp() as u64, scratch).unwrap();
         assert!(ecu.put_targets(&self.targets[3], scratch).unwrap().is_some());
         ecu.begin_image().unwrap();
-        for chunk in self.images[3].chunks(1000) {
+        for chunk in self.wire[3].chunks(1000) {
             ecu.put_chunk(chunk).unwrap();
         }
         ecu.activate().unwrap();
-        let mut ecu = Self::open(ecu.into_device().into_flash()).unwrap_or_else(|_| panic!("boots"));
+        let mut ecu = self.open(ecu.into_device().into_flash()).unwrap_or_else(|_| panic!("boots"));
         assert!(ecu.on_trial());
         ecu.confirm().unwrap();
-        let mut ecu = Self::open(ecu.into_device().into_flash()).unwrap_or_else(|_| panic!("boots"));
+        let mut ecu = self.open(ecu.into_device().into_flash()).unwrap_or_else(|_| panic!("boots"));
         assert_eq!(self.observe(&mut ecu).image, 3);
     }
 }
@@ -239,19 +257,24 @@ type Ecu<S> = Secondary<Flash, Ed25519EcuKey, S>;
 
 #[test]
 fn power_cut_at_every_operation_of_a_verified_update_leaves_a_verified_image_to_boot() {
-    sweep::<RawStore>();
+    sweep::<RawStore>(false);
+}
+
+#[test]
+fn power_cut_at_every_operation_of_an_encrypted_update_leaves_a_verified_image_to_boot() {
+    sweep::<RawStore>(true);
 }
 
 #[cfg(feature = "littlefs")]
 #[test]
 fn power_cut_at_every_operation_of_a_verified_update_with_the_littlefs_store_leaves_a_verified_image_to_boot() {
-    sweep::<LittleFs>();
+    sweep::<LittleFs>(false);
 }
 
 /// The scenario with a cut before and torn inside every flash operation, each followed
 /// by a recovery and a later update.
-fn sweep<S: Backend>() {
-    let run = Run::<S>::new();
+fn sweep<S: Backend>(encrypted: bool) {
+    let run = Run::<S>::new(encrypted);
     let (boundaries, total) = run.clean();
     assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), [0, 0, 0, 1, 0, 1, 1, 1, 2, 1, 1]);
     assert!(boundaries[1].time > boundaries[0].time, "the attested time was taken");

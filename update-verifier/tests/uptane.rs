@@ -6,7 +6,7 @@ mod common;
 use common::{Client, now};
 use metadata_schemas::json::{Object, Value};
 use metadata_schemas::uptane::{AttackCode, EcuSerial, HardwareId, Vin};
-use metadata_schemas::{Encode, RoleName, Version};
+use metadata_schemas::{RoleName, Version};
 use repo_simulator::{RepoSim, expires_in};
 use update_verifier::uptane::{EcuIdentity, PartialVerifier, check_against_image_repository};
 use update_verifier::{Error, Limits};
@@ -282,22 +282,30 @@ fn uptane_full_verification_11_2_2_release_counter_must_match() {
 
 #[test]
 fn uptane_full_verification_compares_plaintext_of_encrypted_images() {
-    let ciphertext = b"ciphertext bytes of the image, as encrypted for this ECU";
+    // An encrypted entry lists the plaintext's length and hashes, as the image repository
+    // does; the ciphertext's are in its encryption block.
     let mut sim = RepoSim::new(now());
     let t = sim.targets.get_mut(&RoleName::targets()).unwrap();
     t.unknown.0.insert("custom", object(&[("vin", Value::string("VIN0001"))]));
-    let plaintext_hash = threshold_keys::digest::digest(metadata_schemas::HashAlgorithm::Sha256, IMAGE);
-    let hashes = metadata_schemas::Hashes::new(vec![plaintext_hash]).unwrap();
-    let encryption = object(&[
-        ("scheme", Value::string("x25519-hkdf-sha256-aes-256-gcm")),
-        ("wrapped_key", Value::string("00ff")),
-        ("nonce", Value::string("0102")),
-        ("plaintext_length", Value::unsigned(IMAGE.len() as u64)),
-        ("plaintext_hashes", hashes.encode().to_owned_value()),
+    let hex = |byte: &str, n: usize| Value::string(byte.repeat(n));
+    let ciphertext_hashes = object(&[("sha256", hex("ab", 32))]);
+    let content = object(&[
+        ("alg", Value::string("aes-128-ctr")),
+        ("iv", hex("01", 16)),
+        ("filename", Value::string("brake/fw-2.bin.brake-ecu-1.enc")),
+        ("length", Value::unsigned(IMAGE.len() as u64)),
+        ("hashes", ciphertext_hashes),
     ]);
+    let key = object(&[
+        ("alg", Value::string("x25519-hkdf-sha256-a128kw")),
+        ("ecu_key_id", hex("cd", 32)),
+        ("epk", hex("ef", 32)),
+        ("wrapped_cek", hex("12", 24)),
+    ]);
+    let encryption = object(&[("version", Value::unsigned(1)), ("content", content), ("key", key)]);
     let Value::Object(mut custom) = director_custom("brake-ecu-1", "brake-hw-a", 5) else { unreachable!() };
     custom.insert("encryption", encryption);
-    sim.add_target(&RoleName::targets(), "brake/fw-2.bin", ciphertext, Some(Value::Object(custom)));
+    sim.add_target(&RoleName::targets(), "brake/fw-2.bin", IMAGE, Some(Value::Object(custom)));
     sim.publish();
     full_check(&sim, &image_repo("brake-hw-a", 5, IMAGE)).unwrap();
     let err = full_check(&sim, &image_repo("brake-hw-a", 5, b"another plaintext")).unwrap_err();

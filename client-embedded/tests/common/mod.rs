@@ -94,6 +94,65 @@ impl Director {
         self.targets()
     }
 
+    /// Assigns `image` to `ecu` encrypted (AES-128-CTR) with a key wrapped for the ECU
+    /// decryption key `ecu_public`, bound to `bound_ecu` (the ECU itself, unless a test
+    /// copies another ECU's entry); the new targets and the ciphertext.
+    pub fn assign_encrypted(
+        &mut self,
+        image: &[u8],
+        (ecu, hw, counter): (&str, &str, u64),
+        ecu_public: &[u8; 32],
+        bound_ecu: &str,
+    ) -> (Vec<u8>, Vec<u8>) {
+        use metadata_schemas::uptane::{ContentAlgorithm, EncryptedContent, EncryptionBlock, KeyAlgorithm};
+        let path = format!("brake/fw-{counter}.bin");
+        let (cek, iv) = (image_crypto::ContentKey::from_bytes([counter as u8 ^ 0x5A; 16]), [counter as u8; 16]);
+        let sha256 = threshold_keys::digest::sha256(image);
+        let binding = image_crypto::Binding {
+            ecu_identifier: bound_ecu,
+            filename: &path,
+            plaintext_sha256: &sha256,
+            release_counter: counter,
+            content_alg: image_crypto::CONTENT_ALG,
+            iv: &iv,
+        };
+        let wrapped = image_crypto::wrap(ecu_public, &cek, &binding, [counter as u8 + 1; 32]).unwrap();
+        let mut ciphertext = image.to_vec();
+        image_crypto::ContentCipher::new(&cek, &iv).apply(&mut ciphertext);
+        let hash = threshold_keys::digest::sha256(&ciphertext);
+        let block = EncryptionBlock {
+            content: EncryptedContent {
+                alg: ContentAlgorithm::Aes128Ctr,
+                iv,
+                filename: format!("{path}.{ecu}.enc").as_str().into(),
+                length: ciphertext.len() as u64,
+                hashes: metadata_schemas::Hashes::new(vec![metadata_schemas::Digest::Sha256(hash)]).unwrap(),
+                unknown: Default::default(),
+            },
+            key: metadata_schemas::uptane::WrappedContentKey {
+                alg: KeyAlgorithm::X25519HkdfSha256A128Kw,
+                ecu_key_id: image_crypto::key_id(ecu_public),
+                epk: wrapped.epk,
+                wrapped_cek: wrapped.wrapped_cek,
+                unknown: Default::default(),
+            },
+            chunks: None,
+            unknown: Default::default(),
+        };
+        let role = RoleName::targets();
+        self.sim.targets.get_mut(&role).unwrap().targets.clear();
+        let custom = object(vec![
+            ("ecu_identifier", Value::string(ecu.to_string())),
+            ("hardware_identifier", Value::string(hw.to_string())),
+            ("release_counter", Value::unsigned(counter)),
+            ("encryption", metadata_schemas::Encode::encode(&block).to_owned_value()),
+        ]);
+        self.sim.add_target(&role, &path, image, Some(custom));
+        self.sim.touch(&role);
+        self.sim.publish();
+        (self.targets(), ciphertext)
+    }
+
     pub fn targets(&self) -> Vec<u8> {
         let version = self.sim.targets[&RoleName::targets()].common.version;
         self.sim.file(&RoleName::targets().versioned_file_name(version))

@@ -85,6 +85,11 @@ impl AttackCode {
     pub const MALFORMED: AttackCode = AttackCode(9);
     /// Metadata or an image the update needs was not delivered (drop request, partial bundle).
     pub const INCOMPLETE: AttackCode = AttackCode(10);
+    /// An image arrived unencrypted for hardware that requires encryption.
+    pub const UNENCRYPTED_IMAGE: AttackCode = AttackCode(11);
+    /// An image's wrapped content key is not for this ECU, image and release (copied
+    /// from another entry, or altered).
+    pub const BAD_KEY_WRAP: AttackCode = AttackCode(12);
 
     /// A short name for logs and reports.
     pub fn name(self) -> &'static str {
@@ -100,6 +105,8 @@ impl AttackCode {
             8 => "repository-mismatch",
             9 => "malformed",
             10 => "incomplete",
+            11 => "unencrypted-image",
+            12 => "bad-key-wrap",
             _ => "unknown",
         }
     }
