@@ -13,6 +13,9 @@
 //! `--print-public-key --seed HEX64` prints the ECU key (JSON) the director registers.
 //! `--no-confirm` plays an image that never confirms its trial. `--full` keeps the
 //! image repository's metadata too (full verification; provision with `--image-root`).
+//! `--decryption-secret HEX64` gives the ECU its X25519 image decryption key
+//! (`--print-decryption-key` prints its public half, hex, for registration), and
+//! `--require-encryption` refuses unencrypted images.
 
 extern crate std;
 
@@ -49,13 +52,17 @@ struct Options {
     full: bool,
     image_root: Option<PathBuf>,
     print_key: bool,
+    decryption: Option<[u8; 32]>,
+    require_encryption: bool,
+    print_decryption_key: bool,
 }
 
 fn usage(problem: &str) -> String {
     format!(
         "ecu-sim: {problem}\nusage: ecu-sim --flash FILE --serial S --hardware-id H --vin V [--seed HEX64] \
          [--provision --root ROOT --factory IMAGE] [--listen ADDR] [--cut-at N] [--no-confirm] [--slot-size BYTES] \
-         [--full [--image-root ROOT]]"
+         [--full [--image-root ROOT]] [--decryption-secret HEX64 [--require-encryption]] \
+         [--print-public-key | --print-decryption-key]"
     )
 }
 
@@ -78,6 +85,9 @@ fn parse() -> Result<Options, String> {
         full: false,
         image_root: None,
         print_key: false,
+        decryption: None,
+        require_encryption: false,
+        print_decryption_key: false,
     };
     let mut provision = false;
     while let Some(arg) = args.next() {
@@ -101,13 +111,23 @@ fn parse() -> Result<Options, String> {
             "--no-confirm" => options.confirm = false,
             "--full" => options.full = true,
             "--print-public-key" => options.print_key = true,
+            "--print-decryption-key" => options.print_decryption_key = true,
+            "--require-encryption" => options.require_encryption = true,
+            "--decryption-secret" => {
+                let bad = || usage("--decryption-secret takes 64 hex digits");
+                let bytes = metadata_schemas::hex::decode(&value()?).ok_or_else(bad)?;
+                options.decryption = Some(bytes.try_into().map_err(|_| bad())?);
+            }
             "--image-root" => options.image_root = Some(PathBuf::from(value()?)),
             "--help" | "-h" => return Err(usage("help")),
             other => return Err(usage(&format!("unknown argument {other}"))),
         }
     }
-    if options.print_key {
-        return Ok(options); // only the seed matters
+    if options.print_key || options.print_decryption_key {
+        return Ok(options); // only the seed or the decryption secret matters
+    }
+    if options.require_encryption && options.decryption.is_none() {
+        return Err(usage("--require-encryption needs --decryption-secret"));
     }
     options.flash = flash.ok_or_else(|| usage("--flash is required"))?;
     let name = |what: &str, v: Option<String>| v.ok_or_else(|| usage(&format!("--{what} is required")));
@@ -185,6 +205,10 @@ fn power_up(flash: Flash, options: &Options) -> Result<Ecu, Stop> {
     }
     let key = Ed25519EcuKey::from_seed(&options.seed);
     let mut ecu = Secondary::open(device, options.ecu.clone(), key, Limits::default());
+    if let Some(secret) = options.decryption {
+        let key = image_crypto::EcuDecryptionKey::from_secret(secret);
+        ecu = ecu.with_decryption_key(key, options.require_encryption);
+    }
     if options.confirm && ecu.on_trial() {
         if let Err(e) = ecu.confirm() {
             return Err(stopped(ecu.into_device(), format!("confirm: {e:?}"), options));
@@ -321,6 +345,13 @@ fn run() -> Result<(), Stop> {
         let key = Ed25519EcuKey::from_seed(&options.seed);
         let json = metadata_schemas::json::to_canonical(&metadata_schemas::Encode::encode(key.public_key()));
         println!("{}", String::from_utf8_lossy(&json));
+        return Ok(());
+    }
+    if options.print_decryption_key {
+        let secret = options
+            .decryption
+            .ok_or_else(|| Stop::Failed(usage("--print-decryption-key needs --decryption-secret")))?;
+        println!("{}", metadata_schemas::hex::encode(&image_crypto::EcuDecryptionKey::from_secret(secret).public()));
         return Ok(());
     }
     if let Some((root, factory)) = &options.provision {

@@ -150,3 +150,36 @@ fn an_idle_connection_does_not_block_the_primary() {
     drop((idle, half));
     sim.stop();
 }
+
+#[test]
+fn ecu_sim_with_a_decryption_key_installs_an_encrypted_image_and_refuses_a_cleartext_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut director = Director::new();
+    let (root, factory) = (dir.path().join("root.json"), dir.path().join("factory.bin"));
+    std::fs::write(&root, director.root()).unwrap();
+    std::fs::write(&factory, b"factory firmware").unwrap();
+    let secret = "42".repeat(32);
+    let public = image_crypto::EcuDecryptionKey::from_secret([0x42; 32]).public();
+    let image: Vec<u8> = (0..20_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let keyed = ["--decryption-secret", secret.as_str(), "--require-encryption"];
+    let provision = ["--provision", "--root", root.to_str().unwrap(), "--factory", factory.to_str().unwrap()];
+    let sim = Sim::start(dir.path(), &[&provision[..], &keyed[..]].concat());
+    let time = now().timestamp() as u64;
+
+    // In the clear: refused, unencrypted-image.
+    let cleartext = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
+    let responses = sim.send(&[Request::StartCycle(time), Request::PutTargets(&cleartext)]);
+    assert_eq!(responses.last(), Some(&Response::Refused(metadata_schemas::uptane::AttackCode::UNENCRYPTED_IMAGE)));
+
+    let (targets, ciphertext) =
+        director.assign_encrypted(&image, ("brake-ecu-1", "brake-hw-a", 3), &public, "brake-ecu-1");
+    let mut update = vec![Request::StartCycle(time), Request::PutTargets(&targets), Request::BeginImage];
+    update.extend(ciphertext.chunks(1000).map(Request::ImageChunk));
+    update.push(Request::Activate);
+    let responses = sim.send(&update);
+    assert_eq!(responses.last(), Some(&Response::Resetting), "{responses:?}");
+    assert_eq!(running(&sim), "brake/fw-3.bin");
+    sim.stop();
+    let bytes = std::fs::read(dir.path().join("flash.bin")).unwrap();
+    assert!(bytes.windows(image.len()).any(|w| w == image), "the slot holds the decrypted image");
+}
