@@ -111,6 +111,13 @@ pub struct Secondary<F: NorFlash, K: EcuKey, S: Store<F> = RawStore> {
 
 type Result<T, F> = core::result::Result<T, UpdateError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
 
+/// The X25519 unwrap in a frame of its own, so its stack is used only for encrypted
+/// images, never by every metadata check.
+#[inline(never)]
+fn unwrap_bound(key: &EcuDecryptionKey, wrapped: &WrappedKey, binding: &Binding) -> Option<ContentKey> {
+    image_crypto::unwrap(key, wrapped, binding).ok()
+}
+
 /// The latest time an ECU states: 9999-12-31T23:59:59Z, the last one metadata can write.
 const LATEST: u64 = 253_402_300_799;
 
@@ -403,7 +410,7 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             iv: &block.content.iv,
         };
         let wrapped = WrappedKey { epk: block.key.epk, wrapped_cek: block.key.wrapped_cek };
-        let cek = image_crypto::unwrap(key, &wrapped, &binding).map_err(|_| UpdateError::KeyWrap)?;
+        let cek = unwrap_bound(key, &wrapped, &binding).ok_or(UpdateError::KeyWrap)?;
         Ok(Some((cek, block.content.iv)))
     }
 
