@@ -61,6 +61,21 @@ impl ImageRepository {
         &self.dir
     }
 
+    /// The bytes of the image at `path` whose SHA-256 is `sha256`: the consistent-snapshot
+    /// name (`<sha256>.<name>`) or the plain one, checked against the hash.
+    pub fn read_target(&self, path: &str, sha256: &[u8; 32]) -> Result<Vec<u8>, String> {
+        let target = TargetPath::new(path);
+        let hex = metadata_schemas::hex::encode(sha256);
+        for name in [target.hash_prefixed(&hex), path.to_string()] {
+            if let Ok(bytes) = std::fs::read(self.dir.join("targets").join(&name)) {
+                if threshold_keys::digest::sha256(&bytes) == *sha256 {
+                    return Ok(bytes);
+                }
+            }
+        }
+        Err(format!("{path}: no file in the image repository's targets with the listed sha256"))
+    }
+
     /// Verifies the repository as a client would and looks `path` up through its
     /// delegations: the target's entry, or `None` if the repository does not list it.
     pub fn find(&self, path: &str, now: DateTime<Utc>) -> Result<Option<TargetInfo>, String> {

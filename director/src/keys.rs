@@ -44,15 +44,18 @@ pub fn write_key_file(signer: &KeyFileSigner, path: &Path) -> Result<(), String>
         Ok(passphrase) => signer.to_encrypted_pem(passphrase.as_bytes()).map_err(|e| e.to_string())?,
         Err(_) => signer.to_pem(),
     };
+    write_private(path, pem.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Writes a new secret file (mode 0600; never over an existing one), synced to disk.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    std::io::Write::write_all(&mut file, pem.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, bytes).and_then(|()| file.sync_all())
 }

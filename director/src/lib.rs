@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod config;
+pub mod encryption;
 pub mod images;
 pub mod keys;
 pub mod limits;

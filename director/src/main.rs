@@ -91,7 +91,8 @@ enum Command {
         /// The primary ECU's serial.
         #[arg(long)]
         primary: String,
-        /// An ECU, as SERIAL:HARDWARE_ID:PUBLIC_KEY_JSON_FILE[:full]. Repeatable.
+        /// An ECU, as SERIAL:HARDWARE_ID:PUBLIC_KEY_JSON_FILE[:partial|full[:DECRYPTION_KEY_HEX]]
+        /// (the last: its X25519 image decryption key). Repeatable.
         #[arg(long = "ecu", required = true)]
         ecus: Vec<String>,
     },
@@ -105,6 +106,19 @@ enum Command {
         /// HARDWARE_ID=IMAGE_REPOSITORY_TARGET_PATH. Repeatable.
         #[arg(long = "image", required = true)]
         images: Vec<String>,
+    },
+    /// Set whether a hardware id's images are encrypted per ECU (as `PUT /encryption/HW`
+    /// does): `required` (an ECU without a decryption key cannot be assigned one),
+    /// `optional` (for ECUs with a decryption key) or `never`.
+    Encryption {
+        /// The data directory.
+        dir: PathBuf,
+        /// The hardware id.
+        #[arg(long)]
+        hardware_id: String,
+        /// required, optional or never.
+        #[arg(long)]
+        policy: String,
     },
     /// Print the newest director root (the trust anchor devices are provisioned with).
     Root {
@@ -203,10 +217,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut list = Vec::new();
             for ecu in &ecus {
                 let parts: Vec<&str> = ecu.split(':').collect();
-                let (serial, hardware, key, mode) = match parts.as_slice() {
-                    [s, h, k] => (s, h, k, "partial"),
-                    [s, h, k, m] => (s, h, k, *m),
-                    _ => return Err(format!("--ecu {ecu}: SERIAL:HARDWARE_ID:KEY_FILE[:full]")),
+                let (serial, hardware, key, mode, decryption) = match parts.as_slice() {
+                    [s, h, k] => (s, h, k, "partial", None),
+                    [s, h, k, m] => (s, h, k, *m, None),
+                    [s, h, k, m, d] => (s, h, k, *m, Some(d.to_string())),
+                    _ => {
+                        return Err(format!(
+                            "--ecu {ecu}: SERIAL:HARDWARE_ID:KEY_FILE[:partial|full[:DECRYPTION_KEY_HEX]]"
+                        ));
+                    }
                 };
                 let text = std::fs::read_to_string(key).map_err(|e| format!("{key}: {e}"))?;
                 let mut public_key: serde_json::Value =
@@ -219,12 +238,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                     hardware_id: hardware.to_string(),
                     public_key,
                     verification: mode.to_string(),
+                    decryption_key: decryption,
                 });
             }
             let service = setup::open(&dir).await?;
             let new = director::service::NewVehicle { vin, primary_ecu_serial: primary, ecus: list };
             let token = service.register("admin:cli", new).await.map_err(|e| format!("{e:?}"))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Encryption { dir, hardware_id, policy } => {
+            let policy = director::encryption::Policy::parse(&policy)
+                .ok_or(format!("--policy {policy}: required, optional or never"))?;
+            let service = setup::open(&dir).await?;
+            service.set_policy("admin:cli", &hardware_id, policy).await.map_err(|e| format!("{e:?}"))?;
+            println!("{hardware_id}: images {}", policy.as_str());
             Ok(())
         }
         Command::Assign { dir, vins, images } => {

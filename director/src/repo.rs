@@ -68,14 +68,18 @@ fn listing(version: Version, bytes: &[u8]) -> MetaFile {
 }
 
 /// The director target entry of an assignment: the image repository's length and
-/// hashes, with the director's custom fields.
-fn director_target(a: &Assignment) -> Result<TargetFile, RepoError> {
+/// hashes, with the director's custom fields (and the encryption block for its ECU).
+fn director_target(a: &Assignment, encryption: Option<&str>) -> Result<TargetFile, RepoError> {
     let value = json::parse(a.target_file.as_bytes()).map_err(|e| RepoError::Corrupt(e.to_string()))?;
     let image = TargetFile::decode(&value).map_err(|e| RepoError::Corrupt(e.to_string()))?;
     let mut custom = Object::new();
     custom.insert("ecu_identifier", Value::string(a.serial.clone()));
     custom.insert("hardware_identifier", Value::string(a.hardware_id.clone()));
     custom.insert("release_counter", Value::unsigned(a.release_counter as u64));
+    if let Some(block) = encryption {
+        let block = json::parse(block.as_bytes()).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+        custom.insert("encryption", block.to_owned_value());
+    }
     let mut file = TargetFile::new(image.length, image.hashes);
     file.custom = Some(Value::Object(custom));
     Ok(file)
@@ -97,7 +101,8 @@ pub async fn publish(
     custom.insert("vin", Value::string(vehicle.vin.clone()));
     targets.unknown.0.insert("custom", Value::Object(custom));
     for a in issued {
-        targets.targets.insert(TargetPath::new(a.target.as_str()), director_target(a)?);
+        let encryption = tx.assignment_encryption(&a.id).await?;
+        targets.targets.insert(TargetPath::new(a.target.as_str()), director_target(a, encryption.as_deref())?);
     }
     let targets_bytes = sign(targets, &signers.targets)?;
     tx.put_metadata(&vehicle.vin, &RoleName::targets().versioned_file_name(version(targets_version)), &targets_bytes)

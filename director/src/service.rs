@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use metadata_schemas::{Encode, json};
+use metadata_schemas::{Decode, Encode, json};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::{Config, token_hash};
+use crate::encryption::{ContentKeyRecord, Encryption, Policy};
 use crate::images::ImageRepository;
 use crate::keys::OnlineSigners;
 use crate::manifest::{self, Refusal};
@@ -76,6 +77,9 @@ pub struct NewEcu {
     /// "partial" (default) or "full".
     #[serde(default = "partial")]
     pub verification: String,
+    /// Its X25519 image decryption key (hex), for encrypted images.
+    #[serde(default)]
+    pub decryption_key: Option<String>,
 }
 
 fn partial() -> String {
@@ -119,7 +123,14 @@ pub struct Director {
     pub metrics: Metrics,
     /// Request rates per client.
     pub limiter: crate::limits::RateLimiter,
+    /// Content keys and ciphertexts of encrypted images.
+    pub encryption: Encryption,
     stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+/// A failure of the director itself, named.
+fn internal(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Internal(e.to_string())
 }
 
 fn now() -> DateTime<Utc> {
@@ -145,10 +156,17 @@ pub fn valid_vin(vin: &str) -> Result<()> {
 
 impl Director {
     /// The director over its parts.
-    pub fn new(store: Store, signers: OnlineSigners, config: Config, images: Option<ImageRepository>) -> Self {
+    pub fn new(
+        store: Store,
+        signers: OnlineSigners,
+        config: Config,
+        images: Option<ImageRepository>,
+        encryption: Encryption,
+    ) -> Self {
         Director {
             store,
             signers,
+            encryption,
             limiter: crate::limits::RateLimiter::new(config.limits.tracked_clients),
             config,
             images,
@@ -216,7 +234,7 @@ impl Director {
             let text = e.public_key.to_string();
             let value = json::parse(text.as_bytes())
                 .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
-            let key = <metadata_schemas::Key as metadata_schemas::Decode>::decode(&value)
+            let key = <metadata_schemas::Key as Decode>::decode(&value)
                 .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
             threshold_keys::PublicKey::from_metadata(&key)
                 .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
@@ -242,6 +260,13 @@ impl Director {
         tx.insert_vehicle(&new.vin, &new.primary_ecu_serial, &token_hash(&token), now.timestamp()).await?;
         for ecu in &ecus {
             tx.insert_ecu(&new.vin, ecu).await?;
+        }
+        for e in &new.ecus {
+            let Some(key) = &e.decryption_key else { continue };
+            if metadata_schemas::hex::decode_lower_array::<32>(key).is_none() {
+                return Err(ServiceError::Invalid(format!("ECU {} decryption_key: 64 lowercase hex digits", e.serial)));
+            }
+            tx.set_decryption_key(&new.vin, &e.serial, key, now.timestamp()).await?;
         }
         let vehicle =
             tx.lock_vehicle(&new.vin).await?.ok_or_else(|| ServiceError::Internal("vehicle vanished".into()))?;
@@ -334,6 +359,7 @@ impl Director {
                 updated: now.timestamp(),
             };
             tx.insert_assignment(&a).await?;
+            self.encrypt_for(tx, &a).await?;
             added.push(a);
         }
         if added.is_empty() {
@@ -347,6 +373,88 @@ impl Director {
             added.iter_mut().for_each(|a| a.state = "issued".into());
         }
         Ok(added)
+    }
+
+    /// Encrypts an assignment's image for its ECU when the hardware id's policy asks for
+    /// it: the image's content key (made once, its ciphertext written once) wrapped for
+    /// the ECU's decryption key. `required` without a registered key refuses the request.
+    async fn encrypt_for(&self, tx: &mut Tx, a: &Assignment) -> Result<()> {
+        let policy = tx.policy(&a.hardware_id).await?;
+        let key = tx.decryption_key(&a.vin, &a.serial).await?;
+        let key = match (policy, key) {
+            (Policy::Never, _) | (Policy::Optional, None) => return Ok(()),
+            (Policy::Required, None) => {
+                return Err(ServiceError::Invalid(format!(
+                    "{} ({}): hardware {} requires encrypted images and the ECU has no decryption key; \
+                     register one (PUT /api/v1/admin/vehicles/{}/ecus/{}/decryption-key)",
+                    a.serial, a.vin, a.hardware_id, a.vin, a.serial
+                )));
+            }
+            (_, Some(key)) => key,
+        };
+        let public: [u8; 32] = metadata_schemas::hex::decode_lower_array(&key)
+            .ok_or_else(|| ServiceError::Internal(format!("{}: stored decryption key {key:?}", a.serial)))?;
+        let record = self.content_key(tx, a).await?;
+        let block =
+            self.encryption.block_for(&record, (&a.serial, &public), a.release_counter as u64).map_err(internal)?;
+        let canonical = String::from_utf8(json::to_canonical(&block.encode())).map_err(internal)?;
+        tx.set_assignment_encryption(&a.id, &canonical).await?;
+        Ok(())
+    }
+
+    /// The content key of an assignment's image: the one made before for this plaintext,
+    /// or a new one (its ciphertext written now).
+    async fn content_key(&self, tx: &mut Tx, a: &Assignment) -> Result<ContentKeyRecord> {
+        let value = json::parse(a.target_file.as_bytes()).map_err(internal)?;
+        let file = metadata_schemas::TargetFile::decode(&value).map_err(internal)?;
+        let Some(metadata_schemas::Digest::Sha256(sha256)) = file.hashes.get(metadata_schemas::HashAlgorithm::Sha256)
+        else {
+            return Err(ServiceError::Invalid(format!(
+                "{}: the image repository lists no sha256 to encrypt it by",
+                a.target
+            )));
+        };
+        let sha256_hex = metadata_schemas::hex::encode(sha256);
+        if let Some(record) = tx.content_key(&a.target, &sha256_hex).await? {
+            return Ok(record);
+        }
+        let images =
+            self.images.as_ref().ok_or_else(|| ServiceError::Invalid("no image repository is configured".into()))?;
+        let plaintext = images.read_target(&a.target, sha256).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let record = self.encryption.encrypt(&a.target, &plaintext).map_err(internal)?;
+        tx.insert_content_key(&record).await?;
+        Ok(record)
+    }
+
+    /// Sets a hardware id's encryption policy.
+    pub async fn set_policy(&self, actor: &str, hardware_id: &str, policy: Policy) -> Result<()> {
+        valid_name("hardware id", hardware_id)?;
+        let now = now();
+        let mut tx = self.store.begin().await?;
+        tx.set_policy(hardware_id, policy).await?;
+        let detail = json!({"hardware_id": hardware_id, "policy": policy.as_str()}).to_string();
+        tx.audit(actor, "encryption-policy", &detail, now.timestamp()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Registers or rotates an ECU's decryption key (32 bytes, hex): later assignments are
+    /// wrapped for it.
+    pub async fn set_decryption_key(&self, actor: &str, vin: &str, serial: &str, public_key: &str) -> Result<()> {
+        let key: Option<[u8; 32]> = metadata_schemas::hex::decode_lower_array(public_key);
+        if key.is_none() {
+            return Err(ServiceError::Invalid("decryption_key: 64 lowercase hex digits (an X25519 public key)".into()));
+        }
+        let now = now();
+        let mut tx = self.store.begin().await?;
+        if !tx.ecus(vin).await?.iter().any(|e| e.serial == serial) {
+            return Err(ServiceError::NotFound(format!("ECU {serial} of vehicle {vin}")));
+        }
+        tx.set_decryption_key(vin, serial, public_key, now.timestamp()).await?;
+        let detail = json!({"vin": vin, "serial": serial, "decryption_key": public_key}).to_string();
+        tx.audit(actor, "decryption-key", &detail, now.timestamp()).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Issues the queued assignments if no bundle is outstanding (partial-bundle safety).

@@ -149,7 +149,8 @@ pub async fn open(dir: &Path) -> Result<Arc<Director>, String> {
         store.latest_root().await.map_err(|e| e.to_string())?.ok_or("the database holds no director root")?;
     check_authorized(&signers, &bytes, version)?;
     let images = config.image_repository.as_ref().map(|r| ImageRepository::open(&r.dir, &r.root)).transpose()?;
-    Ok(Arc::new(Director::new(store, signers, config, images)))
+    let encryption = crate::encryption::Encryption::open(dir).map_err(|e| e.to_string())?;
+    Ok(Arc::new(Director::new(store, signers, config, images, encryption)))
 }
 
 /// Installs director root version N+1 (from an offline ceremony, say): it must be

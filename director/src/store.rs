@@ -185,6 +185,7 @@ pub struct Store {
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "admin tokens", include_str!("../migrations/0002_admin_tokens.sql")),
+    (3, "encryption", include_str!("../migrations/0003_encryption.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -446,6 +447,8 @@ pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     backend: Backend,
 }
+
+mod encryption;
 
 impl Tx {
     /// The vehicle, locked until the transaction ends (PostgreSQL; SQLite has one writer).

@@ -80,8 +80,34 @@ pub async fn target(
 ) -> Result<Response, ApiError> {
     let dir = repo_dir(&director, &headers, peer).await?;
     let full = under(dir.join("targets"), &path)?;
+    serve_file(&full, &path, &headers).await
+}
+
+/// `GET /api/v1/vehicles/{vin}/director/targets/{name}`: an encrypted image's
+/// ciphertext, for that vehicle's devices, whole or one byte range.
+pub async fn ciphertext(
+    State(director): State<Arc<Director>>,
+    Path((vin, name)): Path<(String, String)>,
+    peer: Option<Extension<PeerVin>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let peer = peer.map(|Extension(p)| p).unwrap_or_default();
+    auth::device(&director, &headers, &peer, Some(&vin)).await?;
+    let known = director
+        .store
+        .is_ciphertext(&name)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if !known || name.contains('/') {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("{name} not found")));
+    }
+    serve_file(&director.encryption.ciphertext_path(&name), &name, &headers).await
+}
+
+/// A file, whole or the one byte range `headers` ask for.
+async fn serve_file(full: &std::path::Path, path: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("{path} not found"));
-    let mut file = tokio::fs::File::open(&full).await.map_err(|_| not_found())?;
+    let mut file = tokio::fs::File::open(full).await.map_err(|_| not_found())?;
     let len = file.metadata().await.map_err(|_| not_found())?.len();
     let requested = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let Some(requested) = requested else {

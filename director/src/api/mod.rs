@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod device;
+mod encryption;
 mod files;
 
 use std::sync::Arc;
@@ -98,6 +99,7 @@ pub fn router(director: Arc<Director>) -> Router {
     Router::new()
         .route("/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
         .route("/api/v1/vehicles/{vin}/director/{file}", get(device::director_file))
+        .route("/api/v1/vehicles/{vin}/director/targets/{name}", get(files::ciphertext))
         .route("/api/v1/vehicles/{vin}/manifest", put(device::manifest))
         .route("/api/v1/repo/{file}", get(files::metadata))
         .route("/api/v1/repo/targets/{*path}", get(files::target))
@@ -107,6 +109,8 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/admin/assignments", post(admin::assign))
         .route("/api/v1/admin/assignments/{vin}", delete(admin::cancel))
         .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/admin/encryption/{hardware_id}", put(encryption::set_policy))
+        .route("/api/v1/admin/vehicles/{vin}/ecus/{serial}/decryption-key", put(encryption::set_decryption_key))
         .route("/api/v1/admin/metrics", get(admin::metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
         .layer(middleware::from_fn_with_state(director.clone(), limit))
