@@ -448,3 +448,90 @@ fn evidence_ecus_take_time_only_from_the_director_and_a_forged_time_changes_noth
         ],
     );
 }
+
+/// The brake ECU's image decryption secret in these tests.
+const BRAKE_DECRYPTION_SECRET: [u8; 32] = [0x42; 32];
+
+/// A vehicle whose brake ECU requires encrypted images and has its decryption key
+/// registered; the wiper (no key) gets its images in the clear.
+fn encrypting_vehicle(registered_key: [u8; 32]) -> Vehicle {
+    let mut vehicle = Vehicle::new(firmware());
+    let public = image_crypto::EcuDecryptionKey::from_secret(registered_key).public();
+    let hex = metadata_schemas::hex::encode(&public);
+    vehicle.admin("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "required"}));
+    vehicle.admin("PUT", "/encryption/wiper-hw", serde_json::json!({"policy": "optional"}));
+    let path = format!("/vehicles/{}/ecus/brake-1/decryption-key", harness::VIN);
+    vehicle.admin("PUT", &path, serde_json::json!({"decryption_key": hex}));
+    let secret = metadata_schemas::hex::encode(&BRAKE_DECRYPTION_SECRET);
+    vehicle.start_sim("brake-1", &["--decryption-secret".into(), secret, "--require-encryption".into()]);
+    vehicle
+}
+
+#[test]
+fn evidence_the_device_does_not_expose_firmware_images_in_cleartext_on_the_network() {
+    let mut vehicle = encrypting_vehicle(BRAKE_DECRYPTION_SECRET);
+    // Every byte from the director to the primary, and from the primary to the brake ECU.
+    let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    vehicle.config.director = format!("{}/api/v1", proxy.url);
+    vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorder = received.clone();
+    proxy.set(move |_, body| {
+        recorder.lock().unwrap().extend_from_slice(&body);
+        Reply::Body(body)
+    });
+    let brake = vehicle.config.secondaries.iter_mut().find(|s| s.serial == "brake-1").unwrap();
+    let tap = harness::tap::Tap::start(&brake.address);
+    brake.address = tap.address.clone();
+
+    vehicle.assign(&ALL_FW2);
+    let reports = vehicle.until_done(4);
+    let brake_image = &vehicle.images.target_files["brake/fw-2.bin"];
+    let wiper_image = &vehicle.images.target_files["wiper/fw-2.bin"];
+    let from_director = received.lock().unwrap().clone();
+    let to_brake = tap.sent();
+    evidence(
+        "the_device_does_not_expose_firmware_images_in_cleartext_on_the_network",
+        "An image encrypted for its ECU crosses the director -> primary and primary -> secondary links only as ciphertext: no 64-byte window of its plaintext appears in either stream, and the ECU decrypts, verifies and installs it.",
+        &[
+            ("the brake ECU runs firmware 2, decrypted and verified", vehicle.running()["brake-1"] == "brake/fw-2.bin"),
+            ("the director marks it installed", vehicle.assignment_state("brake-1", "brake/fw-2.bin") == "installed"),
+            (
+                "its director targets carried an encryption block",
+                from_director.windows(25).any(|w| w == b"x25519-hkdf-sha256-a128kw"),
+            ),
+            (
+                "no plaintext window from the director to the primary",
+                !harness::tap::exposes(&from_director, brake_image),
+            ),
+            ("no plaintext window from the primary to the brake ECU", !harness::tap::exposes(&to_brake, brake_image)),
+            (
+                "the recorder sees cleartext where it is sent (the wiper's image)",
+                harness::tap::exposes(&from_director, wiper_image),
+            ),
+            ("the recorder saw the brake ECU's whole transfer", to_brake.len() > brake_image.len()),
+            ("done within 4 cycles", reports.len() <= 4),
+        ],
+    );
+}
+
+#[test]
+fn evidence_a_secondary_with_the_wrong_decryption_key_refuses_and_keeps_its_image() {
+    // The director holds another key for the brake ECU than the one the ECU has.
+    let vehicle = encrypting_vehicle([0x43; 32]);
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    let report = vehicle.cycle().unwrap();
+    let refused = matches!(&report.ecus["brake-1"], EcuOutcome::Failed(why) if why.refused_with() == Some(AttackCode::BAD_KEY_WRAP));
+    vehicle.cycle().unwrap(); // the next version report carries the attack code
+    let reported =
+        vehicle.status()["ecus"].as_array().unwrap().iter().any(|e| e["serial"] == "brake-1" && e["attack"] == 12);
+    evidence(
+        "a_secondary_with_the_wrong_decryption_key_refuses_and_keeps_its_image",
+        "An ECU whose decryption key is not the one the director wrapped the image's key for refuses the image before writing it (bad-key-wrap), keeps its image, and reports the refusal.",
+        &[
+            ("the brake ECU refused with bad-key-wrap", refused),
+            ("it still runs its factory image", vehicle.running()["brake-1"].contains("factory")),
+            ("the director sees the attack code in its report", reported),
+        ],
+    );
+}

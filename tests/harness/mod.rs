@@ -6,6 +6,7 @@
 
 pub mod pki;
 pub mod proxy;
+pub mod tap;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -417,6 +418,7 @@ impl Vehicle {
             let http = http.build().unwrap();
             let request = match method {
                 "POST" => http.post(url).json(&body),
+                "PUT" => http.put(url).json(&body),
                 _ => http.get(url),
             };
             let r = request.bearer_auth(&self.admin).send().await.unwrap();

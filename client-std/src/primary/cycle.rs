@@ -296,7 +296,8 @@ impl Primary {
     /// Full verification of the director repository and the image repository.
     fn refresh(&mut self, report: &mut CycleReport, now: DateTime<Utc>) -> Result<Repositories, Error> {
         let director_url = format!("{}/", self.director_base());
-        let mut director = self.updater("director", &director_url, &director_url)?;
+        // Encrypted images come from the director, under `targets/`.
+        let mut director = self.updater("director", &director_url, &format!("{director_url}targets/"))?;
         director.refresh_at(now)?;
         let base = self.config.image_repository.trim_end_matches('/');
         let mut images = self.updater("images", &format!("{base}/"), &format!("{base}/targets/"))?;
@@ -338,7 +339,7 @@ impl Primary {
         repositories: &mut Repositories,
         now: DateTime<Utc>,
     ) -> Result<(), Error> {
-        let bytes = self.download(ecu, image, listed, &repositories.images)?;
+        let bytes = self.download(ecu, image, listed, repositories)?;
         let serial = ecu.serial.as_str();
         let text = format!("{serial}: downloaded and verified {} ({} bytes)", image.path.as_str(), bytes.len());
         self.step(report, text);
@@ -376,14 +377,30 @@ impl Primary {
     }
 
     /// The image's verified bytes: from the download cache, or downloaded (resuming a
-    /// partial download) and verified against the image repository's entry.
+    /// partial download) and verified against the image repository's entry. An image
+    /// encrypted for its ECU is the ciphertext, from the director, checked against the
+    /// length and hashes its encryption block lists; the primary never decrypts it.
     fn download(
         &mut self,
         ecu: &Reported,
         image: &DirectorImage,
         listed: &TargetInfo,
-        images: &Updater<HttpTransport>,
+        repositories: &Repositories,
     ) -> Result<Vec<u8>, Error> {
+        let ciphertext = image.custom.encryption.as_ref().map(|block| TargetInfo {
+            path: block.content.filename.clone(),
+            file: metadata_schemas::TargetFile::new(block.content.length, block.content.hashes.clone()),
+            role: metadata_schemas::RoleName::targets(),
+        });
+        if ciphertext.is_some() && ecu.destination == Destination::Own {
+            return Err(Error::Config(
+                "the primary's own image is encrypted: the primary has no decryption key".into(),
+            ));
+        }
+        let (images, listed) = match &ciphertext {
+            Some(ciphertext) => (&repositories.director, ciphertext),
+            None => (&repositories.images, listed),
+        };
         let downloads = self.config.state_dir.join("downloads");
         std::fs::create_dir_all(&downloads).map_err(|e| Error::io(&downloads, e))?;
         let path = match images.find_cached_target(listed, &downloads)? {

@@ -93,6 +93,12 @@ pub async fn ciphertext(
 ) -> Result<Response, ApiError> {
     let peer = peer.map(|Extension(p)| p).unwrap_or_default();
     auth::device(&director, &headers, &peer, Some(&vin)).await?;
+    // Clients of a consistent-snapshot repository ask for `<sha256>.<name>`; the name is
+    // `<sha256>.enc` already.
+    let name = match name.split_once('.') {
+        Some((hash, rest)) if rest.len() == 68 && rest.starts_with(hash) => rest.to_string(),
+        _ => name,
+    };
     let known = director
         .store
         .is_ciphertext(&name)
