@@ -1,4 +1,5 @@
 //! The real primary and director update a Cortex-M4 secondary that runs under QEMU
+//! with an image encrypted for it (it unwraps the key and decrypts into its slot)
 //! (`embedded/qemu-firmware`'s `uart_secondary`), over the board's UART joined to a host
 //! TCP port: no ecu-sim anywhere. The firmware is provisioned as at end of line, from a
 //! block a programmer writes into reserved flash (`-device loader`).
@@ -24,10 +25,13 @@ use metadata_schemas::uptane::AttackCode;
 /// The ECU under QEMU: serial, hardware id, key seed byte, full verification.
 const MCU: (&str, &str, u8, bool) = ("brake-1", "brake-hw", 1, true);
 
+/// The MCU's image decryption secret (its public half is registered with the director).
+const DECRYPTION_SECRET: [u8; 32] = [0x42; 32];
+
 /// The factory provisioning block (layout in the firmware's `src/provisioning.rs`).
 fn provisioning_block(vehicle: &Vehicle) -> Vec<u8> {
     let (serial, hardware_id, seed, _) = MCU;
-    let fields: [Vec<u8>; 8] = [
+    let fields: [Vec<u8>; 9] = [
         harness::VIN.into(),
         serial.into(),
         hardware_id.into(),
@@ -36,6 +40,7 @@ fn provisioning_block(vehicle: &Vehicle) -> Vec<u8> {
         std::fs::read(&vehicle.config.image_root).unwrap(),
         b"brake/factory.bin".to_vec(),
         b"brake-1 factory firmware, as flashed at end of line".to_vec(),
+        DECRYPTION_SECRET.to_vec(),
     ];
     let mut block = b"UPTPROV1".to_vec();
     for field in fields {
@@ -109,6 +114,12 @@ fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
         full_verification: MCU.3,
     });
 
+    // The brake hardware takes encrypted images only; the director wraps each image's key
+    // for the MCU's decryption key.
+    let public = image_crypto::EcuDecryptionKey::from_secret(DECRYPTION_SECRET).public();
+    vehicle.admin("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "required"}));
+    let path = format!("/vehicles/{}/ecus/brake-1/decryption-key", harness::VIN);
+    vehicle.admin("PUT", &path, serde_json::json!({"decryption_key": metadata_schemas::hex::encode(&public)}));
     vehicle.assign(&[("gateway-hw", "gateway/fw-2.bin"), ("brake-hw", "brake/fw-2.bin")]);
     let start = Instant::now();
     let first = vehicle.cycle().unwrap_or_else(|e| panic!("{e}\nthe board said:\n{}", board.said()));
@@ -123,6 +134,7 @@ fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
     assert!(said.contains(&format!("boot state and metadata in {store}")), "{said}");
     assert!(said.contains("boot 2: Boot { slot: B, trial: true }"), "the new image starts as a trial: {said}");
     assert!(said.contains("boot 2: the trial image runs; confirmed"), "{said}");
+    assert!(said.contains("boot 2: encrypted images required"), "{said}");
 
     // A primary that vanished mid-frame leaves half a frame on the line; after a second of
     // silence the MCU drops it, so the next primary's frames read clean.
@@ -142,7 +154,9 @@ fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
         "{outcome:?}"
     );
     assert!(vehicle.running()["brake-1"].ends_with("brake/fw-2.bin"));
-    eprintln!("first cycle (48 KiB image over the UART, full verification on the MCU, {store}): {first_cycle:?}");
+    eprintln!(
+        "first cycle (48 KiB encrypted image over the UART, full verification on the MCU, {store}): {first_cycle:?}"
+    );
     for line in board.said().lines().filter(|l| l.starts_with("peak") || l.starts_with("static")) {
         eprintln!("board: {line}");
     }

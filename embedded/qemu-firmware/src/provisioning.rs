@@ -3,10 +3,10 @@
 //! [`ADDRESS`]). The firmware takes its identity, key seed, trust anchors and factory
 //! image from it at first boot; it is never written over the protocol.
 //!
-//! Layout: the magic `UPTPROV1`, then eight fields, each a little-endian u32 length and
+//! Layout: the magic `UPTPROV1`, then nine fields, each a little-endian u32 length and
 //! its bytes: VIN, ECU serial, hardware id, ECU key seed (32 bytes), director root,
 //! image repository root (empty for partial verification), factory image name, factory
-//! image.
+//! image, image decryption secret (32 bytes; empty: no encrypted images).
 
 use metadata_schemas::uptane::{EcuSerial, HardwareId, Vin};
 use update_verifier::uptane::EcuIdentity;
@@ -31,6 +31,8 @@ pub struct Provisioning {
     pub factory_name: &'static [u8],
     /// The factory image.
     pub factory: &'static [u8],
+    /// The X25519 image decryption secret: encrypted images, and only those, are taken.
+    pub decryption_secret: Option<[u8; 32]>,
 }
 
 /// Why the block cannot be used.
@@ -40,7 +42,7 @@ pub enum BadBlock {
     Missing,
     /// A field's length runs past the region.
     Truncated,
-    /// The VIN, serial or hardware id is empty or not UTF-8, or the seed is not 32 bytes.
+    /// The VIN, serial or hardware id is empty or not UTF-8, or a secret is not 32 bytes.
     BadField(&'static str),
 }
 
@@ -69,6 +71,11 @@ fn parse(region: &'static [u8]) -> Result<Provisioning, BadBlock> {
     let image_root = Some(field()?).filter(|r| !r.is_empty());
     let factory_name = field()?;
     let factory = field()?;
+    let decryption = field()?;
+    let decryption_secret = match decryption.len() {
+        0 => None,
+        _ => Some(decryption.try_into().map_err(|_| BadBlock::BadField("decryption secret"))?),
+    };
     let identity = EcuIdentity { vin, serial, hardware_id };
-    Ok(Provisioning { identity, seed, director_root, image_root, factory_name, factory })
+    Ok(Provisioning { identity, seed, director_root, image_root, factory_name, factory, decryption_secret })
 }

@@ -119,6 +119,11 @@ fn start(p: &Provisioning) -> Ecu {
     let Ok(decision) = device.boot(unsafe { measure::scratch() }) else { fail("boot") };
     hprintln!("boot {}: {:?}", boot, decision);
     let mut ecu = Secondary::open(device, p.identity.clone(), Ed25519EcuKey::from_seed(&p.seed), Limits::default());
+    if let Some(secret) = p.decryption_secret {
+        // An ECU provisioned with a decryption key takes encrypted images only.
+        ecu = ecu.with_decryption_key(image_crypto::EcuDecryptionKey::from_secret(secret), true);
+        hprintln!("boot {}: encrypted images required", boot);
+    }
     if ecu.on_trial() {
         if ecu.confirm().is_err() {
             fail("confirm");
