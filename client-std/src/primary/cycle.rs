@@ -341,7 +341,11 @@ impl Primary {
     ) -> Result<(), Error> {
         let bytes = self.download(ecu, image, listed, repositories)?;
         let serial = ecu.serial.as_str();
-        let text = format!("{serial}: downloaded and verified {} ({} bytes)", image.path.as_str(), bytes.len());
+        let what = match image.custom.encryption {
+            Some(_) => format!("the ciphertext of {} (encrypted for it)", image.path.as_str()),
+            None => image.path.as_str().to_string(),
+        };
+        let text = format!("{serial}: downloaded and verified {what}, {} bytes", bytes.len());
         self.step(report, text);
         self.boundary()?;
         match &ecu.destination {
