@@ -449,27 +449,9 @@ fn evidence_ecus_take_time_only_from_the_director_and_a_forged_time_changes_noth
     );
 }
 
-/// The brake ECU's image decryption secret in these tests.
-const BRAKE_DECRYPTION_SECRET: [u8; 32] = [0x42; 32];
-
-/// A vehicle whose brake ECU requires encrypted images and has its decryption key
-/// registered; the wiper (no key) gets its images in the clear.
-fn encrypting_vehicle(registered_key: [u8; 32]) -> Vehicle {
-    let mut vehicle = Vehicle::new(firmware());
-    let public = image_crypto::EcuDecryptionKey::from_secret(registered_key).public();
-    let hex = metadata_schemas::hex::encode(&public);
-    vehicle.admin("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "required"}));
-    vehicle.admin("PUT", "/encryption/wiper-hw", serde_json::json!({"policy": "optional"}));
-    let path = format!("/vehicles/{}/ecus/brake-1/decryption-key", harness::VIN);
-    vehicle.admin("PUT", &path, serde_json::json!({"decryption_key": hex}));
-    let secret = metadata_schemas::hex::encode(&BRAKE_DECRYPTION_SECRET);
-    vehicle.start_sim("brake-1", &["--decryption-secret".into(), secret, "--require-encryption".into()]);
-    vehicle
-}
-
 #[test]
 fn evidence_the_device_does_not_expose_firmware_images_in_cleartext_on_the_network() {
-    let mut vehicle = encrypting_vehicle(BRAKE_DECRYPTION_SECRET);
+    let mut vehicle = harness::encrypting_vehicle(harness::BRAKE_DECRYPTION_SECRET);
     // Every byte from the director to the primary, and from the primary to the brake ECU.
     let proxy = Proxy::start(&vehicle.runtime, &vehicle.director_url);
     vehicle.config.director = format!("{}/api/v1", proxy.url);
@@ -518,7 +500,7 @@ fn evidence_the_device_does_not_expose_firmware_images_in_cleartext_on_the_netwo
 #[test]
 fn evidence_a_secondary_with_the_wrong_decryption_key_refuses_and_keeps_its_image() {
     // The director holds another key for the brake ECU than the one the ECU has.
-    let vehicle = encrypting_vehicle([0x43; 32]);
+    let vehicle = harness::encrypting_vehicle([0x43; 32]);
     vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
     let report = vehicle.cycle().unwrap();
     let refused = matches!(&report.ecus["brake-1"], EcuOutcome::Failed(why) if why.refused_with() == Some(AttackCode::BAD_KEY_WRAP));

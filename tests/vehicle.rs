@@ -190,3 +190,82 @@ fn a_secondary_that_is_off_does_not_stop_the_rest_of_the_vehicle() {
     assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{reports:#?}");
     assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
 }
+
+/// The encryption blocks (as JSON) of every director targets version the vehicle has.
+fn encryption_blocks(vehicle: &Vehicle) -> Vec<serde_json::Value> {
+    let token = vehicle.config.device_token.clone().unwrap();
+    let base = format!("{}/api/v1/vehicles/{}/director", vehicle.director_url, harness::VIN);
+    vehicle.runtime.block_on(async {
+        let client = harness::http_client().build().unwrap();
+        let mut blocks = Vec::new();
+        for version in 1.. {
+            let answer = client.get(format!("{base}/{version}.targets.json")).bearer_auth(&token).send().await.unwrap();
+            if !answer.status().is_success() {
+                break;
+            }
+            let targets: serde_json::Value = answer.json().await.unwrap();
+            for (_, entry) in targets["signed"]["targets"].as_object().unwrap() {
+                if let Some(block) = entry["custom"].get("encryption") {
+                    blocks.push(block.clone());
+                }
+            }
+        }
+        blocks
+    })
+}
+
+#[test]
+fn attack_same_content_key_and_iv_for_two_plaintexts_never_happens() {
+    let vehicle = harness::encrypting_vehicle(harness::BRAKE_DECRYPTION_SECRET);
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    vehicle.until_done(4);
+    // Another plaintext for the same ECU (the ECU refuses it as a rollback; the director
+    // still encrypts it under its own key), then firmware 2 again.
+    vehicle.assign(&[("brake-hw", "brake/fw-1.bin")]);
+    vehicle.cycle().unwrap();
+    vehicle.admin("DELETE", &format!("/assignments/{}", harness::VIN), serde_json::Value::Null);
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    vehicle.cycle().unwrap();
+    let blocks = encryption_blocks(&vehicle);
+    let ivs: std::collections::BTreeSet<_> = blocks.iter().map(|b| b["content"]["iv"].as_str().unwrap()).collect();
+    let files: std::collections::BTreeSet<_> =
+        blocks.iter().map(|b| b["content"]["filename"].as_str().unwrap()).collect();
+    let epks: std::collections::BTreeSet<_> = blocks.iter().map(|b| b["key"]["epk"].as_str().unwrap()).collect();
+    assert!(blocks.len() >= 3, "{blocks:#?}");
+    assert_eq!(ivs.len(), 2, "one IV per plaintext, never shared: {ivs:?}");
+    assert_eq!(files.len(), 2, "each image encrypted once, its ciphertext reused: {files:?}");
+    assert_eq!(epks.len(), 3, "each of the three assignments wraps the key afresh: {epks:?}");
+}
+
+#[test]
+fn attack_ciphertext_of_another_image_served_under_this_entry_is_refused_by_the_primary() {
+    let mut vehicle = harness::encrypting_vehicle(harness::BRAKE_DECRYPTION_SECRET);
+    // A first image gives the director a ciphertext to serve in place of the next one.
+    vehicle.assign(&[("brake-hw", "brake/fw-1.bin")]);
+    vehicle.until_done(4);
+    let first = std::fs::read_dir(vehicle.dir.path().join("director/ciphertext")).unwrap().next().unwrap().unwrap();
+    let other = std::fs::read(first.path()).unwrap();
+    let proxy = harness::proxy::Proxy::start(&vehicle.runtime, &vehicle.director_url);
+    vehicle.config.director = format!("{}/api/v1", proxy.url);
+    vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
+    proxy.set(move |path, body| {
+        let swapped = path.contains("/director/targets/") && !body.is_empty();
+        harness::proxy::Reply::Body(if swapped { other.clone() } else { body })
+    });
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    let report = vehicle.cycle().unwrap();
+    let outcome = &report.ecus["brake-1"];
+    assert!(matches!(outcome, EcuOutcome::Failed(EcuFailure::Delivery(_))), "{outcome:?}");
+    assert!(outcome_text(outcome).contains("hash") || outcome_text(outcome).contains("length"), "{outcome:?}");
+    assert_eq!(vehicle.running()["brake-1"], "brake/fw-1.bin", "the ECU keeps its image");
+    proxy.pass();
+    vehicle.until_done(4);
+    assert_eq!(vehicle.running()["brake-1"], "brake/fw-2.bin");
+}
+
+fn outcome_text(outcome: &EcuOutcome) -> String {
+    match outcome {
+        EcuOutcome::Failed(why) => why.to_string(),
+        other => format!("{other:?}"),
+    }
+}

@@ -419,6 +419,7 @@ impl Vehicle {
             let request = match method {
                 "POST" => http.post(url).json(&body),
                 "PUT" => http.put(url).json(&body),
+                "DELETE" => http.delete(url),
                 _ => http.get(url),
             };
             let r = request.bearer_auth(&self.admin).send().await.unwrap();
@@ -542,6 +543,24 @@ impl Vehicle {
             .unwrap()
             .clone()
     }
+}
+
+/// The brake ECU's image decryption secret in these tests.
+pub const BRAKE_DECRYPTION_SECRET: [u8; 32] = [0x42; 32];
+
+/// A vehicle whose brake ECU requires encrypted images and has its decryption key
+/// registered; the wiper (no key) gets its images in the clear.
+pub fn encrypting_vehicle(registered_key: [u8; 32]) -> Vehicle {
+    let mut vehicle = Vehicle::new(firmware());
+    let public = image_crypto::EcuDecryptionKey::from_secret(registered_key).public();
+    let hex = metadata_schemas::hex::encode(&public);
+    vehicle.admin("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "required"}));
+    vehicle.admin("PUT", "/encryption/wiper-hw", serde_json::json!({"policy": "optional"}));
+    let path = format!("/vehicles/{}/ecus/brake-1/decryption-key", VIN);
+    vehicle.admin("PUT", &path, serde_json::json!({"decryption_key": hex}));
+    let secret = metadata_schemas::hex::encode(&BRAKE_DECRYPTION_SECRET);
+    vehicle.start_sim("brake-1", &["--decryption-secret".into(), secret, "--require-encryption".into()]);
+    vehicle
 }
 
 /// Records what a test checked (`target/evidence/<test>.json`) and asserts every check.
