@@ -269,3 +269,18 @@ fn outcome_text(outcome: &EcuOutcome) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[test]
+fn an_ecu_announces_its_decryption_key_in_its_signed_report_and_the_director_takes_it() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.admin("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "required"}));
+    let secret = metadata_schemas::hex::encode(&[0x44; 32]);
+    vehicle.start_sim("brake-1", &["--decryption-secret".into(), secret, "--require-encryption".into()]);
+    // No key registered by an administrator: the first report announces it.
+    vehicle.cycle().unwrap();
+    let announced = vehicle.events().iter().any(|e| e["kind"] == "decryption-key" && e["detail"]["ecu"] == "brake-1");
+    assert!(announced, "{:#?}", vehicle.events());
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    vehicle.until_done(4);
+    assert_eq!(vehicle.running()["brake-1"], "brake/fw-2.bin", "encrypted for the announced key");
+}

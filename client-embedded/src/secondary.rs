@@ -551,6 +551,8 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             latest_time: UtcTime::new(time),
             report_counter,
             nonce: Some(nonce),
+            // Announced in every signed report: how the director learns a new key.
+            decryption_key: self.decryption.as_ref().map(|(key, _)| key.public()),
             unknown: UnknownFields::default(),
         };
         let mut signed = Signed::unsigned(report);

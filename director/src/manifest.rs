@@ -76,6 +76,8 @@ pub struct AcceptedReport {
     /// Its time is further ahead of the director's than the allowed skew: it is not
     /// taken as the ECU's reported time (so one bad clock cannot lock the vehicle out).
     pub skewed: bool,
+    /// The image decryption key its signed report announces.
+    pub decryption_key: Option<[u8; 32]>,
 }
 
 /// An accepted manifest.
@@ -192,6 +194,7 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
             attack: i64::from(report.attacks_detected.0),
             nonce: report.nonce,
             skewed,
+            decryption_key: report.decryption_key,
         });
     }
     Ok(Accepted { reports, latest_time, missing })

@@ -457,6 +457,27 @@ impl Director {
         Ok(())
     }
 
+    /// Takes the decryption key an ECU's signed report announces, if it is new: the
+    /// report is signed by the ECU's own key, so this is the ECU rotating its key.
+    async fn take_announced_key(
+        &self,
+        tx: &mut Tx,
+        vin: &str,
+        serial: &str,
+        key: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let hex = metadata_schemas::hex::encode(key);
+        if tx.decryption_key(vin, serial).await?.as_deref() == Some(hex.as_str()) {
+            return Ok(());
+        }
+        tx.set_decryption_key(vin, serial, &hex, now.timestamp()).await?;
+        let detail = json!({"ecu": serial, "decryption_key": hex, "what": "announced in the ECU's signed report"});
+        tx.event(vin, "decryption-key", &detail.to_string(), now.timestamp()).await?;
+        tx.audit(&format!("ecu:{vin}/{serial}"), "decryption-key", &detail.to_string(), now.timestamp()).await?;
+        Ok(())
+    }
+
     /// Issues the queued assignments if no bundle is outstanding (partial-bundle safety).
     async fn issue_queued(&self, tx: &mut Tx, vehicle: &Vehicle, ecus: &[Ecu], now: DateTime<Utc>) -> Result<bool> {
         let all = tx.assignments(&vehicle.vin).await?;
@@ -552,6 +573,9 @@ impl Director {
             if r.attack != 0 {
                 let detail = json!({"ecu": r.serial, "attack": r.attack}).to_string();
                 tx.event(vin, "attack-reported", &detail, now.timestamp()).await?;
+            }
+            if let Some(key) = r.decryption_key {
+                self.take_announced_key(&mut tx, vin, &r.serial, &key, now).await?;
             }
             if r.skewed {
                 let detail = json!({"ecu": r.serial, "max_skew_secs": clock.max_skew,

@@ -362,6 +362,9 @@ async fn the_audit_log_is_a_hash_chain_and_metrics_count() {
         .await
         .unwrap();
     assert!(openapi["paths"]["/api/v1/vehicles/{vin}/manifest"]["put"].is_object());
+    assert!(openapi["paths"]["/api/v1/vehicles/{vin}/director/targets/{name}"]["get"].is_object());
+    assert!(openapi["paths"]["/api/v1/admin/encryption/{hardware_id}"]["put"].is_object());
+    assert!(openapi["paths"]["/api/v1/admin/vehicles/{vin}/ecus/{serial}/decryption-key"]["put"].is_object());
 }
 
 #[tokio::test]

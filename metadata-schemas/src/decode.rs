@@ -112,6 +112,14 @@ impl<'a> ObjectBuilder<'a> {
         }
     }
 
+    /// Adds a member if `value` is present (a value made for the occasion).
+    pub fn optional_value(self, name: &'static str, value: Option<Value<'a>>) -> Self {
+        match value {
+            Some(v) => self.field(name, v),
+            None => self,
+        }
+    }
+
     /// Adds the unknown fields and returns the object value.
     pub fn finish(mut self, unknown: &'a UnknownFields) -> Value<'a> {
         for (k, v) in unknown.0.iter() {

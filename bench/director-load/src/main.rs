@@ -38,6 +38,7 @@ fn report(serial: &str, key: &KeyFileSigner, counter: u64) -> Value<'static> {
         latest_time: UtcTime::new(Utc::now()),
         report_counter: counter,
         nonce: None,
+        decryption_key: None,
         unknown: UnknownFields::default(),
     };
     let mut signed = Signed::unsigned(report);

@@ -47,6 +47,7 @@ pub(super) fn own_report(
         latest_time: UtcTime::new(now),
         report_counter: counter,
         nonce: None,
+        decryption_key: None,
         unknown: UnknownFields::default(),
     };
     let mut signed = Signed::unsigned(report);

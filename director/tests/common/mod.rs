@@ -276,6 +276,7 @@ impl Vehicle {
             latest_time: UtcTime::new(time),
             report_counter: counter,
             nonce: Some(nonce_of(serial, counter)),
+            decryption_key: None,
             unknown: UnknownFields::default(),
         };
         let key = &self.ecus.iter().find(|(s, _, _)| s == serial).unwrap().2;

@@ -41,6 +41,9 @@ pub struct EcuVersionReport {
     /// A fresh value for this report that the director's next time attestation must
     /// carry before the ECU takes its time (see [`super::TimeAttestation`]).
     pub nonce: Option<u64>,
+    /// The ECU's X25519 image decryption key, announced in its signed report (a new one
+    /// is a rotation the director takes, since only the ECU's key signs the report).
+    pub decryption_key: Option<[u8; 32]>,
     /// Fields this crate does not define.
     pub unknown: UnknownFields,
 }
@@ -158,9 +161,24 @@ impl Decode for EcuVersionReport {
             latest_time: required(object, "latest_time")?,
             report_counter: required(object, "report_counter")?,
             nonce: optional(object, "nonce")?,
+            decryption_key: optional::<alloc::string::String>(object, "decryption_key")?
+                .map(|hex| {
+                    crate::hex::decode_lower_array(&hex).ok_or_else(|| {
+                        DecodeError::invalid("64 lowercase hex digits (an X25519 key)").in_field("decryption_key")
+                    })
+                })
+                .transpose()?,
             unknown: UnknownFields::collect(
                 object,
-                &["ecu_serial", "installed_image", "attacks_detected", "latest_time", "report_counter", "nonce"],
+                &[
+                    "ecu_serial",
+                    "installed_image",
+                    "attacks_detected",
+                    "latest_time",
+                    "report_counter",
+                    "nonce",
+                    "decryption_key",
+                ],
             ),
         })
     }
@@ -175,6 +193,7 @@ impl Encode for EcuVersionReport {
             .field("latest_time", self.latest_time.encode())
             .field("report_counter", self.report_counter.encode())
             .optional("nonce", &self.nonce)
+            .optional_value("decryption_key", self.decryption_key.map(|k| Value::string(crate::hex::encode(&k))))
             .finish(&self.unknown)
     }
 }
