@@ -284,3 +284,23 @@ fn an_ecu_announces_its_decryption_key_in_its_signed_report_and_the_director_tak
     vehicle.until_done(4);
     assert_eq!(vehicle.running()["brake-1"], "brake/fw-2.bin", "encrypted for the announced key");
 }
+
+#[test]
+fn the_gateways_own_image_comes_encrypted_for_it_and_only_the_slot_holds_the_plaintext() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.admin("PUT", "/encryption/gateway-hw", serde_json::json!({"policy": "required"}));
+    let secret = harness::write(vehicle.dir.path().join("gateway-decryption.key"), "45".repeat(32).as_bytes());
+    vehicle.config.own_image.decryption_secret = Some(secret);
+    vehicle.cycle().unwrap(); // its signed report announces its decryption key
+    vehicle.assign(&[("gateway-hw", "gateway/fw-2.bin")]);
+    let first = vehicle.cycle().unwrap();
+    assert!(matches!(first.ecus["gateway-1"], EcuOutcome::Installing(_)), "{first:#?}");
+    assert!(first.steps.iter().any(|s| s.contains("the ciphertext of gateway/fw-2.bin")), "{:#?}", first.steps);
+    vehicle.until_done(4);
+    let plaintext = &vehicle.images.target_files["gateway/fw-2.bin"];
+    assert_eq!(&std::fs::read(vehicle.dir.path().join("slot-b.bin")).unwrap(), plaintext);
+    for entry in std::fs::read_dir(vehicle.config.state_dir.join("downloads")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(!harness::tap::exposes(&bytes, plaintext), "the download cache holds only ciphertext");
+    }
+}

@@ -45,6 +45,8 @@ pub enum Error {
     Sign(threshold_keys::SignError),
     /// A stop was asked for (SIGTERM): the cycle ended at a step boundary.
     Stopped,
+    /// The primary's own encrypted image could not be decrypted.
+    Decrypt(crate::primary::DecryptError),
 }
 
 impl Error {
@@ -74,6 +76,7 @@ impl fmt::Display for Error {
             Error::ManifestRefused { status, body } => write!(f, "director: manifest refused ({status}): {body}"),
             Error::Sign(e) => write!(f, "signing with the primary's key: {e}"),
             Error::Stopped => f.write_str("stopped on request; the next start resumes"),
+            Error::Decrypt(e) => write!(f, "own image: {e}"),
         }
     }
 }

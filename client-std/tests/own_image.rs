@@ -15,6 +15,7 @@ fn config(dir: &Path, health_check: &[&str]) -> OwnImageConfig {
         factory_name: "gateway/fw-1.bin".into(),
         boot_id: Some(dir.join("boot_id")),
         health_check: health_check.iter().map(|s| s.to_string()).collect(),
+        decryption_secret: None,
     }
 }
 

@@ -235,6 +235,7 @@ impl Vehicle {
                     // Nothing reboots here: every start of the primary counts as a boot.
                     boot_id: None,
                     health_check: vec![],
+                    decryption_secret: None,
                 },
                 secondaries: Vec::new(),
             },

@@ -82,6 +82,9 @@ fn check_own_image(config: &PrimaryConfig) -> Vec<Problem> {
     if config.own_image.factory_name.is_empty() {
         problems.push(problem("own_image.factory_name", "name the target path of the image in slot A"));
     }
+    if let Err(e) = config.load_decryption_key() {
+        problems.push(problem("own_image.decryption_secret", e.to_string()));
+    }
     problems
 }
 

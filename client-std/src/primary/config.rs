@@ -42,6 +42,11 @@ pub struct OwnImageConfig {
     /// image stays unconfirmed and the next boot reverts it.
     #[serde(default)]
     pub health_check: Vec<String>,
+    /// A file (mode 0600) holding the gateway's X25519 image decryption secret, 64 hex
+    /// digits: its own images may then come encrypted for it. Its public half is
+    /// announced in the primary's signed report.
+    #[serde(default)]
+    pub decryption_secret: Option<PathBuf>,
 }
 
 fn default_boot_id() -> Option<PathBuf> {
@@ -107,6 +112,15 @@ impl PrimaryConfig {
             .map_err(|e| Error::Config(format!("{}: {e}", self.key.display())))
     }
 
+    /// The gateway's image decryption key, if the configuration names one.
+    pub fn load_decryption_key(&self) -> Result<Option<image_crypto::EcuDecryptionKey>, Error> {
+        let Some(path) = &self.own_image.decryption_secret else { return Ok(None) };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let secret: [u8; 32] = metadata_schemas::hex::decode_lower_array(text.trim())
+            .ok_or_else(|| Error::Config(format!("{}: not 64 lowercase hex digits", path.display())))?;
+        Ok(Some(image_crypto::EcuDecryptionKey::from_secret(secret)))
+    }
+
     /// Reads a configuration file; relative paths are relative to its directory.
     pub fn load(path: &Path) -> Result<PrimaryConfig, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -127,6 +141,9 @@ impl PrimaryConfig {
         }
         if let Some(boot_id) = &mut config.own_image.boot_id {
             fix(boot_id);
+        }
+        if let Some(secret) = &mut config.own_image.decryption_secret {
+            fix(secret);
         }
         for path in
             [&mut config.tls.ca_bundle, &mut config.tls.client_cert, &mut config.tls.client_key].into_iter().flatten()

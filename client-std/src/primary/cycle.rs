@@ -98,6 +98,8 @@ pub struct Primary {
     own: OwnImage,
     observer: Option<Observer>,
     stop: Arc<AtomicBool>,
+    /// The gateway's own image decryption key, if configured.
+    decryption: Option<image_crypto::EcuDecryptionKey>,
 }
 
 fn tls(config: &PrimaryConfig) -> TlsOptions {
@@ -127,6 +129,7 @@ impl Primary {
     pub fn open(config: PrimaryConfig) -> Result<Primary, Error> {
         let identity = identity(&config)?;
         let key = config.load_key()?;
+        let decryption = config.load_decryption_key()?;
         for (dir, root) in [("director", &config.director_root), ("images", &config.image_root)] {
             let path = config.state_dir.join(dir);
             std::fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
@@ -138,7 +141,7 @@ impl Primary {
         }
         let mut own = OwnImage::open(&config.own_image, &config.state_dir)?;
         own.boot()?;
-        Ok(Primary { config, identity, key, own, observer: None, stop: Arc::default() })
+        Ok(Primary { config, identity, key, own, observer: None, stop: Arc::default(), decryption })
     }
 
     /// Shows each step and transfer to `observer` as it happens.
@@ -237,7 +240,9 @@ impl Primary {
     /// reported failed and the rest of the vehicle goes on.
     fn collect_reports(&mut self, report: &mut CycleReport, now: DateTime<Utc>) -> Result<Vec<Reported>, Error> {
         let counter = self.next_counter()?;
-        let mut ecus = vec![reports::own_report(&self.identity, &self.key, self.own.running(), counter, now)?];
+        let decryption = self.decryption.as_ref().map(image_crypto::EcuDecryptionKey::public);
+        let own = reports::own_report(&self.identity, &self.key, self.own.running(), (counter, decryption), now)?;
+        let mut ecus = vec![own];
         for secondary in &self.config.secondaries {
             self.boundary()?;
             match reports::secondary_report(secondary) {
@@ -350,6 +355,8 @@ impl Primary {
         self.boundary()?;
         match &ecu.destination {
             Destination::Own => {
+                // Its own image, if encrypted for it, is decrypted and checked first.
+                let bytes = super::decrypt::decrypt_own(self.decryption.as_ref(), &self.identity.serial, image, bytes)?;
                 let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(&bytes));
                 let slot = SlotImage { name: image.path.as_str().to_string(), length: bytes.len() as u64, sha256 };
                 self.own.install(slot, &bytes)?;
@@ -396,11 +403,6 @@ impl Primary {
             file: metadata_schemas::TargetFile::new(block.content.length, block.content.hashes.clone()),
             role: metadata_schemas::RoleName::targets(),
         });
-        if ciphertext.is_some() && ecu.destination == Destination::Own {
-            return Err(Error::Config(
-                "the primary's own image is encrypted: the primary has no decryption key".into(),
-            ));
-        }
         let (images, listed) = match &ciphertext {
             Some(ciphertext) => (&repositories.director, ciphertext),
             None => (&repositories.images, listed),

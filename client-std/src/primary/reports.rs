@@ -25,12 +25,13 @@ pub(super) struct Identity {
     pub hardware_id: HardwareId,
 }
 
-/// The primary's own report for `running`, signed with `key`.
+/// The primary's own report for `running`, signed with `key`: report `counter`, and its
+/// image decryption key if it has one.
 pub(super) fn own_report(
     identity: &Identity,
     key: &KeyFileSigner,
     running: &SlotImage,
-    counter: u64,
+    (counter, decryption_key): (u64, Option<[u8; 32]>),
     now: DateTime<Utc>,
 ) -> Result<Reported, Error> {
     let digest = metadata_schemas::hex::decode_lower_array::<32>(&running.sha256)
@@ -47,7 +48,7 @@ pub(super) fn own_report(
         latest_time: UtcTime::new(now),
         report_counter: counter,
         nonce: None,
-        decryption_key: None,
+        decryption_key,
         unknown: UnknownFields::default(),
     };
     let mut signed = Signed::unsigned(report);
