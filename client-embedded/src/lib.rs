@@ -35,6 +35,7 @@
 
 extern crate alloc;
 
+mod chunks;
 pub mod crc;
 mod device;
 pub mod ecu_key;

@@ -65,6 +65,9 @@ pub enum Request<'a> {
         /// Its metadata file, verified by the delegation search.
         bytes: &'a [u8],
     },
+    /// An encrypted image's chunk index (after the director's targets, before the image):
+    /// the SHA-256 of every chunk of ciphertext, checked before the chunk is programmed.
+    PutChunkIndex(&'a [u8]),
 }
 
 /// What the secondary answers.
@@ -109,6 +112,7 @@ mod kind {
     pub const GET_ROOT_VERSIONS: u8 = 0x0E;
     pub const PUT_TIME: u8 = 0x0F;
     pub const PUT_IMAGE_DELEGATION: u8 = 0x10;
+    pub const PUT_CHUNK_INDEX: u8 = 0x11;
     pub const OK: u8 = 0x80;
     pub const REFUSED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -227,6 +231,7 @@ impl<'a> Request<'a> {
             kind::PUT_IMAGE_TIMESTAMP => Ok(Request::PutImageTimestamp(payload)),
             kind::PUT_IMAGE_SNAPSHOT => Ok(Request::PutImageSnapshot(payload)),
             kind::PUT_IMAGE_TARGETS => Ok(Request::PutImageTargets(payload)),
+            kind::PUT_CHUNK_INDEX => Ok(Request::PutChunkIndex(payload)),
             kind::PUT_IMAGE_DELEGATION => {
                 let (len, rest) = payload.split_first_chunk::<2>().ok_or(FrameError::Malformed)?;
                 let (role, bytes) =
@@ -256,6 +261,7 @@ impl<'a> Request<'a> {
             Request::PutImageSnapshot(b) => (kind::PUT_IMAGE_SNAPSHOT, b),
             Request::PutImageTargets(b) => (kind::PUT_IMAGE_TARGETS, b),
             Request::PutTime(b) => (kind::PUT_TIME, b),
+            Request::PutChunkIndex(b) => (kind::PUT_CHUNK_INDEX, b),
             Request::PutImageDelegation { role, bytes } => {
                 let mut payload = Vec::with_capacity(2 + role.len() + bytes.len());
                 payload.extend_from_slice(&(role.len().min(u16::MAX as usize) as u16).to_le_bytes());
@@ -343,5 +349,6 @@ pub fn serve<F: NorFlash, K: EcuKey, S: Store<F>>(
         Request::PutImageSnapshot(bytes) => done(secondary.put_image_snapshot(bytes, scratch)),
         Request::PutImageTargets(bytes) => done(secondary.put_image_targets(bytes, scratch)),
         Request::PutImageDelegation { role, bytes } => done(secondary.put_image_delegation(role, bytes)),
+        Request::PutChunkIndex(bytes) => done(secondary.put_chunk_index(bytes)),
     }
 }

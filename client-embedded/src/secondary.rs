@@ -14,6 +14,7 @@ use update_verifier::{DateTime, Limits, Source, TrustedSet};
 use image_crypto::{Binding, ContentCipher, ContentKey, EcuDecryptionKey, WrappedKey};
 
 use crate::Error;
+use crate::chunks::{ChunkCheck, ChunkError, ChunkPlan};
 use crate::device::{Device, Install};
 use crate::ecu_key::EcuKey;
 use crate::layout::MetaRole;
@@ -107,9 +108,40 @@ pub struct Secondary<F: NorFlash, K: EcuKey, S: Store<F> = RawStore> {
     content_key: Option<(ContentKey, [u8; 16])>,
     /// Decrypts the image as it arrives.
     cipher: Option<ContentCipher>,
+    /// The assigned image's chunk index, as its signed encryption block names it.
+    chunk_plan: Option<ChunkPlan>,
+    /// The chunk index itself, once it arrived and matched.
+    chunks: Option<ChunkCheck>,
 }
 
 type Result<T, F> = core::result::Result<T, UpdateError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
+
+/// Writes `bytes` of the image into the slot, decrypted first if `cipher` is set (in
+/// 256-byte pieces, so no buffer the size of a chunk is needed).
+fn write_decrypted<F: NorFlash, S: Store<F>>(
+    device: &mut Device<F, S>,
+    install: &mut Install,
+    cipher: Option<&mut ContentCipher>,
+    bytes: &[u8],
+) -> Result<(), F> {
+    let Some(cipher) = cipher else { return Ok(device.install_write(install, bytes)?) };
+    let mut piece = [0u8; 256];
+    for part in bytes.chunks(piece.len()) {
+        let plain = &mut piece[..part.len()];
+        plain.copy_from_slice(part);
+        cipher.apply(plain);
+        device.install_write(install, plain)?;
+    }
+    Ok(())
+}
+
+/// A chunk that does not match its index entry is a tampered image.
+fn chunk_error<E>(e: ChunkError<UpdateError<E>>) -> UpdateError<E> {
+    match e {
+        ChunkError::Mismatch => UpdateError::Device(Error::ImageMismatch),
+        ChunkError::Sink(e) => e,
+    }
+}
 
 /// The X25519 unwrap in a frame of its own, so its stack is used only for encrypted
 /// images, never by every metadata check.
@@ -173,6 +205,8 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             decryption: None,
             content_key: None,
             cipher: None,
+            chunk_plan: None,
+            chunks: None,
         }
     }
 
@@ -260,6 +294,8 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
         self.install = None;
         self.content_key = None;
         self.cipher = None;
+        self.chunk_plan = None;
+        self.chunks = None;
         self.attack = AttackCode::NONE;
         // A trusted time poisoned before secure time (an unauthenticated 2^64-1 kept by an
         // older version) fails closed here.
@@ -448,6 +484,13 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             let Some(image) = image else { return Ok(None) };
             s.check_full(&image)?;
             s.content_key = s.unwrap_content_key(&image)?;
+            s.chunk_plan = image.custom.encryption.as_ref().and_then(|b| b.chunks.as_ref()).and_then(|c| {
+                let Some(Digest::Sha256(sha256)) = c.index.hashes.get(metadata_schemas::HashAlgorithm::Sha256) else {
+                    return None;
+                };
+                Some(ChunkPlan { size: c.size, index_length: c.index.length, index_sha256: *sha256 })
+            });
+            s.chunks = None;
             let sha256 = match image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
                 Some(Digest::Sha256(d)) => *d,
                 _ => {
@@ -478,6 +521,9 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             s.install = Some(s.device.install(assignment.info, assignment.path.as_str().as_bytes())?);
             // An encrypted image is decrypted from its first byte on.
             s.cipher = s.content_key.as_ref().map(|(key, iv)| ContentCipher::new(key, iv));
+            if s.chunk_plan.is_some() {
+                s.chunks.as_mut().ok_or(UpdateError::OutOfOrder("the chunk index before the image"))?.restart();
+            }
             Ok(())
         })
     }
@@ -487,20 +533,26 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     pub fn put_chunk(&mut self, chunk: &[u8]) -> Result<(), F> {
         self.noting(|s| {
             let mut install = s.install.take().ok_or(UpdateError::OutOfOrder("no image started"))?;
-            let written = match &mut s.cipher {
-                None => s.device.install_write(&mut install, chunk),
-                Some(cipher) => {
-                    let mut piece = [0u8; 256];
-                    chunk.chunks(piece.len()).try_for_each(|part| {
-                        let plain = &mut piece[..part.len()];
-                        plain.copy_from_slice(part);
-                        cipher.apply(plain);
-                        s.device.install_write(&mut install, plain)
-                    })
-                }
-            };
-            written?;
+            let (device, cipher) = (&mut s.device, &mut s.cipher);
+            let mut write = |bytes: &[u8]| write_decrypted(device, &mut install, cipher.as_mut(), bytes);
+            match &mut s.chunks {
+                Some(chunks) => chunks.push(chunk, &mut write).map_err(chunk_error)?,
+                None => write(chunk)?,
+            }
             s.install = Some(install);
+            Ok(())
+        })
+    }
+
+    /// An encrypted image's chunk index, after the director targets and before the
+    /// image: it must be the file the signed encryption block names, one entry per chunk.
+    pub fn put_chunk_index(&mut self, bytes: &[u8]) -> Result<(), F> {
+        self.noting(|s| {
+            let plan = s.chunk_plan.ok_or(UpdateError::OutOfOrder("the assigned image lists no chunk index"))?;
+            let length = s.assignment.as_ref().ok_or(UpdateError::NoImageAssigned)?.info.length;
+            let check =
+                ChunkCheck::new(&plan, bytes, u64::from(length)).ok_or(UpdateError::Device(Error::ImageMismatch))?;
+            s.chunks = Some(check);
             Ok(())
         })
     }
@@ -509,7 +561,12 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     /// as a trial at the next reset (which the caller then performs).
     pub fn activate(&mut self) -> Result<(), F> {
         self.noting(|s| {
-            let install = s.install.take().ok_or(UpdateError::OutOfOrder("no image started"))?;
+            let mut install = s.install.take().ok_or(UpdateError::OutOfOrder("no image started"))?;
+            if let Some(chunks) = &mut s.chunks {
+                let (device, cipher) = (&mut s.device, &mut s.cipher);
+                let mut write = |bytes: &[u8]| write_decrypted(device, &mut install, cipher.as_mut(), bytes);
+                chunks.finish(&mut write).map_err(chunk_error)?;
+            }
             s.device.install_finish(install)?;
             s.assignment = None;
             Ok(())

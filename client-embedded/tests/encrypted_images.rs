@@ -152,3 +152,66 @@ fn attack_lower_release_counter_in_an_encrypted_entry_is_refused() {
     let result = install(&mut ecu, &lower, &lower_ciphertext);
     assert!(result.as_ref().is_err_and(|e| e.attack_code() == AttackCode::ROLLBACK), "{result:?}");
 }
+
+/// Verifies `targets`, hands the chunk index over and streams `wire` in 1000-byte
+/// pieces; how many pieces went in before the first refusal, and the refusal.
+fn install_chunked(
+    ecu: &mut Ecu,
+    targets: &[u8],
+    index: &[u8],
+    wire: &[u8],
+) -> (usize, Result<(), UpdateError<client_embedded::sim::SimError>>) {
+    let scratch = &mut scratch();
+    let prepared = ecu
+        .start_cycle(now().timestamp() as u64, scratch)
+        .and_then(|()| ecu.put_targets(targets, scratch).map(|_| ()))
+        .and_then(|()| ecu.put_chunk_index(index))
+        .and_then(|()| ecu.begin_image());
+    if let Err(e) = prepared {
+        return (0, Err(e));
+    }
+    for (n, piece) in wire.chunks(1000).enumerate() {
+        if let Err(e) = ecu.put_chunk(piece) {
+            return (n, Err(e));
+        }
+    }
+    (wire.len().div_ceil(1000), ecu.activate())
+}
+
+#[test]
+fn an_image_with_a_chunk_index_installs_and_a_tampered_chunk_is_refused_before_it_is_programmed() {
+    let mut director = Director::new();
+    let (targets, ciphertext, index) =
+        director.assign_encrypted_chunked(&image(2), ("brake-ecu-1", "brake-hw-a", 2), &key().public(), 4096);
+    assert_eq!(index.len(), 3 * 32, "9000 bytes: three chunks");
+    let mut ecu = ecu(&director);
+    let (_, result) = install_chunked(&mut ecu, &targets, &index, &ciphertext);
+    result.unwrap();
+    let mut ecu = boot_and_confirm(ecu);
+    assert_eq!(running_image(&mut ecu), image(2));
+
+    // One byte flipped in the second chunk: refused as soon as that chunk is whole,
+    // before any of it is decrypted or written, and attack code tampered-image.
+    let (targets, mut ciphertext, index) =
+        director.assign_encrypted_chunked(&image(3), ("brake-ecu-1", "brake-hw-a", 3), &key().public(), 4096);
+    ciphertext[5000] ^= 1;
+    let (pieces, result) = install_chunked(&mut ecu, &targets, &index, &ciphertext);
+    assert!(matches!(result, Err(UpdateError::Device(client_embedded::Error::ImageMismatch))), "{result:?}");
+    assert_eq!(pieces, 8, "refused with the piece that completed chunk 2 (bytes 4096..8192)");
+    assert_eq!(ecu.attack(), AttackCode::TAMPERED_IMAGE);
+}
+
+#[test]
+fn a_chunk_index_that_is_not_the_one_the_targets_name_is_refused_and_the_image_waits_for_it() {
+    let mut director = Director::new();
+    let (targets, _, mut index) =
+        director.assign_encrypted_chunked(&image(2), ("brake-ecu-1", "brake-hw-a", 2), &key().public(), 4096);
+    let mut ecu = ecu(&director);
+    let scratch = &mut scratch();
+    ecu.start_cycle(now().timestamp() as u64, scratch).unwrap();
+    ecu.put_targets(&targets, scratch).unwrap();
+    assert!(matches!(ecu.begin_image(), Err(UpdateError::OutOfOrder(_))), "the index comes first");
+    index[0] ^= 1;
+    assert!(matches!(ecu.put_chunk_index(&index), Err(UpdateError::Device(client_embedded::Error::ImageMismatch))));
+    assert!(matches!(ecu.put_chunk_index(&index[..64]), Err(UpdateError::Device(_))), "a short index");
+}

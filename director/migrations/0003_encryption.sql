@@ -1,5 +1,6 @@
 -- Per-ECU image encryption: each hardware id's policy, each ECU's X25519 decryption key,
--- each image's content key (wrapped under the director's master key) and ciphertext,
+-- each image's content key (wrapped under the director's master key), ciphertext and
+-- chunk index (the SHA-256 of every 4 KiB of ciphertext),
 -- and the encryption block an issued assignment lists.
 
 CREATE TABLE encryption_policies (
@@ -22,6 +23,8 @@ CREATE TABLE content_keys (
     iv TEXT NOT NULL UNIQUE,
     ciphertext TEXT NOT NULL UNIQUE,
     ciphertext_length BIGINT NOT NULL,
+    chunk_index TEXT NOT NULL UNIQUE,
+    chunk_index_length BIGINT NOT NULL,
     PRIMARY KEY (target, plaintext_sha256)
 );
 

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use aes_kw::KekAes128;
 use image_crypto::{Binding, CONTENT_ALG, ContentCipher, ContentKey};
-use metadata_schemas::uptane::{ContentAlgorithm, EncryptedContent, EncryptionBlock, KeyAlgorithm, WrappedContentKey};
+use metadata_schemas::uptane::{
+    ChunkIndex, ContentAlgorithm, EncryptedContent, EncryptionBlock, IndexFile, KeyAlgorithm, WrappedContentKey,
+};
 use metadata_schemas::{Digest, Hashes, TargetPath, hex};
 use rand_core::RngCore;
 
@@ -91,7 +93,15 @@ pub struct ContentKeyRecord {
     pub ciphertext: String,
     /// The ciphertext's length.
     pub ciphertext_length: i64,
+    /// The chunk index's file name (`<sha256>.idx`): the SHA-256 of every
+    /// [`CHUNK_SIZE`] bytes of ciphertext.
+    pub chunk_index: String,
+    /// The chunk index's length.
+    pub chunk_index_length: i64,
 }
+
+/// Bytes of ciphertext per chunk index entry: one flash sector on most MCUs.
+pub const CHUNK_SIZE: u32 = 4096;
 
 /// The director's content keys and ciphertexts on disk.
 pub struct Encryption {
@@ -132,12 +142,9 @@ impl Encryption {
         let cek = ContentKey::from_bytes(cek);
         let mut ciphertext = plaintext.to_vec();
         ContentCipher::new(&cek, &iv).apply(&mut ciphertext);
-        let name = format!("{}.enc", hex::encode(&threshold_keys::digest::sha256(&ciphertext)));
-        let path = self.ciphertext_path(&name);
-        let temporary = path.with_extension("partial");
-        std::fs::write(&temporary, &ciphertext)
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(|e| EncryptionError::Write(path.clone(), e))?;
+        let name = self.keep(&ciphertext, "enc")?;
+        let index: Vec<u8> = ciphertext.chunks(CHUNK_SIZE as usize).flat_map(threshold_keys::digest::sha256).collect();
+        let chunk_index = self.keep(&index, "idx")?;
         let mut at_rest = [0u8; 24];
         self.master.wrap(cek.as_bytes(), &mut at_rest).map_err(|_| EncryptionError::CorruptKey(target.into()))?;
         Ok(ContentKeyRecord {
@@ -147,7 +154,20 @@ impl Encryption {
             iv: hex::encode(&iv),
             ciphertext: name,
             ciphertext_length: ciphertext.len() as i64,
+            chunk_index,
+            chunk_index_length: index.len() as i64,
         })
+    }
+
+    /// Writes `bytes` as `<sha256>.<extension>` (whole, then renamed into place); the name.
+    fn keep(&self, bytes: &[u8], extension: &str) -> Result<String, EncryptionError> {
+        let name = format!("{}.{extension}", hex::encode(&threshold_keys::digest::sha256(bytes)));
+        let path = self.ciphertext_path(&name);
+        let temporary = path.with_extension("partial");
+        std::fs::write(&temporary, bytes)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(|e| EncryptionError::Write(path.clone(), e))?;
+        Ok(name)
     }
 
     /// The encryption block for one ECU: `record`'s CEK unwrapped from rest and wrapped
@@ -180,6 +200,8 @@ impl Encryption {
             .map_err(|_| EncryptionError::WeakEcuKey(serial.into()))?;
         let ciphertext_sha256: [u8; 32] =
             hex::decode_lower_array(record.ciphertext.trim_end_matches(".enc")).ok_or_else(corrupt)?;
+        let index_sha256: [u8; 32] =
+            hex::decode_lower_array(record.chunk_index.trim_end_matches(".idx")).ok_or_else(corrupt)?;
         Ok(EncryptionBlock {
             content: EncryptedContent {
                 alg: ContentAlgorithm::Aes128Ctr,
@@ -196,7 +218,16 @@ impl Encryption {
                 wrapped_cek: wrapped.wrapped_cek,
                 unknown: Default::default(),
             },
-            chunks: None,
+            chunks: Some(ChunkIndex {
+                size: CHUNK_SIZE,
+                index: IndexFile {
+                    filename: TargetPath::new(record.chunk_index.as_str()),
+                    length: record.chunk_index_length as u64,
+                    hashes: Hashes::new(vec![Digest::Sha256(index_sha256)]).expect("one digest"),
+                    unknown: Default::default(),
+                },
+                unknown: Default::default(),
+            }),
             unknown: Default::default(),
         })
     }

@@ -373,11 +373,16 @@ impl Vehicle {
         if full {
             command.arg("--full");
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        // Its diagnostics go to a file, shown if it does not start.
+        let log = self.dir.path().join(format!("{serial}.stderr"));
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let address =
-            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{serial}: {line:?}")).to_string();
+        let address = line.trim().strip_prefix("listening on ").map(str::to_string).unwrap_or_else(|| {
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("{serial} did not start: {line:?}; it said:\n{said}")
+        });
         self.sims.insert(serial.to_string(), EcuSim { child, address });
     }
 

@@ -100,10 +100,34 @@ impl Director {
     pub fn assign_encrypted(
         &mut self,
         image: &[u8],
-        (ecu, hw, counter): (&str, &str, u64),
+        entry: (&str, &str, u64),
         ecu_public: &[u8; 32],
         bound_ecu: &str,
     ) -> (Vec<u8>, Vec<u8>) {
+        let (targets, ciphertext, _) = self.encrypted_entry(image, entry, ecu_public, bound_ecu, None);
+        (targets, ciphertext)
+    }
+
+    /// The same with a chunk index of `chunk_size`-byte chunks: the targets, the
+    /// ciphertext and the index.
+    pub fn assign_encrypted_chunked(
+        &mut self,
+        image: &[u8],
+        entry: (&str, &str, u64),
+        ecu_public: &[u8; 32],
+        chunk_size: u32,
+    ) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        self.encrypted_entry(image, entry, ecu_public, entry.0, Some(chunk_size))
+    }
+
+    fn encrypted_entry(
+        &mut self,
+        image: &[u8],
+        (ecu, hw, counter): (&str, &str, u64),
+        ecu_public: &[u8; 32],
+        bound_ecu: &str,
+        chunk_size: Option<u32>,
+    ) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         use metadata_schemas::uptane::{ContentAlgorithm, EncryptedContent, EncryptionBlock, KeyAlgorithm};
         let path = format!("brake/fw-{counter}.bin");
         let (cek, iv) = (image_crypto::ContentKey::from_bytes([counter as u8 ^ 0x5A; 16]), [counter as u8; 16]);
@@ -120,6 +144,23 @@ impl Director {
         let mut ciphertext = image.to_vec();
         image_crypto::ContentCipher::new(&cek, &iv).apply(&mut ciphertext);
         let hash = threshold_keys::digest::sha256(&ciphertext);
+        let index: Vec<u8> = match chunk_size {
+            Some(size) => ciphertext.chunks(size as usize).flat_map(threshold_keys::digest::sha256).collect(),
+            None => Vec::new(),
+        };
+        let chunks = chunk_size.map(|size| metadata_schemas::uptane::ChunkIndex {
+            size,
+            index: metadata_schemas::uptane::IndexFile {
+                filename: format!("{path}.{ecu}.idx").as_str().into(),
+                length: index.len() as u64,
+                hashes: metadata_schemas::Hashes::new(vec![metadata_schemas::Digest::Sha256(
+                    threshold_keys::digest::sha256(&index),
+                )])
+                .unwrap(),
+                unknown: Default::default(),
+            },
+            unknown: Default::default(),
+        });
         let block = EncryptionBlock {
             content: EncryptedContent {
                 alg: ContentAlgorithm::Aes128Ctr,
@@ -136,7 +177,7 @@ impl Director {
                 wrapped_cek: wrapped.wrapped_cek,
                 unknown: Default::default(),
             },
-            chunks: None,
+            chunks,
             unknown: Default::default(),
         };
         let role = RoleName::targets();
@@ -150,7 +191,7 @@ impl Director {
         self.sim.add_target(&role, &path, image, Some(custom));
         self.sim.touch(&role);
         self.sim.publish();
-        (self.targets(), ciphertext)
+        (self.targets(), ciphertext, index)
     }
 
     pub fn targets(&self) -> Vec<u8> {

@@ -363,6 +363,7 @@ impl Primary {
                 self.step(report, format!("{serial}: installed into the inactive slot; it starts as a trial"));
             }
             Destination::Secondary { address, full } => {
+                let chunk_index = self.chunk_index(image, repositories)?;
                 let transport = self.transport()?;
                 let sources = Sources {
                     transport: &transport,
@@ -372,8 +373,15 @@ impl Primary {
                     state_dir: &self.config.state_dir,
                     images: repositories.images.trusted().ok_or(Error::NotRefreshed)?,
                 };
-                let delivery =
-                    Delivery { serial, address, full: *full, path: &image.path, bytes: &bytes, now: unix(now) };
+                let delivery = Delivery {
+                    serial,
+                    address,
+                    full: *full,
+                    path: &image.path,
+                    bytes: &bytes,
+                    chunk_index: chunk_index.as_deref(),
+                    now: unix(now),
+                };
                 let (observer, total) = (&mut self.observer, bytes.len() as u64);
                 let mut sent = |sent| {
                     if let Some(observer) = observer {
@@ -407,16 +415,40 @@ impl Primary {
             Some(ciphertext) => (&repositories.director, ciphertext),
             None => (&repositories.images, listed),
         };
+        self.fetch(images, listed, ecu.serial.as_str(), image.path.as_str())
+    }
+
+    /// An encrypted image's chunk index, from the director, checked against the length
+    /// and hashes its encryption block lists (the ECU checks it again).
+    fn chunk_index(&mut self, image: &DirectorImage, repositories: &Repositories) -> Result<Option<Vec<u8>>, Error> {
+        let Some(index) = image.custom.encryption.as_ref().and_then(|b| b.chunks.as_ref()) else { return Ok(None) };
+        let info = TargetInfo {
+            path: index.index.filename.clone(),
+            file: metadata_schemas::TargetFile::new(index.index.length, index.index.hashes.clone()),
+            role: metadata_schemas::RoleName::targets(),
+        };
+        let serial = image.custom.ecu_identifier.as_str().to_string();
+        self.fetch(&repositories.director, &info, &serial, index.index.filename.as_str()).map(Some)
+    }
+
+    /// `listed`'s verified bytes from `from`: cached, or downloaded (resuming).
+    fn fetch(
+        &mut self,
+        from: &Updater<HttpTransport>,
+        listed: &TargetInfo,
+        serial: &str,
+        label: &str,
+    ) -> Result<Vec<u8>, Error> {
         let downloads = self.config.state_dir.join("downloads");
         std::fs::create_dir_all(&downloads).map_err(|e| Error::io(&downloads, e))?;
-        let path = match images.find_cached_target(listed, &downloads)? {
+        let path = match from.find_cached_target(listed, &downloads)? {
             Some(path) => path,
             None => {
-                let (serial, total) = (ecu.serial.as_str(), listed.file.length);
+                let total = listed.file.length;
                 let observer = &mut self.observer;
-                images.download_target_resuming(listed, &downloads, &mut |received| {
+                from.download_target_resuming(listed, &downloads, &mut |received| {
                     if let Some(observer) = observer {
-                        observer(&Progress::Download { serial, image: image.path.as_str(), received, total });
+                        observer(&Progress::Download { serial, image: label, received, total });
                     }
                 })?
             }

@@ -41,6 +41,8 @@ pub(super) struct Delivery<'a> {
     pub full: bool,
     pub path: &'a TargetPath,
     pub bytes: &'a [u8],
+    /// An encrypted image's chunk index, if its encryption block names one.
+    pub chunk_index: Option<&'a [u8]>,
     /// The cycle's time, seconds since 1970.
     pub now: u64,
 }
@@ -68,6 +70,9 @@ pub(super) fn hand_over(
         send_image_repository(&mut link, sources, delivery.path)?;
     }
     send_director_targets(&mut link, sources.state_dir)?;
+    if let Some(index) = delivery.chunk_index {
+        link.expect_ok(Request::PutChunkIndex(index))?;
+    }
     stream_image(&mut link, delivery.bytes, sent, stop)?;
     link.expect_ok(Request::Activate)
 }

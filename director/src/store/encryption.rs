@@ -6,8 +6,8 @@ use sqlx::Row;
 use super::{Result, Store, StoreError, Tx};
 use crate::encryption::{ContentKeyRecord, Policy};
 
-const CONTENT_KEY: &str =
-    "SELECT target, plaintext_sha256, cek_at_rest, iv, ciphertext, ciphertext_length FROM content_keys";
+const CONTENT_KEY: &str = "SELECT target, plaintext_sha256, cek_at_rest, iv, ciphertext, ciphertext_length, \
+     chunk_index, chunk_index_length FROM content_keys";
 
 fn record(r: &sqlx::any::AnyRow) -> Result<ContentKeyRecord> {
     Ok(ContentKeyRecord {
@@ -17,13 +17,15 @@ fn record(r: &sqlx::any::AnyRow) -> Result<ContentKeyRecord> {
         iv: r.try_get("iv")?,
         ciphertext: r.try_get("ciphertext")?,
         ciphertext_length: r.try_get("ciphertext_length")?,
+        chunk_index: r.try_get("chunk_index")?,
+        chunk_index_length: r.try_get("chunk_index_length")?,
     })
 }
 
 impl Store {
-    /// Whether `name` is a ciphertext this director made (devices may fetch it).
+    /// Whether `name` is a ciphertext or chunk index this director made (devices may fetch it).
     pub async fn is_ciphertext(&self, name: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT target FROM content_keys WHERE ciphertext = $1")
+        let row = sqlx::query("SELECT target FROM content_keys WHERE ciphertext = $1 OR chunk_index = $1")
             .bind(name)
             .fetch_optional(&self.read)
             .await?;
@@ -108,8 +110,8 @@ impl Tx {
     /// Keeps a new content key; a conflict if its IV or ciphertext exists (never reused).
     pub async fn insert_content_key(&mut self, r: &ContentKeyRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO content_keys (target, plaintext_sha256, cek_at_rest, iv, ciphertext, ciphertext_length) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO content_keys (target, plaintext_sha256, cek_at_rest, iv, ciphertext, ciphertext_length, \
+             chunk_index, chunk_index_length) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&r.target)
         .bind(&r.plaintext_sha256)
@@ -117,6 +119,8 @@ impl Tx {
         .bind(&r.iv)
         .bind(&r.ciphertext)
         .bind(r.ciphertext_length)
+        .bind(&r.chunk_index)
+        .bind(r.chunk_index_length)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
