@@ -80,7 +80,8 @@
 //! - Update cycle (driven by the primary): `start_cycle`, `put_time` (the director's
 //!   time attestation: the only way the trusted time moves), `put_root` for each newer
 //!   root, for full verification `put_image_*` and `put_image_delegation`, then
-//!   `put_targets`, `begin_image`, `put_chunk`..., `activate` (which resets into the trial).
+//!   `put_targets`, for an encrypted image with a chunk index `put_chunk_index`, then
+//!   `begin_image`, `put_chunk`..., `activate` (which resets into the trial).
 //!
 //! ## Factory provisioning
 //!
