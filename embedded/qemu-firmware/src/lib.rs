@@ -10,3 +10,13 @@ pub mod measure;
 pub mod provisioning;
 pub mod ram_flash;
 pub mod uart;
+
+use cortex_m_semihosting::{debug, hprintln};
+
+/// A panic is a failed run: say why and exit QEMU with a failure status.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hprintln!("PANIC: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {}
+}

@@ -169,10 +169,3 @@ fn main() -> ! {
     measure::report();
     cortex_m::peripheral::SCB::sys_reset();
 }
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    hprintln!("PANIC: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
-}
