@@ -135,6 +135,17 @@ fn write_decrypted<F: NorFlash, S: Store<F>>(
     Ok(())
 }
 
+/// What an encrypted image's block says of its chunk index, if it lists one; an index
+/// this ECU cannot check (no SHA-256 listed) is refused, never skipped.
+fn chunk_plan_of<E>(image: &DirectorImage) -> core::result::Result<Option<ChunkPlan>, UpdateError<E>> {
+    let Some(chunks) = image.custom.encryption.as_ref().and_then(|b| b.chunks.as_ref()) else { return Ok(None) };
+    let Some(Digest::Sha256(sha256)) = chunks.index.hashes.get(metadata_schemas::HashAlgorithm::Sha256) else {
+        let path = chunks.index.filename.clone();
+        return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash { path }));
+    };
+    Ok(Some(ChunkPlan { size: chunks.size, index_length: chunks.index.length, index_sha256: *sha256 }))
+}
+
 /// A chunk that does not match its index entry is a tampered image.
 fn chunk_error<E>(e: ChunkError<UpdateError<E>>) -> UpdateError<E> {
     match e {
@@ -483,14 +494,6 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             s.device.save_metadata(MetaRole::DirectorTargets, bytes, scratch)?;
             let Some(image) = image else { return Ok(None) };
             s.check_full(&image)?;
-            s.content_key = s.unwrap_content_key(&image)?;
-            s.chunk_plan = image.custom.encryption.as_ref().and_then(|b| b.chunks.as_ref()).and_then(|c| {
-                let Some(Digest::Sha256(sha256)) = c.index.hashes.get(metadata_schemas::HashAlgorithm::Sha256) else {
-                    return None;
-                };
-                Some(ChunkPlan { size: c.size, index_length: c.index.length, index_sha256: *sha256 })
-            });
-            s.chunks = None;
             let sha256 = match image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
                 Some(Digest::Sha256(d)) => *d,
                 _ => {
@@ -508,6 +511,10 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             if image.path.as_str().len() > MAX_NAME {
                 return Err(UpdateError::Device(Error::NameTooLong));
             }
+            // Only an image to install needs its key (an ECU that runs it already has it).
+            s.content_key = s.unwrap_content_key(&image)?;
+            s.chunk_plan = chunk_plan_of(&image)?;
+            s.chunks = None;
             let assignment = Assignment { path: image.path.clone(), info };
             s.assignment = Some(assignment.clone());
             Ok(Some(assignment))
