@@ -304,3 +304,17 @@ fn the_gateways_own_image_comes_encrypted_for_it_and_only_the_slot_holds_the_pla
         assert!(!harness::tap::exposes(&bytes, plaintext), "the download cache holds only ciphertext");
     }
 }
+
+#[test]
+fn a_hardware_id_that_requires_encryption_refuses_an_ecu_without_a_decryption_key() {
+    let vehicle = Vehicle::new(firmware());
+    vehicle.admin("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "required"}));
+    let images = serde_json::json!({"vehicles": [harness::VIN], "images": {"brake-hw": "brake/fw-2.bin"}});
+    let (status, answer) = vehicle.admin_call("POST", "/assignments", images);
+    let why = answer["error"].as_str().unwrap_or_default();
+    assert_eq!(status, 400, "{answer}");
+    assert!(why.contains("brake-1") && why.contains("decryption-key"), "names the ECU and the fix: {why}");
+    assert!(vehicle.assignment_states().is_empty(), "nothing was assigned: {:?}", vehicle.assignment_states());
+    let (status, _) = vehicle.admin_call("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "sometimes"}));
+    assert_eq!(status, 400, "an unknown policy is refused");
+}

@@ -412,8 +412,15 @@ impl Vehicle {
         self.config.secondaries.iter().find(|s| s.serial == serial).map_or("127.0.0.1:0".into(), |s| s.address.clone())
     }
 
-    /// An administrator call to the director.
+    /// An administrator call to the director, which must succeed; its answer.
     pub fn admin(&self, method: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, answer) = self.admin_call(method, path, body);
+        assert!((200..300).contains(&status), "{method} {path}: {status} {answer}");
+        answer
+    }
+
+    /// An administrator call to the director: its status and answer.
+    pub fn admin_call(&self, method: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         let url = format!("{}/api/v1/admin{path}", self.director_url);
         let ca = self.config.tls.ca_bundle.clone();
         self.runtime.block_on(async {
@@ -429,10 +436,8 @@ impl Vehicle {
                 _ => http.get(url),
             };
             let r = request.bearer_auth(&self.admin).send().await.unwrap();
-            let status = r.status();
-            let body: serde_json::Value = r.json().await.unwrap_or_default();
-            assert!(status.is_success(), "{method} {path}: {status} {body}");
-            body
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or_default())
         })
     }
 
