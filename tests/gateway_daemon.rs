@@ -166,6 +166,7 @@ fn the_daemon_rides_out_a_network_outage_with_backoff_and_a_secondary_off_for_se
         waits.push(waited(&daemon.wait_for(Duration::from_secs(5), |l| l.starts_with("waiting "))));
     }
     assert!((4_500..=5_500).contains(&waits[0]) && (9_000..=11_000).contains(&waits[1]), "{waits:?}");
+    eprintln!("backoff after 1 and 2 failed cycles: {waits:?} ms");
     proxy.pass(); // the network is back
     let done = daemon.wait_for(Duration::from_secs(30), |l| l.starts_with("done "));
     assert!(done.contains("brake-1=unreachable") && done.contains("wiper-1=installing"), "{done}");
