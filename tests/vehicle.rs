@@ -243,8 +243,14 @@ fn attack_ciphertext_of_another_image_served_under_this_entry_is_refused_by_the_
     // A first image gives the director a ciphertext to serve in place of the next one.
     vehicle.assign(&[("brake-hw", "brake/fw-1.bin")]);
     vehicle.until_done(4);
-    let first = std::fs::read_dir(vehicle.dir.path().join("director/ciphertext")).unwrap().next().unwrap().unwrap();
-    let other = std::fs::read(first.path()).unwrap();
+    // (Its ciphertext, not its chunk index, which lies beside it.)
+    let first = std::fs::read_dir(vehicle.dir.path().join("director/ciphertext"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "enc"))
+        .unwrap();
+    let other = std::fs::read(first).unwrap();
+    assert_eq!(other.len(), vehicle.images.target_files["brake/fw-2.bin"].len(), "same length, other content");
     let proxy = harness::proxy::Proxy::start(&vehicle.runtime, &vehicle.director_url);
     vehicle.config.director = format!("{}/api/v1", proxy.url);
     vehicle.config.image_repository = format!("{}/api/v1/repo", proxy.url);
