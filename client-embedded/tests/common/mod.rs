@@ -81,14 +81,25 @@ impl Director {
     /// Assigns `image` to `ecu` on `hw` with release counter `counter`; the new
     /// targets metadata.
     pub fn assign(&mut self, image: &[u8], ecu: &str, hw: &str, counter: u64) -> Vec<u8> {
+        self.publish_only(image, (ecu, hw, counter), None)
+    }
+
+    /// New targets listing only `image` for the ECU, with an encryption block if given.
+    fn publish_only(
+        &mut self,
+        image: &[u8],
+        (ecu, hw, counter): (&str, &str, u64),
+        encryption: Option<Value<'static>>,
+    ) -> Vec<u8> {
         let role = RoleName::targets();
         self.sim.targets.get_mut(&role).unwrap().targets.clear();
-        let custom = object(vec![
+        let mut custom = vec![
             ("ecu_identifier", Value::string(ecu.to_string())),
             ("hardware_identifier", Value::string(hw.to_string())),
             ("release_counter", Value::unsigned(counter)),
-        ]);
-        self.sim.add_target(&role, &format!("brake/fw-{counter}.bin"), image, Some(custom));
+        ];
+        custom.extend(encryption.map(|block| ("encryption", block)));
+        self.sim.add_target(&role, &format!("brake/fw-{counter}.bin"), image, Some(object(custom)));
         self.sim.touch(&role);
         self.sim.publish();
         self.targets()
@@ -180,18 +191,8 @@ impl Director {
             chunks,
             unknown: Default::default(),
         };
-        let role = RoleName::targets();
-        self.sim.targets.get_mut(&role).unwrap().targets.clear();
-        let custom = object(vec![
-            ("ecu_identifier", Value::string(ecu.to_string())),
-            ("hardware_identifier", Value::string(hw.to_string())),
-            ("release_counter", Value::unsigned(counter)),
-            ("encryption", metadata_schemas::Encode::encode(&block).to_owned_value()),
-        ]);
-        self.sim.add_target(&role, &path, image, Some(custom));
-        self.sim.touch(&role);
-        self.sim.publish();
-        (self.targets(), ciphertext, index)
+        let block = metadata_schemas::Encode::encode(&block).to_owned_value();
+        (self.publish_only(image, (ecu, hw, counter), Some(block)), ciphertext, index)
     }
 
     pub fn targets(&self) -> Vec<u8> {
