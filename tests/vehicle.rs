@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use client_std::primary::{EcuFailure, EcuOutcome, Primary, PrimaryConfig};
+use client_std::primary::{EcuFailure, EcuOutcome, Primary, PrimaryConfig, Progress};
 use harness::{Vehicle, firmware, firmware_in_hash_bins};
 
 const ALL_FW2: [(&str, &str); 3] =
@@ -323,4 +323,36 @@ fn a_hardware_id_that_requires_encryption_refuses_an_ecu_without_a_decryption_ke
     assert!(vehicle.assignment_states().is_empty(), "nothing was assigned: {:?}", vehicle.assignment_states());
     let (status, _) = vehicle.admin_call("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "sometimes"}));
     assert_eq!(status, 400, "an unknown policy is refused");
+}
+
+#[test]
+fn an_encrypted_install_cut_by_a_power_loss_resumes_where_the_ecu_left_off() {
+    let mut vehicle = harness::encrypting_vehicle(harness::BRAKE_DECRYPTION_SECRET);
+    let secret = metadata_schemas::hex::encode(&harness::BRAKE_DECRYPTION_SECRET);
+    let keyed = |extra: &[&str]| -> Vec<String> {
+        let base = ["--decryption-secret", &secret, "--require-encryption"];
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    // Power fails some 30 KiB into the 48 KiB image (flash operation 120 of this power-up).
+    vehicle.start_sim("brake-1", &keyed(&["--cut-at", "120"]));
+    let report = vehicle.cycle().unwrap();
+    assert!(matches!(report.ecus["brake-1"], EcuOutcome::Failed(_)), "{:?}", report.ecus["brake-1"]);
+    vehicle.start_sim("brake-1", &keyed(&[]));
+    assert_eq!(vehicle.running()["brake-1"], "brake-1-factory.bin", "the old image booted");
+    let handed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = handed.clone();
+    let mut primary = Primary::open(vehicle.config.clone()).unwrap().with_observer(move |progress| {
+        if let Progress::Install { serial: "brake-1", sent, total } = *progress {
+            seen.lock().unwrap().push((sent, total));
+        }
+    });
+    let report = primary.cycle(chrono::Utc::now()).unwrap();
+    assert!(matches!(report.ecus["brake-1"], EcuOutcome::Installing(_)), "{:?}", report.ecus["brake-1"]);
+    let (from, total) = handed.lock().unwrap()[0];
+    assert!(from > 0 && from < total && from % 4096 == 0, "resumed at a sector boundary: {from} of {total}");
+    eprintln!("the hand-over resumed at byte {from} of {total}");
+    vehicle.until_done(4);
+    assert_eq!(vehicle.running()["brake-1"], "brake/fw-2.bin", "the resumed image runs");
+    assert_eq!(vehicle.installed()["brake-1"], "brake/fw-2.bin");
 }

@@ -48,10 +48,11 @@ impl ChunkCheck {
         Some(ChunkCheck { size: plan.size as usize, index, buffer: Vec::new(), next: 0 })
     }
 
-    /// Starts the image again from its first chunk.
-    pub fn restart(&mut self) {
+    /// Starts the image again at byte `offset`, a multiple of the chunk size (a resumed
+    /// install: the chunks before it are in the slot already).
+    pub fn restart_at(&mut self, offset: u32) {
         self.buffer.clear();
-        self.next = 0;
+        self.next = offset as usize / self.size;
     }
 
     /// Takes arriving ciphertext; each chunk that is whole and matches its entry goes to

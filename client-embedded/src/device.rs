@@ -6,7 +6,7 @@ use embedded_storage::nor_flash::NorFlash;
 use threshold_keys::digest::Hasher;
 
 use crate::layout::{Layout, MetaRole};
-use crate::record::{ERASED, ImageInfo, MAX_NAME, Record, Slot};
+use crate::record::{ERASED, ImageInfo, MAX_NAME, Progress, Record, Slot};
 use crate::state::{BootState, SlotStatus};
 use crate::store::{RawStore, Store};
 use crate::{Error, sha256_of};
@@ -186,8 +186,15 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
     /// Starts writing `info`'s image into the slot the running image is not in. Only
     /// while a confirmed image runs (a trial must confirm first) and only for images
     /// the floors allow. A cut after this leaves the inactive slot empty and the running
-    /// image untouched.
+    /// image untouched. If an earlier power cycle left part of this same image in the
+    /// slot, the install resumes where that part ends ([`Install::received`]).
     pub fn install(&mut self, info: ImageInfo, name: &[u8]) -> Result<Install, Error<F::Error>> {
+        self.install_resuming_at(info, name, 1)
+    }
+
+    /// [`Device::install`], resuming only at a multiple of `unit` bytes (the chunk size
+    /// of an index the sender checks chunks against).
+    pub fn install_resuming_at(&mut self, info: ImageInfo, name: &[u8], unit: u32) -> Result<Install, Error<F::Error>> {
         if self.state.find(SlotStatus::Trial).is_some() {
             return Err(Error::NotNow("the running image is on trial: confirm it first"));
         }
@@ -202,10 +209,9 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         if info.length > self.layout.slots[slot.index()].len {
             return Err(Error::ImageTooLarge);
         }
-        self.append(Record::Erasing(slot))?;
         let mut stored_name = [0u8; MAX_NAME];
         stored_name[..name.len()].copy_from_slice(name);
-        Ok(Install {
+        let mut install = Install {
             slot,
             info,
             name: stored_name,
@@ -216,7 +222,43 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
             erased_to: 0,
             received: 0,
             hasher: Hasher::new(metadata_schemas::HashAlgorithm::Sha256),
-        })
+        };
+        match self.resumable(slot, &info, unit) {
+            0 => self.append(Record::Erasing(slot))?,
+            from => self.rehash(&mut install, from)?,
+        }
+        Ok(install)
+    }
+
+    /// Where an install of `info` into `slot` can resume: the recorded progress of this
+    /// same image, rounded down to a multiple of both `unit` and the sector; 0 if none.
+    fn resumable(&self, slot: Slot, info: &ImageInfo, unit: u32) -> u32 {
+        let state = self.state.slot(slot);
+        let Some(progress) = state.receiving.filter(|_| state.status == SlotStatus::Empty) else { return 0 };
+        if progress.sha256 != info.sha256 || progress.length != info.length || progress.offset > info.length {
+            return 0;
+        }
+        match lcm(unit.max(1), F::ERASE_SIZE as u32) {
+            Some(step) => progress.offset - progress.offset % step,
+            None => 0,
+        }
+    }
+
+    /// Takes the first `from` bytes already in the slot into the install, hashing them
+    /// as written, so the final check covers what the flash really holds.
+    fn rehash(&mut self, install: &mut Install, from: u32) -> Result<(), Error<F::Error>> {
+        let start = self.layout.slots[install.slot.index()].start;
+        let mut buffer = [0u8; 256];
+        let step = buffer.len() - buffer.len() % F::READ_SIZE;
+        let mut at = 0;
+        while at < from {
+            let n = step.min((from - at) as usize);
+            self.flash.read(start + at, &mut buffer[..n]).map_err(Error::Flash)?;
+            install.hasher.update(&buffer[..n]);
+            at += n as u32;
+        }
+        (install.written, install.erased_to, install.received) = (from, from, from);
+        Ok(())
     }
 
     /// Takes the next bytes of an install: hashed, then written straight from `chunk`
@@ -260,7 +302,15 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
             install.erased_to += F::ERASE_SIZE as u32;
         }
         self.flash.write(region.start + install.written, words).map_err(Error::Flash)?;
+        let step = progress_step(F::ERASE_SIZE as u32);
+        let (before, after) = (install.written / step, end / step);
         install.written = end;
+        if after > before && end < install.info.length {
+            // Whole sectors are in place: a resume after a cut starts past them.
+            let offset = after * step;
+            let progress = Progress { length: install.info.length, sha256: install.info.sha256, offset };
+            self.append(Record::Received(install.slot, progress))?;
+        }
         Ok(())
     }
 
@@ -287,6 +337,21 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         self.append(Record::Installed(install.slot, install.info))?;
         Ok(install.slot)
     }
+}
+
+/// Bytes between progress records: whole sectors, at least 4 KiB (so small pages do not
+/// fill the log).
+fn progress_step(sector: u32) -> u32 {
+    sector * 4096u32.div_ceil(sector)
+}
+
+/// The least common multiple of two non-zero numbers, if it fits.
+fn lcm(a: u32, b: u32) -> Option<u32> {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    (a / x).checked_mul(b)
 }
 
 /// The largest flash write size supported.
@@ -317,7 +382,7 @@ impl Install {
         &self.info
     }
 
-    /// Bytes received so far.
+    /// Bytes received so far (above zero from the start when the install resumed).
     pub fn received(&self) -> u32 {
         self.received
     }

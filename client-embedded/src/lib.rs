@@ -61,7 +61,7 @@ use threshold_keys::digest::Hasher;
 pub use device::{BootDecision, Device, FactoryImage, Install, MAX_WRITE};
 pub use ecu_key::{EcuKey, Ed25519EcuKey};
 pub use layout::{Layout, LayoutError, MetaRole, Region};
-pub use record::{ImageInfo, Slot};
+pub use record::{ImageInfo, Progress, Slot};
 pub use secondary::{Assignment, Secondary, UpdateError};
 pub use state::{BootState, Floors, SlotStatus};
 pub use store::{RawStore, Store};

@@ -83,6 +83,9 @@ pub enum Response {
     VersionReport(Vec<u8>),
     /// Whether the targets assign a new image to this ECU, and its length.
     Assigned(Option<u32>),
+    /// The image starts at this offset, above zero: the ECU kept the bytes before it
+    /// from an install a power loss cut short. (An image that starts at 0 is [`Response::Ok`].)
+    ContinueFrom(u32),
     /// The image is in place: the ECU resets now to start it as a trial.
     Resetting,
     /// The trusted director root's version and the image repository root's (0 without
@@ -120,6 +123,7 @@ mod kind {
     pub const ASSIGNED: u8 = 0x84;
     pub const RESETTING: u8 = 0x85;
     pub const ROOT_VERSIONS: u8 = 0x86;
+    pub const CONTINUE_FROM: u8 = 0x87;
 }
 
 /// A frame that cannot be used.
@@ -285,6 +289,7 @@ impl Response {
             Response::Assigned(None) => encode_frame(kind::ASSIGNED, &[], out),
             Response::Assigned(Some(len)) => encode_frame(kind::ASSIGNED, &len.to_le_bytes(), out),
             Response::Resetting => encode_frame(kind::RESETTING, &[], out),
+            Response::ContinueFrom(offset) => encode_frame(kind::CONTINUE_FROM, &offset.to_le_bytes(), out),
             Response::RootVersions { director, images } => {
                 let mut payload = [0u8; 8];
                 payload[..4].copy_from_slice(&director.to_le_bytes());
@@ -305,6 +310,7 @@ impl Response {
             kind::ASSIGNED if payload.is_empty() => Ok(Response::Assigned(None)),
             kind::ASSIGNED => Ok(Response::Assigned(Some(word(payload)?))),
             kind::RESETTING if payload.is_empty() => Ok(Response::Resetting),
+            kind::CONTINUE_FROM => Ok(Response::ContinueFrom(word(payload)?)),
             kind::ROOT_VERSIONS if payload.len() == 8 => {
                 Ok(Response::RootVersions { director: word(&payload[..4])?, images: word(&payload[4..])? })
             }
@@ -340,7 +346,11 @@ pub fn serve<F: NorFlash, K: EcuKey, S: Store<F>>(
             Ok(assigned) => Response::Assigned(assigned.map(|a| a.info.length)),
             Err(e) => refused(e),
         },
-        Request::BeginImage => done(secondary.begin_image()),
+        Request::BeginImage => match secondary.begin_image() {
+            Ok(0) => Response::Ok,
+            Ok(from) => Response::ContinueFrom(from),
+            Err(e) => refused(e),
+        },
         Request::ImageChunk(bytes) => done(secondary.put_chunk(bytes)),
         Request::Activate => secondary.activate().map_or_else(refused, |()| Response::Resetting),
         Request::Confirm => done(secondary.confirm()),

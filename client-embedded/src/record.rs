@@ -60,6 +60,19 @@ pub struct ImageInfo {
     pub targets_version: u64,
 }
 
+/// How far an install into an empty slot got: its first `offset` bytes hold the start
+/// of the image with this length and SHA-256, written in an earlier power cycle. Nothing
+/// secret: the whole slot is hashed again before the image may boot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Length of the image being installed.
+    pub length: u32,
+    /// SHA-256 of the image being installed.
+    pub sha256: [u8; 32],
+    /// Bytes from the slot's start that are written (a sector boundary).
+    pub offset: u32,
+}
+
 /// A decoded record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -71,6 +84,8 @@ pub enum Record {
     },
     /// The slot's content is no longer an image: written before the slot is erased.
     Erasing(Slot),
+    /// An install into the slot got this far (so a later one can resume).
+    Received(Slot, Progress),
     /// A piece of the target path of the image being installed in the slot.
     Name {
         /// The slot.
@@ -111,6 +126,7 @@ const INSTALLED: u8 = 0x12;
 const TRIAL_STARTED: u8 = 0x13;
 const CONFIRMED: u8 = 0x14;
 const REVERTED: u8 = 0x15;
+const RECEIVED: u8 = 0x16;
 const FLOORS: u8 = 0x20;
 const TIME: u8 = 0x21;
 const EPOCH: u8 = 0x22;
@@ -148,6 +164,12 @@ impl Record {
                 out[24..56].copy_from_slice(&info.sha256);
                 out[56..60].copy_from_slice(&info.length.to_le_bytes());
                 (INSTALLED, slot as u8)
+            }
+            Record::Received(slot, progress) => {
+                out[8..12].copy_from_slice(&progress.offset.to_le_bytes());
+                out[24..56].copy_from_slice(&progress.sha256);
+                out[56..60].copy_from_slice(&progress.length.to_le_bytes());
+                (RECEIVED, slot as u8)
             }
             Record::TrialStarted(slot) => (TRIAL_STARTED, slot as u8),
             Record::Confirmed(slot) => (CONFIRMED, slot as u8),
@@ -200,6 +222,14 @@ impl Record {
                     length: u32::from_le_bytes(bytes[56..60].try_into().expect("4 bytes")),
                 },
             ),
+            (RECEIVED, Some(s)) => Record::Received(
+                s,
+                Progress {
+                    offset: u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")),
+                    sha256: bytes[24..56].try_into().expect("32 bytes"),
+                    length: u32::from_le_bytes(bytes[56..60].try_into().expect("4 bytes")),
+                },
+            ),
             (TRIAL_STARTED, Some(s)) => Record::TrialStarted(s),
             (CONFIRMED, Some(s)) => Record::Confirmed(s),
             (REVERTED, Some(s)) => Record::Reverted(s),
@@ -241,6 +271,7 @@ mod tests {
             Record::BankHeader { sequence: 3 },
             Record::Erasing(Slot::B),
             Record::Installed(Slot::A, info),
+            Record::Received(Slot::B, Progress { length: 9000, sha256: [3; 32], offset: 8192 }),
             Record::TrialStarted(Slot::A),
             Record::Confirmed(Slot::B),
             Record::Reverted(Slot::A),

@@ -521,17 +521,28 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
         })
     }
 
-    /// Starts receiving the assigned image into the inactive slot.
-    pub fn begin_image(&mut self) -> Result<(), F> {
+    /// Starts receiving the assigned image into the inactive slot: the offset to send
+    /// it from, above zero when an install of the same image cut short by a power loss
+    /// resumes. An encrypted image's content key was unwrapped again for this cycle (it
+    /// is never in flash), and its decryption seeks to the offset.
+    pub fn begin_image(&mut self) -> Result<u32, F> {
         self.noting(|s| {
             let assignment = s.assignment.clone().ok_or(UpdateError::NoImageAssigned)?;
-            s.install = Some(s.device.install(assignment.info, assignment.path.as_str().as_bytes())?);
-            // An encrypted image is decrypted from its first byte on.
-            s.cipher = s.content_key.as_ref().map(|(key, iv)| ContentCipher::new(key, iv));
+            let name = assignment.path.as_str().as_bytes();
+            let unit = s.chunk_plan.map_or(1, |plan| plan.size);
+            let install = s.device.install_resuming_at(assignment.info, name, unit)?;
+            let from = install.received();
+            s.install = Some(install);
+            s.cipher = s.content_key.as_ref().map(|(key, iv)| {
+                let mut cipher = ContentCipher::new(key, iv);
+                cipher.seek(u64::from(from));
+                cipher
+            });
             if s.chunk_plan.is_some() {
-                s.chunks.as_mut().ok_or(UpdateError::OutOfOrder("the chunk index before the image"))?.restart();
+                let chunks = s.chunks.as_mut().ok_or(UpdateError::OutOfOrder("the chunk index before the image"))?;
+                chunks.restart_at(from);
             }
-            Ok(())
+            Ok(from)
         })
     }
 

@@ -2,7 +2,7 @@
 //! latest trusted time. It is a pure function of the records replayed in order, so the
 //! state after a power cut is the state of the records that made it to flash.
 
-use crate::record::{ImageInfo, MAX_NAME, NAME_PIECE, Record, Slot};
+use crate::record::{ImageInfo, MAX_NAME, NAME_PIECE, Progress, Record, Slot};
 
 /// What a slot holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,12 +28,15 @@ pub struct SlotState {
     pub status: SlotStatus,
     /// The image, unless the slot is empty.
     pub info: Option<ImageInfo>,
+    /// While the slot is empty: how far an install into it got.
+    pub receiving: Option<Progress>,
     name: [u8; MAX_NAME],
     name_len: usize,
 }
 
 impl SlotState {
-    const EMPTY: SlotState = SlotState { status: SlotStatus::Empty, info: None, name: [0; MAX_NAME], name_len: 0 };
+    const EMPTY: SlotState =
+        SlotState { status: SlotStatus::Empty, info: None, receiving: None, name: [0; MAX_NAME], name_len: 0 };
 
     /// The image's target path (empty if unknown).
     pub fn name(&self) -> &[u8] {
@@ -106,11 +109,18 @@ impl BootState {
                     state.name_len += usize::from(len);
                 }
             }
+            Record::Received(slot, progress) => {
+                let state = &mut self.slots[slot.index()];
+                if state.status == SlotStatus::Empty {
+                    state.receiving = Some(progress);
+                }
+            }
             Record::Installed(slot, info) => {
                 let state = &mut self.slots[slot.index()];
                 if state.status == SlotStatus::Empty {
                     state.status = SlotStatus::Installed;
                     state.info = Some(info);
+                    state.receiving = None;
                 }
             }
             Record::TrialStarted(slot) => self.transition(slot, SlotStatus::Installed, SlotStatus::Trial),
@@ -151,7 +161,12 @@ impl BootState {
         };
         for slot in order {
             let state = self.slot(slot);
-            let Some(info) = state.info else { continue };
+            let Some(info) = state.info else {
+                if let Some(progress) = state.receiving {
+                    emit(Record::Received(slot, progress));
+                }
+                continue;
+            };
             for piece in Record::name_pieces(slot, state.name()) {
                 emit(piece);
             }
@@ -176,5 +191,6 @@ impl BootState {
     }
 
     /// The most records [`BootState::snapshot`] emits.
+    /// (An empty slot being received emits one record, fewer than an installed one.)
     pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 3) + 3;
 }

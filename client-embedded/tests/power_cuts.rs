@@ -2,8 +2,10 @@
 //! that fails its trial and reverts, counts every flash operation; then for every
 //! operation power is cut before it, in the middle of it, and again during the recovery
 //! boot. After each cut the device must boot exactly the image of the last or the next
-//! step boundary, byte for byte; the anti-rollback floors must never fall; and a later
-//! update must still install, run and confirm. Runs over several flash geometries.
+//! step boundary, byte for byte; the anti-rollback floors must never fall; an install
+//! the cut stopped, started again, resumes past the sectors it had written and boots
+//! byte for byte; and a later update must still install, run and confirm. Runs over
+//! several flash geometries.
 
 use client_embedded::sim::{Cut, SimFlash};
 use client_embedded::{BootDecision, Device, FactoryImage, Floors, ImageInfo, Layout, SlotStatus};
@@ -198,8 +200,9 @@ impl<const W: usize, const E: usize> Run<W, E> {
     }
 
     /// Boots what power left (with an optional cut during that boot, then a clean
-    /// boot), checks it against the step's boundaries, then runs a later update.
-    fn recover(&self, left: &SimFlash<W, E>, step: usize, boundaries: &[Outcome], second: Option<(u64, Cut)>) {
+    /// boot), checks it against the step's boundaries, finishes an install the cut
+    /// stopped, then runs a later update. The offset that install resumed from.
+    fn recover(&self, left: &SimFlash<W, E>, step: usize, boundaries: &[Outcome], second: Option<(u64, Cut)>) -> u32 {
         let mut flash = left.reboot();
         if let Some((at, how)) = second {
             flash.cut_at(at, how);
@@ -225,7 +228,38 @@ impl<const W: usize, const E: usize> Run<W, E> {
             "step {step}: {got:?}, expected {before:?} or {after:?} or {emptied:?}"
         );
         let BootDecision::Boot { trial, .. } = decision else { unreachable!() };
+        let (device, trial, resumed) = self.finish_cut_install(device, step, trial);
         self.later_update(device, trial);
+        resumed
+    }
+
+    /// Starts again the install the cut stopped in `step`, if it left the slot empty:
+    /// it resumes at a sector boundary at or below what was written, and the image then
+    /// boots as a trial, byte for byte. The device, whether it runs a trial, the offset.
+    fn finish_cut_install(
+        &self,
+        device: Device<SimFlash<W, E>>,
+        step: usize,
+        trial: bool,
+    ) -> (Device<SimFlash<W, E>>, bool, u32) {
+        let mut device = device;
+        let Step::Install(n) = SCENARIO[step] else { return (device, trial, 0) };
+        let other = device.running().unwrap().other();
+        if trial || device.state().slot(other).status != SlotStatus::Empty {
+            return (device, trial, 0);
+        }
+        let mut install = device.install(self.images.infos[n], &Images::name(n)).unwrap();
+        let from = install.received();
+        assert_eq!(from % E as u32, 0, "resumes at a sector boundary");
+        for chunk in self.images.bytes[n][from as usize..].chunks(self.chunk) {
+            device.install_write(&mut install, chunk).unwrap();
+        }
+        device.install_finish(install).unwrap();
+        let (mut device, result) = self.step(device, Step::Reset);
+        result.unwrap();
+        let slot = device.running().unwrap();
+        assert_eq!(self.booted_image(&mut device, BootDecision::Boot { slot, trial: true }), n);
+        (device, true, from)
     }
 
     /// Image 3 installs, runs as a trial, confirms, and boots from then on.
@@ -247,8 +281,8 @@ impl<const W: usize, const E: usize> Run<W, E> {
         }
     }
 
-    /// Every cut point; the number tried.
-    fn sweep(&self) -> usize {
+    /// Every cut point; the number tried, and how many cut installs resumed above 0.
+    fn sweep(&self) -> (usize, usize) {
         let (boundaries, ends) = self.clean();
         assert_eq!(
             boundaries.iter().map(|b| b.image).collect::<Vec<_>>(),
@@ -270,11 +304,11 @@ impl<const W: usize, const E: usize> Run<W, E> {
         let floors: Vec<u64> = boundaries.iter().map(|b| b.floors.release_counter).collect();
         assert_eq!(floors, [1, 1, 1, 2, 2, 2, 2, 2], "floors rise only at confirmation");
         let total = *ends.last().unwrap();
-        let mut tried = 0;
+        let (mut tried, mut resumed) = (0, 0);
         for operation in 0..total {
             for how in [Cut::Before, Cut::Torn] {
                 let (step, left) = self.cut(operation, how);
-                self.recover(&left, step, &boundaries, None);
+                resumed += usize::from(self.recover(&left, step, &boundaries, None) > 0);
                 tried += 1;
                 let recovery_ops = {
                     let mut device = Device::open(left.reboot(), self.layout).unwrap();
@@ -289,22 +323,27 @@ impl<const W: usize, const E: usize> Run<W, E> {
                 }
             }
         }
-        tried
+        (tried, resumed)
     }
 }
 
 #[test]
 fn power_cut_at_every_flash_operation_leaves_a_verified_image_to_boot() {
-    let tried = [
+    let runs = [
         Run::<1, 4096>::new().sweep(),
         Run::<4, 4096>::new().sweep(),
         Run::<8, 16384>::new().sweep(),
         Run::<32, 65536>::new().sweep(),
         Run::<32, 131072>::new().sweep(),
     ];
+    let tried: Vec<usize> = runs.iter().map(|r| r.0).collect();
+    let resumed: Vec<usize> = runs.iter().map(|r| r.1).collect();
     let total: usize = tried.iter().sum();
     println!(
-        "cut points tried per geometry (write 1/4 KiB, 4/4 KiB, 8/16 KiB, 32/64 KiB, 32/128 KiB): {tried:?}, {total} in all"
+        "cut points tried per geometry (write 1/4 KiB, 4/4 KiB, 8/16 KiB, 32/64 KiB, 32/128 KiB): {tried:?}, {total} in all; \
+         cut installs that resumed above 0: {resumed:?}"
     );
     assert!(tried.iter().all(|&n| n > 100), "{tried:?}");
+    // Images span 2.5 sectors: a cut in the last half sector resumes past two of them.
+    assert!(resumed.iter().all(|&n| n > 0), "{resumed:?}");
 }

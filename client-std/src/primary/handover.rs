@@ -121,11 +121,18 @@ fn send_director_targets(link: &mut Link, state_dir: &Path) -> Result<(), Error>
     }
 }
 
-/// The image in chunks, ending early (before activation) if a stop is asked for.
+/// The image in chunks from where the secondary asks (past what it kept from an install
+/// a power loss cut short), ending early (before activation) if a stop is asked for.
 fn stream_image(link: &mut Link, bytes: &[u8], sent: &mut dyn FnMut(u64), stop: &AtomicBool) -> Result<(), Error> {
-    link.expect_ok(Request::BeginImage)?;
-    let mut done = 0;
-    for chunk in bytes.chunks(CHUNK) {
+    let from = match link.call(Request::BeginImage)? {
+        Response::Ok => 0,
+        Response::ContinueFrom(from) if from as usize <= bytes.len() => from as usize,
+        Response::Refused(code) => return Err(link.error(SecondaryProblem::Refused(code))),
+        _ => return Err(link.error(SecondaryProblem::Unexpected("ok or an offset within the image"))),
+    };
+    let mut done = from as u64;
+    sent(done);
+    for chunk in bytes[from..].chunks(CHUNK) {
         if stop.load(Ordering::SeqCst) {
             return Err(Error::Stopped);
         }
