@@ -312,6 +312,25 @@ fn the_gateways_own_image_comes_encrypted_for_it_and_only_the_slot_holds_the_pla
 }
 
 #[test]
+fn attack_encryption_silently_dropped_for_the_gateways_own_image_is_refused_by_the_gateway() {
+    let mut vehicle = Vehicle::new(firmware());
+    // The director's policy was turned off; the gateway was built to require encryption.
+    vehicle.admin("PUT", "/encryption/gateway-hw", serde_json::json!({"policy": "never"}));
+    let secret = harness::write(vehicle.dir.path().join("gateway-decryption.key"), "45".repeat(32).as_bytes());
+    vehicle.config.own_image.decryption_secret = Some(secret);
+    vehicle.config.own_image.require_encryption = true;
+    let slot_b = std::fs::read(vehicle.dir.path().join("slot-b.bin")).ok();
+    vehicle.assign(&[("gateway-hw", "gateway/fw-2.bin")]);
+    let report = vehicle.cycle().unwrap();
+    let outcome = &report.ecus["gateway-1"];
+    assert!(outcome_text(outcome).contains("unencrypted"), "{outcome:?}");
+    assert_eq!(std::fs::read(vehicle.dir.path().join("slot-b.bin")).ok(), slot_b, "the inactive slot is untouched");
+    let mut primary = Primary::open(vehicle.config.clone()).unwrap();
+    assert!(!primary.own_image().on_trial(), "nothing to try");
+    primary.cycle(chrono::Utc::now()).unwrap();
+}
+
+#[test]
 fn a_hardware_id_that_requires_encryption_refuses_an_ecu_without_a_decryption_key() {
     let vehicle = Vehicle::new(firmware());
     vehicle.admin("PUT", "/encryption/brake-hw", serde_json::json!({"policy": "required"}));

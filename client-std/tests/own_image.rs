@@ -16,6 +16,7 @@ fn config(dir: &Path, health_check: &[&str]) -> OwnImageConfig {
         boot_id: Some(dir.join("boot_id")),
         health_check: health_check.iter().map(|s| s.to_string()).collect(),
         decryption_secret: None,
+        require_encryption: false,
     }
 }
 

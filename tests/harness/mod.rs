@@ -86,7 +86,7 @@ fn add_images(sim: &mut RepoSim, role: &RoleName, list: &[(&str, &str, u64, &[u8
 }
 
 /// Firmware 1 and 2 for the three ECUs: (path, hardware id, release counter, bytes).
-fn firmware_list() -> Vec<(&'static str, &'static str, u64, Vec<u8>)> {
+pub fn firmware_list() -> Vec<(&'static str, &'static str, u64, Vec<u8>)> {
     [
         ("gateway/fw-1.bin", "gateway-hw", 1, "gateway firmware 1"),
         ("gateway/fw-2.bin", "gateway-hw", 2, "gateway firmware 2"),
@@ -236,6 +236,7 @@ impl Vehicle {
                     boot_id: None,
                     health_check: vec![],
                     decryption_secret: None,
+                    require_encryption: false,
                 },
                 secondaries: Vec::new(),
             },

@@ -47,6 +47,10 @@ pub struct OwnImageConfig {
     /// announced in the primary's signed report.
     #[serde(default)]
     pub decryption_secret: Option<PathBuf>,
+    /// Refuse an own image that comes without encryption (the twin of an ECU built to
+    /// require it): a director that drops encryption is caught here.
+    #[serde(default)]
+    pub require_encryption: bool,
 }
 
 fn default_boot_id() -> Option<PathBuf> {

@@ -17,6 +17,7 @@ use update_verifier::uptane::{DirectorImage, check_director_targets};
 use update_verifier::{TargetInfo, Verified};
 
 use super::config::PrimaryConfig;
+use super::decrypt::OwnDecryption;
 use super::failure::EcuFailure;
 use super::handover::{Delivery, Sources, hand_over, send_time};
 use super::own_image::{OwnImage, SlotImage, write_atomically};
@@ -356,7 +357,9 @@ impl Primary {
         match &ecu.destination {
             Destination::Own => {
                 // Its own image, if encrypted for it, is decrypted and checked first.
-                let bytes = super::decrypt::decrypt_own(self.decryption.as_ref(), &self.identity.serial, image, bytes)?;
+                let own =
+                    OwnDecryption { key: self.decryption.as_ref(), required: self.config.own_image.require_encryption };
+                let bytes = super::decrypt::decrypt_own(own, &self.identity.serial, image, bytes)?;
                 let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(&bytes));
                 let slot = SlotImage { name: image.path.as_str().to_string(), length: bytes.len() as u64, sha256 };
                 self.own.install(slot, &bytes)?;

@@ -22,6 +22,8 @@ pub enum DecryptError {
     Unwrap,
     /// The entry lists no SHA-256 for the plaintext.
     NoSha256,
+    /// The image comes unencrypted and `own_image.require_encryption` is set.
+    Unencrypted,
 }
 
 impl std::fmt::Display for DecryptError {
@@ -31,19 +33,33 @@ impl std::fmt::Display for DecryptError {
             DecryptError::NotForThisKey => "the image's key is wrapped for another decryption key",
             DecryptError::Unwrap => "the image's key does not unwrap for this ECU and image (bad-key-wrap)",
             DecryptError::NoSha256 => "the image's entry lists no sha256",
+            DecryptError::Unencrypted => {
+                "the primary's own image came unencrypted and own_image.require_encryption is set (unencrypted-image)"
+            }
         })
     }
 }
 
+/// What the gateway decrypts its own images with.
+pub struct OwnDecryption<'a> {
+    /// Its decryption key, if configured.
+    pub key: Option<&'a EcuDecryptionKey>,
+    /// Whether an unencrypted image is refused.
+    pub required: bool,
+}
+
 /// `ciphertext` (already checked against the block's hashes) decrypted for `serial`
-/// with `key`, and verified against `image`'s plaintext length and hashes.
+/// with `own.key`, and verified against `image`'s plaintext length and hashes.
 pub fn decrypt_own(
-    key: Option<&EcuDecryptionKey>,
+    own: OwnDecryption<'_>,
     serial: &EcuSerial,
     image: &DirectorImage,
     mut ciphertext: Vec<u8>,
 ) -> Result<Vec<u8>, Error> {
-    let Some(block) = &image.custom.encryption else { return Ok(ciphertext) };
+    let Some(block) = &image.custom.encryption else {
+        return if own.required { Err(Error::Decrypt(DecryptError::Unencrypted)) } else { Ok(ciphertext) };
+    };
+    let key = own.key;
     let key = key.ok_or(Error::Decrypt(DecryptError::NoKey))?;
     if block.key.ecu_key_id != key.key_id() {
         return Err(Error::Decrypt(DecryptError::NotForThisKey));

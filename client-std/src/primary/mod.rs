@@ -20,6 +20,6 @@ pub mod schedule;
 pub use check::{Problem, check};
 pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
 pub use cycle::{CycleReport, EcuOutcome, Observer, Primary, Progress};
-pub use decrypt::DecryptError;
+pub use decrypt::{DecryptError, OwnDecryption};
 pub use failure::{EcuFailure, SecondaryError, SecondaryProblem};
 pub use own_image::{OwnImage, SlotImage};
