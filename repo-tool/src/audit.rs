@@ -52,6 +52,18 @@ impl AuditEvent {
         }
     }
 
+    /// One key holder's signature, made off-repo and merged into a proposal.
+    pub fn holder_signature<T: Encode>(role: &str, version: Version, keyid: &KeyId, signed: &Signed<T>) -> Self {
+        AuditEvent {
+            action: "holder-signature".into(),
+            role: Some(role.into()),
+            version: Some(version.get()),
+            keyids: vec![keyid.clone()],
+            signed_sha256: Some(signed_hash(signed)),
+            detail: Some(format!("signed off-repo by the holder of key {}", keyid.short())),
+        }
+    }
+
     /// Any other change, described.
     pub fn note(action: &str, detail: impl Into<String>) -> Self {
         AuditEvent {

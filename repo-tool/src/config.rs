@@ -13,6 +13,9 @@ use crate::Error;
 
 /// The file name of the configuration inside the repository directory.
 pub const CONFIG_FILE: &str = "repository.json";
+/// The configuration of a repository whose root v1 ceremony is under way (`init
+/// --offline-root`): it becomes [`CONFIG_FILE`] when the signed root v1 is applied.
+pub const PENDING_FILE: &str = "repository.pending.json";
 
 /// Repository settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,8 +96,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, Error> {
 impl RepoConfig {
     /// Reads `repository.json` from `dir`.
     pub fn load(dir: &Path) -> Result<Self, Error> {
-        let path = dir.join(CONFIG_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        Self::load_file(&dir.join(CONFIG_FILE))
+    }
+
+    /// Reads a configuration file.
+    pub fn load_file(path: &Path) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let value = json::parse(&bytes)
             .map_err(|e| Error::Metadata { file: CONFIG_FILE.into(), source: metadata_schemas::Error::Json(e) })?;
         RepoConfig::decode(&value)

@@ -1,18 +1,15 @@
-//! Where private keys come from: encrypted key files (the passphrase from
-//! `REPO_TOOL_PASSPHRASE` or a prompt) and PKCS#11 tokens (`pkcs11:` URIs). A
-//! `KeyRing` opens each key once and hands out the signers a role needs.
+//! Where private keys come from: encrypted key files (each with its own passphrase, see
+//! [`crate::passphrase`]) and PKCS#11 tokens (`pkcs11:` URIs). A `KeyRing` opens each
+//! key once and hands out the signers a role needs.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use metadata_schemas::KeyId;
 use threshold_keys::{KeyFileError, KeyFileSigner, Pkcs11Signer, Pkcs11Uri, Signer};
 
 use crate::Error;
-
-/// The environment variable that holds key-file passphrases for unattended use.
-pub const PASSPHRASE_ENV: &str = "REPO_TOOL_PASSPHRASE";
+use crate::passphrase;
 
 /// A private key's location.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,24 +52,6 @@ impl KeySource {
     }
 }
 
-/// The passphrase for key files: from the environment, else asked on the terminal
-/// (once per command: every key file a command opens or writes shares it).
-pub fn passphrase(purpose: &str) -> Result<String, Error> {
-    static ASKED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if let Ok(value) = std::env::var(PASSPHRASE_ENV) {
-        return Ok(value);
-    }
-    if let Some(value) = ASKED.get() {
-        return Ok(value.clone());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Key(format!("{purpose}: set {PASSPHRASE_ENV} or run on a terminal to be asked")));
-    }
-    let value = rpassword::prompt_password(format!("Passphrase for {purpose}: "))
-        .map_err(|e| Error::Key(format!("{purpose}: {e}")))?;
-    Ok(ASKED.get_or_init(|| value).clone())
-}
-
 /// Opens an encrypted key file; one that others may read or write is refused, as ssh
 /// refuses such a key.
 pub fn open_key_file(path: &Path) -> Result<KeyFileSigner, Error> {
@@ -82,10 +61,20 @@ pub fn open_key_file(path: &Path) -> Result<KeyFileSigner, Error> {
 
 /// Reads a key file whatever its permissions (`key import` brings such a key in).
 pub fn read_key_file(path: &Path) -> Result<KeyFileSigner, Error> {
+    let (text, pass) = read_with_passphrase(path)?;
+    decrypt(path, &text, pass.as_deref())
+}
+
+/// A key file's text and, if it is encrypted, its passphrase (asked here, one key at a
+/// time, before any slow decryption starts).
+fn read_with_passphrase(path: &Path) -> Result<(String, Option<String>), Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let needs_passphrase = text.contains("ENCRYPTED PRIVATE KEY");
-    let pass = if needs_passphrase { Some(passphrase(&path.display().to_string())?) } else { None };
-    KeyFileSigner::from_pem(&text, pass.as_deref().map(str::as_bytes)).map_err(|e| match e {
+    let pass = if text.contains("ENCRYPTED PRIVATE KEY") { Some(passphrase::to_open(path)?) } else { None };
+    Ok((text, pass))
+}
+
+fn decrypt(path: &Path, text: &str, pass: Option<&str>) -> Result<KeyFileSigner, Error> {
+    KeyFileSigner::from_pem(text, pass.map(str::as_bytes)).map_err(|e| match e {
         KeyFileError::WrongPassphrase => Error::Key(format!("{}: wrong passphrase", path.display())),
         other => Error::Key(format!("{}: {other}", path.display())),
     })
@@ -106,20 +95,48 @@ pub fn private_to_owner(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes a new key file, encrypted with the passphrase (never overwrites a file).
+/// Writes a new key file, encrypted with its own new passphrase (never overwrites a
+/// file), and its public half beside it ([`passphrase::public_path`]).
 pub fn save_key_file(signer: &KeyFileSigner, path: &Path) -> Result<(), Error> {
-    let pem = signer
-        .to_encrypted_pem(passphrase(&path.display().to_string())?.as_bytes())
-        .map_err(|e| Error::Key(e.to_string()))?;
+    save_key_file_with(signer, path, &passphrase::for_new(&[path])?)
+}
+
+/// [`save_key_file`] with a passphrase already chosen.
+pub fn save_key_file_with(signer: &KeyFileSigner, path: &Path, pass: &str) -> Result<(), Error> {
+    let pem = signer.to_encrypted_pem(pass.as_bytes()).map_err(|e| Error::Key(e.to_string()))?;
+    write_new(path, 0o600, pem.as_bytes())?;
+    let public = public_entry(signer);
+    let public_path = passphrase::public_path(path);
+    if let Err(e) = write_new(&public_path, 0o644, &public) {
+        let _ = std::fs::remove_file(path); // no key file without its public half
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// A key's public entry as `key export-public` prints it: `{"keyid": ..., "key": ...}`.
+pub fn public_entry(signer: &dyn Signer) -> Vec<u8> {
+    use metadata_schemas::Encode;
+    use metadata_schemas::json::{self, Value};
+    let mut entry = json::Object::new();
+    entry.insert("keyid", Value::string(signer.key_id().as_str().to_string()));
+    entry.insert("key", signer.public_key().encode().to_owned_value());
+    let mut bytes = json::to_pretty(&Value::Object(entry));
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Writes a file that must not exist yet, with `mode`, synced.
+fn write_new(path: &Path, mode: u32, bytes: &[u8]) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
     let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
-    std::io::Write::write_all(&mut file, pem.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| Error::io(path, e))
+    std::io::Write::write_all(&mut file, bytes).and_then(|()| file.sync_all()).map_err(|e| Error::io(path, e))
 }
 
 /// Signers available to a command, by key id: the repository's configured sources plus
@@ -190,13 +207,15 @@ impl KeyRing {
         if pending.len() < 2 {
             return Ok(());
         }
-        if std::env::var(PASSPHRASE_ENV).is_err() {
-            passphrase("the key files")?; // asked once, before the threads share it
+        // Each passphrase is asked in turn; only the slow decryptions run side by side.
+        let mut read = Vec::new();
+        for source in &pending {
+            let KeySource::File(path) = source else { unreachable!("only key files are opened ahead") };
+            private_to_owner(path)?;
+            read.push((path.clone(), read_with_passphrase(path)?));
         }
-        let signers = crate::parallel::map("opening keys", &pending, |source| match source {
-            KeySource::File(path) => open_key_file(path),
-            KeySource::Pkcs11(_) => unreachable!("only key files are opened ahead"),
-        })?;
+        let signers =
+            crate::parallel::map("opening keys", &read, |(path, (text, pass))| decrypt(path, text, pass.as_deref()))?;
         for (source, signer) in pending.into_iter().zip(signers) {
             self.by_source.insert(source, signer.key_id().clone());
             self.opened.insert(signer.key_id().clone(), Box::new(signer));

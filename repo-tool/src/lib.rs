@@ -14,6 +14,7 @@ pub mod keys;
 pub mod layout_publish;
 pub mod lock;
 pub mod parallel;
+pub mod passphrase;
 pub mod proposal;
 pub mod repository;
 pub mod store;

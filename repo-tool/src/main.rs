@@ -14,6 +14,11 @@ struct Cli {
     /// Print results as JSON, for scripts.
     #[arg(long, global = true)]
     json: bool,
+    /// A key file's passphrase from a file, as KEYFILE=PASSFILE (its first line), for
+    /// automation. Repeatable: each key keeps its own. Else REPO_TOOL_PASSPHRASE, else a
+    /// prompt that names the key.
+    #[arg(long = "passphrase-file", global = true, value_name = "KEYFILE=PASSFILE")]
+    passphrase_files: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +50,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = cmd::Output::new(cli.json);
+    if let Err(e) = repo_tool::passphrase::register_files(&cli.passphrase_files) {
+        eprintln!("repo-tool: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args, &out),
         Command::Key(command) => cmd::key::run(command, &out),

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use metadata_schemas::json::{self, Value};
-use metadata_schemas::{Encode, Envelope, MetadataType, RoleName, Root, Signature, Signed, Targets};
+use metadata_schemas::{Encode, Envelope, KeyId, MetadataType, RoleName, Root, Signature, Signed, Targets};
 use threshold_keys::{Signer, check_threshold};
 use update_verifier::TrustedSet;
 
@@ -101,6 +101,9 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
                 .into_iter()
                 .filter(|kind| repo.root.signed.role(*kind) != proposed.signed.role(*kind))
                 .collect::<Vec<_>>();
+            for signature in holder_signatures(&proposed) {
+                repo.record(signature);
+            }
             repo.stage_root(proposed)?;
             repo.record(AuditEvent::note("apply-root", format!("{name}: root v{}", repo.root.signed.common.version)));
             if rotated.contains(&MetadataType::Targets) {
@@ -144,9 +147,9 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
 #[derive(Debug, Default)]
 pub struct RootChange {
     /// Keys to authorize for a role: `(role, key id, key entry)`.
-    pub add: Vec<(String, metadata_schemas::KeyId, metadata_schemas::Key)>,
+    pub add: Vec<(String, KeyId, metadata_schemas::Key)>,
     /// Key ids to remove from a role.
-    pub remove: Vec<(String, metadata_schemas::KeyId)>,
+    pub remove: Vec<(String, KeyId)>,
     /// New thresholds.
     pub thresholds: Vec<(String, u64)>,
     /// A lifetime for the new root (default: the configured one).
@@ -174,13 +177,10 @@ pub fn next_root(repo: &Repository, change: &RootChange) -> Result<Root, Error> 
         ),
         None => repo.expiry("root"),
     };
-    for (role, id) in &change.remove {
+    for (role, prefix) in &change.remove {
         let keys = role_keys(&mut root, role)?;
-        let before = keys.keyids.len();
-        keys.keyids.retain(|k| k != id);
-        if keys.keyids.len() == before {
-            return Err(Error::Usage(format!("{role} has no key {id}")));
-        }
+        let id = resolve_key_id(role, prefix.as_str(), &keys.keyids)?;
+        keys.keyids.retain(|k| *k != id);
     }
     for (role, id, key) in &change.add {
         root.keys.insert(id.clone(), key.clone());
@@ -194,11 +194,10 @@ pub fn next_root(repo: &Repository, change: &RootChange) -> Result<Root, Error> 
             .ok_or_else(|| Error::Usage(format!("{role}: threshold must be >= 1")))?;
     }
     // Keys no role uses any more leave the key table.
-    let used: Vec<metadata_schemas::KeyId> =
-        [&root.roles.root, &root.roles.targets, &root.roles.snapshot, &root.roles.timestamp]
-            .iter()
-            .flat_map(|r| r.keyids.clone())
-            .collect();
+    let used: Vec<KeyId> = [&root.roles.root, &root.roles.targets, &root.roles.snapshot, &root.roles.timestamp]
+        .iter()
+        .flat_map(|r| r.keyids.clone())
+        .collect();
     root.keys.retain(|id, _| used.contains(id));
     for (role, keys) in [
         ("root", &root.roles.root),
@@ -215,4 +214,89 @@ pub fn next_root(repo: &Repository, change: &RootChange) -> Result<Root, Error> 
         }
     }
     Ok(root)
+}
+
+/// The one key id among `candidates` (a role's keys) that `prefix` names: the whole id
+/// or a unique prefix of at least 8 hex digits, as every command prints them.
+pub fn resolve_key_id(role: &str, prefix: &str, candidates: &[KeyId]) -> Result<KeyId, Error> {
+    let prefix = prefix.trim_end_matches('.').to_ascii_lowercase();
+    let listed = || candidates.iter().map(|k| k.short().to_string()).collect::<Vec<_>>().join(", ");
+    if prefix.len() < 8 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Usage(format!("{prefix:?}: a key id is 8 or more hex digits ({role} has {})", listed())));
+    }
+    let found: Vec<&KeyId> = candidates.iter().filter(|k| k.as_str().starts_with(&prefix)).collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(Error::Usage(format!("{role} has no key {prefix} (its keys: {})", listed()))),
+        many => {
+            let names: Vec<&str> = many.iter().map(|k| k.as_str()).collect();
+            Err(Error::Usage(format!(
+                "{prefix} names more than one {role} key ({}): give more digits",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Creates the repository `init --offline-root` prepared in `dir` from its root v1,
+/// signed by the holders: it must be the very proposal `init` wrote, and meet its own
+/// root threshold as a client's first root would. Each holder's signature becomes its
+/// own audit entry.
+pub fn apply_first_root(dir: &Path, path: &Path) -> Result<String, Error> {
+    let _lock = crate::lock::RepoLock::acquire(dir, crate::lock::WAIT)?;
+    let pending = dir.join(crate::config::PENDING_FILE);
+    if !pending.exists() {
+        return Err(Error::Proposal(format!("{}: root v1 was applied already", dir.display())));
+    }
+    let config = crate::config::RepoConfig::load_file(&pending)?;
+    let written = dir.join("proposals/root-v1.json");
+    let expected = std::fs::read(&written).map_err(|e| Error::io(&written, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if parse(path, &bytes)?.canonical_signed() != parse(&written, &expected)?.canonical_signed() {
+        return Err(Error::Proposal(format!(
+            "{} is not the root v1 that init wrote ({}): sign that file, unchanged",
+            path.display(),
+            written.display()
+        )));
+    }
+    let now = chrono::Utc::now();
+    TrustedSet::new(&bytes, now, crate::verify::limits())?; // a client's check of its first root
+    let root: Signed<Root> = Signed::decode_unverified(&bytes)
+        .map_err(|source| Error::Metadata { file: path.display().to_string(), source })?;
+    let ceremony = holder_signatures(&root);
+    let sources = config
+        .key_sources
+        .iter()
+        .map(|(id, source)| (id.clone(), crate::keys::KeySource::parse(source, dir)))
+        .collect();
+    let mut keys = KeyRing::new(sources, Vec::new());
+    Repository::initialize_signed(dir, config, root, ceremony, &mut keys)?;
+    std::fs::remove_file(&pending).map_err(|e| Error::io(&pending, e))?;
+    Ok(format!("root v1 applied: {} created", dir.display()))
+}
+
+/// One audit entry per valid signature of a root key holder.
+fn holder_signatures(root: &Signed<Root>) -> Vec<AuditEvent> {
+    let message = root.canonical_signed();
+    let report = check_threshold(authority_of(&root.signed, MetadataType::Root), &root.signatures, &message);
+    report.signed.iter().map(|id| AuditEvent::holder_signature("root", root.signed.common.version, id, root)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_id_prefix_names_one_key_or_is_refused_by_name() {
+        let ids = [KeyId::new("83d9cd28aa11"), KeyId::new("83d9cd28bb22"), KeyId::new("ae62d286cc33")];
+        assert_eq!(resolve_key_id("root", "ae62d286", &ids).unwrap(), ids[2]);
+        assert_eq!(resolve_key_id("root", "AE62D286..", &ids).unwrap(), ids[2], "as printed, any case");
+        assert_eq!(resolve_key_id("root", "83d9cd28aa11", &ids).unwrap(), ids[0], "the whole id");
+        let ambiguous = resolve_key_id("root", "83d9cd28", &ids).unwrap_err().to_string();
+        assert!(ambiguous.contains("more than one root key (83d9cd28aa11, 83d9cd28bb22)"), "{ambiguous}");
+        let short = resolve_key_id("root", "83d9", &ids).unwrap_err().to_string();
+        assert!(short.contains("8 or more hex digits"), "{short}");
+        let none = resolve_key_id("targets", "12345678", &ids).unwrap_err().to_string();
+        assert!(none.contains("targets has no key 12345678"), "{none}");
+    }
 }

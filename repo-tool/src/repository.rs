@@ -71,6 +71,13 @@ impl Repository {
     /// Loads the repository in `dir` for this command alone (see [`RepoLock`]), finishing
     /// any interrupted commit first; every role must be signed by its keys as loaded.
     pub fn load(dir: &Path) -> Result<Self, Error> {
+        if !dir.join(crate::config::CONFIG_FILE).exists() && dir.join(crate::config::PENDING_FILE).exists() {
+            return Err(Error::Usage(format!(
+                "{0} awaits its root v1 ceremony: each root key holder signs {0}/proposals/root-v1.json, \
+                 then `repo-tool merge` the copies and `repo-tool apply {0} SIGNED.json`",
+                dir.display()
+            )));
+        }
         if !dir.join(crate::config::CONFIG_FILE).exists() {
             let file = crate::config::CONFIG_FILE;
             return Err(Error::Usage(format!("{}: not a repo-tool repository (no {file})", dir.display())));
@@ -136,13 +143,25 @@ impl Repository {
     /// targets, snapshot and timestamp at version 1, the configuration and the first
     /// audit entries, all committed at once.
     pub fn initialize(dir: &Path, config: RepoConfig, root: Root, keys: &mut KeyRing) -> Result<(), Error> {
+        let root_signed = sign_with(&RoleName::root(), root.clone(), authority_of(&root, MetadataType::Root), keys)?;
+        Self::initialize_signed(dir, config, root_signed, Vec::new(), keys)
+    }
+
+    /// [`Repository::initialize`] from a root v1 its key holders signed (checked by the
+    /// caller), with the audit entries of that ceremony.
+    pub fn initialize_signed(
+        dir: &Path,
+        config: RepoConfig,
+        root_signed: Signed<Root>,
+        ceremony: Vec<AuditEvent>,
+        keys: &mut KeyRing,
+    ) -> Result<(), Error> {
         let now = Utc::now();
         let lifetimes = config.lifetimes;
         let placeholder = |kind: &str| {
             let lifetime = chrono::Duration::seconds(lifetimes.of(kind).as_secs() as i64);
             metadata_schemas::CommonFields::new(Version::ONE, UtcTime::new(now + lifetime))
         };
-        let root_signed = sign_with(&RoleName::root(), root.clone(), authority_of(&root, MetadataType::Root), keys)?;
         let mut repo = Repository {
             dir: dir.to_path_buf(),
             config,
@@ -156,7 +175,9 @@ impl Repository {
             timestamp: Signed::unsigned(Timestamp::new(placeholder("timestamp"), MetaFile::new(Version::ONE))),
             now,
             transaction: Transaction::new(),
-            audit: vec![AuditEvent::note("init", format!("new repository in {}", dir.display()))],
+            audit: std::iter::once(AuditEvent::note("init", format!("new repository in {}", dir.display())))
+                .chain(ceremony)
+                .collect(),
             changed: BTreeSet::new(),
             _lock: None,
         };

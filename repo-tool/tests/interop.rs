@@ -32,8 +32,8 @@ fn published(succinct: bool) -> Tool {
     }
     tool.ok(&["targets", "add", "repo", "src"]);
     tool.ok(&["root", "propose", "repo", "--out", "v2.json"]);
-    tool.ok(&["sign", "v2.json", "--key", "repo/keys/root-1.pem"]);
-    tool.ok(&["sign", "v2.json", "--key", "repo/keys/root-3.pem"]);
+    tool.ok(&["sign", "v2.json", "--key", "repo-offline-keys/root-1.pem"]);
+    tool.ok(&["sign", "v2.json", "--key", "repo-offline-keys/root-3.pem"]);
     tool.ok(&["apply", "repo", "v2.json"]);
     tool.ok(&["publish", "repo", "out"]);
     tool

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use metadata_schemas::Encode;
-use metadata_schemas::json::{self, Value};
-use repo_tool::keys::{KeySource, private_to_owner, read_key_file, save_key_file};
-use repo_tool::{Error, Repository};
+use metadata_schemas::json::Value;
+use repo_tool::keys::{KeySource, private_to_owner, public_entry, read_key_file, save_key_file};
+use repo_tool::{Error, Repository, passphrase};
 use threshold_keys::{KeyFileSigner, Pkcs11Signer, Pkcs11Uri, PublicKey, Signer};
 
 use super::init::KeyType;
@@ -16,6 +16,9 @@ Examples:
   repo-tool key generate --type ecdsa --out root-2.pem
   repo-tool key generate --type ed25519 --pkcs11 'pkcs11:token=ceremony;object=root-3?pin-value=1234'
   repo-tool key import python-tuf-key.pem --out keys/targets-2.pem
+  repo-tool key change-passphrase alice/root.pem --new-passphrase-file new.pass
+  repo-tool --passphrase-file root.pem=old.pass --passphrase-file root.new.pem=new.pass \
+      key import root.pem --out root.new.pem
   repo-tool key list repo
   repo-tool key export-public keys/root-2.pem > root-2.pub.json";
 
@@ -35,14 +38,24 @@ pub enum Command {
         #[arg(long)]
         pkcs11: Option<String>,
     },
-    /// Re-encrypt a PKCS#8 private key (as python-tuf or OpenSSL write them) into a key file.
+    /// Re-encrypt a PKCS#8 private key (as python-tuf or OpenSSL write them) into a key
+    /// file under its own new passphrase.
     #[command(after_help = EXAMPLES)]
     Import {
-        /// The PEM private key (plain, or encrypted with REPO_TOOL_PASSPHRASE).
+        /// The PEM private key (plain, or encrypted: its passphrase is asked for by name).
         file: PathBuf,
-        /// The encrypted key file to write.
+        /// The encrypted key file to write (its new passphrase is asked for twice).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Change a key file's passphrase: the key is re-encrypted, then replaces the file.
+    #[command(after_help = EXAMPLES)]
+    ChangePassphrase {
+        /// The key file.
+        file: PathBuf,
+        /// Read the new passphrase from this file (its first line) instead of asking.
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
     },
     /// List every key a repository's roles use, with its roles and where its private half is.
     #[command(after_help = EXAMPLES)]
@@ -83,17 +96,38 @@ pub fn run(command: Command, out: &Output) -> Result<(), Error> {
             report(out, &signer, &path.display().to_string());
             Ok(())
         }
-        Command::List { dir } => list(&dir, out),
-        Command::ExportPublic { source } => {
-            let signer = KeySource::parse(&source, std::path::Path::new(".")).open()?;
-            let entry = object([
-                ("keyid", Value::string(signer.key_id().as_str().to_string())),
-                ("key", signer.public_key().encode().to_owned_value()),
-            ]);
-            super::print_line(&String::from_utf8_lossy(&json::to_pretty(&entry)));
-            Ok(())
+        Command::ChangePassphrase { file, new_passphrase_file } => {
+            change_passphrase(&file, new_passphrase_file.as_deref(), out)
         }
+        Command::List { dir } => list(&dir, out),
+        Command::ExportPublic { source } => export_public(&source),
     }
+}
+
+/// The public entry of a key: from the `.pub.json` written beside a key file (no
+/// passphrase needed), else from the key itself.
+fn export_public(source: &str) -> Result<(), Error> {
+    let beside = passphrase::public_path(std::path::Path::new(source));
+    if !source.starts_with("pkcs11:") && beside.exists() {
+        let bytes = std::fs::read(&beside).map_err(|e| Error::io(&beside, e))?;
+        super::print_line(String::from_utf8_lossy(&bytes).trim_end());
+        return Ok(());
+    }
+    let signer = KeySource::parse(source, std::path::Path::new(".")).open()?;
+    super::print_line(String::from_utf8_lossy(&public_entry(signer.as_ref())).trim_end());
+    Ok(())
+}
+
+/// Re-encrypts `file` under a new passphrase, replacing it atomically (a private temporary
+/// file renamed over it; the key is unchanged, so is its `.pub.json`).
+fn change_passphrase(file: &std::path::Path, new: Option<&std::path::Path>, out: &Output) -> Result<(), Error> {
+    let signer = repo_tool::keys::open_key_file(file)?;
+    let pass = passphrase::replacement(file, new)?;
+    let pem = signer.to_encrypted_pem(pass.as_bytes()).map_err(|e| Error::Key(e.to_string()))?;
+    repo_tool::transaction::write_atomically(file, pem.as_bytes())?;
+    out.line(format!("{}: passphrase changed (key {})", file.display(), signer.key_id().short()));
+    out.result(object([("keyid", Value::string(signer.key_id().as_str().to_string()))]));
+    Ok(())
 }
 
 fn report(out: &Output, signer: &dyn Signer, location: &str) {

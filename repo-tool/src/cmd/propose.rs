@@ -168,6 +168,13 @@ pub fn run_targets(args: TargetsArgs, out: &Output) -> Result<(), Error> {
 }
 
 pub fn run_apply(args: ApplyArgs, out: &Output) -> Result<(), Error> {
+    let pending = args.dir.join(repo_tool::config::PENDING_FILE);
+    if pending.exists() && !args.dir.join(repo_tool::config::CONFIG_FILE).exists() {
+        let done = proposal::apply_first_root(&args.dir, &args.proposal)?;
+        out.line(&done);
+        out.result(object([("applied", Value::string(done))]));
+        return Ok(());
+    }
     let mut repo = Repository::load(&args.dir)?;
     let mut keys = repo.key_ring(&args.keys);
     let done = proposal::apply(&mut repo, &args.proposal, &mut keys)?;

@@ -56,9 +56,12 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     let (change, sources) = root_change(&prefixed(&args.add), &prefixed(&args.remove), &thresholds, None)?;
     let root = proposal::next_root(&repo, &change)?;
     let version = root.common.version;
-    // New private keys go online with the repository (key files and tokens alike).
-    for (id, source) in &sources {
-        repo.config.key_sources.insert(id.clone(), source.to_config());
+    // New private keys of online roles go online with the repository (key files and
+    // tokens alike); a root key stays offline, known by its public half only.
+    if args.role != "root" {
+        for (id, source) in &sources {
+            repo.config.key_sources.insert(id.clone(), source.to_config());
+        }
     }
     let mut keys = repo.key_ring(&args.keys);
     let mut signed = Signed::unsigned(root);
@@ -74,6 +77,12 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     if !old.is_met() || !new.is_met() {
         let path = args.out.unwrap_or_else(|| args.dir.join(format!("proposals/root-v{version}.json")));
         write_atomically(&path, &pretty(&signed))?;
+        if args.role != "root" && !sources.is_empty() {
+            // Where the new online keys are, for when the proposal is applied.
+            let config = repo.config.to_bytes();
+            repo.stage_file(repo_tool::config::CONFIG_FILE, config);
+            repo.save(&mut keys)?;
+        }
         out.line(format!("root v{version} needs more root signatures (old root: {old}; new root: {new})"));
         out.line(format!(
             "proposal written to {}: sign it with `repo-tool sign`, then `repo-tool apply`",

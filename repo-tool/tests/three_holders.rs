@@ -1,0 +1,226 @@
+//! A root ceremony as a security team runs it: three root key holders, each on their own
+//! "machine" (a directory), each with their own secret: Alice and Bob a key file under
+//! their own passphrase, Carol a key in a SoftHSM2 token. The repository is created from
+//! their public keys alone; root v1 is signed off-repo, merged and applied; then a key
+//! is replaced (v2) and the timestamp key rotated (v3), each as a proposal the holders
+//! sign. No root private key is ever in the repository directory or named by it, and a
+//! client that trusts root v1 follows the chain to v3.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Tool, client_download, tree};
+
+const PIN: &str = "97531";
+
+/// Carol's token, and each holder's directory with a passphrase of their own.
+fn holders() -> Tool {
+    let mut tool = Tool::new();
+    let tokens = tool.path("carol/tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = tool.write(
+        "carol/softhsm2.conf",
+        format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())
+            .as_bytes(),
+    );
+    tool.env("SOFTHSM2_CONF", conf.to_str().unwrap());
+    let init = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "carol", "--pin", PIN, "--so-pin", "86420"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("softhsm2-util (Debian package softhsm2) must be installed");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    for (holder, secret) in [("alice", "alice's own words"), ("bob", "bob keeps another"), ("dave", "dave, later")] {
+        tool.write(&format!("{holder}/pass"), secret.as_bytes());
+    }
+    tool
+}
+
+fn carol() -> String {
+    format!("pkcs11:token=carol;object=root?pin-value={PIN}")
+}
+
+/// `--passphrase-file` for `holder`'s key file.
+fn pass(holder: &str) -> [String; 2] {
+    ["--passphrase-file".into(), format!("{holder}/root.pem={holder}/pass")]
+}
+
+fn run(tool: &Tool, args: &[&str], extra: &[String]) -> String {
+    let all: Vec<&str> = args.iter().copied().chain(extra.iter().map(String::as_str)).collect();
+    tool.ok(&all)
+}
+
+/// A holder's key: generated on their machine, the public half exported for the others.
+fn generate(tool: &Tool, holder: &str) -> String {
+    run(tool, &["key", "generate", "--out", &format!("{holder}/root.pem")], &pass(holder));
+    let public = format!("{holder}/root.pub.json");
+    assert!(tool.path(&public).exists(), "key generate writes the public half beside the key");
+    let exported = tool.ok(&["key", "export-public", &format!("{holder}/root.pem")]);
+    assert_eq!(exported.trim(), std::fs::read_to_string(tool.path(&public)).unwrap().trim(), "no passphrase needed");
+    let entry: serde_json::Value = serde_json::from_str(&exported).unwrap();
+    entry["keyid"].as_str().unwrap().to_string()
+}
+
+fn sign(tool: &Tool, proposal: &str, holder: &str, out: &str) {
+    match holder {
+        "carol" => tool.ok(&["sign", proposal, "--key", &carol(), "--out", out]),
+        _ => run(tool, &["sign", proposal, "--key", &format!("{holder}/root.pem"), "--out", out], &pass(holder)),
+    };
+}
+
+fn root_version(tool: &Tool) -> u64 {
+    let status = tool.json(&["status", "repo"]);
+    status.as_array().unwrap().iter().find(|r| r["role"] == "root").unwrap()["version"].as_u64().unwrap()
+}
+
+#[test]
+fn three_holders_on_three_machines_make_root_v1_then_rotate_to_v3() {
+    let tool = holders();
+    let alice = generate(&tool, "alice");
+    let bob = generate(&tool, "bob");
+    let dave = generate(&tool, "dave");
+    tool.ok(&["key", "generate", "--type", "ecdsa", "--pkcs11", &carol()]);
+    let carol_public = tool.ok(&["key", "export-public", &carol()]);
+    tool.write("carol/root.pub.json", carol_public.as_bytes());
+
+    // Root v1 from public keys alone.
+    let keys = ["alice/root.pub.json", "bob/root.pub.json", "carol/root.pub.json"].map(|k| format!("root={k}"));
+    let mut init = vec!["init", "repo", "--offline-root", "--threshold", "root=2"];
+    keys.iter().for_each(|k| init.extend(["--key", k]));
+    let said = tool.ok(&init);
+    assert!(said.contains("repo/proposals/root-v1.json"), "{said}");
+    let waiting = tool.fails(&["status", "repo"]);
+    assert!(waiting.contains("awaits its root v1 ceremony"), "{waiting}");
+    let wrong = tool.fails(&[
+        "sign",
+        "repo/proposals/root-v1.json",
+        "--key",
+        "bob/root.pem",
+        "--passphrase-file",
+        "bob/root.pem=alice/pass",
+    ]);
+    assert!(wrong.contains("bob/root.pem: wrong passphrase"), "each holder has their own passphrase: {wrong}");
+    sign(&tool, "repo/proposals/root-v1.json", "alice", "alice/v1.json");
+    sign(&tool, "repo/proposals/root-v1.json", "carol", "carol/v1.json");
+    let short = tool.fails(&["apply", "repo", "alice/v1.json"]);
+    assert!(short.contains("1 of 2"), "one signature is not enough: {short}");
+    tool.ok(&["merge", "alice/v1.json", "carol/v1.json", "--out", "v1.json"]);
+    tool.ok(&["apply", "repo", "v1.json"]);
+    assert_eq!(root_version(&tool), 1);
+    let anchor = std::fs::read(tool.path("repo/metadata/roots/1.root.json")).unwrap();
+
+    // v2: Alice's key is replaced by Dave's, named by the 8-hex prefix every command prints.
+    let remove = format!("root={}", &alice[..8]);
+    let add = "root=dave/root.pub.json";
+    tool.ok(&["root", "propose", "repo", "--remove-key", &remove, "--add-key", add, "--out", "v2.json"]);
+    sign(&tool, "v2.json", "bob", "bob/v2.json");
+    sign(&tool, "v2.json", "carol", "carol/v2.json");
+    tool.ok(&["merge", "bob/v2.json", "carol/v2.json", "--out", "v2.signed.json"]);
+    tool.ok(&["apply", "repo", "v2.signed.json"]);
+    assert_eq!(root_version(&tool), 2);
+
+    // v3: the timestamp key rotated; no root key is at hand, so it is a proposal.
+    let keys = tool.json(&["key", "list", "repo"]);
+    let old = keys.as_array().unwrap().iter().find(|k| k["roles"][0] == "timestamp").unwrap()["keyid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    tool.ok(&["key", "generate", "--out", "timestamp-2.pem"]);
+    let rotate = ["rotate", "repo", "--role", "timestamp", "--add-key", "timestamp-2.pem", "--remove-key", &old[..8]];
+    let said = tool.ok(&[&rotate[..], &["--out", "v3.json"]].concat());
+    assert!(said.contains("needs more root signatures"), "{said}");
+    sign(&tool, "v3.json", "carol", "carol/v3.json");
+    sign(&tool, "v3.json", "dave", "dave/v3.json");
+    tool.ok(&["merge", "carol/v3.json", "dave/v3.json", "--out", "v3.signed.json"]);
+    tool.ok(&["apply", "repo", "v3.signed.json"]);
+    assert_eq!(root_version(&tool), 3);
+
+    // A client that trusts root v1 follows the chain.
+    tool.write("fw.bin", b"signed after three ceremonies");
+    tool.ok(&["targets", "add", "repo", "fw.bin"]);
+    tool.ok(&["publish", "repo", "out"]);
+    assert_eq!(client_download(&tool.path("out"), &anchor, "fw.bin").unwrap(), b"signed after three ceremonies");
+
+    // No root private key in the repository, none named by it.
+    let root_ids = [&alice, &bob, &dave];
+    let config = std::fs::read_to_string(tool.path("repo/repository.json")).unwrap();
+    assert!(root_ids.iter().all(|id| !config.contains(id.as_str())), "{config}");
+    let carol_id: serde_json::Value = serde_json::from_str(&carol_public).unwrap();
+    assert!(!config.contains(carol_id["keyid"].as_str().unwrap()), "{config}");
+    let private: Vec<String> = tree(&tool.path("repo"))
+        .into_iter()
+        .filter(|(_, bytes)| String::from_utf8_lossy(bytes).contains("PRIVATE KEY"))
+        .map(|(path, _)| path.display().to_string())
+        .collect();
+    let online = ["keys/audit.pem", "keys/snapshot-1.pem", "keys/targets-1.pem", "keys/timestamp-1.pem"];
+    assert_eq!(private, online, "only the online roles' keys");
+
+    // Each holder's off-repo signature is its own audit entry.
+    let audit = tool.json(&["audit", "list", "repo"]);
+    let holders: Vec<(u64, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "holder-signature")
+        .map(|e| (e["version"].as_u64().unwrap(), e["keyids"][0].as_str().unwrap().to_string()))
+        .collect();
+    assert!(holders.contains(&(1, alice.clone())) && holders.contains(&(2, bob.clone())), "{holders:?}");
+    assert!(holders.contains(&(3, dave.clone())), "{holders:?}");
+    assert_eq!(holders.len(), 6, "two signatures per ceremony: {holders:?}");
+}
+
+#[test]
+fn a_key_id_prefix_must_be_unique_and_at_least_8_hex_digits() {
+    let tool = holders();
+    tool.ok(&["init", "repo", "--root-keys", "2", "--root-key-dir", "usb"]);
+    let keys = tool.json(&["key", "list", "repo"]);
+    let root = keys.as_array().unwrap().iter().find(|k| k["roles"][0] == "root").unwrap()["keyid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let said = tool.fails(&["root", "propose", "repo", "--remove-key", &format!("root={}", &root[..6])]);
+    assert!(said.contains("8 or more hex digits"), "{said}");
+    let said = tool.fails(&["root", "propose", "repo", "--remove-key", "root=00000000"]);
+    assert!(said.contains("root has no key 00000000 (its keys:"), "{said}");
+    tool.ok(&["root", "propose", "repo", "--remove-key", &format!("root={}..", &root[..8]), "--out", "p.json"]);
+}
+
+#[test]
+fn a_changed_root_v1_is_refused_and_the_ceremony_can_go_on() {
+    let tool = holders();
+    generate(&tool, "alice");
+    tool.ok(&["init", "repo", "--offline-root", "--key", "root=alice/root.pub.json"]);
+    let text = std::fs::read_to_string(tool.path("repo/proposals/root-v1.json")).unwrap();
+    tool.write("other.json", text.replacen("\"expires\": \"20", "\"expires\": \"21", 1).as_bytes());
+    sign(&tool, "other.json", "alice", "alice/other.json");
+    let said = tool.fails(&["apply", "repo", "alice/other.json"]);
+    assert!(said.contains("is not the root v1 that init wrote"), "{said}");
+    assert!(!tool.path("repo/repository.json").exists(), "nothing was created");
+    sign(&tool, "repo/proposals/root-v1.json", "alice", "alice/v1.json");
+    tool.ok(&["apply", "repo", "alice/v1.json"]);
+    assert_eq!(root_version(&tool), 1);
+}
+
+#[test]
+fn a_holder_changes_their_passphrase_and_imports_a_key_under_a_new_one() {
+    let tool = holders();
+    let alice = generate(&tool, "alice");
+    tool.write("alice/new-pass", b"alice, a year later");
+    let old = pass("alice");
+    run(&tool, &["key", "change-passphrase", "alice/root.pem", "--new-passphrase-file", "alice/new-pass"], &old);
+    let stale =
+        tool.fails(&[&["key", "change-passphrase", "alice/root.pem"][..], &[old[0].as_str(), &old[1]]].concat());
+    assert!(stale.contains("wrong passphrase"), "the old passphrase no longer opens it: {stale}");
+    // Imported under a passphrase of its own: the copy opens with it, not with the original's.
+    let files = ["--passphrase-file", "alice/root.pem=alice/new-pass", "--passphrase-file", "bob/copy.pem=bob/pass"];
+    let imported = tool.json(&[&files[..], &["key", "import", "alice/root.pem", "--out", "bob/copy.pem"]].concat());
+    assert_eq!(imported["keyid"], alice.as_str());
+    tool.ok(&["init", "repo", "--offline-root", "--key", "root=alice/root.pub.json"]);
+    let proposal = "repo/proposals/root-v1.json";
+    let sign = |pass: &str| {
+        tool.run(&["--passphrase-file", pass, "sign", proposal, "--key", "bob/copy.pem", "--out", "c.json"])
+    };
+    assert!(sign("bob/copy.pem=bob/pass").status.success());
+    assert!(!sign("bob/copy.pem=alice/new-pass").status.success(), "the copy has its own passphrase");
+}
