@@ -17,6 +17,7 @@ pub mod parallel;
 pub mod passphrase;
 pub mod proposal;
 pub mod repository;
+pub mod show;
 pub mod store;
 pub mod transaction;
 pub mod verify;

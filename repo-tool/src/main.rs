@@ -35,6 +35,7 @@ enum Command {
     #[command(subcommand)]
     Root(cmd::propose::RootCommand),
     Propose(cmd::propose::TargetsArgs),
+    Show(cmd::show::Args),
     Sign(cmd::sign::Args),
     Merge(cmd::merge::Args),
     Apply(cmd::propose::ApplyArgs),
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         Command::Bins(args) => cmd::bins::run(args, &out),
         Command::Root(command) => cmd::propose::run_root(command, &out),
         Command::Propose(args) => cmd::propose::run_targets(args, &out),
+        Command::Show(args) => cmd::show::run(args, &out),
         Command::Sign(args) => cmd::sign::run(args, &out),
         Command::Merge(args) => cmd::merge::run(args, &out),
         Command::Apply(args) => cmd::propose::run_apply(args, &out),

@@ -114,6 +114,12 @@ fn three_holders_on_three_machines_make_root_v1_then_rotate_to_v3() {
     let remove = format!("root={}", &alice[..8]);
     let add = "root=dave/root.pub.json";
     tool.ok(&["root", "propose", "repo", "--remove-key", &remove, "--add-key", add, "--out", "v2.json"]);
+    // A holder sees what they sign, with only the proposal and the root before it.
+    let shown = tool.ok(&["show", "v2.json", "--against", "repo/metadata/roots/1.root.json"]);
+    let (added, removed) = (format!("+{} (added)", &dave[..8]), format!("-{} (removed)", &alice[..8]));
+    assert!(shown.contains("root v2 (replacing v1)"), "{shown}");
+    assert!(shown.contains(&added) && shown.contains(&removed), "{shown}");
+    assert!(shown.contains("signed so far by 0 of 2 needed"), "{shown}");
     sign(&tool, "v2.json", "bob", "bob/v2.json");
     sign(&tool, "v2.json", "carol", "carol/v2.json");
     tool.ok(&["merge", "bob/v2.json", "carol/v2.json", "--out", "v2.signed.json"]);
@@ -223,4 +229,20 @@ fn a_holder_changes_their_passphrase_and_imports_a_key_under_a_new_one() {
     };
     assert!(sign("bob/copy.pem=bob/pass").status.success());
     assert!(!sign("bob/copy.pem=alice/new-pass").status.success(), "the copy has its own passphrase");
+}
+
+#[test]
+fn show_lists_the_targets_a_proposal_adds_with_hashes_and_release_counters() {
+    let tool = holders();
+    tool.ok(&["init", "repo", "--root-key-dir", "usb"]);
+    tool.write("fw-1.bin", b"one");
+    tool.ok(&["targets", "add", "repo", "fw-1.bin", "--hardware-id", "brake-hw", "--release-counter", "1"]);
+    std::fs::copy(tool.path("repo/metadata/targets.json"), tool.path("old.json")).unwrap();
+    tool.write("fw-2.bin", b"two");
+    tool.ok(&["targets", "add", "repo", "fw-2.bin", "--hardware-id", "brake-hw", "--release-counter", "2"]);
+    tool.ok(&["propose", "repo", "--out", "t.json"]);
+    let shown = tool.ok(&["show", "t.json", "--against", "old.json"]);
+    let sha = "3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376b0dbe685e2f3"; // sha256("two")
+    assert!(shown.contains(&format!("+ fw-2.bin: 3 bytes, sha256 {sha}, release counter 2")), "{shown}");
+    assert!(!shown.contains("fw-1.bin"), "unchanged targets are not listed: {shown}");
 }

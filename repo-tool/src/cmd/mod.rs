@@ -10,6 +10,7 @@ pub mod propose;
 pub mod publish;
 pub mod refresh;
 pub mod rotate;
+pub mod show;
 pub mod sign;
 pub mod status;
 pub mod targets;

@@ -1,5 +1,6 @@
 //! `repo-tool sign`: add one signature to a proposal, anywhere the key is.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use metadata_schemas::json::Value;
@@ -23,9 +24,22 @@ pub struct Args {
     /// Where to write the signed copy (default: in place).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The version it replaces, to show what changes (see `repo-tool show`).
+    #[arg(long)]
+    against: Option<PathBuf>,
+    /// Sign without asking (on a terminal, `sign` shows the change and asks first).
+    #[arg(long)]
+    yes: bool,
 }
 
 pub fn run(args: Args, out: &Output) -> Result<(), Error> {
+    let shown = super::show::Args { proposal: args.proposal.clone(), against: args.against.clone(), repo: None };
+    for line in super::show::lines(&shown)? {
+        out.line(line);
+    }
+    if !args.yes && std::io::stdin().is_terminal() && !confirmed()? {
+        return Err(Error::Usage("not signed: the signer declined".into()));
+    }
     let signer = KeySource::parse(&args.key, std::path::Path::new(".")).open()?;
     let target = args.out.clone().unwrap_or_else(|| args.proposal.clone());
     proposal::sign(&args.proposal, signer.as_ref(), &target)?;
@@ -35,4 +49,14 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         ("file", Value::string(target.display().to_string())),
     ]));
     Ok(())
+}
+
+/// Asks "Sign this? [y/N]" on the terminal.
+fn confirmed() -> Result<bool, Error> {
+    use std::io::Write;
+    print!("Sign this? [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| Error::Usage(format!("reading the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
