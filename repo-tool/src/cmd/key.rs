@@ -105,13 +105,17 @@ pub fn run(command: Command, out: &Output) -> Result<(), Error> {
 }
 
 /// The public entry of a key: from the `.pub.json` written beside a key file (no
-/// passphrase needed), else from the key itself.
+/// passphrase needed) when it holds one, else from the key itself.
 fn export_public(source: &str) -> Result<(), Error> {
     let beside = passphrase::public_path(std::path::Path::new(source));
-    if !source.starts_with("pkcs11:") && beside.exists() {
-        let bytes = std::fs::read(&beside).map_err(|e| Error::io(&beside, e))?;
-        super::print_line(String::from_utf8_lossy(&bytes).trim_end());
-        return Ok(());
+    if !source.starts_with("pkcs11:") {
+        // (Read before anything is printed: `export-public k.pem > k.pub.json` empties it.)
+        if let Ok(bytes) = std::fs::read(&beside) {
+            if super::propose::key_entry(&beside.display().to_string()).is_ok() {
+                super::print_line(String::from_utf8_lossy(&bytes).trim_end());
+                return Ok(());
+            }
+        }
     }
     let signer = KeySource::parse(source, std::path::Path::new(".")).open()?;
     super::print_line(String::from_utf8_lossy(&public_entry(signer.as_ref())).trim_end());
