@@ -46,6 +46,8 @@ pub enum Error {
     Proposal(String),
     /// Bad input from the command line.
     Usage(String),
+    /// `status --check` found problems (expired metadata, proposals short of signatures).
+    Check(Vec<String>),
 }
 
 impl Error {
@@ -71,6 +73,9 @@ impl fmt::Display for Error {
             ),
             Error::Proposal(what) => write!(f, "proposal: {what}"),
             Error::Usage(what) => f.write_str(what),
+            Error::Check(problems) => {
+                write!(f, "status --check: {} problem(s): {}", problems.len(), problems.join("; "))
+            }
         }
     }
 }

@@ -49,13 +49,20 @@ fn root_ceremony_two_of_three_offline_keys() {
     assert!(stderr.contains("root: 1 of 2 signatures"), "{stderr}");
     tool.ok(&["merge", "alice.json", "bob.json", "--out", "two.json"]);
     let status = tool.ok(&["status", "repo", "--proposal", "two.json"]);
-    assert!(status.contains("old root 2 of 2 signatures"), "{status}");
-    assert!(status.contains("new root 2 of 3 signatures, missing key"), "{status}");
+    assert!(status.contains("old root threshold met (2 of 2)"), "{status}");
+    assert!(status.contains("new root SHORT: 2 of 3 signatures, 1 more needed from any of"), "{status}");
+    assert!(status.contains("not ready: more signatures needed"), "{status}");
+    let check = tool.fails(&["status", "repo", "--proposal", "two.json", "--check"]);
+    assert!(check.contains("proposal two.json is short of its threshold"), "{check}");
     let stderr = tool.fails(&["apply", "repo", "two.json"]);
     assert!(stderr.contains("root: 2 of 3 signatures") && stderr.contains("the new root's own keys"), "{stderr}");
     tool.ok(&["merge", "two.json", "carol.json", "--out", "three.json"]);
+    let ready = tool.ok(&["status", "repo", "--proposal", "three.json", "--check"]);
+    assert!(ready.contains("ready to apply"), "{ready}");
     tool.ok(&["apply", "repo", "three.json"]);
     assert_eq!(root_version(&tool), 2);
+    let applied = tool.ok(&["status", "repo", "--proposal", "three.json"]);
+    assert!(applied.contains("applied already (the repository's root is at v2)"), "{applied}");
     // Clients that trust root v1 follow the rotation.
     tool.write("fw.bin", b"after the ceremony");
     tool.ok(&["targets", "add", "repo", "fw.bin"]);
@@ -163,4 +170,18 @@ fn rotation_without_the_root_keys_writes_a_proposal() {
     }
     tool.ok(&["apply", "repo", "rot.json"]);
     assert_eq!(root_version(&tool), 2);
+}
+
+#[test]
+fn status_flags_expired_metadata_and_check_fails_on_it() {
+    let tool = Tool::new();
+    tool.ok(&["init", "fresh"]);
+    tool.ok(&["status", "fresh", "--check"]);
+    tool.ok(&["init", "repo", "--expires", "timestamp=1s"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let status = tool.ok(&["status", "repo"]);
+    assert!(status.contains("timestamp v1: threshold met (1 of 1); EXPIRED"), "{status}");
+    assert!(status.contains("root v1: threshold met (1 of 1); expires"), "{status}");
+    let check = tool.fails(&["status", "repo", "--check"]);
+    assert!(check.contains("status --check: 1 problem(s): timestamp v1 expired"), "{check}");
 }
