@@ -37,6 +37,9 @@ pub struct AuditEvent {
     pub signed_sha256: Option<String>,
     /// A human-readable detail.
     pub detail: Option<String>,
+    /// Who did it: `user@host` for a command run on the repository, `key <id>` for a
+    /// key holder's signature made off-repo (filled in when the entry is written).
+    pub actor: Option<String>,
 }
 
 impl AuditEvent {
@@ -49,6 +52,7 @@ impl AuditEvent {
             keyids: signed.signatures.iter().map(|s| s.keyid.clone()).collect(),
             signed_sha256: Some(signed_hash(signed)),
             detail: None,
+            actor: None,
         }
     }
 
@@ -61,6 +65,7 @@ impl AuditEvent {
             keyids: vec![keyid.clone()],
             signed_sha256: Some(signed_hash(signed)),
             detail: Some(format!("signed off-repo by the holder of key {}", keyid.short())),
+            actor: Some(format!("key {keyid}")),
         }
     }
 
@@ -73,6 +78,7 @@ impl AuditEvent {
             keyids: Vec::new(),
             signed_sha256: None,
             detail: Some(detail.into()),
+            actor: None,
         }
     }
 }
@@ -104,6 +110,7 @@ impl Decode for Entry {
                 keyids: required(o, "keyids")?,
                 signed_sha256: optional(o, "signed_sha256")?,
                 detail: optional(o, "detail")?,
+                actor: optional(o, "actor")?,
             },
         })
     }
@@ -122,6 +129,7 @@ impl Encode for Entry {
             .field("keyids", e.keyids.encode())
             .optional("signed_sha256", &e.signed_sha256)
             .optional("detail", &e.detail)
+            .optional("actor", &e.actor)
             .finish(const { &UnknownFields(json::Object::new()) })
     }
 }
@@ -158,6 +166,13 @@ fn line_hash(line: &str) -> String {
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Who runs this command: `user@host` (the login name from `USER` or `LOGNAME`).
+pub fn operator() -> String {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    format!("{user}@{host}")
+}
+
 /// The log of one repository.
 pub struct AuditLog {
     text: String,
@@ -193,10 +208,12 @@ impl AuditLog {
         if events.is_empty() {
             return Ok(());
         }
+        let operator = operator();
         for event in events {
             self.seq += 1;
-            let entry =
-                Entry { seq: self.seq, time: UtcTime::new(now), event: event.clone(), prev: self.last_hash.clone() };
+            let mut event = event.clone();
+            event.actor.get_or_insert_with(|| operator.clone());
+            let entry = Entry { seq: self.seq, time: UtcTime::new(now), event, prev: self.last_hash.clone() };
             let line = String::from_utf8(json::to_canonical(&entry.encode()))
                 .map_err(|_| Error::Corrupt("audit entry".into()))?;
             self.last_hash = line_hash(&line);
@@ -265,4 +282,29 @@ pub fn verify(dir: &Path, audit_key: (&KeyId, &Key)) -> Result<Verified, Error> 
         )));
     }
     Ok(Verified { entries: count })
+}
+
+/// The audit key named by the root `trusted` leads to in a published tree: from that
+/// root (a client's trust anchor), through every `N.root.json` published after it, each
+/// checked as a client checks a root update.
+pub fn published_audit_key(published: &Path, trusted: &[u8]) -> Result<(KeyId, Key), Error> {
+    let mut set = update_verifier::TrustedSet::new(trusted, Utc::now(), crate::verify::limits())?;
+    loop {
+        let next = set.root().version().get() + 1;
+        let path = published.join(format!("metadata/{next}.root.json"));
+        match std::fs::read(&path) {
+            Ok(bytes) => set.update_root(&bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+    }
+    audit_key_of(set.root())
+}
+
+/// The audit key a root names in its `x-audit-key` field.
+pub fn audit_key_of(root: &metadata_schemas::Root) -> Result<(KeyId, Key), Error> {
+    let field = root.unknown.get(ROOT_FIELD).and_then(Value::as_object).and_then(|o| o.iter().next());
+    let (id, key) = field.ok_or_else(|| Error::Corrupt(format!("root has no {ROOT_FIELD}")))?;
+    let key = Key::decode(key).map_err(|e| Error::Corrupt(format!("{ROOT_FIELD}: {e}")))?;
+    Ok((KeyId::new(id), key))
 }

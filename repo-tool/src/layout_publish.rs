@@ -74,7 +74,22 @@ pub fn publish(repo: &Repository, out: &Path) -> Result<Published, Error> {
     };
     write(snapshot, pretty(&repo.snapshot))?;
     write("timestamp.json".into(), pretty(&repo.timestamp))?;
+    publish_audit_log(repo.dir(), out)?;
     Ok(published)
+}
+
+/// The audit log and its signed head, beside the metadata, so an assessor holding only
+/// the published tree can check them (`audit verify --published`).
+fn publish_audit_log(dir: &Path, out: &Path) -> Result<(), Error> {
+    for name in [crate::audit::LOG, crate::audit::HEAD] {
+        let from = dir.join(name);
+        match std::fs::read(&from) {
+            Ok(bytes) => write_atomically(&out.join(name), &bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {} // an offline audit key's unsigned head
+            Err(e) => return Err(Error::io(&from, e)),
+        }
+    }
+    Ok(())
 }
 
 /// Puts a target at `destination`, checked against the metadata first: a hard link to

@@ -162,8 +162,26 @@ fn three_holders_on_three_machines_make_root_v1_then_rotate_to_v3() {
     let online = ["keys/audit.pem", "keys/snapshot-1.pem", "keys/targets-1.pem", "keys/timestamp-1.pem"];
     assert_eq!(private, online, "only the online roles' keys");
 
-    // Each holder's off-repo signature is its own audit entry.
+    // An assessor with only the published tree and the root they trust checks the log.
+    let assessor = tool.path("assessor");
+    copy_tree(&tool.path("out"), &assessor);
+    std::fs::write(assessor.join("anchor.json"), &anchor).unwrap();
+    let verified = tool.ok(&["audit", "verify", "--published", "assessor", "--root", "assessor/anchor.json"]);
+    assert!(verified.contains("audit log OK"), "{verified}");
+    let log = std::fs::read_to_string(assessor.join("audit/log.jsonl")).unwrap();
+    std::fs::write(assessor.join("audit/log.jsonl"), log.replacen("fw.bin", "fx.bin", 1)).unwrap();
+    let edited = tool.fails(&["audit", "verify", "--published", "assessor", "--root", "assessor/anchor.json"]);
+    assert!(edited.contains("edited"), "{edited}");
+
+    // Each holder's off-repo signature is its own audit entry; every entry names who.
     let audit = tool.json(&["audit", "list", "repo"]);
+    let entries = audit.as_array().unwrap();
+    let added = entries.iter().find(|e| e["action"] == "add-targets").unwrap();
+    assert!(added["detail"].as_str().unwrap().contains("fw.bin (29 bytes, sha256 "), "paths and hashes: {added}");
+    let operator = entries.iter().find(|e| e["action"] == "apply-root").unwrap()["actor"].as_str().unwrap().to_string();
+    assert!(operator.contains('@'), "user@host: {operator}");
+    let carol_key = carol_id["keyid"].as_str().unwrap();
+    assert!(entries.iter().any(|e| e["actor"] == format!("key {carol_key}").as_str()), "the holder is the actor");
     let holders: Vec<(u64, String)> = audit
         .as_array()
         .unwrap()
@@ -245,4 +263,12 @@ fn show_lists_the_targets_a_proposal_adds_with_hashes_and_release_counters() {
     let sha = "3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376b0dbe685e2f3"; // sha256("two")
     assert!(shown.contains(&format!("+ fw-2.bin: 3 bytes, sha256 {sha}, release counter 2")), "{shown}");
     assert!(!shown.contains("fw-1.bin"), "unchanged targets are not listed: {shown}");
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for (rel, bytes) in tree(from) {
+        let path = to.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
 }

@@ -13,11 +13,21 @@ use super::{Output, object};
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Check the log's hash chain and its signed head: an edited, removed or reordered
-    /// entry, or a truncated log, is reported and exits non-zero.
-    #[command(after_help = "Example:\n  repo-tool audit verify repo")]
+    /// entry, or a truncated log, is reported and exits non-zero. With `--published`,
+    /// only a published tree is needed, and the root a client trusts.
+    #[command(
+        after_help = "Examples:\n  repo-tool audit verify repo\n  repo-tool audit verify --published /srv/tuf --root 1.root.json   # an assessor"
+    )]
     Verify {
         /// The repository.
-        dir: PathBuf,
+        #[arg(required_unless_present = "published")]
+        dir: Option<PathBuf>,
+        /// A published tree (from `repo-tool publish`) instead of the repository.
+        #[arg(long, conflicts_with = "dir", requires = "root")]
+        published: Option<PathBuf>,
+        /// The root the check starts from (a client's trust anchor, say 1.root.json).
+        #[arg(long)]
+        root: Option<PathBuf>,
     },
     /// Print the log's entries.
     #[command(after_help = "Example:\n  repo-tool audit list repo --json")]
@@ -29,19 +39,20 @@ pub enum Command {
 
 pub fn run(command: Command, out: &Output) -> Result<(), Error> {
     match command {
-        Command::Verify { dir } => {
-            let repo = Repository::load(&dir)?;
-            let field = repo
-                .root
-                .signed
-                .unknown
-                .get(audit::ROOT_FIELD)
-                .and_then(Value::as_object)
-                .and_then(|o| o.iter().next());
-            let (id, key) = field.ok_or_else(|| Error::Corrupt(format!("root has no {}", audit::ROOT_FIELD)))?;
-            let key = metadata_schemas::Key::decode(key)
-                .map_err(|e| Error::Corrupt(format!("{}: {e}", audit::ROOT_FIELD)))?;
-            let verified = audit::verify(&dir, (&metadata_schemas::KeyId::new(id), &key))?;
+        Command::Verify { dir, published, root } => {
+            let (dir, (id, key)) = match (dir, published, root) {
+                (_, Some(published), Some(root)) => {
+                    let trusted = std::fs::read(&root).map_err(|e| Error::io(&root, e))?;
+                    let key = audit::published_audit_key(&published, &trusted)?;
+                    (published, key)
+                }
+                (Some(dir), _, _) => {
+                    let key = audit::audit_key_of(&Repository::load(&dir)?.root.signed)?;
+                    (dir, key)
+                }
+                _ => return Err(Error::Usage("give the repository, or --published DIR --root ROOT".into())),
+            };
+            let verified = audit::verify(&dir, (&id, &key))?;
             out.line(format!("audit log OK: {} entries, head signed by the audit key root lists", verified.entries));
             out.result(object([("entries", Value::unsigned(verified.entries))]));
             Ok(())

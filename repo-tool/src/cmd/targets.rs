@@ -214,6 +214,7 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
         entry.custom = custom.clone();
         entries.push((role, TargetPath::new(path.as_str()), entry));
     }
+    let detail = added_detail(&entries);
     let saved = (|| {
         for (role, path, entry) in entries {
             repo.targets.get_mut(&role).expect("role exists").signed.targets.insert(path, entry);
@@ -221,7 +222,10 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
         for role in &touched {
             repo.touch_targets(role)?;
         }
-        repo.record(AuditEvent::note("add-targets", format!("{} target(s) in {}", files.len(), names(&touched))));
+        repo.record(AuditEvent::note(
+            "add-targets",
+            format!("{} target(s) in {}: {detail}", files.len(), names(&touched)),
+        ));
         repo.save(&mut keys)
     })();
     if saved.is_err() {
@@ -231,6 +235,29 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
     out.line(format!("added {} target(s) to {}", files.len(), names(&touched)));
     out.result(object([("added", Value::Array(files.iter().map(|(p, _)| Value::string(p.clone())).collect()))]));
     Ok(())
+}
+
+/// Most targets an `add-targets` audit entry names one by one; the rest are in the
+/// signed targets metadata whose hash the log's `sign` entry records.
+const AUDIT_LISTED: usize = 1000;
+
+/// `path (N bytes, sha256 H)` for each target added, for the audit log.
+fn added_detail(entries: &[(RoleName, TargetPath, TargetFile)]) -> String {
+    let mut parts: Vec<String> = entries
+        .iter()
+        .take(AUDIT_LISTED)
+        .map(|(_, path, file)| {
+            let sha256 = match file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
+                Some(metadata_schemas::Digest::Sha256(d)) => metadata_schemas::hex::encode(d),
+                _ => format!("none (first hash {})", file.hashes.first_hex()),
+            };
+            format!("{path} ({} bytes, sha256 {sha256})", file.length)
+        })
+        .collect();
+    if entries.len() > AUDIT_LISTED {
+        parts.push(format!("and {} more, listed in the signed targets", entries.len() - AUDIT_LISTED));
+    }
+    parts.join(", ")
 }
 
 fn names(roles: &BTreeSet<RoleName>) -> String {
