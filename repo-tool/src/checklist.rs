@@ -47,11 +47,11 @@ pub fn role_line(
     format!("{role} v{version}: {}; {}", threshold(report), expiry_text(expires, now, expiry))
 }
 
-/// "threshold met (2 of 3)" or "SHORT: 1 of 2 signatures, 1 more needed from any of 83d9cd28.., ae62d286..".
+/// "threshold met: 3 signatures, 2 needed" or "SHORT: 1 of 2 signatures, 1 more needed from any of 83d9cd28.., ae62d286..".
 pub fn threshold(report: &ThresholdReport) -> String {
     let signed = report.signed.len() as u64;
     if report.is_met() {
-        return format!("threshold met ({signed} of {})", report.threshold);
+        return format!("threshold met: {signed} signatures, {} needed", report.threshold);
     }
     let from: Vec<String> = report.missing.iter().map(|id: &KeyId| format!("{}..", id.short())).collect();
     let more = report.threshold - signed;
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_met_threshold_reads_met_even_with_keys_that_did_not_sign() {
-        assert_eq!(threshold(&report(2, 2, 1)), "threshold met (2 of 2)");
+        assert_eq!(threshold(&report(2, 2, 1)), "threshold met: 2 signatures, 2 needed");
         let short = threshold(&report(2, 1, 2));
         assert_eq!(short, "SHORT: 1 of 2 signatures, 1 more needed from any of 00000001.., 00000002..");
     }

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod checklist;
 pub mod config;
 mod error;
+pub mod guards;
 pub mod keys;
 pub mod layout_publish;
 pub mod lock;

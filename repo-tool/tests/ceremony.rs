@@ -49,7 +49,7 @@ fn root_ceremony_two_of_three_offline_keys() {
     assert!(stderr.contains("root: 1 of 2 signatures"), "{stderr}");
     tool.ok(&["merge", "alice.json", "bob.json", "--out", "two.json"]);
     let status = tool.ok(&["status", "repo", "--proposal", "two.json"]);
-    assert!(status.contains("old root threshold met (2 of 2)"), "{status}");
+    assert!(status.contains("old root threshold met: 2 signatures, 2 needed"), "{status}");
     assert!(status.contains("new root SHORT: 2 of 3 signatures, 1 more needed from any of"), "{status}");
     assert!(status.contains("not ready: more signatures needed"), "{status}");
     let check = tool.fails(&["status", "repo", "--proposal", "two.json", "--check"]);
@@ -180,8 +180,8 @@ fn status_flags_expired_metadata_and_check_fails_on_it() {
     tool.ok(&["init", "repo", "--expires", "timestamp=1s"]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let status = tool.ok(&["status", "repo"]);
-    assert!(status.contains("timestamp v1: threshold met (1 of 1); EXPIRED"), "{status}");
-    assert!(status.contains("root v1: threshold met (1 of 1); expires"), "{status}");
+    assert!(status.contains("timestamp v1: threshold met: 1 signatures, 1 needed; EXPIRED"), "{status}");
+    assert!(status.contains("root v1: threshold met: 1 signatures, 1 needed; expires"), "{status}");
     let check = tool.fails(&["status", "repo", "--check"]);
     assert!(check.contains("status --check: 1 problem(s): timestamp v1 expired"), "{check}");
 }

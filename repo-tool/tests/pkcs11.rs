@@ -56,13 +56,13 @@ fn hsm_keys_and_a_key_file_sign_a_root_two_of_three() {
         "root=root-file.pem",
     ]);
     let status = tool.ok(&["status", "repo"]);
-    assert!(status.contains("root v1: threshold met (3 of 2)"), "{status}");
+    assert!(status.contains("root v1: threshold met: 3 signatures, 2 needed"), "{status}");
     // A ceremony signed by the two token keys alone (the key file stays away).
     std::fs::rename(tool.path("root-file.pem"), tool.path("offline.pem")).unwrap();
     tool.ok(&["root", "propose", "repo", "--out", "v2.json"]);
     tool.ok(&["sign", "v2.json", "--key", &uri("root-ed25519")]);
     let report = tool.ok(&["status", "repo", "--proposal", "v2.json"]);
-    assert!(report.contains("old root 1 of 2 signatures"), "{report}");
+    assert!(report.contains("old root SHORT: 1 of 2 signatures, 1 more needed"), "{report}");
     tool.ok(&["sign", "v2.json", "--key", &uri("root-p256")]);
     tool.ok(&["apply", "repo", "v2.json"]);
     // The published repository verifies from root v1 with the project's client.

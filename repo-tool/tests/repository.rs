@@ -161,8 +161,8 @@ fn status_reports_each_role_and_its_signatures() {
     let tool = Tool::new();
     tool.ok(&["init", "repo", "--root-keys", "3", "--threshold", "root=2"]);
     let out = tool.ok(&["status", "repo"]);
-    assert!(out.contains("root v1: 3 signatures, threshold 2"), "{out}");
-    assert!(out.contains("timestamp v1: 1 of 1 signatures"), "{out}");
+    assert!(out.contains("root v1: threshold met: 3 signatures, 2 needed"), "{out}");
+    assert!(out.contains("timestamp v1: threshold met: 1 signatures, 1 needed"), "{out}");
 }
 
 #[test]
@@ -182,6 +182,9 @@ fn every_command_has_help_with_examples() {
         &["verify"],
         &["publish"],
         &["key", "generate"],
+        &["key", "change-passphrase"],
+        &["show"],
+        &["status"],
         &["audit", "verify"],
     ] {
         let mut args = command.to_vec();

@@ -272,3 +272,34 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
         std::fs::write(path, bytes).unwrap();
     }
 }
+
+#[test]
+fn a_listed_path_keeps_its_content_and_a_release_counter_never_falls_unless_told() {
+    let tool = holders();
+    tool.ok(&["init", "repo", "--root-key-dir", "usb"]);
+    let add = |file: &str, path: &str, counter: &str, extra: &[&str]| {
+        let args =
+            ["targets", "add", "repo", file, "--path", path, "--hardware-id", "brake-hw", "--release-counter", counter];
+        tool.run(&[&args[..], extra].concat())
+    };
+    tool.write("v7.bin", b"seven");
+    tool.write("v3.bin", b"three");
+    assert!(add("v7.bin", "brake/fw.bin", "7", &[]).status.success());
+    let before = tree(&tool.path("repo/metadata"));
+    let replaced = add("v3.bin", "brake/fw.bin", "8", &[]);
+    let said = String::from_utf8_lossy(&replaced.stderr);
+    assert!(!replaced.status.success() && said.contains("brake/fw.bin is listed with other content"), "{said}");
+    assert!(said.contains("--replace"), "names the fix: {said}");
+    let lower = add("v3.bin", "brake/fw-3.bin", "3", &[]);
+    let said = String::from_utf8_lossy(&lower.stderr);
+    assert!(
+        !lower.status.success() && said.contains("release counter 3 for brake-hw, below 7 (brake/fw.bin)"),
+        "{said}"
+    );
+    assert_eq!(tree(&tool.path("repo/metadata")), before, "nothing signed");
+    assert!(add("v3.bin", "brake/fw-3.bin", "3", &["--allow-rollback"]).status.success());
+    let audit = tool.json(&["audit", "list", "repo"]);
+    assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "allow-rollback"), "recorded as such");
+    tool.write("v8.bin", b"eight");
+    assert!(add("v8.bin", "brake/fw.bin", "8", &["--replace"]).status.success());
+}

@@ -14,7 +14,7 @@ use threshold_keys::{ThresholdReport, check_threshold};
 use super::{Output, object};
 
 /// Show each role's version, threshold and expiry as a checklist ("root v7: threshold
-/// met (2 of 3); expires ..."), and where each `--proposal` stands. `--check` exits 1
+/// met: 2 signatures, 2 needed; expires ..."), and where each `--proposal` stands. `--check` exits 1
 /// when metadata is expired or a proposal is short of its threshold.
 #[derive(clap::Args)]
 #[command(

@@ -1,11 +1,12 @@
 //! `repo-tool targets`: add, remove and list target files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use metadata_schemas::json::{self, Object, Value};
 use metadata_schemas::{Encode, RoleName, TargetFile, TargetPath};
 use repo_tool::audit::AuditEvent;
+use repo_tool::guards::Allowed;
 use repo_tool::store::Stored;
 use repo_tool::{Error, Repository};
 
@@ -72,6 +73,14 @@ pub struct AddArgs {
     /// Extra signing keys (key files or pkcs11: URIs).
     #[arg(long = "key", value_name = "SOURCE")]
     keys: Vec<String>,
+    /// Give a path already listed new content (else refused: clients that have the old
+    /// content would see the same name change).
+    #[arg(long)]
+    replace: bool,
+    /// List a release counter below the highest one listed for its hardware id (else
+    /// refused; recorded in the audit log).
+    #[arg(long)]
+    allow_rollback: bool,
 }
 
 pub fn run(command: Command, out: &Output) -> Result<(), Error> {
@@ -215,7 +224,19 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
         entries.push((role, TargetPath::new(path.as_str()), entry));
     }
     let detail = added_detail(&entries);
+    let allowed = Allowed { replace: args.replace, rollback: args.allow_rollback };
+    let guarded = guard(&repo, &entries, allowed);
+    let rollbacks = match guarded {
+        Ok(rollbacks) => rollbacks,
+        Err(e) => {
+            store.discard(&stored);
+            return Err(e);
+        }
+    };
     let saved = (|| {
+        for rollback in &rollbacks {
+            repo.record(AuditEvent::note("allow-rollback", rollback.to_string()));
+        }
         for (role, path, entry) in entries {
             repo.targets.get_mut(&role).expect("role exists").signed.targets.insert(path, entry);
         }
@@ -235,6 +256,17 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
     out.line(format!("added {} target(s) to {}", files.len(), names(&touched)));
     out.result(object([("added", Value::Array(files.iter().map(|(p, _)| Value::string(p.clone())).collect()))]));
     Ok(())
+}
+
+/// The guards over every target listed now and the ones being added.
+fn guard(
+    repo: &Repository,
+    entries: &[(RoleName, TargetPath, TargetFile)],
+    allowed: Allowed,
+) -> Result<Vec<repo_tool::guards::Rollback>, Error> {
+    let listed: BTreeMap<&TargetPath, &TargetFile> = repo.targets.values().flat_map(|md| &md.signed.targets).collect();
+    let added: Vec<(&TargetPath, &TargetFile)> = entries.iter().map(|(_, path, file)| (path, file)).collect();
+    repo_tool::guards::check(&listed, &added, allowed)
 }
 
 /// Most targets an `add-targets` audit entry names one by one; the rest are in the
