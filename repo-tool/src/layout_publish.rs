@@ -65,15 +65,15 @@ pub fn publish(repo: &Repository, out: &Path) -> Result<Published, Error> {
     }
     for (role, md) in &repo.targets {
         let name = if consistent { role.versioned_file_name(md.signed.common.version) } else { role.file_name() };
-        write(name, pretty(md))?;
+        write(name, repo.metadata_file(&role.file_name(), || pretty(md)))?;
     }
     let snapshot = if consistent {
         RoleName::snapshot().versioned_file_name(repo.snapshot.signed.common.version)
     } else {
         "snapshot.json".into()
     };
-    write(snapshot, pretty(&repo.snapshot))?;
-    write("timestamp.json".into(), pretty(&repo.timestamp))?;
+    write(snapshot, repo.metadata_file("snapshot.json", || pretty(&repo.snapshot)))?;
+    write("timestamp.json".into(), repo.metadata_file("timestamp.json", || pretty(&repo.timestamp)))?;
     publish_audit_log(repo.dir(), out)?;
     Ok(published)
 }

@@ -445,6 +445,18 @@ impl Repository {
         Ok(roots)
     }
 
+    /// A metadata file (`snapshot.json`, `targets.json`, `bins-3.json`...) as the
+    /// repository will hold it once this command commits: the bytes staged, else the file
+    /// as loaded (nothing changes it outside a transaction while the lock is held), else
+    /// `encode()`. Saves encoding a large targets role again only to verify or publish it.
+    pub fn metadata_file(&self, name: &str, encode: impl FnOnce() -> Vec<u8>) -> Vec<u8> {
+        let rel = PathBuf::from(format!("{}/{name}", layout::METADATA));
+        if let Some(bytes) = self.transaction.staged(&rel) {
+            return bytes.to_vec();
+        }
+        std::fs::read(self.dir.join(&rel)).unwrap_or_else(|_| encode())
+    }
+
     /// The bytes of `role`'s current metadata, as saved.
     pub fn targets_bytes(&self, role: &RoleName) -> Option<Vec<u8>> {
         self.targets.get(role).map(pretty)

@@ -34,6 +34,11 @@ impl Transaction {
         self.files.insert(path.into(), Some(bytes));
     }
 
+    /// The bytes staged for `path`, if any (`None` also for a staged removal).
+    pub fn staged(&self, path: &Path) -> Option<&[u8]> {
+        self.files.get(path).and_then(|f| f.as_deref())
+    }
+
     /// Stages the removal of `path` (relative to the repository directory).
     pub fn remove(&mut self, path: impl Into<PathBuf>) {
         self.files.insert(path.into(), None);

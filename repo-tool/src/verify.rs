@@ -120,15 +120,15 @@ pub fn verify_repository_state(repo: &Repository) -> Result<Report, Error> {
     }
     for (role, md) in &repo.targets {
         let name = if consistent { role.versioned_file_name(md.signed.common.version) } else { role.file_name() };
-        files.insert(name, pretty(md));
+        files.insert(name, repo.metadata_file(&role.file_name(), || pretty(md)));
     }
     let snapshot_name = if consistent {
         RoleName::snapshot().versioned_file_name(repo.snapshot.signed.common.version)
     } else {
         "snapshot.json".into()
     };
-    files.insert(snapshot_name, pretty(&repo.snapshot));
-    files.insert("timestamp.json".into(), pretty(&repo.timestamp));
+    files.insert(snapshot_name, repo.metadata_file("snapshot.json", || pretty(&repo.snapshot)));
+    files.insert("timestamp.json".into(), repo.metadata_file("timestamp.json", || pretty(&repo.timestamp)));
     let anchor = roots.first().map(|(_, b)| b.clone()).ok_or_else(|| Error::Corrupt("no root".into()))?;
     let (_, report) = verify_files(&|name| files.get(name).cloned(), &anchor, repo.now)?;
     Ok(report)

@@ -192,6 +192,11 @@ impl<'a> Object<'a> {
     /// Sets `key` to `value`, replacing an existing member.
     pub fn insert(&mut self, key: impl Into<Cow<'a, str>>, value: Value<'a>) {
         let key = key.into();
+        // Parsed and encoded objects arrive in key order: one compare, then a push.
+        if self.members.last().is_none_or(|(last, _)| last.as_ref() < key.as_ref()) {
+            self.members.push((key, value));
+            return;
+        }
         match self.members.binary_search_by(|(k, _)| k.as_ref().cmp(&key)) {
             Ok(i) => self.members[i].1 = value,
             Err(i) => self.members.insert(i, (key, value)),
