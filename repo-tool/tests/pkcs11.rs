@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{Tool, client_download};
 
 const PIN: &str = "24680";
@@ -13,20 +11,7 @@ const PIN: &str = "24680";
 /// A scratch tool with its own SoftHSM2 token called `ceremony`.
 fn with_token() -> Tool {
     let mut tool = Tool::new();
-    let tokens = tool.path("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = tool.write(
-        "softhsm2.conf",
-        format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())
-            .as_bytes(),
-    );
-    tool.env("SOFTHSM2_CONF", conf.to_str().unwrap());
-    let status = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "ceremony", "--pin", PIN, "--so-pin", "13579"])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .expect("softhsm2-util (Debian package softhsm2) must be installed");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    tool.softhsm_token(".", "ceremony", PIN);
     tool
 }
 

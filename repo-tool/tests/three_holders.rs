@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{Tool, client_download, tree};
 
 const PIN: &str = "97531";
@@ -17,20 +15,7 @@ const PIN: &str = "97531";
 /// Carol's token, and each holder's directory with a passphrase of their own.
 fn holders() -> Tool {
     let mut tool = Tool::new();
-    let tokens = tool.path("carol/tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = tool.write(
-        "carol/softhsm2.conf",
-        format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())
-            .as_bytes(),
-    );
-    tool.env("SOFTHSM2_CONF", conf.to_str().unwrap());
-    let init = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "carol", "--pin", PIN, "--so-pin", "86420"])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .expect("softhsm2-util (Debian package softhsm2) must be installed");
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    tool.softhsm_token("carol", "carol", PIN);
     for (holder, secret) in [("alice", "alice's own words"), ("bob", "bob keeps another"), ("dave", "dave, later")] {
         tool.write(&format!("{holder}/pass"), secret.as_bytes());
     }

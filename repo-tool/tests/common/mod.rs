@@ -23,6 +23,25 @@ impl Tool {
         Tool { dir: tempfile::tempdir().unwrap(), env: vec![("REPO_TOOL_PASSPHRASE".into(), PASSPHRASE.into())] }
     }
 
+    /// A SoftHSM2 token `label` (user PIN `pin`) with its store under `dir`, which every
+    /// later run uses (SOFTHSM2_CONF).
+    pub fn softhsm_token(&mut self, dir: &str, label: &str, pin: &str) {
+        let tokens = self.path(&format!("{dir}/tokens"));
+        std::fs::create_dir_all(&tokens).unwrap();
+        let conf = self.write(
+            &format!("{dir}/softhsm2.conf"),
+            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display())
+                .as_bytes(),
+        );
+        self.env("SOFTHSM2_CONF", conf.to_str().unwrap());
+        let init = Command::new("softhsm2-util")
+            .args(["--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "13579"])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .expect("softhsm2-util (Debian package softhsm2) must be installed");
+        assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    }
+
     /// Sets an environment variable for every run.
     pub fn env(&mut self, name: &str, value: &str) {
         self.env.push((name.into(), value.into()));
