@@ -82,6 +82,9 @@
 //!   root, for full verification `put_image_*` and `put_image_delegation`, then
 //!   `put_targets`, for an encrypted image with a chunk index `put_chunk_index`, then
 //!   `begin_image`, `put_chunk`..., `activate` (which resets into the trial).
+//!   `begin_image` returns the offset to send from: above 0 when an install of the same
+//!   image was cut by a power loss (progress is recorded per sector, at least 4 KiB
+//!   apart; what the slot kept is hashed again, and the key is unwrapped again).
 //!
 //! ## Factory provisioning
 //!
