@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use metadata_schemas::json::Value;
-use metadata_schemas::{TargetFile, TargetPath};
+use metadata_schemas::uptane::ImageTargetCustom;
+use metadata_schemas::{Decode, TargetFile, TargetPath};
 
 use crate::Error;
 
@@ -40,15 +40,12 @@ impl std::fmt::Display for Rollback {
     }
 }
 
-/// The hardware ids and release counter of an Uptane target.
-fn uptane(file: &TargetFile) -> (Vec<String>, Option<u64>) {
-    let custom = file.custom.as_ref().and_then(Value::as_object);
-    let field = |name| custom.and_then(|c| c.get(name));
-    let ids = match field("hardware_identifiers") {
-        Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        _ => Vec::new(),
-    };
-    (ids, field("release_counter").and_then(Value::as_u64))
+/// The hardware ids and release counter of an Uptane target (`None` for a plain TUF
+/// target, which has no counter to roll back).
+fn uptane(file: &TargetFile) -> Option<(Vec<String>, u64)> {
+    let custom = ImageTargetCustom::decode(file.custom.as_ref()?).ok()?;
+    let ids = custom.hardware_identifiers.iter().map(|id| id.as_str().to_string()).collect();
+    Some((ids, custom.release_counter))
 }
 
 /// Checks `added` against `listed` (every target the repository lists now); the
@@ -73,9 +70,8 @@ pub fn check(
     }
     let mut highest: BTreeMap<String, (u64, TargetPath)> = BTreeMap::new();
     for (path, file) in listed {
-        let (ids, counter) = uptane(file);
+        let Some((ids, counter)) = uptane(file) else { continue };
         for id in ids {
-            let counter = counter.unwrap_or(0);
             if highest.get(&id).is_none_or(|(c, _)| counter > *c) {
                 highest.insert(id, (counter, (*path).clone()));
             }
@@ -83,7 +79,7 @@ pub fn check(
     }
     let mut rollbacks = Vec::new();
     for (path, file) in added {
-        let (ids, Some(counter)) = uptane(file) else { continue };
+        let Some((ids, counter)) = uptane(file) else { continue };
         for id in ids {
             let Some((top, by)) = highest.get(&id).filter(|(top, _)| counter < *top) else { continue };
             let rollback = Rollback { path: (*path).clone(), hardware_id: id, counter, highest: (*top, by.clone()) };
@@ -101,6 +97,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use metadata_schemas::json::Value;
     use metadata_schemas::{Digest, Hashes};
 
     fn file(byte: u8, hw: &str, counter: u64) -> TargetFile {

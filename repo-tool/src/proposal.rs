@@ -101,7 +101,8 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
                 .into_iter()
                 .filter(|kind| repo.root.signed.role(*kind) != proposed.signed.role(*kind))
                 .collect::<Vec<_>>();
-            for signature in holder_signatures(&proposed) {
+            let own = authority_of(&proposed.signed, MetadataType::Root);
+            for signature in holder_signatures(("root", proposed.signed.common.version), own, &proposed) {
                 repo.record(signature);
             }
             repo.stage_root(proposed)?;
@@ -134,6 +135,10 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
             );
             if !report.is_met() {
                 return Err(Error::Threshold { role: role.to_string(), report: Box::new(report) });
+            }
+            let authority = authority_of(&repo.root.signed, MetadataType::Targets);
+            for signature in holder_signatures(("targets", proposed.signed.common.version), authority, &proposed) {
+                repo.record(signature);
             }
             repo.install_targets(&role, proposed);
             repo.record(AuditEvent::note("apply-targets", name));
@@ -263,7 +268,8 @@ pub fn apply_first_root(dir: &Path, path: &Path) -> Result<String, Error> {
     TrustedSet::new(&bytes, now, crate::verify::limits())?; // a client's check of its first root
     let root: Signed<Root> = Signed::decode_unverified(&bytes)
         .map_err(|source| Error::Metadata { file: path.display().to_string(), source })?;
-    let ceremony = holder_signatures(&root);
+    let own = authority_of(&root.signed, MetadataType::Root);
+    let ceremony = holder_signatures(("root", root.signed.common.version), own, &root);
     let sources = config
         .key_sources
         .iter()
@@ -275,11 +281,15 @@ pub fn apply_first_root(dir: &Path, path: &Path) -> Result<String, Error> {
     Ok(format!("root v1 applied: {} created", dir.display()))
 }
 
-/// One audit entry per valid signature of a root key holder.
-fn holder_signatures(root: &Signed<Root>) -> Vec<AuditEvent> {
-    let message = root.canonical_signed();
-    let report = check_threshold(authority_of(&root.signed, MetadataType::Root), &root.signatures, &message);
-    report.signed.iter().map(|id| AuditEvent::holder_signature("root", root.signed.common.version, id, root)).collect()
+/// One audit entry per valid signature, by a key of `authority`, on a proposal of `role`
+/// signed off-repo by its holders.
+fn holder_signatures<T: Encode>(
+    (role, version): (&str, metadata_schemas::Version),
+    authority: threshold_keys::RoleAuthority<'_>,
+    signed: &Signed<T>,
+) -> Vec<AuditEvent> {
+    let report = check_threshold(authority, &signed.signatures, &signed.canonical_signed());
+    report.signed.iter().map(|id| AuditEvent::holder_signature(role, version, id, signed)).collect()
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use metadata_schemas::json::Value;
-use metadata_schemas::{Digest, Envelope, HashAlgorithm, KeyId, MetadataType, Root, Signed, TargetFile, Targets};
+use metadata_schemas::uptane::ImageTargetCustom;
+use metadata_schemas::{
+    Decode, Digest, Envelope, HashAlgorithm, KeyId, MetadataType, Root, Signed, TargetFile, Targets,
+};
 use threshold_keys::check_threshold;
 
 use crate::Error;
@@ -108,12 +110,7 @@ fn target(file: &TargetFile) -> String {
         Some(Digest::Sha256(d)) => metadata_schemas::hex::encode(d),
         _ => "none".into(),
     };
-    let counter = file
-        .custom
-        .as_ref()
-        .and_then(|c| c.as_object())
-        .and_then(|o| o.get("release_counter"))
-        .and_then(Value::as_u64)
-        .map_or(String::new(), |c| format!(", release counter {c}"));
+    let custom = file.custom.as_ref().and_then(|c| ImageTargetCustom::decode(c).ok());
+    let counter = custom.map_or(String::new(), |c| format!(", release counter {}", c.release_counter));
     format!("{} bytes, sha256 {}{counter}", file.length, &sha256)
 }

@@ -248,6 +248,12 @@ fn show_lists_the_targets_a_proposal_adds_with_hashes_and_release_counters() {
     let sha = "3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376b0dbe685e2f3"; // sha256("two")
     assert!(shown.contains(&format!("+ fw-2.bin: 3 bytes, sha256 {sha}, release counter 2")), "{shown}");
     assert!(!shown.contains("fw-1.bin"), "unchanged targets are not listed: {shown}");
+    // Signed off-repo and applied, its signature is recorded as the holder's, like root's.
+    tool.ok(&["sign", "t.json", "--key", "repo/keys/targets-1.pem"]);
+    tool.ok(&["apply", "repo", "t.json"]);
+    let audit = tool.json(&["audit", "list", "repo"]);
+    let holder = audit.as_array().unwrap().iter().any(|e| e["action"] == "holder-signature" && e["role"] == "targets");
+    assert!(holder, "{audit:#}");
 }
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
