@@ -40,6 +40,9 @@ pub struct AuditEvent {
     /// Who did it: `user@host` for a command run on the repository, `key <id>` for a
     /// key holder's signature made off-repo (filled in when the entry is written).
     pub actor: Option<String>,
+    /// When a key holder signed off-repo, as their signature file says (`signed_at`,
+    /// written by `repo-tool sign`; the holder's clock, not covered by the signature).
+    pub signed_at: Option<UtcTime>,
 }
 
 impl AuditEvent {
@@ -53,19 +56,25 @@ impl AuditEvent {
             signed_sha256: Some(signed_hash(signed)),
             detail: None,
             actor: None,
+            signed_at: None,
         }
     }
 
     /// One key holder's signature, made off-repo and merged into a proposal.
     pub fn holder_signature<T: Encode>(role: &str, version: Version, keyid: &KeyId, signed: &Signed<T>) -> Self {
+        let signed_at = signed.signatures.iter().find(|s| s.keyid == *keyid).and_then(signing_time);
         AuditEvent {
             action: "holder-signature".into(),
             role: Some(role.into()),
             version: Some(version.get()),
             keyids: vec![keyid.clone()],
             signed_sha256: Some(signed_hash(signed)),
-            detail: Some(format!("signed off-repo by the holder of key {}", keyid.short())),
+            detail: Some(match &signed_at {
+                Some(time) => format!("signed off-repo by the holder of key {} at {time}", keyid.short()),
+                None => format!("signed off-repo by the holder of key {}", keyid.short()),
+            }),
             actor: Some(format!("key {keyid}")),
+            signed_at,
         }
     }
 
@@ -79,8 +88,17 @@ impl AuditEvent {
             signed_sha256: None,
             detail: Some(detail.into()),
             actor: None,
+            signed_at: None,
         }
     }
+}
+
+/// The field of a signature object in which `repo-tool sign` records when it signed.
+pub const SIGNED_AT: &str = "signed_at";
+
+/// The time a holder's signature says it was made, if it says so in a form that parses.
+pub fn signing_time(signature: &metadata_schemas::Signature) -> Option<UtcTime> {
+    signature.unknown.0.get(SIGNED_AT).and_then(|v| UtcTime::decode(v).ok())
 }
 
 /// One line of the log.
@@ -111,6 +129,7 @@ impl Decode for Entry {
                 signed_sha256: optional(o, "signed_sha256")?,
                 detail: optional(o, "detail")?,
                 actor: optional(o, "actor")?,
+                signed_at: optional(o, "signed_at")?,
             },
         })
     }
@@ -130,6 +149,7 @@ impl Encode for Entry {
             .optional("signed_sha256", &e.signed_sha256)
             .optional("detail", &e.detail)
             .optional("actor", &e.actor)
+            .optional("signed_at", &e.signed_at)
             .finish(const { &UnknownFields(json::Object::new()) })
     }
 }

@@ -36,7 +36,10 @@ fn document(envelope: &Envelope<'_>, signatures: &[Signature]) -> Vec<u8> {
 pub fn sign(path: &Path, signer: &dyn Signer, out: &Path) -> Result<(), Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let envelope = parse(path, &bytes)?;
-    let signature = signer.sign(&envelope.canonical_signed()).map_err(|e| Error::Key(e.to_string()))?;
+    let mut signature = signer.sign(&envelope.canonical_signed()).map_err(|e| Error::Key(e.to_string()))?;
+    // When, for the audit log's entry of this signature (the holder's clock; unsigned).
+    let now = metadata_schemas::UtcTime::new(chrono::Utc::now());
+    signature.unknown.0.insert(crate::audit::SIGNED_AT, now.encode().to_owned_value());
     let mut signatures: Vec<Signature> =
         envelope.signatures.iter().filter(|s| s.keyid != signature.keyid).cloned().collect();
     signatures.push(signature);
@@ -105,7 +108,7 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
             for signature in holder_signatures(("root", proposed.signed.common.version), own, &proposed) {
                 repo.record(signature);
             }
-            repo.stage_root(proposed)?;
+            repo.stage_root(without_signing_times(proposed))?;
             repo.record(AuditEvent::note("apply-root", format!("{name}: root v{}", repo.root.signed.common.version)));
             if rotated.contains(&MetadataType::Targets) {
                 repo.touch_targets(&RoleName::targets())?; // re-sign with the new targets keys
@@ -140,7 +143,7 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
             for signature in holder_signatures(("targets", proposed.signed.common.version), authority, &proposed) {
                 repo.record(signature);
             }
-            repo.install_targets(&role, proposed);
+            repo.install_targets(&role, without_signing_times(proposed));
             repo.record(AuditEvent::note("apply-targets", name));
             Ok(format!("targets v{} applied", current.next().map_or(0, |v| v.get())))
         }
@@ -276,9 +279,18 @@ pub fn apply_first_root(dir: &Path, path: &Path) -> Result<String, Error> {
         .map(|(id, source)| (id.clone(), crate::keys::KeySource::parse(source, dir)))
         .collect();
     let mut keys = KeyRing::new(sources, Vec::new());
-    Repository::initialize_signed(dir, config, root, ceremony, &mut keys)?;
+    Repository::initialize_signed(dir, config, without_signing_times(root), ceremony, &mut keys)?;
     std::fs::remove_file(&pending).map_err(|e| Error::io(&pending, e))?;
     Ok(format!("root v1 applied: {} created", dir.display()))
+}
+
+/// `signed` without the signing times `sign` wrote: they are in the audit log, and
+/// clients have no use for them.
+fn without_signing_times<T>(mut signed: Signed<T>) -> Signed<T> {
+    for signature in &mut signed.signatures {
+        signature.unknown.0.remove(crate::audit::SIGNED_AT);
+    }
+    signed
 }
 
 /// One audit entry per valid signature, by a key of `authority`, on a proposal of `role`

@@ -177,6 +177,20 @@ fn three_holders_on_three_machines_make_root_v1_then_rotate_to_v3() {
     assert!(holders.contains(&(1, alice.clone())) && holders.contains(&(2, bob.clone())), "{holders:?}");
     assert!(holders.contains(&(3, dave.clone())), "{holders:?}");
     assert_eq!(holders.len(), 6, "two signatures per ceremony: {holders:?}");
+    // ...with the time the holder signed, as their signature file gave it; the metadata
+    // clients fetch carries no such field.
+    let started = std::fs::metadata(tool.path("alice")).unwrap().modified().unwrap();
+    let started = chrono::DateTime::<chrono::Utc>::from(started) - chrono::Duration::seconds(1);
+    for entry in entries.iter().filter(|e| e["action"] == "holder-signature") {
+        let at = entry["signed_at"].as_str().unwrap_or_else(|| panic!("no signing time: {entry}"));
+        let at = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+        assert!(at >= started && at <= chrono::Utc::now(), "{entry}");
+        assert!(entry["detail"].as_str().unwrap().ends_with(entry["signed_at"].as_str().unwrap()), "{entry}");
+    }
+    for name in ["1.root.json", "2.root.json", "3.root.json"] {
+        let published = std::fs::read_to_string(tool.path("out/metadata").join(name)).unwrap();
+        assert!(!published.contains("signed_at"), "{name}: {published}");
+    }
 }
 
 #[test]
