@@ -73,12 +73,22 @@ pub fn merge(paths: &[&Path]) -> Result<Vec<u8>, Error> {
     Ok(document(&first, &signatures))
 }
 
+/// Where a proposal for `role` version `version` goes by default.
+pub fn default_path(dir: &Path, role: &RoleName, version: metadata_schemas::Version) -> std::path::PathBuf {
+    dir.join(format!("proposals/{role}-v{version}.json"))
+}
+
 /// Installs a signed proposal: a root version N+1 (checked by the same engine clients
-/// run: a threshold of the current root's keys and of its own), or a top-level targets
-/// version N+1 signed to root's targets threshold. Snapshot and timestamp follow.
-pub fn apply(repo: &mut Repository, path: &Path, keys: &mut KeyRing) -> Result<String, Error> {
+/// run: a threshold of the current root's keys and of its own), or version N+1 of the
+/// targets role `targets_role` signed to the threshold its delegator gives it. Snapshot
+/// and timestamp follow.
+pub fn apply(repo: &mut Repository, path: &Path, targets_role: &RoleName, keys: &mut KeyRing) -> Result<String, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    apply_bytes(repo, &path.display().to_string(), &bytes, keys)
+    let name = path.display().to_string();
+    match parse(path, &bytes)?.signed_type() {
+        Some("targets") => apply_targets(repo, &name, &bytes, targets_role),
+        _ => apply_bytes(repo, &name, &bytes, keys),
+    }
 }
 
 /// [`apply`] for a proposal held in memory; `name` names it in messages.
@@ -120,35 +130,36 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
             }
             Ok(format!("root v{} applied", repo.root.signed.common.version))
         }
-        Some("targets") => {
-            let proposed: Signed<Targets> =
-                Signed::decode_unverified(&bytes).map_err(|source| Error::Metadata { file: name.clone(), source })?;
-            let role = RoleName::targets();
-            let current = repo.targets[&role].signed.common.version;
-            if current.next() != Some(proposed.signed.common.version) {
-                return Err(Error::Proposal(format!(
-                    "{name} proposes targets v{}, but the repository is at v{current}: stale",
-                    proposed.signed.common.version
-                )));
-            }
-            let report = check_threshold(
-                authority_of(&repo.root.signed, MetadataType::Targets),
-                &envelope.signatures,
-                &envelope.canonical_signed(),
-            );
-            if !report.is_met() {
-                return Err(Error::Threshold { role: role.to_string(), report: Box::new(report) });
-            }
-            let authority = authority_of(&repo.root.signed, MetadataType::Targets);
-            for signature in holder_signatures(("targets", proposed.signed.common.version), authority, &proposed) {
-                repo.record(signature);
-            }
-            repo.install_targets(&role, without_signing_times(proposed));
-            repo.record(AuditEvent::note("apply-targets", name));
-            Ok(format!("targets v{} applied", current.next().map_or(0, |v| v.get())))
-        }
+        Some("targets") => apply_targets(repo, &name, &bytes, &RoleName::targets()),
         other => Err(Error::Proposal(format!("{name}: cannot apply a {other:?} proposal"))),
     }
+}
+
+/// Installs version N+1 of the targets role `role`, signed by a threshold of the keys its
+/// delegator (root, for `targets`) trusts for it.
+fn apply_targets(repo: &mut Repository, name: &str, bytes: &[u8], role: &RoleName) -> Result<String, Error> {
+    let proposed: Signed<Targets> =
+        Signed::decode_unverified(bytes).map_err(|source| Error::Metadata { file: name.to_string(), source })?;
+    let current = match repo.targets.get(role) {
+        Some(md) => md.signed.common.version,
+        None => return Err(Error::Usage(format!("--role {role}: the repository has no such targets role"))),
+    };
+    let proposed_version = proposed.signed.common.version;
+    if current.next() != Some(proposed_version) {
+        return Err(Error::Proposal(format!(
+            "{name} proposes {role} v{proposed_version}, but the repository is at v{current}: stale \
+             (or a version of another role: name it with --role)"
+        )));
+    }
+    let authority = repo.authority(role)?;
+    let report = check_threshold(authority, &proposed.signatures, &proposed.canonical_signed());
+    if !report.is_met() {
+        return Err(Error::Threshold { role: role.to_string(), report: Box::new(report) });
+    }
+    record_holders(repo, role, &proposed)?;
+    repo.install_targets(role, without_signing_times(proposed));
+    repo.record(AuditEvent::note("apply-targets", format!("{name}: {role} v{proposed_version}")));
+    Ok(format!("{role} v{proposed_version} applied"))
 }
 
 /// Changes to make in the next root.
@@ -286,11 +297,21 @@ pub fn apply_first_root(dir: &Path, path: &Path) -> Result<String, Error> {
 
 /// `signed` without the signing times `sign` wrote: they are in the audit log, and
 /// clients have no use for them.
-fn without_signing_times<T>(mut signed: Signed<T>) -> Signed<T> {
+pub fn without_signing_times<T>(mut signed: Signed<T>) -> Signed<T> {
     for signature in &mut signed.signatures {
         signature.unknown.0.remove(crate::audit::SIGNED_AT);
     }
     signed
+}
+
+/// Records each valid signature on a version of the targets role `role` made off-repo by
+/// its holders as its own audit entry.
+pub fn record_holders(repo: &mut Repository, role: &RoleName, signed: &Signed<Targets>) -> Result<(), Error> {
+    let holders = holder_signatures((role.as_str(), signed.signed.common.version), repo.authority(role)?, signed);
+    for signature in holders {
+        repo.record(signature);
+    }
+    Ok(())
 }
 
 /// One audit entry per valid signature, by a key of `authority`, on a proposal of `role`

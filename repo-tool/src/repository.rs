@@ -256,6 +256,23 @@ impl Repository {
         }
     }
 
+    /// Whether `role`'s keys are all offline: the repository knows no private source for
+    /// any of them (and the command was given no `--key`), so a change is a proposal.
+    pub fn is_offline(&self, role: &RoleName, extra_keys: &[String]) -> bool {
+        extra_keys.is_empty()
+            && self.authority(role).is_ok_and(|a| a.keyids.iter().all(|id| !self.config.key_sources.contains_key(id)))
+    }
+
+    /// `role`'s next version with its targets as they are now: version bumped, expiry
+    /// renewed, unsigned (a proposal for the role's offline key holders).
+    pub fn next_targets(&self, role: &RoleName) -> Result<Targets, Error> {
+        let mut next =
+            self.targets.get(role).ok_or_else(|| Error::Usage(format!("no targets role {role}")))?.signed.clone();
+        bump(&mut next.common.version)?;
+        next.common.expires = self.expiry(role.as_str());
+        Ok(next)
+    }
+
     /// The role that delegates to `role` (`root` for top-level roles).
     pub fn delegator(&self, role: &RoleName) -> Option<RoleName> {
         if role.is_top_level() {

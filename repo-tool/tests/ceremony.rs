@@ -185,3 +185,75 @@ fn status_flags_expired_metadata_and_check_fails_on_it() {
     let check = tool.fails(&["status", "repo", "--check"]);
     assert!(check.contains("status --check: 1 problem(s): timestamp v1 expired"), "{check}");
 }
+
+/// A delegated role whose keys never come near the repository: its version 1 and every
+/// change to it are proposals its holders sign off-repo, and a client follows them.
+#[test]
+fn an_offline_delegated_role_starts_and_changes_through_proposals_its_holders_sign() {
+    let tool = offline_root();
+    tool.ok(&["key", "generate", "--out", "vendor/vendor.pem"]);
+    let delegate = ["delegate", "repo", "--name", "vendor", "--paths", "vendor/*", "--public-key"];
+    let said = tool.ok(&[&delegate[..], &["vendor/vendor.pub.json"]].concat());
+    assert!(said.contains("its version 1 is written to repo/proposals/vendor-v1.json"), "{said}");
+    let status = tool.json(&["status", "repo"]);
+    assert!(status.as_array().unwrap().iter().all(|r| r["role"] != "vendor"), "no delegation yet: {status}");
+    // Unsigned, the first version is refused; signed by the holder, the delegation is made.
+    let unsigned =
+        tool.fails(&[&delegate[..], &["vendor/vendor.pub.json", "--signed", "repo/proposals/vendor-v1.json"]].concat());
+    assert!(unsigned.contains("vendor: 0 of 1 signatures"), "{unsigned}");
+    tool.ok(&[
+        "sign",
+        "repo/proposals/vendor-v1.json",
+        "--key",
+        "vendor/vendor.pem",
+        "--out",
+        "vendor/v1.json",
+        "--yes",
+    ]);
+    tool.ok(&[&delegate[..], &["vendor/vendor.pub.json", "--signed", "vendor/v1.json"]].concat());
+
+    // Adding a target to the offline role writes its next version for the holder to sign;
+    // nothing is published until it is applied.
+    tool.write("vendor/fw.bin", b"vendor firmware");
+    let said = tool.ok(&["targets", "add", "repo", "vendor/fw.bin", "--path", "vendor/fw.bin"]);
+    assert!(said.contains("keys are offline: proposal written to repo/proposals/vendor-v2.json"), "{said}");
+    tool.ok(&["publish", "repo", "out"]);
+    let anchor = anchor(&tool);
+    assert!(
+        client_download(&tool.path("out"), &anchor, "vendor/fw.bin").is_err(),
+        "not listed before the holder signs"
+    );
+    let stale = tool.fails(&["apply", "repo", "repo/proposals/vendor-v2.json", "--role", "vendor"]);
+    assert!(stale.contains("vendor: 0 of 1 signatures"), "{stale}");
+    tool.ok(&[
+        "sign",
+        "repo/proposals/vendor-v2.json",
+        "--key",
+        "vendor/vendor.pem",
+        "--out",
+        "vendor/v2.json",
+        "--yes",
+    ]);
+    let wrong_role = tool.fails(&["apply", "repo", "vendor/v2.json"]);
+    assert!(wrong_role.contains("name it with --role"), "{wrong_role}");
+    tool.ok(&["apply", "repo", "vendor/v2.json", "--role", "vendor"]);
+    tool.ok(&["publish", "repo", "out"]);
+    assert_eq!(client_download(&tool.path("out"), &anchor, "vendor/fw.bin").unwrap(), b"vendor firmware");
+
+    // A change touching the offline role and an online one at once is refused whole.
+    tool.write("both/vendor/a.bin", b"a");
+    tool.write("both/b.bin", b"b");
+    let mixed = tool.fails(&["targets", "add", "repo", "both"]);
+    assert!(mixed.contains("the keys of vendor are offline: change one offline role per command"), "{mixed}");
+
+    // The log names each step, the holder's signatures with when they were made.
+    let audit = tool.json(&["audit", "list", "repo"]);
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for action in ["propose-delegate", "delegate", "propose-add-targets", "apply-targets"] {
+        assert!(actions.contains(&action), "{action}: {actions:?}");
+    }
+    let holder: Vec<_> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "holder-signature").collect();
+    assert_eq!(holder.len(), 2, "v1 and v2: {holder:?}");
+    assert!(holder.iter().all(|e| e["role"] == "vendor" && e["signed_at"].is_string()), "{holder:?}");
+    assert!(tree(&tool.path("repo")).keys().all(|p| !p.starts_with("keys/vendor")), "the vendor key stays out");
+}

@@ -46,6 +46,10 @@ pub struct Args {
     /// Stop the search after this role's subtree.
     #[arg(long)]
     terminating: bool,
+    /// The new role's version 1 as its offline key holders signed it (the proposal this
+    /// command writes when given only public keys).
+    #[arg(long, value_name = "FILE")]
+    signed: Option<PathBuf>,
     /// The delegating role.
     #[arg(long = "from", default_value = "targets")]
     from: String,
@@ -89,6 +93,10 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         paths,
         unknown: Default::default(),
     };
+    let offline = args.keys.is_empty();
+    if offline && args.signed.is_none() {
+        return propose_first_version(repo, &name, out);
+    }
     let parent_md = &mut repo.targets.get_mut(&parent).expect("checked").signed;
     let delegations = parent_md.delegations.get_or_insert_with(|| Delegations {
         keys: BTreeMap::new(),
@@ -102,9 +110,14 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     };
     roles.push(role);
     delegations.keys.extend(keys);
-    let expires = repo.expiry("delegated");
-    repo.targets.insert(name.clone(), Signed::unsigned(Targets::new(CommonFields::new(Version::ONE, expires))));
-    repo.mark_changed(&name);
+    match &args.signed {
+        Some(file) if offline => install_signed_first_version(&mut repo, &name, file)?,
+        _ => {
+            let expires = repo.expiry("delegated");
+            repo.targets.insert(name.clone(), Signed::unsigned(Targets::new(CommonFields::new(Version::ONE, expires))));
+            repo.mark_changed(&name);
+        }
+    }
     repo.touch_targets(&parent)?;
     let config = repo.config.to_bytes();
     repo.stage_file(repo_tool::config::CONFIG_FILE, config);
@@ -113,5 +126,40 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     repo.save(&mut ring)?;
     out.line(format!("{parent} now delegates to {name}"));
     out.result(object([("role", Value::string(name.to_string())), ("from", Value::string(parent.to_string()))]));
+    Ok(())
+}
+
+/// A role whose keys are all offline starts with a version 1 its holders sign: written
+/// as a proposal; the delegation is made once `delegate --signed` brings it back.
+fn propose_first_version(mut repo: Repository, name: &RoleName, out: &Output) -> Result<(), Error> {
+    let first = Targets::new(CommonFields::new(Version::ONE, repo.expiry("delegated")));
+    let path = repo_tool::proposal::default_path(repo.dir(), name, Version::ONE);
+    repo_tool::transaction::write_atomically(&path, &repo_tool::repository::pretty(&Signed::unsigned(first)))?;
+    repo.record(AuditEvent::note("propose-delegate", format!("{name} v1 in {}", path.display())));
+    let mut ring = repo.key_ring(&[]);
+    repo.save(&mut ring)?;
+    out.line(format!(
+        "{name}'s keys are offline: its version 1 is written to {}; its holders `repo-tool sign` it, then run this command again with --signed FILE",
+        path.display()
+    ));
+    out.result(object([("proposal", Value::string(path.display().to_string()))]));
+    Ok(())
+}
+
+/// Installs the new role's version 1 signed off-repo: a threshold of the keys the
+/// delegation (already in its delegator's metadata, in memory) names must have signed it.
+fn install_signed_first_version(repo: &mut Repository, name: &RoleName, file: &std::path::Path) -> Result<(), Error> {
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let signed: Signed<Targets> = Signed::decode_unverified(&bytes)
+        .map_err(|source| Error::Metadata { file: file.display().to_string(), source })?;
+    if signed.signed.common.version != Version::ONE {
+        return Err(Error::Proposal(format!("{}: {name} v{}, not v1", file.display(), signed.signed.common.version)));
+    }
+    let report = threshold_keys::check_threshold(repo.authority(name)?, &signed.signatures, &signed.canonical_signed());
+    if !report.is_met() {
+        return Err(Error::Threshold { role: name.to_string(), report: Box::new(report) });
+    }
+    repo_tool::proposal::record_holders(repo, name, &signed)?;
+    repo.install_targets(name, repo_tool::proposal::without_signing_times(signed));
     Ok(())
 }

@@ -54,15 +54,19 @@ pub struct RootProposeArgs {
     out: Option<PathBuf>,
 }
 
-/// Write the next top-level targets version as an unsigned proposal (for offline
-/// targets keys): the current targets, version bumped and expiry renewed.
+/// Write the next version of a targets role as an unsigned proposal (for offline keys):
+/// its current targets, version bumped and expiry renewed. `targets add` and `targets
+/// remove` write one by themselves when the role's keys are offline.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Example:\n  repo-tool propose repo --out targets-v8.json && repo-tool sign targets-v8.json --key offline.pem && repo-tool apply repo targets-v8.json"
+    after_help = "Examples:\n  repo-tool propose repo --out targets-v8.json && repo-tool sign targets-v8.json --key offline.pem && repo-tool apply repo targets-v8.json\n  repo-tool propose repo --role vendor && repo-tool apply repo repo/proposals/vendor-v3.json --role vendor"
 )]
 pub struct TargetsArgs {
     /// The repository.
     dir: PathBuf,
+    /// The targets role: `targets` or a delegated role.
+    #[arg(long, default_value = "targets")]
+    role: String,
     /// Where to write the proposal (default: repo/proposals/targets-vN.json).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -76,6 +80,9 @@ pub struct ApplyArgs {
     dir: PathBuf,
     /// The signed proposal.
     proposal: PathBuf,
+    /// For a targets proposal, the role it is a version of: `targets` or a delegated role.
+    #[arg(long, default_value = "targets")]
+    role: String,
     /// Extra keys for re-signing snapshot and timestamp afterwards.
     #[arg(long = "key", value_name = "SOURCE")]
     keys: Vec<String>,
@@ -153,18 +160,21 @@ pub fn run_root(command: RootCommand, out: &Output) -> Result<(), Error> {
 
 pub fn run_targets(args: TargetsArgs, out: &Output) -> Result<(), Error> {
     let repo = Repository::load(&args.dir)?;
-    let mut targets = repo.targets[&RoleName::targets()].signed.clone();
-    targets.common.version = targets.common.version.next().ok_or_else(|| Error::Corrupt("version overflow".into()))?;
-    targets.common.expires = repo.expiry("targets");
+    let role = targets_role(&args.role)?;
+    let targets = repo.next_targets(&role)?;
     let version = targets.common.version;
-    let path = args.out.unwrap_or_else(|| args.dir.join(format!("proposals/targets-v{version}.json")));
+    let path = args.out.unwrap_or_else(|| proposal::default_path(&args.dir, &role, version));
     write_atomically(&path, &pretty(&Signed::unsigned(targets)))?;
-    out.line(format!("wrote unsigned targets v{version} proposal to {}", path.display()));
+    out.line(format!("wrote unsigned {role} v{version} proposal to {}", path.display()));
     out.result(object([
         ("proposal", Value::string(path.display().to_string())),
         ("version", Value::unsigned(version.get())),
     ]));
     Ok(())
+}
+
+fn targets_role(name: &str) -> Result<RoleName, Error> {
+    RoleName::new(name).ok_or_else(|| Error::Usage("--role is empty".into()))
 }
 
 pub fn run_apply(args: ApplyArgs, out: &Output) -> Result<(), Error> {
@@ -177,7 +187,7 @@ pub fn run_apply(args: ApplyArgs, out: &Output) -> Result<(), Error> {
     }
     let mut repo = Repository::load(&args.dir)?;
     let mut keys = repo.key_ring(&args.keys);
-    let done = proposal::apply(&mut repo, &args.proposal, &mut keys)?;
+    let done = proposal::apply(&mut repo, &args.proposal, &targets_role(&args.role)?, &mut keys)?;
     repo.save(&mut keys)?;
     out.line(&done);
     out.result(object([("applied", Value::string(done))]));

@@ -81,6 +81,10 @@ pub struct AddArgs {
     /// refused; recorded in the audit log).
     #[arg(long)]
     allow_rollback: bool,
+    /// Where to write the proposal when the role's keys are offline (default:
+    /// DIR/proposals/ROLE-vN.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 pub fn run(command: Command, out: &Output) -> Result<(), Error> {
@@ -207,8 +211,10 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
     let roles: Vec<RoleName> =
         files.iter().map(|(path, _)| explicit_role.clone().unwrap_or_else(|| repo.responsible_role(path))).collect();
     let touched: BTreeSet<RoleName> = roles.iter().cloned().collect();
+    let offline = offline_role(&repo, &touched, &args.keys)?;
     let mut keys = repo.key_ring(&args.keys);
-    repo.open_keys_ahead(&touched.iter().cloned().collect::<Vec<_>>(), true, &mut keys)?;
+    let signing: Vec<RoleName> = if offline.is_some() { Vec::new() } else { touched.iter().cloned().collect() };
+    repo.open_keys_ahead(&signing, offline.is_none(), &mut keys)?;
     let store = repo.store();
     let results = repo_tool::parallel::map("hashing", &files, |(_, file)| Ok(store.add_file(file)))?;
     let (stored, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
@@ -240,19 +246,24 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
         for (role, path, entry) in entries {
             repo.targets.get_mut(&role).expect("role exists").signed.targets.insert(path, entry);
         }
-        for role in &touched {
-            repo.touch_targets(role)?;
+        let what = format!("{} target(s) in {}: {detail}", files.len(), names(&touched));
+        match &offline {
+            Some(role) => propose(repo, role, args.out.clone(), "add-targets", &what, &mut keys).map(Some),
+            None => {
+                for role in &touched {
+                    repo.touch_targets(role)?;
+                }
+                repo.record(AuditEvent::note("add-targets", what));
+                repo.save(&mut keys).map(|()| None)
+            }
         }
-        repo.record(AuditEvent::note(
-            "add-targets",
-            format!("{} target(s) in {}: {detail}", files.len(), names(&touched)),
-        ));
-        repo.save(&mut keys)
     })();
     if saved.is_err() {
         store.discard(&stored);
     }
-    saved?;
+    if let Some(proposal) = saved? {
+        return proposed(out, &proposal);
+    }
     out.line(format!("added {} target(s) to {}", files.len(), names(&touched)));
     out.result(object([("added", Value::Array(files.iter().map(|(p, _)| Value::string(p.clone())).collect()))]));
     Ok(())
@@ -292,6 +303,59 @@ fn added_detail(entries: &[(RoleName, TargetPath, TargetFile)]) -> String {
     parts.join(", ")
 }
 
+/// The one role a change goes to, if its keys are offline (the change becomes a proposal);
+/// a change that would touch an offline role and another at once is refused.
+fn offline_role(repo: &Repository, touched: &BTreeSet<RoleName>, keys: &[String]) -> Result<Option<RoleName>, Error> {
+    let offline: Vec<&RoleName> = touched.iter().filter(|role| repo.is_offline(role, keys)).collect();
+    match (offline.as_slice(), touched.len()) {
+        ([], _) => Ok(None),
+        ([one], 1) => Ok(Some((*one).clone())),
+        _ => Err(Error::Usage(format!(
+            "this change touches {} and the keys of {} are offline: change one offline role per command",
+            names(touched),
+            offline.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// A change to a role whose keys are offline: its next version, with the change, written
+/// as an unsigned proposal for the holders to sign; the audit log records it. The
+/// repository's signed metadata stays as it is until the proposal is applied.
+fn propose(
+    repo: Repository,
+    role: &RoleName,
+    out: Option<PathBuf>,
+    action: &str,
+    what: &str,
+    keys: &mut repo_tool::keys::KeyRing,
+) -> Result<PathBuf, Error> {
+    let next = repo.next_targets(role)?;
+    let version = next.common.version;
+    let path = out.unwrap_or_else(|| repo_tool::proposal::default_path(repo.dir(), role, version));
+    repo_tool::transaction::write_atomically(
+        &path,
+        &repo_tool::repository::pretty(&metadata_schemas::Signed::unsigned(next)),
+    )?;
+    let mut repo = repo;
+    // The role is not marked changed, so `save` signs nothing and commits the log alone.
+    repo.record(AuditEvent::note(
+        &format!("propose-{action}"),
+        format!("{role} v{version} in {}: {what}", path.display()),
+    ));
+    repo.save(keys)?;
+    Ok(path)
+}
+
+/// Tells where the proposal went and what comes next.
+fn proposed(out: &Output, path: &Path) -> Result<(), Error> {
+    out.line(format!(
+        "the role's keys are offline: proposal written to {}; its key holders `repo-tool sign` it, then `repo-tool apply` it (with --role for a delegated role)",
+        path.display()
+    ));
+    out.result(object([("proposal", Value::string(path.display().to_string()))]));
+    Ok(())
+}
+
 fn names(roles: &BTreeSet<RoleName>) -> String {
     roles.iter().map(RoleName::as_str).collect::<Vec<_>>().join(", ")
 }
@@ -312,11 +376,15 @@ fn remove(dir: &Path, paths: &[String], keys: &[String], out: &Output) -> Result
         repo.targets.get_mut(&role).expect("role exists").signed.targets.remove(&target);
         touched.insert(role);
     }
+    let mut ring = repo.key_ring(keys);
+    if let Some(role) = offline_role(&repo, &touched, keys)? {
+        let proposal = propose(repo, &role, None, "remove-targets", &paths.join(", "), &mut ring)?;
+        return proposed(out, &proposal);
+    }
     for role in &touched {
         repo.touch_targets(role)?;
     }
     repo.record(AuditEvent::note("remove-targets", paths.join(", ")));
-    let mut ring = repo.key_ring(keys);
     repo.save(&mut ring)?;
     out.line(format!("removed {} target(s) from {}", paths.len(), names(&touched)));
     Ok(())
