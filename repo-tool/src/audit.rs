@@ -48,12 +48,23 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// A signing event.
     pub fn signed<T: Encode>(role: &str, version: Version, signed: &Signed<T>) -> Self {
+        Self::signed_message(role, version, &signed.signatures, &signed.canonical_signed())
+    }
+
+    /// A signing event over `message`, the canonical bytes signed (saves encoding a large
+    /// role again only to hash it).
+    pub fn signed_message(
+        role: &str,
+        version: Version,
+        signatures: &[metadata_schemas::Signature],
+        message: &[u8],
+    ) -> Self {
         AuditEvent {
             action: "sign".into(),
             role: Some(role.into()),
             version: Some(version.get()),
-            keyids: signed.signatures.iter().map(|s| s.keyid.clone()).collect(),
-            signed_sha256: Some(signed_hash(signed)),
+            keyids: signatures.iter().map(|s| s.keyid.clone()).collect(),
+            signed_sha256: Some(hex::encode(&digest::sha256(message))),
             detail: None,
             actor: None,
             signed_at: None,

@@ -24,7 +24,7 @@ pub struct Published {
 
 /// Publishes `repo` into `out`.
 pub fn publish(repo: &Repository, out: &Path) -> Result<Published, Error> {
-    crate::verify::verify_repository_state(repo)?;
+    repo.verify_to_publish()?;
     let consistent = repo.root.signed.consistent_snapshot();
     let metadata = out.join("metadata");
     let targets_dir = out.join("targets");

@@ -22,6 +22,7 @@ pub mod repository;
 pub mod show;
 pub mod store;
 pub mod transaction;
+pub mod verified_state;
 pub mod verify;
 
 pub use error::Error;

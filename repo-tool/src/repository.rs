@@ -19,6 +19,7 @@ use crate::config::RepoConfig;
 use crate::keys::{KeyRing, KeySource};
 use crate::lock::RepoLock;
 use crate::transaction::{Transaction, recover};
+use crate::verified_state::VerifiedState;
 
 /// Paths inside a repository directory.
 pub mod layout {
@@ -50,13 +51,24 @@ pub struct Repository {
     transaction: Transaction,
     audit: Vec<AuditEvent>,
     changed: BTreeSet<RoleName>,
+    /// The signed record of the state the last command verified, if it is the one loaded.
+    verified: Option<VerifiedState>,
+    /// Roles whose files as loaded are the bytes that record vouches for.
+    covered: BTreeSet<RoleName>,
     _lock: Option<RepoLock>,
 }
 
-fn read_metadata<T: metadata_schemas::Decode>(dir: &Path, file: &str) -> Result<Signed<T>, Error> {
+fn read_metadata<T: metadata_schemas::Decode>(dir: &Path, file: &str) -> Result<(Signed<T>, Vec<u8>), Error> {
     let path = dir.join(layout::METADATA).join(file);
     let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    Signed::decode_unverified(&bytes).map_err(|source| Error::Metadata { file: format!("metadata/{file}"), source })
+    let signed = Signed::decode_unverified(&bytes)
+        .map_err(|source| Error::Metadata { file: format!("metadata/{file}"), source })?;
+    Ok((signed, bytes))
+}
+
+/// The name a client fetches `role` at `version` by.
+fn published_name(role: &RoleName, version: Version, consistent: bool) -> String {
+    if consistent && role.as_str() != "timestamp" { role.versioned_file_name(version) } else { role.file_name() }
 }
 
 /// The typed form of freshly created metadata for a new repository.
@@ -85,14 +97,26 @@ impl Repository {
         let lock = RepoLock::acquire(dir, crate::lock::WAIT)?;
         recover(dir)?;
         let config = RepoConfig::load(dir)?;
-        let root: Signed<Root> = read_metadata(dir, "root.json")?;
+        let (root, root_bytes) = read_metadata::<Root>(dir, "root.json")?;
+        let verified = VerifiedState::load(dir, &root.signed, &root_bytes);
+        let consistent = root.signed.consistent_snapshot();
+        // `VerifiedState::load` found root.json among the files it vouches for.
+        let mut covered: BTreeSet<RoleName> = verified.iter().map(|_| RoleName::root()).collect();
+        let mut cover = |role: RoleName, version: Version, bytes: &[u8]| {
+            if verified.as_ref().is_some_and(|v| v.covers(&published_name(&role, version, consistent), bytes)) {
+                covered.insert(role);
+            }
+        };
+        drop(root_bytes);
         let mut targets = BTreeMap::new();
         let mut queue = vec![RoleName::targets()];
         while let Some(role) = queue.pop() {
             if targets.contains_key(&role) {
                 continue;
             }
-            let md: Signed<Targets> = read_metadata(dir, &role.file_name())?;
+            let (md, bytes) = read_metadata::<Targets>(dir, &role.file_name())?;
+            cover(role.clone(), md.signed.common.version, &bytes);
+            drop(bytes);
             if let Some(delegations) = &md.signed.delegations {
                 match &delegations.roles {
                     DelegatedRoles::List(roles) => queue.extend(roles.iter().map(|r| r.name.clone())),
@@ -101,17 +125,23 @@ impl Repository {
             }
             targets.insert(role, md);
         }
+        let (snapshot, bytes) = read_metadata::<Snapshot>(dir, "snapshot.json")?;
+        cover(RoleName::snapshot(), snapshot.signed.common.version, &bytes);
+        let (timestamp, bytes) = read_metadata::<Timestamp>(dir, "timestamp.json")?;
+        cover(RoleName::timestamp(), timestamp.signed.common.version, &bytes);
         let repo = Repository {
             dir: dir.to_path_buf(),
             config,
             root,
             targets,
-            snapshot: read_metadata(dir, "snapshot.json")?,
-            timestamp: read_metadata(dir, "timestamp.json")?,
+            snapshot,
+            timestamp,
             now: Utc::now(),
             transaction: Transaction::new(),
             audit: Vec::new(),
             changed: BTreeSet::new(),
+            verified,
+            covered,
             _lock: Some(lock),
         };
         repo.check_signatures()?;
@@ -119,22 +149,25 @@ impl Repository {
     }
 
     /// Every role as loaded is signed by a threshold of the keys that may sign it, so a
-    /// change made by hand (by someone without the keys) is never signed onward.
+    /// change made by hand (by someone without the keys) is never signed onward. A role
+    /// whose bytes the signed record of the last verification covers was checked then.
     fn check_signatures(&self) -> Result<(), Error> {
-        let top = [
-            (RoleName::root(), &self.root.signatures, self.root.canonical_signed()),
-            (RoleName::snapshot(), &self.snapshot.signatures, self.snapshot.canonical_signed()),
-            (RoleName::timestamp(), &self.timestamp.signatures, self.timestamp.canonical_signed()),
-        ];
-        let delegated = self.targets.iter().map(|(role, md)| (role.clone(), &md.signatures, md.canonical_signed()));
-        for (role, signatures, message) in top.into_iter().chain(delegated) {
-            let report = check_threshold(self.authority(&role)?, signatures, &message);
-            if !report.is_met() {
-                return Err(Error::Tampered {
-                    file: format!("metadata/{}", role.file_name()),
-                    report: Box::new(report),
-                });
-            }
+        self.check_role(RoleName::root(), &self.root)?;
+        self.check_role(RoleName::snapshot(), &self.snapshot)?;
+        self.check_role(RoleName::timestamp(), &self.timestamp)?;
+        for (role, md) in &self.targets {
+            self.check_role(role.clone(), md)?;
+        }
+        Ok(())
+    }
+
+    fn check_role<T: Encode>(&self, role: RoleName, md: &Signed<T>) -> Result<(), Error> {
+        if self.covered.contains(&role) {
+            return Ok(());
+        }
+        let report = check_threshold(self.authority(&role)?, &md.signatures, &md.canonical_signed());
+        if !report.is_met() {
+            return Err(Error::Tampered { file: format!("metadata/{}", role.file_name()), report: Box::new(report) });
         }
         Ok(())
     }
@@ -179,6 +212,8 @@ impl Repository {
                 .chain(ceremony)
                 .collect(),
             changed: BTreeSet::new(),
+            verified: None,
+            covered: BTreeSet::new(),
             _lock: None,
         };
         repo.stage_root(root_signed)?;
@@ -363,10 +398,12 @@ impl Repository {
         self.open_keys_ahead(&changed, resign, keys)?;
         for role in &changed {
             let unsigned = self.targets[role].signed.clone();
-            let signed = self.sign(role, unsigned, keys)?;
+            // One canonical encoding serves the signatures and the audit entry's hash.
+            let (signed, message) = sign_with_message(role, unsigned, self.authority(role)?, keys)?;
             let bytes = pretty(&signed);
             self.transaction.write(format!("{}/{}", layout::METADATA, role.file_name()), bytes);
-            self.audit.push(AuditEvent::signed(role.as_str(), signed.signed.common.version, &signed));
+            let version = signed.signed.common.version;
+            self.audit.push(AuditEvent::signed_message(role.as_str(), version, &signed.signatures, &message));
             self.targets.insert(role.clone(), signed);
         }
         if !changed.is_empty() || self.snapshot_is_stale() {
@@ -407,10 +444,14 @@ impl Repository {
         let mut snapshot = self.snapshot.signed.clone();
         bump(&mut snapshot.common.version)?;
         snapshot.common.expires = self.expiry("snapshot");
+        // Each role as it will be written: staged bytes or the file as loaded.
         snapshot.meta = self
             .targets
             .iter()
-            .map(|(role, md)| (format!("{role}.json"), listing(md.signed.common.version, &pretty(md))))
+            .map(|(role, md)| {
+                let bytes = self.metadata_file(&role.file_name(), || pretty(md));
+                (format!("{role}.json"), listing(md.signed.common.version, &bytes))
+            })
             .collect();
         let signed = self.sign(&RoleName::snapshot(), snapshot, keys)?;
         self.transaction.write(format!("{}/snapshot.json", layout::METADATA), pretty(&signed));
@@ -429,12 +470,29 @@ impl Repository {
 
     /// Verifies the staged state as a client would, then writes it with the audit log.
     fn commit(mut self, keys: &mut KeyRing) -> Result<(), Error> {
-        crate::verify::verify_repository_state(&self)?;
+        let files = crate::verify::state_files(&self)?;
+        crate::verify::verify_state_files(&files, self.now)?;
         let log = AuditLog::open(&self.dir)?;
         let events = std::mem::take(&mut self.audit);
         let audit_key = keys.signer_at(&self.audit_source())?;
         log.stage(&events, audit_key, self.now, &mut self.transaction)?;
+        match audit_key {
+            Some(key) => VerifiedState::of(&files).stage(key, &mut self.transaction)?,
+            // An offline audit key vouches for nothing new: the next command checks all.
+            None => self.transaction.remove(crate::verified_state::FILE),
+        }
         self.transaction.commit(&self.dir)
+    }
+
+    /// Verifies the state as loaded before it is published: as a client would, unless
+    /// the signed record of the last verification covers every file of it, in which case
+    /// only expiry can have changed since.
+    pub fn verify_to_publish(&self) -> Result<(), Error> {
+        let files = crate::verify::state_files(self)?;
+        match &self.verified {
+            Some(record) if record.covers_all(&files) => crate::verify::check_expiry(self),
+            _ => crate::verify::verify_state_files(&files, self.now).map(|_| ()),
+        }
     }
 
     fn audit_source(&self) -> KeySource {
@@ -498,6 +556,16 @@ pub fn sign_with<T: Encode>(
     authority: RoleAuthority<'_>,
     keys: &mut KeyRing,
 ) -> Result<Signed<T>, Error> {
+    sign_with_message(role, value, authority, keys).map(|(signed, _)| signed)
+}
+
+/// [`sign_with`], also returning the canonical bytes signed.
+pub fn sign_with_message<T: Encode>(
+    role: &RoleName,
+    value: T,
+    authority: RoleAuthority<'_>,
+    keys: &mut KeyRing,
+) -> Result<(Signed<T>, Vec<u8>), Error> {
     let mut signed = Signed::unsigned(value);
     let message = signed.canonical_signed();
     for signer in keys.signers_for(authority.keyids)? {
@@ -509,7 +577,7 @@ pub fn sign_with<T: Encode>(
     if !report.is_met() {
         return Err(Error::Threshold { role: role.to_string(), report: Box::new(report) });
     }
-    Ok(signed)
+    Ok((signed, message))
 }
 
 /// How metadata files are written: indented JSON and a final newline.

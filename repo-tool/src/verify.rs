@@ -60,11 +60,22 @@ fn engine(e: DriveError<std::convert::Infallible>) -> Error {
     }
 }
 
+/// How far a verification goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Every metadata file, as a client's refresh and delegation walk check it.
+    Metadata,
+    /// ...and the delegation search for every target listed (which role a client finds
+    /// it in, and which targets it never finds), for the report `verify` prints.
+    EveryTarget,
+}
+
 /// Verifies a repository whose published files `get` returns by name, from `anchor`.
 pub fn verify_files(
     get: &dyn Fn(&str) -> Option<Vec<u8>>,
     anchor: &[u8],
     now: DateTime<Utc>,
+    depth: Depth,
 ) -> Result<(TrustedSet, Report), Error> {
     let mut files = Files { get };
     let mut refresh = Refresh::new(anchor, now, limits())?;
@@ -99,6 +110,9 @@ pub fn verify_files(
             queue.push(child);
         }
     }
+    if depth == Depth::Metadata {
+        return Ok((trusted, report));
+    }
     for path in paths {
         let mut search = TargetSearch::new(&mut trusted, path.clone())?;
         drive(&mut search, &mut files).map_err(engine)?;
@@ -110,8 +124,17 @@ pub fn verify_files(
     Ok((trusted, report))
 }
 
-/// Verifies the state a command is about to commit, from the first root.
-pub fn verify_repository_state(repo: &Repository) -> Result<Report, Error> {
+/// Verifies `files` (from [`state_files`]) from the first root, as a client would.
+pub fn verify_state_files(files: &BTreeMap<String, Vec<u8>>, now: DateTime<Utc>) -> Result<Report, Error> {
+    let anchor = files.get("1.root.json").ok_or_else(|| Error::Corrupt("no root v1".into()))?;
+    let (_, report) = verify_files(&|name| files.get(name).cloned(), anchor, now, Depth::Metadata)?;
+    Ok(report)
+}
+
+/// Every metadata file of the state a command is about to commit (or has loaded), by
+/// the name a client fetches it under: every root version, each targets role, snapshot
+/// and timestamp.
+pub fn state_files(repo: &Repository) -> Result<BTreeMap<String, Vec<u8>>, Error> {
     let roots = repo.root_history()?;
     let consistent = repo.root.signed.consistent_snapshot();
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -129,9 +152,25 @@ pub fn verify_repository_state(repo: &Repository) -> Result<Report, Error> {
     };
     files.insert(snapshot_name, repo.metadata_file("snapshot.json", || pretty(&repo.snapshot)));
     files.insert("timestamp.json".into(), repo.metadata_file("timestamp.json", || pretty(&repo.timestamp)));
-    let anchor = roots.first().map(|(_, b)| b.clone()).ok_or_else(|| Error::Corrupt("no root".into()))?;
-    let (_, report) = verify_files(&|name| files.get(name).cloned(), &anchor, repo.now)?;
-    Ok(report)
+    Ok(files)
+}
+
+/// No role of `repo` has expired at `repo.now` (what a client's check of a state whose
+/// signatures are known good still finds).
+pub fn check_expiry(repo: &Repository) -> Result<(), Error> {
+    let top = [
+        (RoleName::root(), &repo.root.signed.common),
+        (RoleName::timestamp(), &repo.timestamp.signed.common),
+        (RoleName::snapshot(), &repo.snapshot.signed.common),
+    ];
+    let delegated = repo.targets.iter().map(|(role, md)| (role.clone(), &md.signed.common));
+    for (role, common) in top.into_iter().chain(delegated) {
+        if common.expires.is_expired_at(repo.now) {
+            let (version, expires) = (common.version, common.expires);
+            return Err(Error::Verification(update_verifier::Error::Expired { role, version, expires }));
+        }
+    }
+    Ok(())
 }
 
 /// Verifies a published directory (`metadata/`, `targets/`) from a trusted root, and
@@ -139,7 +178,7 @@ pub fn verify_repository_state(repo: &Repository) -> Result<Report, Error> {
 pub fn verify_published(dir: &Path, anchor: &[u8], now: DateTime<Utc>, content: bool) -> Result<Report, Error> {
     let metadata = dir.join("metadata");
     let get = |name: &str| std::fs::read(metadata.join(name)).ok();
-    let (trusted, report) = verify_files(&get, anchor, now)?;
+    let (trusted, report) = verify_files(&get, anchor, now, Depth::EveryTarget)?;
     if content {
         let consistent = trusted.root().consistent_snapshot();
         for info in &report.targets {

@@ -105,3 +105,38 @@ fn a_private_key_file_readable_by_others_is_refused() {
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     tool.ok(&["targets", "add", "repo", "fw.bin"]);
 }
+
+/// The record of the last verified state (signed by the audit key) lets a command skip
+/// checking what it covers; a hand edit with the record's hash rewritten to match is
+/// still caught, because the rewritten record no longer carries the audit key's signature.
+#[test]
+fn a_hand_edit_with_a_forged_record_of_the_verified_state_is_never_signed() {
+    let tool = repository();
+    tool.write("fw.bin", b"genuine");
+    tool.ok(&["targets", "add", "repo", "fw.bin"]);
+    let repo = tool.path("repo");
+    let root_bytes = std::fs::read(repo.join("metadata/root.json")).unwrap();
+    let root: metadata_schemas::Signed<metadata_schemas::Root> =
+        metadata_schemas::Signed::decode_unverified(&root_bytes).unwrap();
+    let record = repo_tool::verified_state::VerifiedState::load(&repo, &root.signed, &root_bytes)
+        .expect("the last command left a record signed by the audit key, covering root.json");
+    let targets = std::fs::read(repo.join("metadata/targets.json")).unwrap();
+    assert!(record.covers("2.targets.json", &targets), "it vouches for the targets just signed");
+
+    let mut edited: serde_json::Value = serde_json::from_slice(&targets).unwrap();
+    edited["signed"]["targets"]["fw.bin"]["length"] = serde_json::json!(1);
+    let edited = serde_json::to_vec_pretty(&edited).unwrap();
+    std::fs::write(repo.join("metadata/targets.json"), &edited).unwrap();
+    let path = repo.join(repo_tool::verified_state::FILE);
+    let mut forged: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let hash = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(&edited));
+    forged["signed"]["files"]["2.targets.json"] = serde_json::json!(hash);
+    std::fs::write(&path, serde_json::to_vec_pretty(&forged).unwrap()).unwrap();
+    let before = common::tree(&repo);
+    for command in [&["targets", "add", "repo", "fw.bin", "--path", "x.bin"][..], &["publish", "repo", "out"]] {
+        let stderr = tool.fails(command);
+        assert!(stderr.contains("metadata/targets.json was changed outside repo-tool"), "{command:?}: {stderr}");
+    }
+    assert_eq!(common::tree(&repo), before, "nothing was signed or written");
+    assert!(!tool.path("out/metadata").exists(), "nothing was published");
+}
