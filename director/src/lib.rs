@@ -11,6 +11,7 @@ pub mod limits;
 pub mod manifest;
 pub mod metrics;
 pub mod repo;
+pub mod rollout;
 pub mod server;
 pub mod service;
 pub mod setup;
