@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod repo;
 pub mod rollout;
+pub mod selector;
 pub mod server;
 pub mod service;
 pub mod setup;
