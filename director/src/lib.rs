@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod encryption;
 pub mod images;
+pub mod inventory;
 pub mod keys;
 pub mod limits;
 pub mod manifest;

@@ -95,6 +95,36 @@ enum Command {
         /// (the last: its X25519 image decryption key). Repeatable.
         #[arg(long = "ecu", required = true)]
         ecus: Vec<String>,
+        /// A tag (`beta`, `fleet-7`). Repeatable.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// An attribute, as NAME=VALUE (`region=EU`, `hw_rev=B`). Repeatable.
+        #[arg(long = "attr", value_name = "NAME=VALUE")]
+        attributes: Vec<String>,
+    },
+    /// List the vehicles a selector or a saved group takes (as `GET /vehicles` does):
+    /// VIN, last check-in, tags, attributes and what each ECU runs.
+    #[command(
+        after_help = "Examples:\n  director vehicles director-data --selector 'attr.region==EU;installed.brake-hw==brake-1.*'\n  director vehicles director-data --group rev-b --json"
+    )]
+    Vehicles {
+        /// The data directory.
+        dir: PathBuf,
+        /// A selector: `field op value` joined by `;` (and) and `,` (or).
+        #[arg(long, default_value = "")]
+        selector: String,
+        /// A saved group instead.
+        #[arg(long, conflicts_with = "selector")]
+        group: Option<String>,
+        /// Most vehicles to list.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Start after this VIN (the `next` of the page before).
+        #[arg(long, default_value = "")]
+        after: String,
+        /// Print JSON, as the API answers.
+        #[arg(long)]
+        json: bool,
     },
     /// Assign images directly in the data directory (as `POST /assignments` does).
     Assign {
@@ -213,7 +243,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("director root v{version} installed; vehicles re-signed");
             Ok(())
         }
-        Command::Register { dir, vin, primary, ecus } => {
+        Command::Vehicles { dir, selector, group, limit, after, json } => {
+            let service = setup::open(&dir).await?;
+            vehicles(&service, &selector, group.as_deref(), (&after, limit), json).await
+        }
+        Command::Register { dir, vin, primary, ecus, tags, attributes } => {
             let mut list = Vec::new();
             for ecu in &ecus {
                 let parts: Vec<&str> = ecu.split(':').collect();
@@ -242,7 +276,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 });
             }
             let service = setup::open(&dir).await?;
-            let new = director::service::NewVehicle { vin, primary_ecu_serial: primary, ecus: list };
+            let attributes = attributes
+                .iter()
+                .map(|a| {
+                    a.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .ok_or(format!("--attr {a}: NAME=VALUE"))
+                })
+                .collect::<Result<_, _>>()?;
+            let new = director::service::NewVehicle { vin, primary_ecu_serial: primary, ecus: list, tags, attributes };
             let token = service.register("admin:cli", new).await.map_err(|e| format!("{e:?}"))?;
             println!("{token}");
             Ok(())
@@ -341,4 +383,41 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `director vehicles`: a page of the inventory, as a table or as the API's JSON.
+async fn vehicles(
+    service: &director::service::Director,
+    selector: &str,
+    group: Option<&str>,
+    (after, limit): (&str, usize),
+    json: bool,
+) -> Result<(), String> {
+    let selector = match group {
+        Some(name) => service.group_selector(name).await.map_err(|e| format!("{e:?}"))?,
+        None => director::selector::parse(selector).map_err(|e| e.to_string())?,
+    };
+    let page = service.list_vehicles(&selector, after, limit.max(1)).await.map_err(|e| format!("{e:?}"))?;
+    if json {
+        let vehicles: Vec<serde_json::Value> = page.vehicles.iter().map(director::inventory::row_json).collect();
+        println!("{}", serde_json::json!({"vehicles": vehicles, "next": page.next}));
+        return Ok(());
+    }
+    for row in &page.vehicles {
+        let seen = match row.last_seen {
+            0 => "never".to_string(),
+            t => chrono::DateTime::from_timestamp(t, 0)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default(),
+        };
+        let attributes: Vec<String> = row.labels.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let ecus: Vec<String> =
+            row.ecus.iter().map(|e| format!("{}={}", e.hardware_id, e.installed.as_deref().unwrap_or("-"))).collect();
+        println!("{}  {seen}  [{}]  {}  {}", row.vin, row.labels.tags.join(","), attributes.join(" "), ecus.join(" "));
+    }
+    match &page.next {
+        Some(next) => println!("{} vehicle(s); more after {next} (--after {next})", page.vehicles.len()),
+        None => println!("{} vehicle(s)", page.vehicles.len()),
+    }
+    Ok(())
 }

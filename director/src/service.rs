@@ -50,7 +50,7 @@ impl From<RepoError> for ServiceError {
     }
 }
 
-type Result<T> = std::result::Result<T, ServiceError>;
+pub(crate) type Result<T> = std::result::Result<T, ServiceError>;
 
 /// A vehicle to register.
 #[derive(Clone, Debug, Deserialize)]
@@ -62,6 +62,12 @@ pub struct NewVehicle {
     pub primary_ecu_serial: String,
     /// The vehicle's ECUs.
     pub ecus: Vec<NewEcu>,
+    /// Its tags (`beta`, `fleet-7`...).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Its attributes (`region`, `hw_rev`...).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// One ECU of a vehicle to register.
@@ -137,7 +143,7 @@ fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-fn valid_name(what: &str, value: &str) -> Result<()> {
+pub(crate) fn valid_name(what: &str, value: &str) -> Result<()> {
     if value.is_empty() || value.len() > 128 || value.chars().any(|c| c.is_control() || c == '/') {
         return Err(ServiceError::Invalid(format!(
             "{what} {value:?}: 1 to 128 characters, no '/' or control characters"
@@ -253,11 +259,14 @@ impl Director {
         if !ecus.iter().any(|e| e.serial == new.primary_ecu_serial) {
             return Err(ServiceError::Invalid(format!("the primary {} is not among the ECUs", new.primary_ecu_serial)));
         }
+        let mut labels = crate::store::Labels { tags: new.tags.clone(), attributes: new.attributes.clone() };
+        crate::inventory::valid_labels(&mut labels)?;
         let token = format!("{}:{}", new.vin, crate::config::new_token());
         let now = now();
         let _order = self.ordered(&new.vin).await;
         let mut tx = self.store.begin().await?;
         tx.insert_vehicle(&new.vin, &new.primary_ecu_serial, &token_hash(&token), now.timestamp()).await?;
+        tx.set_labels(&new.vin, &labels).await?;
         for ecu in &ecus {
             tx.insert_ecu(&new.vin, ecu).await?;
         }

@@ -186,6 +186,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "admin tokens", include_str!("../migrations/0002_admin_tokens.sql")),
     (3, "encryption", include_str!("../migrations/0003_encryption.sql")),
+    (4, "inventory", include_str!("../migrations/0004_inventory.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -449,6 +450,8 @@ pub struct Tx {
 }
 
 mod encryption;
+mod inventory;
+pub use inventory::{Group, InventoryRow, Labels};
 
 impl Tx {
     /// The vehicle, locked until the transaction ends (PostgreSQL; SQLite has one writer).

@@ -14,7 +14,7 @@ use super::{ApiError, auth};
 use crate::config::Role;
 use crate::service::{Director, NewAssignments, NewVehicle};
 
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}")))
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod device;
 mod encryption;
 mod files;
+mod inventory;
 
 use std::sync::Arc;
 
@@ -84,6 +85,9 @@ fn route_name(path: &str) -> &'static str {
         "/api/v1/admin/vehicles",
         "/api/v1/admin/vehicles/{vin}",
         "/api/v1/admin/vehicles/{vin}/events",
+        "/api/v1/admin/vehicles/{vin}/labels",
+        "/api/v1/admin/groups",
+        "/api/v1/admin/groups/{name}",
         "/api/v1/admin/assignments",
         "/api/v1/admin/assignments/{vin}",
         "/api/v1/admin/audit",
@@ -103,7 +107,10 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/vehicles/{vin}/manifest", put(device::manifest))
         .route("/api/v1/repo/{file}", get(files::metadata))
         .route("/api/v1/repo/targets/{*path}", get(files::target))
-        .route("/api/v1/admin/vehicles", post(admin::register))
+        .route("/api/v1/admin/vehicles", post(admin::register).get(inventory::list))
+        .route("/api/v1/admin/vehicles/{vin}/labels", put(inventory::set_labels))
+        .route("/api/v1/admin/groups", get(inventory::groups))
+        .route("/api/v1/admin/groups/{name}", put(inventory::save_group).delete(inventory::delete_group))
         .route("/api/v1/admin/vehicles/{vin}", get(admin::vehicle))
         .route("/api/v1/admin/vehicles/{vin}/events", get(admin::events))
         .route("/api/v1/admin/assignments", post(admin::assign))

@@ -141,6 +141,18 @@ impl Director {
         (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Any admin request (`PUT`, `DELETE`...) with a JSON body.
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}/api/v1/admin{path}", self.url);
+        let r = self.http.request(method, url).bearer_auth(&self.admin).json(&body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     pub async fn admin_get(&self, path: &str) -> (u16, serde_json::Value) {
         let r =
             self.http.get(format!("{}/api/v1/admin{path}", self.url)).bearer_auth(&self.admin).send().await.unwrap();

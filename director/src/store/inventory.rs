@@ -1,0 +1,178 @@
+//! The store's part of the fleet inventory: each vehicle's tags and attributes, saved
+//! groups, and vehicles read in VIN order a batch at a time with what a selector looks at.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, Tx};
+
+/// An operator's labels of one vehicle.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Labels {
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// Attributes by name.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// One ECU as the inventory lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InventoryEcu {
+    /// Its serial.
+    pub serial: String,
+    /// Its hardware id.
+    pub hardware_id: String,
+    /// The image path it last reported running.
+    pub installed: Option<String>,
+    /// The attack code it last reported (0: none).
+    pub attack: i64,
+}
+
+/// One vehicle as the inventory lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InventoryRow {
+    /// Its VIN.
+    pub vin: String,
+    /// When it was registered (Unix seconds).
+    pub registered: i64,
+    /// When its last manifest was accepted (Unix seconds; 0: never).
+    pub last_seen: i64,
+    /// Its labels.
+    pub labels: Labels,
+    /// Its ECUs, by serial.
+    pub ecus: Vec<InventoryEcu>,
+}
+
+/// A saved selector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// Its name.
+    pub name: String,
+    /// The selector, as written.
+    pub selector: String,
+    /// When it was saved (Unix seconds).
+    pub created: i64,
+}
+
+/// The image path of an ECU's `installed` column (the report's JSON image entry).
+fn installed_path(installed: Option<String>) -> Result<Option<String>> {
+    let Some(text) = installed else { return Ok(None) };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("installed image entry".into()))?;
+    Ok(value.get("filepath").and_then(|p| p.as_str()).map(String::from))
+}
+
+impl Store {
+    /// Up to `limit` vehicles after `after` in VIN order, with their labels and ECUs.
+    pub async fn inventory_batch(&self, after: &str, limit: i64) -> Result<Vec<InventoryRow>> {
+        let rows =
+            sqlx::query("SELECT vin, registered, manifest_time FROM vehicles WHERE vin > $1 ORDER BY vin LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+        let mut batch = Vec::with_capacity(rows.len());
+        let mut index = BTreeMap::new();
+        for row in &rows {
+            let vin: String = row.try_get("vin")?;
+            index.insert(vin.clone(), batch.len());
+            let (registered, last_seen) = (row.try_get("registered")?, row.try_get("manifest_time")?);
+            batch.push(InventoryRow { vin, registered, last_seen, labels: Labels::default(), ecus: Vec::new() });
+        }
+        let Some(last) = batch.last().map(|r| r.vin.clone()) else { return Ok(batch) };
+        let range = |sql: &'static str| sqlx::query(sql).bind(after.to_string()).bind(last.clone());
+        let ecus = "SELECT vin, serial, hardware_id, installed, attack FROM ecus WHERE vin > $1 AND vin <= $2 ORDER BY vin, serial";
+        for row in range(ecus).fetch_all(&self.read).await? {
+            let vin: String = row.try_get("vin")?;
+            let ecu = InventoryEcu {
+                serial: row.try_get("serial")?,
+                hardware_id: row.try_get("hardware_id")?,
+                installed: installed_path(row.try_get("installed")?)?,
+                attack: row.try_get("attack")?,
+            };
+            batch[index[&vin]].ecus.push(ecu);
+        }
+        let tags = "SELECT vin, tag FROM vehicle_tags WHERE vin > $1 AND vin <= $2 ORDER BY vin, tag";
+        for row in range(tags).fetch_all(&self.read).await? {
+            let vin: String = row.try_get("vin")?;
+            batch[index[&vin]].labels.tags.push(row.try_get("tag")?);
+        }
+        let attributes = "SELECT vin, name, value FROM vehicle_attributes WHERE vin > $1 AND vin <= $2";
+        for row in range(attributes).fetch_all(&self.read).await? {
+            let vin: String = row.try_get("vin")?;
+            batch[index[&vin]].labels.attributes.insert(row.try_get("name")?, row.try_get("value")?);
+        }
+        Ok(batch)
+    }
+
+    /// A vehicle's labels.
+    pub async fn labels(&self, vin: &str) -> Result<Labels> {
+        let mut labels = Labels::default();
+        let tags = sqlx::query("SELECT tag FROM vehicle_tags WHERE vin = $1 ORDER BY tag").bind(vin);
+        for row in tags.fetch_all(&self.read).await? {
+            labels.tags.push(row.try_get("tag")?);
+        }
+        let attributes = sqlx::query("SELECT name, value FROM vehicle_attributes WHERE vin = $1").bind(vin);
+        for row in attributes.fetch_all(&self.read).await? {
+            labels.attributes.insert(row.try_get("name")?, row.try_get("value")?);
+        }
+        Ok(labels)
+    }
+
+    /// Every saved group, by name.
+    pub async fn groups(&self) -> Result<Vec<Group>> {
+        let rows = sqlx::query("SELECT name, selector, created FROM vehicle_groups ORDER BY name")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Group { name: r.try_get("name")?, selector: r.try_get("selector")?, created: r.try_get("created")? })
+            })
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Replaces a vehicle's labels.
+    pub async fn set_labels(&mut self, vin: &str, labels: &Labels) -> Result<()> {
+        sqlx::query("DELETE FROM vehicle_tags WHERE vin = $1").bind(vin).execute(&mut *self.tx).await?;
+        sqlx::query("DELETE FROM vehicle_attributes WHERE vin = $1").bind(vin).execute(&mut *self.tx).await?;
+        for tag in &labels.tags {
+            sqlx::query("INSERT INTO vehicle_tags (vin, tag) VALUES ($1, $2)")
+                .bind(vin)
+                .bind(tag)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        for (name, value) in &labels.attributes {
+            sqlx::query("INSERT INTO vehicle_attributes (vin, name, value) VALUES ($1, $2, $3)")
+                .bind(vin)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Saves a group (replacing one of the same name).
+    pub async fn put_group(&mut self, group: &Group) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO vehicle_groups (name, selector, created) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET selector = excluded.selector, created = excluded.created",
+        )
+        .bind(&group.name)
+        .bind(&group.selector)
+        .bind(group.created)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a group; whether there was one.
+    pub async fn delete_group(&mut self, name: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM vehicle_groups WHERE name = $1").bind(name).execute(&mut *self.tx).await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
