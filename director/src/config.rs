@@ -65,6 +65,8 @@ pub struct AdminToken {
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Reads `/metrics` only: a Prometheus scraper's token.
+    Metrics,
     /// Reads only.
     Viewer,
     /// Registers vehicles and assigns images.
@@ -77,6 +79,7 @@ impl Role {
     /// The role's name, as in the configuration and the CLI.
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Metrics => "metrics",
             Role::Viewer => "viewer",
             Role::Operator => "operator",
             Role::Admin => "admin",
@@ -85,7 +88,7 @@ impl Role {
 
     /// A role from its name.
     pub fn parse(name: &str) -> Option<Role> {
-        [Role::Viewer, Role::Operator, Role::Admin].into_iter().find(|r| r.as_str() == name)
+        [Role::Metrics, Role::Viewer, Role::Operator, Role::Admin].into_iter().find(|r| r.as_str() == name)
     }
 }
 

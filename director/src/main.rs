@@ -175,7 +175,7 @@ enum Command {
         /// A name for the audit log.
         #[arg(long)]
         name: String,
-        /// viewer, operator or admin.
+        /// metrics (reads /metrics only, for a scraper), viewer, operator or admin.
         #[arg(long, default_value = "viewer")]
         role: String,
     },
@@ -345,7 +345,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::AdminToken { dir, name, role } => {
-            let role = Role::parse(&role).ok_or_else(|| format!("--role {role}: viewer, operator or admin"))?;
+            let role =
+                Role::parse(&role).ok_or_else(|| format!("--role {role}: metrics, viewer, operator or admin"))?;
             let service = setup::open(&dir).await?;
             let token = service.add_admin_token("admin:cli", &name, role).await.map_err(|e| format!("{e:?}"))?;
             println!("{token}");

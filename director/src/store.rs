@@ -246,6 +246,12 @@ impl Store {
         Ok(Store { read, write, backend })
     }
 
+    /// Whether the database answers a query.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").fetch_one(&self.read).await?;
+        Ok(())
+    }
+
     /// The database kind.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -100,6 +100,26 @@ pub async fn cancel(
     Ok(Json(json!({"vin": vin, "cancelled": cancelled})).into_response())
 }
 
+/// `GET /healthz`: the process answers (no credentials: for a load balancer or an
+/// orchestrator's liveness probe).
+pub async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+/// `GET /readyz`: whether requests can be served now: the database answers. 503 with
+/// the reason when it does not (no credentials: a readiness probe).
+pub async fn readyz(State(director): State<Arc<Director>>) -> Response {
+    let answer = match tokio::time::timeout(READY_WITHIN, director.store.ping()).await {
+        Ok(Ok(())) => return Json(json!({"status": "ready", "database": "ok"})).into_response(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", READY_WITHIN.as_secs()),
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "not ready", "database": answer}))).into_response()
+}
+
+/// How long `/readyz` waits for the database (a probe must not hang).
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `GET /audit`: the hash-chained log.
 pub async fn audit(
     State(director): State<Arc<Director>>,
@@ -118,9 +138,10 @@ pub async fn audit(
     Ok(Json(json!({"entries": entries})).into_response())
 }
 
-/// `GET /metrics`: Prometheus text.
+/// `GET /metrics` (and `/api/v1/admin/metrics`): Prometheus text, for any administrator
+/// token, a scraper's (`metrics` role) included.
 pub async fn metrics(State(director): State<Arc<Director>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    auth::admin(&director, &headers, Role::Viewer).await?;
+    auth::admin(&director, &headers, Role::Metrics).await?;
     let counts = director.store.assignment_counts().await.map_err(internal)?;
     Ok(([("content-type", "text/plain; version=0.0.4")], director.metrics.render(&counts)).into_response())
 }

@@ -93,6 +93,9 @@ fn route_name(path: &str) -> &'static str {
         "/api/v1/admin/audit",
         "/api/v1/admin/metrics",
         "/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/metrics",
     ];
     ROUTES.iter().find(|r| **r == path).copied().unwrap_or("other")
 }
@@ -102,6 +105,9 @@ pub fn router(director: Arc<Director>) -> Router {
     let max_body = director.config.max_body;
     Router::new()
         .route("/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
+        .route("/healthz", get(admin::healthz))
+        .route("/readyz", get(admin::readyz))
+        .route("/metrics", get(admin::metrics))
         .route("/api/v1/vehicles/{vin}/director/{file}", get(device::director_file))
         .route("/api/v1/vehicles/{vin}/director/targets/{name}", get(files::ciphertext))
         .route("/api/v1/vehicles/{vin}/manifest", put(device::manifest))
