@@ -3,6 +3,7 @@
 //! the image repository that repo-tool publishes.
 
 pub mod api;
+pub mod assignment;
 pub mod config;
 pub mod encryption;
 pub mod images;

@@ -33,7 +33,7 @@ impl Metrics {
     }
 
     /// The Prometheus text, with `assignments` (state, count) from the database.
-    pub fn render(&self, assignments: &[(String, i64)]) -> String {
+    pub fn render(&self, assignments: &[(crate::assignment::AssignmentState, i64)]) -> String {
         let mut out = String::new();
         out.push_str("# HELP director_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE director_requests_total counter\n");

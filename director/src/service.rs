@@ -9,6 +9,7 @@ use metadata_schemas::{Decode, Encode, json};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::assignment::AssignmentState;
 use crate::config::{Config, token_hash};
 use crate::encryption::{ContentKeyRecord, Encryption, Policy};
 use crate::images::ImageRepository;
@@ -107,7 +108,7 @@ pub struct NewAssignments {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Ingested {
     /// Assignments that this manifest completed (installed) or failed.
-    pub resolved: Vec<(String, String)>,
+    pub resolved: Vec<(String, AssignmentState)>,
     /// Whether new director metadata was issued.
     pub issued: bool,
     /// A signed time attestation carrying the reports' nonces (canonical JSON), when the
@@ -351,8 +352,8 @@ impl Director {
         let mut added = Vec::new();
         for ecu in &ecus {
             let Some((path, file, counter)) = entries.get(&ecu.hardware_id) else { continue };
-            for old in existing.iter().filter(|a| a.serial == ecu.serial && a.state == "queued") {
-                tx.set_assignment_state(&old.id, "cancelled", None, now.timestamp()).await?;
+            for old in existing.iter().filter(|a| a.serial == ecu.serial && a.state == AssignmentState::Queued) {
+                tx.set_assignment_state(&old.id, AssignmentState::Cancelled, None, now.timestamp()).await?;
             }
             let a = Assignment {
                 id: crate::config::new_token()[..32].to_string(),
@@ -362,7 +363,7 @@ impl Director {
                 target_file: file.clone(),
                 hardware_id: ecu.hardware_id.clone(),
                 release_counter: *counter as i64,
-                state: "queued".into(),
+                state: AssignmentState::Queued,
                 previous: None,
                 created: now.timestamp(),
                 updated: now.timestamp(),
@@ -379,7 +380,7 @@ impl Director {
         tx.event(vin, "assigned", &detail, now.timestamp()).await?;
         tx.audit(actor, "assign", &detail, now.timestamp()).await?;
         if self.issue_queued(tx, &vehicle, &ecus, now).await? {
-            added.iter_mut().for_each(|a| a.state = "issued".into());
+            added.iter_mut().for_each(|a| a.state = AssignmentState::Issued);
         }
         Ok(added)
     }
@@ -490,18 +491,18 @@ impl Director {
     /// Issues the queued assignments if no bundle is outstanding (partial-bundle safety).
     async fn issue_queued(&self, tx: &mut Tx, vehicle: &Vehicle, ecus: &[Ecu], now: DateTime<Utc>) -> Result<bool> {
         let all = tx.assignments(&vehicle.vin).await?;
-        if all.iter().any(|a| a.state == "issued") {
+        if all.iter().any(|a| a.state == AssignmentState::Issued) {
             return Ok(false);
         }
-        let queued: Vec<Assignment> = all.into_iter().filter(|a| a.state == "queued").collect();
+        let queued: Vec<Assignment> = all.into_iter().filter(|a| a.state == AssignmentState::Queued).collect();
         if queued.is_empty() {
             return Ok(false);
         }
         let mut issued = Vec::with_capacity(queued.len());
         for mut a in queued {
             let previous = ecus.iter().find(|e| e.serial == a.serial).and_then(|e| e.installed.clone());
-            tx.set_assignment_state(&a.id, "issued", previous.as_deref(), now.timestamp()).await?;
-            a.state = "issued".into();
+            tx.set_assignment_state(&a.id, AssignmentState::Issued, previous.as_deref(), now.timestamp()).await?;
+            a.state = AssignmentState::Issued;
             a.previous = previous;
             issued.push(a);
         }
@@ -526,12 +527,11 @@ impl Director {
         let _order = self.ordered(vin).await;
         let mut tx = self.store.begin().await?;
         let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
-        let open: Vec<Assignment> =
-            tx.assignments(vin).await?.into_iter().filter(|a| a.state == "queued" || a.state == "issued").collect();
+        let open: Vec<Assignment> = tx.assignments(vin).await?.into_iter().filter(|a| a.state.is_open()).collect();
         for a in &open {
-            tx.set_assignment_state(&a.id, "cancelled", None, now.timestamp()).await?;
+            tx.set_assignment_state(&a.id, AssignmentState::Cancelled, None, now.timestamp()).await?;
         }
-        if open.iter().any(|a| a.state == "issued") {
+        if open.iter().any(|a| a.state == AssignmentState::Issued) {
             repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
         }
         let detail = json!({"vin": vin, "cancelled": open.len()}).to_string();
@@ -594,27 +594,7 @@ impl Director {
         }
         let manifest_text = String::from_utf8_lossy(bytes);
         tx.set_manifest(vin, &manifest_text, now.timestamp(), accepted.latest_time.max(vehicle.reported_time)).await?;
-        let mut resolved = Vec::new();
-        for a in tx.issued_assignments(vin).await? {
-            let Some(report) = accepted.reports.iter().find(|r| r.serial == a.serial) else { continue };
-            let state = if installs(&a, &report.installed) {
-                "installed"
-            } else if report.attack != 0 {
-                "failed"
-            } else if a.previous.is_none() {
-                // Issued before the director knew what the ECU ran: this is the old image.
-                tx.set_assignment_state(&a.id, "issued", Some(&report.installed), now.timestamp()).await?;
-                continue;
-            } else if a.previous.as_deref() != Some(report.installed.as_str()) {
-                "failed" // neither the old nor the new image
-            } else {
-                continue; // not installed yet
-            };
-            tx.set_assignment_state(&a.id, state, None, now.timestamp()).await?;
-            let detail = json!({"ecu": a.serial, "target": a.target, "state": state}).to_string();
-            tx.event(vin, &format!("assignment-{state}"), &detail, now.timestamp()).await?;
-            resolved.push((a.serial.clone(), state.to_string()));
-        }
+        let resolved = resolve_assignments(&mut tx, vin, &accepted, now.timestamp()).await?;
         let digest = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
         tx.audit(
             &format!("vehicle:{vin}"),
@@ -629,8 +609,8 @@ impl Director {
                 tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::Internal("vehicle vanished".into()))?;
             let ecus = tx.ecus(vin).await?;
             issued = self.issue_queued(&mut tx, &vehicle, &ecus, now).await?;
-            let still_issued = tx.assignments(vin).await?.iter().any(|a| a.state == "issued");
-            if !issued && !still_issued && resolved.iter().any(|(_, s)| s == "failed") {
+            let still_issued = tx.assignments(vin).await?.iter().any(|a| a.state == AssignmentState::Issued);
+            if !issued && !still_issued && resolved.iter().any(|(_, s)| *s == AssignmentState::Failed) {
                 // A failed image leaves the director targets so the ECU stops retrying it.
                 repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
                 issued = true;
@@ -700,7 +680,7 @@ impl Director {
             let mut tx = self.store.begin().await?;
             let Some(vehicle) = tx.lock_vehicle(vin).await? else { continue };
             let issued: Vec<Assignment> =
-                tx.assignments(vin).await?.into_iter().filter(|a| a.state == "issued").collect();
+                tx.assignments(vin).await?.into_iter().filter(|a| a.state == AssignmentState::Issued).collect();
             let versions =
                 repo::publish(&mut tx, &vehicle, &issued, &self.signers, &self.config.lifetimes, now).await?;
             tx.audit(
@@ -765,18 +745,33 @@ fn check_token(stored: &str, token: Option<&str>) -> Result<()> {
 /// An assignment as the admin API shows it.
 pub fn assignment_json(a: &Assignment) -> serde_json::Value {
     json!({"id": a.id, "vin": a.vin, "ecu": a.serial, "target": a.target, "hardware_id": a.hardware_id,
-           "release_counter": a.release_counter, "state": a.state, "created": a.created, "updated": a.updated})
+           "release_counter": a.release_counter, "state": a.state.as_str(), "created": a.created, "updated": a.updated})
 }
 
 /// Whether a report's installed image (canonical JSON) is the assigned one.
-fn installs(a: &Assignment, installed: &str) -> bool {
-    let (Ok(report), Ok(target)) = (
-        serde_json::from_str::<serde_json::Value>(installed),
-        serde_json::from_str::<serde_json::Value>(&a.target_file),
-    ) else {
-        return false;
-    };
-    report["filepath"] == a.target.as_str()
-        && report["length"] == target["length"]
-        && report["hashes"] == target["hashes"]
+/// Moves the vehicle's issued assignments on as its accepted reports say
+/// ([`crate::assignment::on_report`]); the ones resolved, by ECU.
+async fn resolve_assignments(
+    tx: &mut Tx,
+    vin: &str,
+    accepted: &manifest::Accepted,
+    now: i64,
+) -> Result<Vec<(String, AssignmentState)>> {
+    let mut resolved = Vec::new();
+    for a in tx.issued_assignments(vin).await? {
+        let Some(report) = accepted.reports.iter().find(|r| r.serial == a.serial) else { continue };
+        let wanted = crate::assignment::Image::from_json(Some(&a.target), &a.target_file).ok_or_else(|| {
+            ServiceError::Internal(format!("assignment {}: a target entry without length or hashes", a.id))
+        })?;
+        let outcome = crate::assignment::on_report(&wanted, a.previous.as_deref(), &report.installed, report.attack);
+        if outcome == crate::assignment::Outcome::LearnedPrevious {
+            tx.set_assignment_state(&a.id, AssignmentState::Issued, Some(&report.installed), now).await?;
+        }
+        let Some(state) = outcome.state() else { continue };
+        tx.set_assignment_state(&a.id, state, None, now).await?;
+        let detail = json!({"ecu": a.serial, "target": a.target, "state": state.as_str()}).to_string();
+        tx.event(vin, &format!("assignment-{state}"), &detail, now).await?;
+        resolved.push((a.serial.clone(), state));
+    }
+    Ok(resolved)
 }

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
 
+use crate::assignment::AssignmentState;
 use crate::config::Role;
 
 /// Which database the store runs on.
@@ -122,8 +123,8 @@ pub struct Assignment {
     pub hardware_id: String,
     /// The image's release counter.
     pub release_counter: i64,
-    /// queued, issued, installed, failed or cancelled.
-    pub state: String,
+    /// Where it is.
+    pub state: AssignmentState,
     /// The image the ECU reported when the assignment was issued (JSON).
     pub previous: Option<String>,
     /// Created and last changed (Unix seconds).
@@ -383,11 +384,18 @@ impl Store {
     }
 
     /// Assignments by state, for metrics.
-    pub async fn assignment_counts(&self) -> Result<Vec<(String, i64)>> {
+    pub async fn assignment_counts(&self) -> Result<Vec<(AssignmentState, i64)>> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM assignments GROUP BY state ORDER BY state")
             .fetch_all(&self.read)
             .await?;
-        rows.iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("state")?;
+                let state = AssignmentState::parse(&name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("assignment state {name:?}")))?;
+                Ok((state, r.try_get("n")?))
+            })
+            .collect()
     }
 }
 
@@ -441,7 +449,10 @@ fn assignment(r: &sqlx::any::AnyRow) -> Result<Assignment> {
         target_file: r.try_get("target_file")?,
         hardware_id: r.try_get("hardware_id")?,
         release_counter: r.try_get("release_counter")?,
-        state: r.try_get("state")?,
+        state: {
+            let name: String = r.try_get("state")?;
+            AssignmentState::parse(&name).ok_or_else(|| StoreError::Corrupt(format!("assignment state {name:?}")))?
+        },
         previous: r.try_get("previous")?,
         created: r.try_get("created")?,
         updated: r.try_get("updated")?,
@@ -630,7 +641,7 @@ impl Tx {
         .bind(&a.target_file)
         .bind(&a.hardware_id)
         .bind(a.release_counter)
-        .bind(&a.state)
+        .bind(a.state.as_str())
         .bind(&a.previous)
         .bind(a.created)
         .bind(a.updated)
@@ -643,12 +654,12 @@ impl Tx {
     pub async fn set_assignment_state(
         &mut self,
         id: &str,
-        state: &str,
+        state: AssignmentState,
         previous: Option<&str>,
         now: i64,
     ) -> Result<()> {
         sqlx::query("UPDATE assignments SET state = $1, previous = COALESCE($2, previous), updated = $3 WHERE id = $4")
-            .bind(state)
+            .bind(state.as_str())
             .bind(previous)
             .bind(now)
             .bind(id)

@@ -39,7 +39,8 @@ pub async fn manifest(
     let peer = peer.map(|Extension(p)| p).unwrap_or_default();
     let claim = auth::claim(&director, &headers, &peer, Some(&vin))?;
     let ingested = director.ingest(&vin, claim.token_hash.as_deref(), &body).await?;
-    let resolved: Vec<_> = ingested.resolved.iter().map(|(ecu, state)| json!({"ecu": ecu, "state": state})).collect();
+    let resolved: Vec<_> =
+        ingested.resolved.iter().map(|(ecu, state)| json!({"ecu": ecu, "state": state.as_str()})).collect();
     let answer = json!({"accepted": true, "resolved": resolved, "new_metadata": ingested.issued,
         "time_attestation": ingested.time_attestation});
     Ok(Json(answer).into_response())
