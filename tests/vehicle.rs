@@ -30,6 +30,20 @@ fn an_assignment_installs_on_every_ecu_in_two_cycles() {
     assert!(!primary.own_image().on_trial(), "a healthy cycle confirms the primary's image");
     assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{:?}", vehicle.running());
     assert!(vehicle.assignment_states().values().all(|s| s == "installed"), "{:?}", vehicle.assignment_states());
+    // Each ECU's signed report says whether its image is confirmed: the secondaries had
+    // confirmed before they reported; the primary reported while on trial, then confirmed.
+    let said = |status: &serde_json::Value, serial: &str| {
+        let ecu = status["ecus"].as_array().unwrap().iter().find(|e| e["serial"] == serial).unwrap();
+        let text = |v: &serde_json::Value| v.as_str().map(String::from);
+        (text(&ecu["status"]["boot_state"]), text(&ecu["status"]["install_result"]))
+    };
+    let status = vehicle.status();
+    let confirmed_ok = (Some("confirmed".to_string()), Some("ok".to_string()));
+    assert_eq!(said(&status, "brake-1"), confirmed_ok, "{status}");
+    assert_eq!(said(&status, "wiper-1"), confirmed_ok, "{status}");
+    assert_eq!(said(&status, "gateway-1"), (Some("trial".into()), Some("ok".into())), "{status}");
+    primary.cycle(chrono::Utc::now()).unwrap();
+    assert_eq!(said(&vehicle.status(), "gateway-1"), confirmed_ok);
 }
 
 #[test]

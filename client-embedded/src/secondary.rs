@@ -6,7 +6,9 @@
 use alloc::vec::Vec;
 
 use embedded_storage::nor_flash::NorFlash;
-use metadata_schemas::uptane::{AttackCode, EcuVersionReport, InstalledImage};
+use metadata_schemas::uptane::{
+    AttackCode, BootState as Boot, EcuVersionReport, InstallResult, InstallStatus, InstalledImage,
+};
 use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTime};
 use update_verifier::uptane::{DirectorImage, EcuIdentity, PartialVerifier, check_against_image_repository};
 use update_verifier::{DateTime, Limits, Source, TrustedSet};
@@ -628,6 +630,7 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             nonce: Some(nonce),
             // Announced in every signed report: how the director learns a new key.
             decryption_key: self.decryption.as_ref().map(|(key, _)| key.public()),
+            status: self.device.running().and_then(|slot| install_status(state, slot, self.attack)),
             unknown: UnknownFields::default(),
         };
         let mut signed = Signed::unsigned(report);
@@ -662,4 +665,35 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     pub fn on_trial(&self) -> bool {
         self.device.state().find(SlotStatus::Trial).is_some()
     }
+}
+
+/// What a report says of the last install, from the slots: the running image on trial or
+/// confirmed; the other slot's image (what a revert goes back to, or what the running one
+/// replaced); and how the last install ended: reverted when the other slot's trial
+/// failed, refused when this cycle detected an attack, ok when the running image is the
+/// newer one.
+fn install_status(
+    state: &crate::state::BootState,
+    running: crate::record::Slot,
+    attack: AttackCode,
+) -> Option<InstallStatus> {
+    let (this, other) = (state.slot(running), state.slot(running.other()));
+    let boot_state = match this.status {
+        SlotStatus::Trial => Boot::Trial,
+        SlotStatus::Active => Boot::Confirmed,
+        _ => return None,
+    };
+    let previous = matches!(other.status, SlotStatus::Active | SlotStatus::Superseded | SlotStatus::Failed)
+        .then(|| core::str::from_utf8(other.name()).ok().map(TargetPath::new))
+        .flatten();
+    let install_result = if attack != AttackCode::NONE {
+        Some(InstallResult::VerificationFailed(attack))
+    } else if other.status == SlotStatus::Failed {
+        Some(InstallResult::RevertedUnconfirmed)
+    } else if matches!(other.status, SlotStatus::Active | SlotStatus::Superseded) {
+        Some(InstallResult::Ok)
+    } else {
+        None // the factory image: nothing was installed yet
+    };
+    Some(InstallStatus { boot_state, previous_image: previous, install_result, unknown: UnknownFields::default() })
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use client_embedded::{Slot, SlotStatus};
 use common::*;
 use metadata_schemas::RoleName;
-use metadata_schemas::uptane::AttackCode;
+use metadata_schemas::uptane::{AttackCode, BootState, InstallResult};
 use repo_simulator::RepoSim;
 
 /// Metadata and image in; the first refusal.
@@ -31,13 +31,21 @@ fn an_update_installs_boots_as_a_trial_confirms_and_is_reported() {
     let mut ecu = provisioned(&director);
     let first = report(&mut ecu);
     assert_eq!(first.installed_image.filepath.as_str(), "brake/factory.bin");
+    let factory = first.status.expect("every report says its boot state");
+    assert_eq!((factory.boot_state, factory.install_result), (BootState::Confirmed, None), "nothing installed yet");
     let image = b"brake firmware v2".to_vec();
     let targets = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
     assert!(update(&mut ecu, &targets, &image, now()).unwrap());
     let mut ecu = reset(ecu);
     assert!(ecu.on_trial());
     assert_eq!(running_image(&mut ecu), image);
+    let trial = report(&mut ecu).status.unwrap();
+    assert_eq!(trial.boot_state, BootState::Trial, "written and booted is not yet success");
+    assert_eq!(trial.previous_image.as_ref().map(|p| p.as_str()), Some("brake/factory.bin"));
     ecu.confirm().unwrap();
+    let confirmed = report(&mut ecu).status.unwrap();
+    assert_eq!((confirmed.boot_state, confirmed.install_result), (BootState::Confirmed, Some(InstallResult::Ok)));
+    assert_eq!(confirmed.previous_image.as_ref().map(|p| p.as_str()), Some("brake/factory.bin"));
     let mut ecu = reset(ecu);
     assert!(!ecu.on_trial());
     assert_eq!(running_image(&mut ecu), image);
@@ -60,6 +68,10 @@ fn an_unconfirmed_trial_reverts_and_the_failure_is_in_the_boot_state() {
     assert_eq!(running_image(&mut ecu), FACTORY);
     assert_eq!(ecu.device().state().slot(Slot::B).status, SlotStatus::Failed);
     assert_eq!(ecu.device().state().floors.release_counter, 1, "floors rise only at confirmation");
+    let mut ecu = ecu;
+    let status = report(&mut ecu).status.unwrap();
+    assert_eq!(status.boot_state, BootState::Confirmed, "the factory image runs, confirmed");
+    assert_eq!(status.install_result, Some(InstallResult::RevertedUnconfirmed), "and the director is told why");
 }
 
 /// Runs a refused update and checks that nothing changed but the report.
@@ -74,7 +86,9 @@ fn refused(ecu: &mut Ecu, targets: &[u8], image: &[u8], at: DateTime<Utc>, code:
     assert_eq!(after.slot(running), before_state.slot(running), "{err}");
     assert_ne!(after.slot(running.other()).status, SlotStatus::Installed, "nothing is pending: {err}");
     assert_eq!(ecu.device().state().find(SlotStatus::Active), Some(running), "the same image stays active");
-    assert_eq!(report(ecu).attacks_detected, code, "{err}");
+    let report = report(ecu);
+    assert_eq!(report.attacks_detected, code, "{err}");
+    assert_eq!(report.status.unwrap().install_result, Some(InstallResult::VerificationFailed(code)), "{err}");
 }
 
 #[test]

@@ -40,9 +40,10 @@ pub fn row_json(row: &InventoryRow) -> serde_json::Value {
     let ecus: Vec<serde_json::Value> = row
         .ecus
         .iter()
-        .map(
-            |e| json!({"serial": e.serial, "hardware_id": e.hardware_id, "installed": e.installed, "attack": e.attack}),
-        )
+        .map(|e| {
+            json!({"serial": e.serial, "hardware_id": e.hardware_id, "installed": e.installed, "attack": e.attack,
+                   "status": e.status.map(crate::store::EcuStatus::to_json)})
+        })
         .collect();
     json!({"vin": row.vin, "registered": row.registered, "last_seen": row.last_seen,
            "tags": row.labels.tags, "attributes": row.labels.attributes, "ecus": ecus})

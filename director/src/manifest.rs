@@ -71,6 +71,8 @@ pub struct AcceptedReport {
     pub installed: String,
     /// The attack code it reports.
     pub attack: i64,
+    /// Its boot state and last install's result, if it says.
+    pub status: Option<metadata_schemas::uptane::InstallStatus>,
     /// The nonce the next time attestation must carry for this ECU.
     pub nonce: Option<u64>,
     /// Its time is further ahead of the director's than the allowed skew: it is not
@@ -192,6 +194,7 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
             time,
             installed,
             attack: i64::from(report.attacks_detected.0),
+            status: report.status.clone(),
             nonce: report.nonce,
             skewed,
             decryption_key: report.decryption_key,

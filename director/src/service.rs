@@ -255,6 +255,7 @@ impl Director {
                 reported_time: 0,
                 installed: None,
                 attack: 0,
+                status: None,
             });
         }
         if !ecus.iter().any(|e| e.serial == new.primary_ecu_serial) {
@@ -570,7 +571,15 @@ impl Director {
         let updates: Vec<_> = accepted
             .reports
             .iter()
-            .map(|r| (r.serial.as_str(), r.counter, r.time, r.installed.as_str(), r.attack))
+            .map(|r| crate::store::EcuUpdate {
+                serial: &r.serial,
+                counter: r.counter,
+                time: r.time,
+                installed: &r.installed,
+                attack: r.attack,
+                boot_state: r.status.as_ref().map(|s| s.boot_state.as_str()),
+                install_result: r.status.as_ref().and_then(|s| s.install_result).map(|r| r.code()),
+            })
             .collect();
         tx.update_ecus(vin, &updates).await?;
         if !accepted.missing.is_empty() {
@@ -658,7 +667,8 @@ impl Director {
             .map(|e| {
                 json!({"serial": e.serial, "hardware_id": e.hardware_id, "verification": e.verification,
                        "report_counter": e.report_counter, "reported_time": e.reported_time,
-                       "installed": parse(e.installed.as_deref()), "attack": e.attack})
+                       "installed": parse(e.installed.as_deref()), "attack": e.attack,
+                       "status": e.status.map(crate::store::EcuStatus::to_json)})
             })
             .collect();
         Ok(json!({

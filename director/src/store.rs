@@ -17,6 +17,7 @@ use std::str::FromStr;
 
 use crate::assignment::AssignmentState;
 use crate::config::Role;
+use metadata_schemas::uptane::{BootState, InstallResult};
 
 /// Which database the store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +105,24 @@ pub struct Ecu {
     pub installed: Option<String>,
     /// The attack code it last reported.
     pub attack: i64,
+    /// What its last report said of its install.
+    pub status: Option<EcuStatus>,
+}
+
+/// An ECU's boot state and how its last install ended, as its last report said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EcuStatus {
+    /// Trial or confirmed.
+    pub boot_state: BootState,
+    /// How the last install ended.
+    pub install_result: Option<InstallResult>,
+}
+
+impl EcuStatus {
+    /// As the API shows it.
+    pub fn to_json(self) -> serde_json::Value {
+        serde_json::json!({"boot_state": self.boot_state.as_str(), "install_result": self.install_result.map(|r| r.code())})
+    }
 }
 
 /// An image assigned to an ECU.
@@ -131,6 +150,25 @@ pub struct Assignment {
     pub created: i64,
     /// Last state change.
     pub updated: i64,
+}
+
+/// What one accepted report changes in its ECU's row.
+#[derive(Clone, Debug)]
+pub struct EcuUpdate<'a> {
+    /// The ECU.
+    pub serial: &'a str,
+    /// Its report counter.
+    pub counter: i64,
+    /// Its reported time.
+    pub time: i64,
+    /// The installed image (canonical JSON).
+    pub installed: &'a str,
+    /// The attack code.
+    pub attack: i64,
+    /// `trial` or `confirmed`, if the report says.
+    pub boot_state: Option<&'static str>,
+    /// How its last install ended, if the report says.
+    pub install_result: Option<String>,
 }
 
 /// A vehicle event.
@@ -188,6 +226,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "admin tokens", include_str!("../migrations/0002_admin_tokens.sql")),
     (3, "encryption", include_str!("../migrations/0003_encryption.sql")),
     (4, "inventory", include_str!("../migrations/0004_inventory.sql")),
+    (5, "install status", include_str!("../migrations/0005_install_status.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -401,7 +440,8 @@ impl Store {
 
 const VEHICLE: &str = "SELECT vin, primary_serial, token_hash, registered, manifest, manifest_time, reported_time, \
      targets_version, snapshot_version, timestamp_version, timestamp_expires FROM vehicles WHERE vin = $1";
-const ECUS: &str = "SELECT serial, hardware_id, public_key, verification, report_counter, reported_time, installed, attack \
+const ECUS: &str = "SELECT serial, hardware_id, public_key, verification, report_counter, reported_time, installed, attack, \
+     boot_state, install_result \
      FROM ecus WHERE vin = $1 ORDER BY serial";
 const ASSIGNMENTS: &str = "SELECT id, vin, serial, target, target_file, hardware_id, release_counter, state, previous, \
      created, updated FROM assignments WHERE vin = $1 ORDER BY created, id";
@@ -437,7 +477,23 @@ fn ecu_with_time(r: &sqlx::any::AnyRow, time: &str) -> Result<Ecu> {
         reported_time: r.try_get(time)?,
         installed: r.try_get("installed")?,
         attack: r.try_get("attack")?,
+        status: install_status(r)?,
     })
+}
+
+/// The boot state and last install result of an ECU row (`None`: its reports do not say).
+fn install_status(r: &sqlx::any::AnyRow) -> Result<Option<EcuStatus>> {
+    let boot: Option<String> = r.try_get("boot_state")?;
+    let Some(boot) = boot else { return Ok(None) };
+    let boot_state = BootState::parse(&boot).ok_or_else(|| StoreError::Corrupt(format!("boot state {boot:?}")))?;
+    let result: Option<String> = r.try_get("install_result")?;
+    let install_result = match result {
+        Some(code) => {
+            Some(InstallResult::parse(&code).ok_or_else(|| StoreError::Corrupt(format!("install result {code:?}")))?)
+        }
+        None => None,
+    };
+    Ok(Some(EcuStatus { boot_state, install_result }))
 }
 
 fn assignment(r: &sqlx::any::AnyRow) -> Result<Assignment> {
@@ -487,7 +543,8 @@ impl Tx {
         let sql = format!(
             "SELECT v.vin, v.primary_serial, v.token_hash, v.registered, v.manifest, v.manifest_time, v.reported_time, \
              v.targets_version, v.snapshot_version, v.timestamp_version, v.timestamp_expires, e.serial, e.hardware_id, \
-             e.public_key, e.verification, e.report_counter, e.reported_time AS ecu_time, e.installed, e.attack \
+             e.public_key, e.verification, e.report_counter, e.reported_time AS ecu_time, e.installed, e.attack, \
+             e.boot_state, e.install_result \
              FROM vehicles v JOIN ecus e ON e.vin = v.vin WHERE v.vin = $1 ORDER BY e.serial{lock}"
         );
         let rows = sqlx::query(&sql).bind(vin).fetch_all(&mut *self.tx).await?;
@@ -555,30 +612,35 @@ impl Tx {
 
     /// Records the accepted reports of every ECU of a vehicle in one statement:
     /// (serial, counter, time, installed, attack).
-    pub async fn update_ecus(&mut self, vin: &str, reports: &[(&str, i64, i64, &str, i64)]) -> Result<()> {
+    pub async fn update_ecus(&mut self, vin: &str, reports: &[EcuUpdate<'_>]) -> Result<()> {
         if reports.is_empty() {
             return Ok(());
         }
         let rows: Vec<String> = (0..reports.len())
             .map(|i| {
-                let p = 2 + i * 5;
+                let p = 2 + i * 7;
                 format!(
-                    "SELECT ${p} AS serial, ${} AS counter, ${} AS time, ${} AS installed, ${} AS attack",
+                    "SELECT ${p} AS serial, ${} AS counter, ${} AS time, ${} AS installed, ${} AS attack, \
+                     ${} AS boot_state, ${} AS install_result",
                     p + 1,
                     p + 2,
                     p + 3,
-                    p + 4
+                    p + 4,
+                    p + 5,
+                    p + 6
                 )
             })
             .collect();
         let sql = format!(
-            "UPDATE ecus SET report_counter = u.counter, reported_time = u.time, installed = u.installed, attack = u.attack \
+            "UPDATE ecus SET report_counter = u.counter, reported_time = u.time, installed = u.installed, attack = u.attack, \
+             boot_state = u.boot_state, install_result = u.install_result \
              FROM ({}) AS u WHERE ecus.vin = $1 AND ecus.serial = u.serial",
             rows.join(" UNION ALL ")
         );
         let mut query = sqlx::query(&sql).bind(vin);
-        for (serial, counter, time, installed, attack) in reports {
-            query = query.bind(*serial).bind(*counter).bind(*time).bind(*installed).bind(*attack);
+        for r in reports {
+            query = query.bind(r.serial).bind(r.counter).bind(r.time).bind(r.installed).bind(r.attack);
+            query = query.bind(r.boot_state).bind(r.install_result.clone());
         }
         query.execute(&mut *self.tx).await?;
         Ok(())

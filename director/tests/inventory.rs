@@ -176,3 +176,31 @@ async fn the_inventory_routes_are_in_the_openapi_document() {
             && paths["/api/v1/admin/groups/{name}"]["delete"].is_object()
     );
 }
+
+#[tokio::test]
+async fn what_an_ecu_says_of_its_install_is_kept_and_listed() {
+    use metadata_schemas::uptane::{BootState, InstallResult, InstallStatus};
+    let director = Director::start(None, None).await;
+    let mut vehicle = Vehicle::new("VIN0100");
+    let token = director.register(&vehicle).await;
+    let status = |boot_state, install_result| InstallStatus {
+        boot_state,
+        previous_image: Some(metadata_schemas::TargetPath::new("factory.bin")),
+        install_result,
+        unknown: Default::default(),
+    };
+    vehicle.statuses.insert("brake-1".into(), status(BootState::Trial, Some(InstallResult::Ok)));
+    assert_eq!(director.check_in(&mut vehicle, &token).await.0, 200);
+    let shown = director.admin_get("/vehicles/VIN0100").await.1;
+    let brake = shown["ecus"].as_array().unwrap().iter().find(|e| e["serial"] == "brake-1").unwrap().clone();
+    assert_eq!(brake["status"], json!({"boot_state": "trial", "install_result": "ok"}), "{shown}");
+    let wiper = shown["ecus"].as_array().unwrap().iter().find(|e| e["serial"] == "wiper-1").unwrap().clone();
+    assert_eq!(wiper["status"], serde_json::Value::Null, "its reports say nothing");
+
+    vehicle.statuses.insert("brake-1".into(), status(BootState::Confirmed, Some(InstallResult::RevertedUnconfirmed)));
+    assert_eq!(director.check_in(&mut vehicle, &token).await.0, 200);
+    let (_, listing) = director.admin_get("/vehicles").await;
+    let ecus = listing["vehicles"][0]["ecus"].as_array().unwrap();
+    let brake = ecus.iter().find(|e| e["serial"] == "brake-1").unwrap();
+    assert_eq!(brake["status"], json!({"boot_state": "confirmed", "install_result": "reverted_unconfirmed"}));
+}

@@ -39,6 +39,7 @@ fn report(serial: &str, key: &KeyFileSigner, counter: u64) -> Value<'static> {
         report_counter: counter,
         nonce: None,
         decryption_key: None,
+        status: None,
         unknown: UnknownFields::default(),
     };
     let mut signed = Signed::unsigned(report);

@@ -242,7 +242,13 @@ impl Primary {
     fn collect_reports(&mut self, report: &mut CycleReport, now: DateTime<Utc>) -> Result<Vec<Reported>, Error> {
         let counter = self.next_counter()?;
         let decryption = self.decryption.as_ref().map(image_crypto::EcuDecryptionKey::public);
-        let own = reports::own_report(&self.identity, &self.key, self.own.running(), (counter, decryption), now)?;
+        let own = reports::own_report(
+            &self.identity,
+            &self.key,
+            (self.own.running(), self.own.status()),
+            (counter, decryption),
+            now,
+        )?;
         let mut ecus = vec![own];
         for secondary in &self.config.secondaries {
             self.boundary()?;

@@ -137,6 +137,26 @@ impl OwnImage {
         self.state.trial.is_some()
     }
 
+    /// What the primary's report says of its own image: on trial or confirmed, the image
+    /// in the other slot (a revert's way back, or what the running one replaced), and how
+    /// the last install ended (reverted after a failed trial, or ok).
+    pub fn status(&self) -> metadata_schemas::uptane::InstallStatus {
+        use metadata_schemas::uptane::{BootState, InstallResult};
+        let running = self.state.trial.unwrap_or(self.state.active);
+        let other = self.state.slots[1 - running].as_ref();
+        let install_result = match (&self.state.failed, self.state.trial, other) {
+            (Some(_), None, _) => Some(InstallResult::RevertedUnconfirmed),
+            (_, _, Some(_)) => Some(InstallResult::Ok),
+            _ => None, // the first image: nothing was installed yet
+        };
+        metadata_schemas::uptane::InstallStatus {
+            boot_state: if self.on_trial() { BootState::Trial } else { BootState::Confirmed },
+            previous_image: other.map(|image| metadata_schemas::TargetPath::new(image.name.as_str())),
+            install_result,
+            unknown: Default::default(),
+        }
+    }
+
     /// The image that failed its trial last, if any.
     pub fn failed(&self) -> Option<&SlotImage> {
         self.state.failed.as_ref()

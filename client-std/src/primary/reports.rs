@@ -30,7 +30,7 @@ pub(super) struct Identity {
 pub(super) fn own_report(
     identity: &Identity,
     key: &KeyFileSigner,
-    running: &SlotImage,
+    (running, status): (&SlotImage, metadata_schemas::uptane::InstallStatus),
     (counter, decryption_key): (u64, Option<[u8; 32]>),
     now: DateTime<Utc>,
 ) -> Result<Reported, Error> {
@@ -49,6 +49,7 @@ pub(super) fn own_report(
         report_counter: counter,
         nonce: None,
         decryption_key,
+        status: Some(status),
         unknown: UnknownFields::default(),
     };
     let mut signed = Signed::unsigned(report);

@@ -27,6 +27,8 @@ pub struct InventoryEcu {
     pub installed: Option<String>,
     /// The attack code it last reported (0: none).
     pub attack: i64,
+    /// Its boot state and last install result, as its last report said.
+    pub status: Option<super::EcuStatus>,
 }
 
 /// One vehicle as the inventory lists it.
@@ -82,7 +84,8 @@ impl Store {
         }
         let Some(last) = batch.last().map(|r| r.vin.clone()) else { return Ok(batch) };
         let range = |sql: &'static str| sqlx::query(sql).bind(after.to_string()).bind(last.clone());
-        let ecus = "SELECT vin, serial, hardware_id, installed, attack FROM ecus WHERE vin > $1 AND vin <= $2 ORDER BY vin, serial";
+        let ecus = "SELECT vin, serial, hardware_id, installed, attack, boot_state, install_result FROM ecus \
+            WHERE vin > $1 AND vin <= $2 ORDER BY vin, serial";
         for row in range(ecus).fetch_all(&self.read).await? {
             let vin: String = row.try_get("vin")?;
             let ecu = InventoryEcu {
@@ -90,6 +93,7 @@ impl Store {
                 hardware_id: row.try_get("hardware_id")?,
                 installed: installed_path(row.try_get("installed")?)?,
                 attack: row.try_get("attack")?,
+                status: super::install_status(&row)?,
             };
             batch[index[&vin]].ecus.push(ecu);
         }

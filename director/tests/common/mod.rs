@@ -238,6 +238,8 @@ pub struct Vehicle {
     pub ecus: Vec<(String, String, KeyFileSigner)>,
     pub counters: BTreeMap<String, u64>,
     pub installed: BTreeMap<String, (String, Vec<u8>)>,
+    /// What each ECU's reports say of its install (none: they do not say).
+    pub statuses: BTreeMap<String, metadata_schemas::uptane::InstallStatus>,
 }
 
 impl Vehicle {
@@ -251,7 +253,7 @@ impl Vehicle {
         ];
         let installed =
             ecus.iter().map(|(s, _, _)| (s.clone(), ("factory.bin".to_string(), b"factory".to_vec()))).collect();
-        Vehicle { vin: vin.to_string(), ecus, counters: BTreeMap::new(), installed }
+        Vehicle { vin: vin.to_string(), ecus, counters: BTreeMap::new(), installed, statuses: BTreeMap::new() }
     }
 
     pub fn primary(&self) -> &str {
@@ -289,6 +291,7 @@ impl Vehicle {
             report_counter: counter,
             nonce: Some(nonce_of(serial, counter)),
             decryption_key: None,
+            status: self.statuses.get(serial).cloned(),
             unknown: UnknownFields::default(),
         };
         let key = &self.ecus.iter().find(|(s, _, _)| s == serial).unwrap().2;

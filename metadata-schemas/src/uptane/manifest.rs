@@ -9,7 +9,7 @@ use crate::error::{DecodeError, DecodeErrorKind};
 use crate::json::Value;
 use crate::{Hashes, TargetPath, UtcTime};
 
-use super::{EcuSerial, Vin};
+use super::{EcuSerial, InstallStatus, Vin};
 
 /// The vehicle version manifest's `signed` part, signed by the primary's ECU key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub struct EcuVersionReport {
     /// The ECU's X25519 image decryption key, announced in its signed report (a new one
     /// is a rotation the director takes, since only the ECU's key signs the report).
     pub decryption_key: Option<[u8; 32]>,
+    /// Its boot state and how its last install ended (the report's `custom`).
+    pub status: Option<InstallStatus>,
     /// Fields this crate does not define.
     pub unknown: UnknownFields,
 }
@@ -113,6 +115,11 @@ impl AttackCode {
             _ => "unknown",
         }
     }
+
+    /// The code of that name (`none` to `bad-key-wrap`).
+    pub fn from_name(name: &str) -> Option<AttackCode> {
+        (0..=12).map(AttackCode).find(|code| code.name() == name)
+    }
 }
 
 impl VehicleVersionManifest {
@@ -168,6 +175,7 @@ impl Decode for EcuVersionReport {
                     })
                 })
                 .transpose()?,
+            status: optional(object, "custom")?,
             unknown: UnknownFields::collect(
                 object,
                 &[
@@ -178,6 +186,7 @@ impl Decode for EcuVersionReport {
                     "report_counter",
                     "nonce",
                     "decryption_key",
+                    "custom",
                 ],
             ),
         })
@@ -194,6 +203,7 @@ impl Encode for EcuVersionReport {
             .field("report_counter", self.report_counter.encode())
             .optional("nonce", &self.nonce)
             .optional_value("decryption_key", self.decryption_key.map(|k| Value::string(crate::hex::encode(&k))))
+            .optional("custom", &self.status)
             .finish(&self.unknown)
     }
 }

@@ -5,6 +5,7 @@ mod director;
 mod encryption;
 mod image;
 mod manifest;
+mod status;
 mod time;
 
 pub use director::{DirectorTargetCustom, VehicleCustom};
@@ -14,6 +15,7 @@ pub use encryption::{
 };
 pub use image::ImageTargetCustom;
 pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
+pub use status::{BootState, InstallResult, InstallStatus};
 pub use time::{TIME_KEY_FIELD, TimeAttestation};
 
 use crate::TargetPath;
