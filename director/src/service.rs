@@ -18,6 +18,7 @@ use crate::manifest::{self, Refusal};
 use crate::metrics::Metrics;
 use crate::repo::{self, RepoError};
 use crate::store::{Assignment, Ecu, Store, StoreError, Tx, Vehicle};
+use metadata_schemas::uptane::InstallResult;
 
 /// Why a request cannot be done.
 #[derive(Debug)]
@@ -619,7 +620,9 @@ impl Director {
             let ecus = tx.ecus(vin).await?;
             issued = self.issue_queued(&mut tx, &vehicle, &ecus, now).await?;
             let still_issued = tx.assignments(vin).await?.iter().any(|a| a.state == AssignmentState::Issued);
-            if !issued && !still_issued && resolved.iter().any(|(_, s)| *s == AssignmentState::Failed) {
+            let failed =
+                resolved.iter().any(|(_, s)| matches!(s, AssignmentState::Failed | AssignmentState::RolledBack));
+            if !issued && !still_issued && failed {
                 // A failed image leaves the director targets so the ECU stops retrying it.
                 repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
                 issued = true;
@@ -773,7 +776,10 @@ async fn resolve_assignments(
         let wanted = crate::assignment::Image::from_json(Some(&a.target), &a.target_file).ok_or_else(|| {
             ServiceError::Internal(format!("assignment {}: a target entry without length or hashes", a.id))
         })?;
-        let outcome = crate::assignment::on_report(&wanted, a.previous.as_deref(), &report.installed, report.attack);
+        let reverted = report.status.as_ref().filter(|s| s.install_result == Some(InstallResult::RevertedUnconfirmed));
+        let reverted = reverted.and_then(|s| s.previous_image.as_ref()).map(|p| p.as_str());
+        let outcome =
+            crate::assignment::on_report(&wanted, a.previous.as_deref(), &report.installed, report.attack, reverted);
         if outcome == crate::assignment::Outcome::LearnedPrevious {
             tx.set_assignment_state(&a.id, AssignmentState::Issued, Some(&report.installed), now).await?;
         }
