@@ -138,6 +138,14 @@ pub struct Config {
     /// a report further ahead is recorded as a clock-skew event and its time not taken.
     #[serde(default = "default_max_clock_skew")]
     pub max_clock_skew_secs: u64,
+    /// How often running rollouts are evaluated: vehicles refreshed, gates asked, new
+    /// vehicles offered (seconds).
+    #[serde(default = "default_rollout_interval")]
+    pub rollout_interval_secs: u64,
+}
+
+fn default_rollout_interval() -> u64 {
+    30
 }
 
 fn default_max_clock_skew() -> u64 {

@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod repo;
 pub mod rollout;
+pub mod rollouts;
 pub mod selector;
 pub mod server;
 pub mod service;

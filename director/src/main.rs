@@ -226,6 +226,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let scheme = if tls.is_some() { "https" } else { "http" };
             println!("director listening on {scheme}://{address}");
             let limits = director.config.limits.clone();
+            tokio::spawn(director::rollouts::evaluate_every(director.clone()));
             let app = director::api::router(director);
             director::server::serve(listener, app, tls, limits).await.map_err(|e| e.to_string())
         }

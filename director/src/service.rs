@@ -185,7 +185,7 @@ impl Director {
 
     /// In-process ordering per vehicle (a fixed set of stripes: memory does not grow
     /// with the fleet); the database lock orders across processes.
-    async fn ordered(&self, vin: &str) -> tokio::sync::MutexGuard<'_, ()> {
+    pub(crate) async fn ordered(&self, vin: &str) -> tokio::sync::MutexGuard<'_, ()> {
         self.stripes[self.stripe(vin)].lock().await
     }
 
@@ -315,7 +315,7 @@ impl Director {
 
     /// Each hardware id's image, checked against the verified image repository:
     /// (target path, canonical target file, release counter).
-    fn resolve_images(
+    pub(crate) fn resolve_images(
         &self,
         images: &BTreeMap<String, String>,
         now: DateTime<Utc>,
@@ -340,7 +340,7 @@ impl Director {
 
     /// Queues (and, when no bundle is outstanding, issues) one vehicle's assignments
     /// inside `tx`.
-    async fn assign_vehicle(
+    pub(crate) async fn assign_vehicle(
         &self,
         tx: &mut Tx,
         actor: &str,

@@ -128,6 +128,7 @@ async fn create(dir: &Path, options: InitOptions) -> Result<Initialized, String>
         max_body: 1 << 20,
         limits: Default::default(),
         max_clock_skew_secs: 300,
+        rollout_interval_secs: 30,
     };
     let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;

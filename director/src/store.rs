@@ -227,6 +227,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "encryption", include_str!("../migrations/0003_encryption.sql")),
     (4, "inventory", include_str!("../migrations/0004_inventory.sql")),
     (5, "install status", include_str!("../migrations/0005_install_status.sql")),
+    (6, "rollouts", include_str!("../migrations/0006_rollouts.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -524,7 +525,9 @@ pub struct Tx {
 
 mod encryption;
 mod inventory;
+mod rollouts;
 pub use inventory::{Group, InventoryRow, Labels};
+pub use rollouts::{Rollout, counters_at};
 
 impl Tx {
     /// The vehicle, locked until the transaction ends (PostgreSQL; SQLite has one writer).

@@ -7,6 +7,7 @@ mod device;
 mod encryption;
 mod files;
 mod inventory;
+mod rollouts;
 
 use std::sync::Arc;
 
@@ -88,6 +89,11 @@ fn route_name(path: &str) -> &'static str {
         "/api/v1/admin/vehicles/{vin}/labels",
         "/api/v1/admin/groups",
         "/api/v1/admin/groups/{name}",
+        "/api/v1/admin/rollouts",
+        "/api/v1/admin/rollouts/preview",
+        "/api/v1/admin/rollouts/{id}",
+        "/api/v1/admin/rollouts/{id}/vehicles",
+        "/api/v1/admin/rollouts/{id}/{command}",
         "/api/v1/admin/assignments",
         "/api/v1/admin/assignments/{vin}",
         "/api/v1/admin/audit",
@@ -116,6 +122,11 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/admin/vehicles", post(admin::register).get(inventory::list))
         .route("/api/v1/admin/vehicles/{vin}/labels", put(inventory::set_labels))
         .route("/api/v1/admin/groups", get(inventory::groups))
+        .route("/api/v1/admin/rollouts", post(rollouts::create).get(rollouts::list))
+        .route("/api/v1/admin/rollouts/preview", post(rollouts::preview))
+        .route("/api/v1/admin/rollouts/{id}", get(rollouts::get))
+        .route("/api/v1/admin/rollouts/{id}/vehicles", get(rollouts::vehicles))
+        .route("/api/v1/admin/rollouts/{id}/{command}", post(rollouts::command))
         .route("/api/v1/admin/groups/{name}", put(inventory::save_group).delete(inventory::delete_group))
         .route("/api/v1/admin/vehicles/{vin}", get(admin::vehicle))
         .route("/api/v1/admin/vehicles/{vin}/events", get(admin::events))

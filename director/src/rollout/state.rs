@@ -5,13 +5,15 @@
 
 use std::fmt;
 
-use super::gate::{Decision, PauseReason};
+use super::gate::Decision;
+#[cfg(doc)]
+use super::gate::PauseReason;
 
 /// Why a rollout is paused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PauseCause {
-    /// The gate paused it.
-    Gate(PauseReason),
+    /// The gate paused it, for this reason (a [`PauseReason`] in words).
+    Gate(String),
     /// An operator did, for this reason.
     Operator(String),
 }
@@ -216,7 +218,7 @@ pub fn next(state: &RolloutState, command: Command, stages: usize) -> Result<Rol
         (S::Running { stage }, Command::Gate(decision)) => match decision {
             Decision::Hold(_) => S::Running { stage: *stage },
             Decision::Advance | Decision::Complete => advanced(*stage),
-            Decision::Pause(reason) => S::Paused { stage: *stage, cause: PauseCause::Gate(reason) },
+            Decision::Pause(reason) => S::Paused { stage: *stage, cause: PauseCause::Gate(reason.to_string()) },
         },
         _ => return Err(refused),
     })
@@ -225,7 +227,7 @@ pub fn next(state: &RolloutState, command: Command, stages: usize) -> Result<Rol
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rollout::gate::Hold;
+    use crate::rollout::gate::{Hold, PauseReason};
 
     fn states() -> Vec<RolloutState> {
         vec![
@@ -301,7 +303,7 @@ mod tests {
         let reason = PauseReason::Attack { count: 2 };
         let paused =
             next(&RolloutState::Running { stage: 2 }, Command::Gate(Decision::Pause(reason.clone())), 4).unwrap();
-        assert_eq!(paused, RolloutState::Paused { stage: 2, cause: PauseCause::Gate(reason) });
+        assert_eq!(paused, RolloutState::Paused { stage: 2, cause: PauseCause::Gate(reason.to_string()) });
         assert!(!paused.offers());
         assert_eq!(paused.to_owned_cause_text(), "paused by the gate: 2 vehicle(s) reported an attack");
         let resumed = next(&paused, Command::Resume, 4).unwrap();

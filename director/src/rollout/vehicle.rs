@@ -62,7 +62,10 @@ impl VehicleState {
 
     /// Whether its outcome is known (it counts as finished).
     pub fn is_finished(self) -> bool {
-        matches!(self, VehicleState::Confirmed | VehicleState::Failed | VehicleState::RolledBack | VehicleState::TimedOut)
+        matches!(
+            self,
+            VehicleState::Confirmed | VehicleState::Failed | VehicleState::RolledBack | VehicleState::TimedOut
+        )
     }
 }
 
@@ -100,7 +103,8 @@ pub fn state_of(ecus: &[AssignedEcu], seen: Seen) -> VehicleState {
     if installed && ecus.iter().all(|e| e.boot_state == Some(BootState::Confirmed)) {
         return VehicleState::Confirmed;
     }
-    let checked_in_since = seen.last_seen >= seen.offered_at && seen.last_seen > 0;
+    // Strictly after: a check-in in the very second of the offer may have preceded it.
+    let checked_in_since = seen.last_seen > seen.offered_at;
     if checked_in_since && seen.now - seen.offered_at > seen.timeout_secs {
         return VehicleState::TimedOut;
     }
@@ -126,9 +130,19 @@ mod tests {
         use AssignmentState::{Installed, Issued};
         use BootState::{Confirmed, Trial};
         let fresh = seen(2_000, 2_000);
-        assert_eq!(state_of(&[ecu(Installed, Some(Confirmed)), ecu(Installed, Some(Confirmed))], fresh), VehicleState::Confirmed);
-        assert_eq!(state_of(&[ecu(Installed, Some(Confirmed)), ecu(Installed, Some(Trial))], fresh), VehicleState::Trial);
-        assert_eq!(state_of(&[ecu(Installed, None)], fresh), VehicleState::Trial, "a report that does not say is no confirmation");
+        assert_eq!(
+            state_of(&[ecu(Installed, Some(Confirmed)), ecu(Installed, Some(Confirmed))], fresh),
+            VehicleState::Confirmed
+        );
+        assert_eq!(
+            state_of(&[ecu(Installed, Some(Confirmed)), ecu(Installed, Some(Trial))], fresh),
+            VehicleState::Trial
+        );
+        assert_eq!(
+            state_of(&[ecu(Installed, None)], fresh),
+            VehicleState::Trial,
+            "a report that does not say is no confirmation"
+        );
         assert_eq!(state_of(&[ecu(Installed, Some(Confirmed)), ecu(Issued, None)], fresh), VehicleState::Offered);
         assert_eq!(state_of(&[], fresh), VehicleState::Offered);
     }
@@ -138,7 +152,10 @@ mod tests {
         use AssignmentState::{Failed, Installed, RolledBack};
         let fresh = seen(2_000, 2_000);
         let confirmed = ecu(Installed, Some(BootState::Confirmed));
-        assert_eq!(state_of(&[confirmed, ecu(RolledBack, Some(BootState::Confirmed))], fresh), VehicleState::RolledBack);
+        assert_eq!(
+            state_of(&[confirmed, ecu(RolledBack, Some(BootState::Confirmed))], fresh),
+            VehicleState::RolledBack
+        );
         assert_eq!(state_of(&[confirmed, ecu(Failed, None)], fresh), VehicleState::Failed);
         assert_eq!(state_of(&[ecu(Failed, None), ecu(RolledBack, None)], fresh), VehicleState::RolledBack);
     }
@@ -146,12 +163,24 @@ mod tests {
     #[test]
     fn only_a_vehicle_seen_after_its_offer_times_out() {
         let pending = [ecu(AssignmentState::Issued, None)];
-        assert_eq!(state_of(&pending, seen(0, 1_000 + 10 * DAY)), VehicleState::Offered, "never seen: reported, not counted");
-        assert_eq!(state_of(&pending, seen(500, 1_000 + 10 * DAY)), VehicleState::Offered, "seen only before the offer");
+        assert_eq!(
+            state_of(&pending, seen(0, 1_000 + 10 * DAY)),
+            VehicleState::Offered,
+            "never seen: reported, not counted"
+        );
+        assert_eq!(
+            state_of(&pending, seen(500, 1_000 + 10 * DAY)),
+            VehicleState::Offered,
+            "seen only before the offer"
+        );
         assert_eq!(state_of(&pending, seen(1_500, 1_000 + 3 * DAY)), VehicleState::Offered, "within the timeout");
         assert_eq!(state_of(&pending, seen(1_500, 1_001 + 3 * DAY)), VehicleState::TimedOut);
         let trial = [ecu(AssignmentState::Installed, Some(BootState::Trial))];
-        assert_eq!(state_of(&trial, seen(1_500, 1_001 + 3 * DAY)), VehicleState::TimedOut, "a trial that never confirms");
+        assert_eq!(
+            state_of(&trial, seen(1_500, 1_001 + 3 * DAY)),
+            VehicleState::TimedOut,
+            "a trial that never confirms"
+        );
     }
 
     #[test]
@@ -160,6 +189,9 @@ mod tests {
             assert_eq!(VehicleState::parse(state.as_str()), Some(state));
         }
         let finished: Vec<_> = VehicleState::ALL.into_iter().filter(|s| s.is_finished()).collect();
-        assert_eq!(finished, [VehicleState::Confirmed, VehicleState::Failed, VehicleState::RolledBack, VehicleState::TimedOut]);
+        assert_eq!(
+            finished,
+            [VehicleState::Confirmed, VehicleState::Failed, VehicleState::RolledBack, VehicleState::TimedOut]
+        );
     }
 }

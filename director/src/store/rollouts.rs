@@ -1,0 +1,430 @@
+//! The store's part of staged rollouts: a rollout with its stages and images, the
+//! vehicles it selected, and the counts the gate decides on. Rows are read into the
+//! typed values of [`crate::rollout`]; a name this director does not write is corrupt.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::{Backend, Result, Store, StoreError, Tx};
+use crate::assignment::AssignmentState;
+use crate::rollout::admission::{Admission, Stages};
+use crate::rollout::gate::{Counters, StagePolicy, Thresholds};
+use crate::rollout::state::{PauseCause, RolloutState, StateKind};
+use crate::rollout::vehicle::{AssignedEcu, VehicleState};
+
+/// A rollout as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rollout {
+    /// Its id.
+    pub id: String,
+    /// Its name, for people.
+    pub name: String,
+    /// The selector that chose its vehicles.
+    pub selector: String,
+    /// Its salt (hex), which picks its canaries.
+    pub salt: String,
+    /// Cumulative shares of the stages.
+    pub stages: Stages,
+    /// Each stage's soak and manual gate.
+    pub policies: Vec<StagePolicy>,
+    /// The thresholds of every gate.
+    pub thresholds: Thresholds,
+    /// Seconds after an offer before a vehicle that checked in since counts as timed out.
+    pub device_timeout_secs: i64,
+    /// Each hardware id's image path.
+    pub images: BTreeMap<String, String>,
+    /// Where it is.
+    pub state: RolloutState,
+    /// When its current stage started (Unix seconds).
+    pub stage_started: i64,
+    /// Created and last changed (Unix seconds).
+    pub created: i64,
+    /// Last change.
+    pub updated: i64,
+}
+
+const ROLLOUT: &str = "SELECT id, name, selector, salt, success_ppm, failure_ppm, rollback_ppm, min_finished, \
+     device_timeout_secs, state, stage, stage_started, start_at, paused_by, pause_reason, created, updated FROM rollouts";
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+/// The typed state of a rollout row.
+fn state(r: &sqlx::any::AnyRow) -> Result<RolloutState> {
+    let name: String = r.try_get("state")?;
+    let stage = r.try_get::<i64, _>("stage")? as usize;
+    Ok(match StateKind::parse(&name).ok_or_else(|| corrupt("rollout state", &name))? {
+        StateKind::Draft => RolloutState::Draft,
+        StateKind::Scheduled => RolloutState::Scheduled { start_at: r.try_get("start_at")? },
+        StateKind::Running => RolloutState::Running { stage },
+        StateKind::Paused => {
+            let by: Option<String> = r.try_get("paused_by")?;
+            let reason: String = r.try_get::<Option<String>, _>("pause_reason")?.unwrap_or_default();
+            let cause = match by.as_deref() {
+                Some("gate") => PauseCause::Gate(reason),
+                Some("operator") => PauseCause::Operator(reason),
+                other => return Err(corrupt("pause cause", other.unwrap_or("none"))),
+            };
+            RolloutState::Paused { stage, cause }
+        }
+        StateKind::Completed => RolloutState::Completed,
+        StateKind::Aborted => RolloutState::Aborted,
+        StateKind::Cancelled => RolloutState::Cancelled,
+    })
+}
+
+/// A rollout row without its stages and images.
+fn rollout(r: &sqlx::any::AnyRow) -> Result<Rollout> {
+    let ppm = |name: &str| -> Result<u32> { Ok(r.try_get::<i64, _>(name)? as u32) };
+    Ok(Rollout {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        selector: r.try_get("selector")?,
+        salt: r.try_get("salt")?,
+        stages: Stages::default(),
+        policies: Vec::new(),
+        thresholds: Thresholds {
+            success_ppm: ppm("success_ppm")?,
+            failure_ppm: ppm("failure_ppm")?,
+            rollback_ppm: ppm("rollback_ppm")?,
+            min_finished: r.try_get::<i64, _>("min_finished")? as u64,
+        },
+        device_timeout_secs: r.try_get("device_timeout_secs")?,
+        images: BTreeMap::new(),
+        state: state(r)?,
+        stage_started: r.try_get("stage_started")?,
+        created: r.try_get("created")?,
+        updated: r.try_get("updated")?,
+    })
+}
+
+/// The state's columns: name, stage, start time, who paused it and why.
+fn state_columns(state: &RolloutState) -> (&'static str, i64, i64, Option<&'static str>, Option<String>) {
+    let kind = state.kind().as_str();
+    match state {
+        RolloutState::Scheduled { start_at } => (kind, 0, *start_at, None, None),
+        RolloutState::Running { stage } => (kind, *stage as i64, 0, None, None),
+        RolloutState::Paused { stage, cause: PauseCause::Gate(why) } => {
+            (kind, *stage as i64, 0, Some("gate"), Some(why.clone()))
+        }
+        RolloutState::Paused { stage, cause: PauseCause::Operator(why) } => {
+            (kind, *stage as i64, 0, Some("operator"), Some(why.clone()))
+        }
+        _ => (kind, 0, 0, None, None),
+    }
+}
+
+/// A rollout row with its stages and images (`lock`: a `FOR UPDATE` suffix, or empty).
+async fn load(conn: &mut sqlx::AnyConnection, id: &str, lock: &str) -> Result<Option<Rollout>> {
+    let row = sqlx::query(&format!("{ROLLOUT} WHERE id = $1{lock}")).bind(id).fetch_optional(&mut *conn).await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut found = rollout(&row)?;
+    let stages =
+        sqlx::query("SELECT share_ppm, soak_secs, manual FROM rollout_stages WHERE rollout = $1 ORDER BY stage")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut shares = Vec::new();
+    for s in &stages {
+        shares.push(s.try_get::<i64, _>("share_ppm")? as u32);
+        found
+            .policies
+            .push(StagePolicy { soak_secs: s.try_get("soak_secs")?, manual: s.try_get::<i64, _>("manual")? != 0 });
+    }
+    found.stages = Stages::new(shares).map_err(|e| StoreError::Corrupt(format!("rollout {id} stages: {e}")))?;
+    let images = sqlx::query("SELECT hardware_id, target FROM rollout_images WHERE rollout = $1").bind(id);
+    for row in images.fetch_all(&mut *conn).await? {
+        found.images.insert(row.try_get("hardware_id")?, row.try_get("target")?);
+    }
+    Ok(Some(found))
+}
+
+/// Counts of a rollout's vehicles by stratum, stage and state.
+async fn counts(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<(String, usize, VehicleState, u64)>> {
+    let rows = sqlx::query(
+        "SELECT stratum, stage, state, COUNT(*) AS n FROM rollout_vehicles WHERE rollout = $1 \
+         GROUP BY stratum, stage, state ORDER BY stratum, stage, state",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let name: String = r.try_get("state")?;
+            let state = VehicleState::parse(&name).ok_or_else(|| corrupt("rollout vehicle state", &name))?;
+            let stage = r.try_get::<i64, _>("stage")? as usize;
+            Ok((r.try_get("stratum")?, stage, state, r.try_get::<i64, _>("n")? as u64))
+        })
+        .collect()
+}
+
+impl Store {
+    /// Every rollout (in one state, if given), newest first, without stages and images.
+    pub async fn rollouts(&self, only: Option<StateKind>) -> Result<Vec<Rollout>> {
+        let rows = match only {
+            Some(kind) => {
+                sqlx::query(&format!("{ROLLOUT} WHERE state = $1 ORDER BY created DESC, id"))
+                    .bind(kind.as_str())
+                    .fetch_all(&self.read)
+                    .await?
+            }
+            None => sqlx::query(&format!("{ROLLOUT} ORDER BY created DESC, id")).fetch_all(&self.read).await?,
+        };
+        rows.iter().map(rollout).collect()
+    }
+
+    /// Counts of a rollout's vehicles by stratum, stage and state.
+    pub async fn rollout_counts(&self, id: &str) -> Result<Vec<(String, usize, VehicleState, u64)>> {
+        counts(&mut *self.read.acquire().await?, id).await
+    }
+
+    /// A rollout, with its stages and images.
+    pub async fn rollout(&self, id: &str) -> Result<Option<Rollout>> {
+        load(&mut *self.read.acquire().await?, id, "").await
+    }
+
+    /// A page of a rollout's vehicles (in one state, if given), in VIN order.
+    pub async fn rollout_vehicles(
+        &self,
+        id: &str,
+        only: Option<VehicleState>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String, usize, VehicleState)>> {
+        let rows = sqlx::query(
+            "SELECT vin, stratum, stage, state FROM rollout_vehicles WHERE rollout = $1 AND vin > $2 \
+             AND ($3 = '' OR state = $3) ORDER BY vin LIMIT $4",
+        )
+        .bind(id)
+        .bind(after)
+        .bind(only.map(VehicleState::as_str).unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("state")?;
+                let state = VehicleState::parse(&name).ok_or_else(|| corrupt("rollout vehicle state", &name))?;
+                Ok((r.try_get("vin")?, r.try_get("stratum")?, r.try_get::<i64, _>("stage")? as usize, state))
+            })
+            .collect()
+    }
+}
+
+/// The gate's counters per stratum for a rollout at `stage`: the vehicles its stages so
+/// far admitted (offered the update or about to be), by where they stand.
+pub fn counters_at(counts: &[(String, usize, VehicleState, u64)], stage: usize) -> Vec<(String, Counters)> {
+    let mut strata: BTreeMap<String, Counters> = BTreeMap::new();
+    for (stratum, admitted_at, state, n) in counts {
+        let c = strata.entry(stratum.clone()).or_default();
+        if *admitted_at > stage {
+            continue;
+        }
+        c.admitted += n;
+        if *state == VehicleState::Eligible {
+            continue;
+        }
+        match state {
+            VehicleState::Offered | VehicleState::Withdrawn | VehicleState::Eligible => {}
+            VehicleState::Trial => c.trial += n,
+            VehicleState::Confirmed => c.confirmed += n,
+            VehicleState::Failed => c.failed += n,
+            VehicleState::RolledBack => c.rolled_back += n,
+            VehicleState::TimedOut => c.timed_out += n,
+        }
+        if *state != VehicleState::Withdrawn {
+            c.offered += n;
+        }
+    }
+    strata.into_iter().collect()
+}
+
+impl Tx {
+    /// A rollout, with its stages and images; locked until the transaction ends
+    /// (PostgreSQL), so one director process evaluates it at a time.
+    pub async fn lock_rollout(&mut self, id: &str) -> Result<Option<Rollout>> {
+        let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+        load(&mut self.tx, id, lock).await
+    }
+
+    /// [`Store::rollout_counts`], as this transaction sees them.
+    pub async fn rollout_counts(&mut self, id: &str) -> Result<Vec<(String, usize, VehicleState, u64)>> {
+        counts(&mut self.tx, id).await
+    }
+
+    /// Stores a new rollout and the plan of its vehicles.
+    pub async fn insert_rollout(&mut self, r: &Rollout, plan: &[Admission]) -> Result<()> {
+        let (state, stage, start_at, _, _) = state_columns(&r.state);
+        sqlx::query(
+            "INSERT INTO rollouts (id, name, selector, salt, success_ppm, failure_ppm, rollback_ppm, min_finished, \
+             device_timeout_secs, state, stage, stage_started, start_at, created, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13)",
+        )
+        .bind(&r.id)
+        .bind(&r.name)
+        .bind(&r.selector)
+        .bind(&r.salt)
+        .bind(i64::from(r.thresholds.success_ppm))
+        .bind(i64::from(r.thresholds.failure_ppm))
+        .bind(i64::from(r.thresholds.rollback_ppm))
+        .bind(r.thresholds.min_finished as i64)
+        .bind(r.device_timeout_secs)
+        .bind(state)
+        .bind(stage)
+        .bind(start_at)
+        .bind(r.created)
+        .execute(&mut *self.tx)
+        .await?;
+        for (k, policy) in r.policies.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO rollout_stages (rollout, stage, share_ppm, soak_secs, manual) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&r.id)
+            .bind(k as i64)
+            .bind(i64::from(r.stages.share(k)))
+            .bind(policy.soak_secs)
+            .bind(i64::from(policy.manual))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        for (hardware, target) in &r.images {
+            sqlx::query("INSERT INTO rollout_images (rollout, hardware_id, target) VALUES ($1, $2, $3)")
+                .bind(&r.id)
+                .bind(hardware)
+                .bind(target)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        for chunk in plan.chunks(400) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, ${}, ${}, ${}, 'eligible')", 2 + i * 4, 3 + i * 4, 4 + i * 4, 5 + i * 4))
+                .collect();
+            let sql = format!(
+                "INSERT INTO rollout_vehicles (rollout, vin, stratum, bucket, stage, state) VALUES {}",
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(&r.id);
+            for a in chunk {
+                query = query.bind(&a.vin).bind(&a.stratum).bind(i64::from(a.bucket)).bind(a.stage as i64);
+            }
+            query.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Records a rollout's new state (and when its stage started).
+    pub async fn set_rollout_state(
+        &mut self,
+        id: &str,
+        state: &RolloutState,
+        stage_started: i64,
+        now: i64,
+    ) -> Result<()> {
+        let (kind, stage, start_at, by, reason) = state_columns(state);
+        sqlx::query(
+            "UPDATE rollouts SET state = $1, stage = $2, start_at = $3, paused_by = $4, pause_reason = $5, \
+             stage_started = $6, updated = $7 WHERE id = $8",
+        )
+        .bind(kind)
+        .bind(stage)
+        .bind(start_at)
+        .bind(by)
+        .bind(reason)
+        .bind(stage_started)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` VINs of a rollout in `state` admitted by stages up to `stage`.
+    pub async fn rollout_vins(
+        &mut self,
+        id: &str,
+        state: VehicleState,
+        stage: usize,
+        limit: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT vin, offered_at FROM rollout_vehicles WHERE rollout = $1 AND state = $2 AND stage <= $3 ORDER BY vin LIMIT $4",
+        )
+        .bind(id)
+        .bind(state.as_str())
+        .bind(stage as i64)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("vin")?, r.try_get("offered_at")?))).collect()
+    }
+
+    /// Moves one rollout vehicle from `from` to `to`; whether it was in `from` (another
+    /// process may have moved it first).
+    pub async fn move_rollout_vehicle(
+        &mut self,
+        id: &str,
+        vin: &str,
+        (from, to): (VehicleState, VehicleState),
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE rollout_vehicles SET state = $1, \
+             offered_at = CASE WHEN $1 = 'offered' THEN $2 ELSE offered_at END, \
+             finished_at = CASE WHEN $1 = 'offered' OR $1 = 'trial' THEN finished_at ELSE $2 END \
+             WHERE rollout = $3 AND vin = $4 AND state = $5",
+        )
+        .bind(to.as_str())
+        .bind(now)
+        .bind(id)
+        .bind(vin)
+        .bind(from.as_str())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Names the rollout that made these assignments.
+    pub async fn tag_assignments(&mut self, rollout: &str, ids: &[String]) -> Result<()> {
+        for id in ids {
+            sqlx::query("UPDATE assignments SET rollout = $1 WHERE id = $2")
+                .bind(rollout)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The assignments a rollout made for a vehicle (the newest per ECU), each with its
+    /// ECU's boot state; and when the vehicle last checked in.
+    pub async fn rollout_assignments(&mut self, rollout: &str, vin: &str) -> Result<(Vec<AssignedEcu>, i64)> {
+        let rows = sqlx::query(
+            "SELECT a.serial, a.state, e.boot_state FROM assignments a JOIN ecus e ON e.vin = a.vin AND e.serial = a.serial \
+             WHERE a.rollout = $1 AND a.vin = $2 ORDER BY a.serial, a.created DESC",
+        )
+        .bind(rollout)
+        .bind(vin)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut newest: BTreeMap<String, AssignedEcu> = BTreeMap::new();
+        for r in &rows {
+            let serial: String = r.try_get("serial")?;
+            if newest.contains_key(&serial) {
+                continue;
+            }
+            let name: String = r.try_get("state")?;
+            let state = AssignmentState::parse(&name).ok_or_else(|| corrupt("assignment state", &name))?;
+            let boot: Option<String> = r.try_get("boot_state")?;
+            let boot_state = boot.as_deref().and_then(metadata_schemas::uptane::BootState::parse);
+            newest.insert(serial, AssignedEcu { state, boot_state });
+        }
+        let seen = sqlx::query("SELECT manifest_time FROM vehicles WHERE vin = $1")
+            .bind(vin)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let last_seen = seen.map(|r| r.try_get("manifest_time")).transpose()?.unwrap_or(0);
+        Ok((newest.into_values().collect(), last_seen))
+    }
+}

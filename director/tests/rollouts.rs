@@ -1,0 +1,283 @@
+//! Staged rollouts against a real director (SQLite, and a real PostgreSQL server): a
+//! fleet of simulated vehicles with scripted outcomes, and one test per failure of the
+//! tools the design names (success counted at write, silent devices never timing out,
+//! the same canaries every time, no automatic pause).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Director, Vehicle};
+use metadata_schemas::TargetPath;
+use metadata_schemas::uptane::{BootState, InstallResult, InstallStatus};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A registered fleet: `n` vehicles, even ones in the EU, odd ones in the US, every
+/// other pair rev B; each has checked in once (the director knows what they run).
+struct Fleet {
+    vehicles: BTreeMap<String, (Vehicle, String)>,
+}
+
+async fn fleet(director: &Director, n: usize) -> Fleet {
+    let mut vehicles = BTreeMap::new();
+    for i in 0..n {
+        let mut vehicle = Vehicle::new(&format!("VIN{i:04}"));
+        let mut registration = vehicle.registration();
+        let (region, rev) = (if i % 2 == 0 { "EU" } else { "US" }, if (i / 2) % 2 == 0 { "A" } else { "B" });
+        registration["attributes"] = json!({"region": region, "hw_rev": rev});
+        let (status, body) = director.admin_post("/vehicles", registration).await;
+        assert_eq!(status, 201, "{body}");
+        let token = body["device_token"].as_str().unwrap().to_string();
+        assert_eq!(director.check_in(&mut vehicle, &token).await.0, 200);
+        vehicles.insert(vehicle.vin.clone(), (vehicle, token));
+    }
+    Fleet { vehicles }
+}
+
+/// What a vehicle's brake ECU does with the offered image.
+#[derive(Clone, Copy)]
+enum Outcome {
+    /// Installs, boots and confirms.
+    Confirms,
+    /// Installs and boots on trial, not confirmed yet.
+    Trial,
+    /// Boots on trial, never confirms, goes back to the factory image.
+    Reverts,
+}
+
+impl Fleet {
+    /// The vehicle checks in after doing `outcome` with the brake image.
+    async fn report(&mut self, director: &Director, vin: &str, outcome: Outcome) {
+        let (vehicle, token) = self.vehicles.get_mut(vin).unwrap();
+        let status = |boot_state, install_result, previous: &str| InstallStatus {
+            boot_state,
+            previous_image: Some(TargetPath::new(previous)),
+            install_result: Some(install_result),
+            unknown: Default::default(),
+        };
+        let (running, status) = match outcome {
+            Outcome::Confirms => ("brake/fw-2.bin", status(BootState::Confirmed, InstallResult::Ok, "factory.bin")),
+            Outcome::Trial => ("brake/fw-2.bin", status(BootState::Trial, InstallResult::Ok, "factory.bin")),
+            Outcome::Reverts => {
+                ("factory.bin", status(BootState::Confirmed, InstallResult::RevertedUnconfirmed, "brake/fw-2.bin"))
+            }
+        };
+        let bytes: &[u8] = if running == "factory.bin" { b"factory" } else { b"brake firmware 2" };
+        vehicle.installed.insert("brake-1".into(), (running.to_string(), bytes.to_vec()));
+        vehicle.statuses.insert("brake-1".into(), status);
+        let (code, body) = director.check_in(vehicle, token).await;
+        assert_eq!(code, 200, "{vin}: {body}");
+    }
+}
+
+async fn rollout(director: &Director, body: Value) -> Value {
+    let (status, created) = director.admin_post("/rollouts", body).await;
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
+async fn command(director: &Director, id: &str, command: &str, reason: &str) -> (u16, Value) {
+    director.admin_send(Method::POST, &format!("/rollouts/{id}/{command}"), json!({"reason": reason})).await
+}
+
+async fn evaluate(director: &Director) {
+    director.service.evaluate_rollouts(chrono::Utc::now()).await.unwrap();
+}
+
+async fn vins_in(director: &Director, id: &str, state: &str) -> Vec<String> {
+    let (_, body) = director.admin_get(&format!("/rollouts/{id}/vehicles?state={state}&limit=1000")).await;
+    body["vehicles"].as_array().unwrap().iter().map(|v| v["vin"].as_str().unwrap().to_string()).collect()
+}
+
+fn two_stages() -> Value {
+    json!({"name": "brake fw-2", "images": {"brake-hw": "brake/fw-2.bin"},
+           "stages": [{"percent": 10}, {"percent": 100}], "min_finished": 2})
+}
+
+async fn stages_advance_only_on_confirmed_boots(director: Director) {
+    let mut fleet = fleet(&director, 40).await;
+    let created = rollout(&director, two_stages()).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["status"]["state"], "draft");
+    assert_eq!(created["strata"].as_array().unwrap().len(), 4, "{created}");
+    assert_eq!(command(&director, &id, "start", "").await.0, 400, "a command needs a reason");
+    assert_eq!(command(&director, &id, "start", "change board approved CB-17").await.0, 200);
+    evaluate(&director).await;
+    let canaries = vins_in(&director, &id, "offered").await;
+    assert_eq!(canaries.len(), 4, "10% of each stratum of 10, rounded up: one canary each: {canaries:?}");
+
+    // Written and booted on trial is not success: the gate holds.
+    for vin in &canaries {
+        fleet.report(&director, vin, Outcome::Trial).await;
+    }
+    evaluate(&director).await;
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(status["status"], json!({"state": "running", "stage": 0}), "{status}");
+    assert_eq!(status["counters"]["trial"], 4, "{status}");
+    assert!(status["gate"].as_str().unwrap().contains("0 finished"), "{status}");
+
+    // Confirmed boots: the stage advances and the rest of the fleet is offered it.
+    for vin in &canaries {
+        fleet.report(&director, vin, Outcome::Confirms).await;
+    }
+    evaluate(&director).await;
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(status["status"], json!({"state": "running", "stage": 1}), "{status}");
+    assert_eq!(vins_in(&director, &id, "offered").await.len(), 36);
+    for vin in vins_in(&director, &id, "offered").await {
+        fleet.report(&director, &vin, Outcome::Confirms).await;
+    }
+    evaluate(&director).await;
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(status["status"]["state"], "completed", "{status}");
+    assert_eq!(status["counters"]["confirmed"], 40, "{status}");
+    let audit = director.admin_get("/audit?limit=1000").await.1;
+    let actions: Vec<&str> =
+        audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for action in ["rollout-create", "rollout-start", "rollout-gate"] {
+        assert!(actions.contains(&action), "{action}: {actions:?}");
+    }
+    let start = audit["entries"].as_array().unwrap().iter().find(|e| e["action"] == "rollout-start").unwrap();
+    assert!(start["detail"].as_str().unwrap().contains("change board approved CB-17"), "{start}");
+}
+
+#[tokio::test]
+async fn a_rollout_advances_only_on_confirmed_boots_never_on_images_written() {
+    stages_advance_only_on_confirmed_boots(Director::start(None, None).await).await;
+}
+
+#[tokio::test]
+async fn postgres_a_rollout_advances_only_on_confirmed_boots_never_on_images_written() {
+    let server = common::postgres::Postgres::start();
+    stages_advance_only_on_confirmed_boots(Director::start(Some(server.database("director")), None).await).await;
+}
+
+#[tokio::test]
+async fn rollbacks_in_one_stratum_pause_the_rollout_by_themselves_with_the_reason_in_words() {
+    let director = Director::start(None, None).await;
+    let mut fleet = fleet(&director, 40).await;
+    let body = json!({"name": "brake fw-2", "images": {"brake-hw": "brake/fw-2.bin"},
+                      "stages": [{"percent": 50}, {"percent": 100}], "min_finished": 4});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    evaluate(&director).await;
+    let offered = vins_in(&director, &id, "offered").await;
+    assert_eq!(offered.len(), 20, "half of each stratum");
+    let (_, page) = director.admin_get(&format!("/rollouts/{id}/vehicles?state=offered&limit=1000")).await;
+    for v in page["vehicles"].as_array().unwrap() {
+        let vin = v["vin"].as_str().unwrap();
+        let bad = v["stratum"] == "brake-hw/B/US";
+        fleet.report(&director, vin, if bad { Outcome::Reverts } else { Outcome::Confirms }).await;
+    }
+    evaluate(&director).await;
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(status["status"]["state"], "paused", "{status}");
+    let reason = status["status"]["reason"].as_str().unwrap();
+    assert_eq!(
+        reason, "paused by the gate: rollback rate 100% > 1% in stratum brake-hw/B/US after 5 finished",
+        "{status}"
+    );
+    assert!(vins_in(&director, &id, "eligible").await.len() == 20, "a pause offers no one new");
+    let (code, answer) = command(&director, &id, "advance", "push on").await;
+    assert_eq!(code, 409, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("resume it first"), "{answer}");
+    // The rolled-back image left those vehicles' director targets: they stop retrying.
+    let vin = &vins_in(&director, &id, "rolled_back").await[0];
+    let (vehicle, token) = &fleet.vehicles[vin];
+    let targets = director.director_targets(&vehicle.vin, token).await;
+    assert!(targets.targets.is_empty(), "{:?}", targets.targets.keys().collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn each_rollout_picks_other_canaries_and_a_preview_shows_a_plan_create_keeps() {
+    let director = Director::start(None, None).await;
+    fleet(&director, 200).await;
+    let body =
+        json!({"name": "p", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 5}, {"percent": 100}]});
+    let (status, preview) = director.admin_post("/rollouts/preview", body.clone()).await;
+    assert_eq!(status, 200, "{preview}");
+    let first: Vec<Value> = preview["first_stage"].as_array().unwrap().clone();
+    assert_eq!(first.len(), 12, "5% of 50 per stratum is 2.5, rounded up: 3 x 4 strata");
+    let mut keep = body.clone();
+    keep["salt"] = preview["salt"].clone();
+    let kept = rollout(&director, keep).await["id"].as_str().unwrap().to_string();
+    let other = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    for id in [&kept, &other] {
+        command(&director, id, "start", "go").await;
+    }
+    evaluate(&director).await;
+    let mut kept_canaries = vins_in(&director, &kept, "offered").await;
+    kept_canaries.sort();
+    let mut expected: Vec<String> = first.iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    expected.sort();
+    assert_eq!(kept_canaries, expected, "the preview's plan, kept");
+    let second = vins_in(&director, &other, "eligible").await;
+    let same = kept_canaries.iter().filter(|v| !second.contains(v)).count();
+    assert!(same < 6, "another salt, other canaries: {same} of 12 the same");
+}
+
+#[tokio::test]
+async fn an_abort_withdraws_the_update_from_vehicles_that_have_not_started() {
+    let director = Director::start(None, None).await;
+    let mut fleet = fleet(&director, 20).await;
+    let body = json!({"name": "a", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 100}]});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    evaluate(&director).await;
+    let offered = vins_in(&director, &id, "offered").await;
+    assert_eq!(offered.len(), 20);
+    fleet.report(&director, &offered[0], Outcome::Confirms).await;
+    let (code, _) = command(&director, &id, "abort", "a field report of brake noise").await;
+    assert_eq!(code, 200);
+    assert_eq!(vins_in(&director, &id, "withdrawn").await.len(), 19);
+    let status = director.admin_get(&format!("/vehicles/{}", offered[1])).await.1;
+    let states: Vec<&str> =
+        status["assignments"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["cancelled"], "{status}");
+    assert_eq!(command(&director, &id, "resume", "oops").await.0, 409, "it has ended");
+}
+
+#[tokio::test]
+async fn a_vehicle_silent_after_its_offer_times_out_and_one_never_seen_since_does_not() {
+    let director = Director::start(None, None).await;
+    let mut fleet = fleet(&director, 8).await;
+    let body = json!({"name": "t", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 100}],
+                      "device_timeout_hours": 72, "min_finished": 1});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    evaluate(&director).await;
+    let offered = vins_in(&director, &id, "offered").await;
+    // VIN0000 checks in after the offer (times are in whole seconds) and never installs;
+    // the others are not heard from.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (vehicle, token) = fleet.vehicles.get_mut(&offered[0]).unwrap();
+    assert_eq!(director.check_in(vehicle, token).await.0, 200);
+    let later = chrono::Utc::now() + chrono::Duration::hours(73);
+    director.service.evaluate_rollouts(later).await.unwrap();
+    assert_eq!(vins_in(&director, &id, "timed_out").await, [offered[0].clone()]);
+    assert_eq!(vins_in(&director, &id, "offered").await.len(), 7, "never seen since the offer: reported, not counted");
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(status["counters"]["timed_out"], 1, "{status}");
+}
+
+#[tokio::test]
+async fn a_manual_gate_holds_a_successful_stage_until_an_operator_advances_it() {
+    let director = Director::start(None, None).await;
+    let mut fleet = fleet(&director, 8).await;
+    let body = json!({"name": "m", "images": {"brake-hw": "brake/fw-2.bin"}, "min_finished": 1,
+                      "stages": [{"percent": 50, "manual": true}, {"percent": 100}]});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    evaluate(&director).await;
+    for vin in vins_in(&director, &id, "offered").await {
+        fleet.report(&director, &vin, Outcome::Confirms).await;
+    }
+    evaluate(&director).await;
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(status["status"], json!({"state": "running", "stage": 0}), "{status}");
+    assert_eq!(status["gate"], "hold: a manual gate: advance it by hand", "{status}");
+    assert_eq!(command(&director, &id, "advance", "canaries look good, QA-22").await.0, 200);
+    evaluate(&director).await;
+    assert_eq!(vins_in(&director, &id, "offered").await.len(), 4, "the second stage's vehicles");
+}
