@@ -58,3 +58,62 @@ impl Metrics {
         out
     }
 }
+
+/// Label values as Prometheus's text format quotes them.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// The fleet's adoption and the rollouts' standing, in Prometheus text: ECUs per
+/// hardware id and image; each rollout's state; and the vehicles of each rollout that is
+/// not over, by stage, stratum and state.
+pub fn render_fleet(
+    adoption: &[crate::store::ImageCount],
+    rollouts: &[(crate::store::Rollout, Vec<(String, usize, crate::rollout::vehicle::VehicleState, u64)>)],
+) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# HELP director_fleet_image_ecus ECUs of each hardware id on each image (confirmed: boot confirmed).\n",
+    );
+    out.push_str("# TYPE director_fleet_image_ecus gauge\n");
+    for c in adoption {
+        let image = label(c.image.as_deref().unwrap_or(""));
+        let hw = label(&c.hardware_id);
+        let _ = writeln!(
+            out,
+            "director_fleet_image_ecus{{hardware_id=\"{hw}\",image=\"{image}\",confirmed=\"false\"}} {}",
+            c.ecus - c.confirmed
+        );
+        let _ = writeln!(
+            out,
+            "director_fleet_image_ecus{{hardware_id=\"{hw}\",image=\"{image}\",confirmed=\"true\"}} {}",
+            c.confirmed
+        );
+    }
+    out.push_str("# HELP director_rollout_state 1 for the state each rollout is in.\n");
+    out.push_str("# TYPE director_rollout_state gauge\n");
+    for (r, _) in rollouts {
+        let _ = writeln!(
+            out,
+            "director_rollout_state{{rollout=\"{}\",state=\"{}\"}} 1",
+            label(&r.id),
+            r.state.kind().as_str()
+        );
+    }
+    out.push_str(
+        "# HELP director_rollout_vehicles Vehicles of each rollout by the stage that admits them, stratum and state.\n",
+    );
+    out.push_str("# TYPE director_rollout_vehicles gauge\n");
+    for (r, counts) in rollouts.iter().filter(|(r, _)| !r.state.is_final()) {
+        for (stratum, stage, state, n) in counts {
+            let _ = writeln!(
+                out,
+                "director_rollout_vehicles{{rollout=\"{}\",stage=\"{stage}\",stratum=\"{}\",state=\"{}\"}} {n}",
+                label(&r.id),
+                label(stratum),
+                state.as_str()
+            );
+        }
+    }
+    out
+}

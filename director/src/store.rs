@@ -526,7 +526,7 @@ pub struct Tx {
 mod encryption;
 mod inventory;
 mod rollouts;
-pub use inventory::{Group, InventoryRow, Labels};
+pub use inventory::{Group, ImageCount, InventoryRow, Labels};
 pub use rollouts::{Rollout, counters_at};
 
 impl Tx {

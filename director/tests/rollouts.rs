@@ -281,3 +281,40 @@ async fn a_manual_gate_holds_a_successful_stage_until_an_operator_advances_it() 
     evaluate(&director).await;
     assert_eq!(vins_in(&director, &id, "offered").await.len(), 4, "the second stage's vehicles");
 }
+
+#[tokio::test]
+async fn adoption_and_each_rollouts_standing_are_in_the_api_and_in_prometheus() {
+    let director = Director::start(None, None).await;
+    let mut fleet = fleet(&director, 8).await;
+    let body = json!({"name": "m", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 100}]});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    evaluate(&director).await;
+    for vin in vins_in(&director, &id, "offered").await.iter().take(2) {
+        fleet.report(&director, vin, Outcome::Confirms).await;
+    }
+    evaluate(&director).await;
+    let adoption = director.admin_get("/fleet/adoption").await.1;
+    let brake = adoption["hardware"].as_array().unwrap().iter().find(|h| h["hardware_id"] == "brake-hw").unwrap();
+    assert_eq!(brake["ecus"], 8, "{adoption}");
+    let on = |image: &str| brake["images"].as_array().unwrap().iter().find(|i| i["image"] == image).cloned().unwrap();
+    assert_eq!(
+        (on("brake/fw-2.bin")["ecus"].clone(), on("brake/fw-2.bin")["percent"].clone()),
+        (json!(2), json!(25.0))
+    );
+    assert_eq!(on("brake/fw-2.bin")["confirmed"], 2);
+    assert_eq!(on("factory.bin")["ecus"], 6);
+
+    let metrics =
+        director.http.get(format!("{}/metrics", director.url)).bearer_auth(&director.admin).send().await.unwrap();
+    let text = metrics.text().await.unwrap();
+    for line in [
+        "director_fleet_image_ecus{hardware_id=\"brake-hw\",image=\"brake/fw-2.bin\",confirmed=\"true\"} 2".to_string(),
+        format!("director_rollout_state{{rollout=\"{id}\",state=\"running\"}} 1"),
+        format!(
+            "director_rollout_vehicles{{rollout=\"{id}\",stage=\"0\",stratum=\"brake-hw/A/EU\",state=\"confirmed\"}} 1"
+        ),
+    ] {
+        assert!(text.contains(&line), "{line} in:\n{text}");
+    }
+}

@@ -143,5 +143,43 @@ pub async fn audit(
 pub async fn metrics(State(director): State<Arc<Director>>, headers: HeaderMap) -> Result<Response, ApiError> {
     auth::admin(&director, &headers, Role::Metrics).await?;
     let counts = director.store.assignment_counts().await.map_err(internal)?;
-    Ok(([("content-type", "text/plain; version=0.0.4")], director.metrics.render(&counts)).into_response())
+    let adoption = director.store.adoption().await.map_err(internal)?;
+    let mut rollouts = Vec::new();
+    for r in director.store.rollouts(None).await.map_err(internal)? {
+        let counts = if r.state.is_final() {
+            Vec::new()
+        } else {
+            director.store.rollout_counts(&r.id).await.map_err(internal)?
+        };
+        rollouts.push((r, counts));
+    }
+    let mut text = director.metrics.render(&counts);
+    text.push_str(&crate::metrics::render_fleet(&adoption, &rollouts));
+    Ok(([("content-type", "text/plain; version=0.0.4")], text).into_response())
+}
+
+/// `GET /fleet/adoption`: for each hardware id, the share of its ECUs on each image
+/// (and of those, confirmed), now.
+pub async fn adoption(State(director): State<Arc<Director>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    auth::admin(&director, &headers, Role::Viewer).await?;
+    let counts = director.store.adoption().await.map_err(internal)?;
+    let mut by_hardware: std::collections::BTreeMap<&str, Vec<&crate::store::ImageCount>> = Default::default();
+    for c in &counts {
+        by_hardware.entry(&c.hardware_id).or_default().push(c);
+    }
+    let hardware: Vec<Value> = by_hardware
+        .iter()
+        .map(|(hw, images)| {
+            let total: u64 = images.iter().map(|c| c.ecus).sum();
+            let images: Vec<Value> = images
+                .iter()
+                .map(|c| {
+                    json!({"image": c.image, "ecus": c.ecus, "confirmed": c.confirmed,
+                                "percent": (c.ecus as f64 * 10_000.0 / total as f64).round() / 100.0})
+                })
+                .collect();
+            json!({"hardware_id": hw, "ecus": total, "images": images})
+        })
+        .collect();
+    Ok(Json(json!({"hardware": hardware})).into_response())
 }

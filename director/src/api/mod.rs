@@ -89,6 +89,7 @@ fn route_name(path: &str) -> &'static str {
         "/api/v1/admin/vehicles/{vin}/labels",
         "/api/v1/admin/groups",
         "/api/v1/admin/groups/{name}",
+        "/api/v1/admin/fleet/adoption",
         "/api/v1/admin/rollouts",
         "/api/v1/admin/rollouts/preview",
         "/api/v1/admin/rollouts/{id}",
@@ -122,6 +123,7 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/admin/vehicles", post(admin::register).get(inventory::list))
         .route("/api/v1/admin/vehicles/{vin}/labels", put(inventory::set_labels))
         .route("/api/v1/admin/groups", get(inventory::groups))
+        .route("/api/v1/admin/fleet/adoption", get(admin::adoption))
         .route("/api/v1/admin/rollouts", post(rollouts::create).get(rollouts::list))
         .route("/api/v1/admin/rollouts/preview", post(rollouts::preview))
         .route("/api/v1/admin/rollouts/{id}", get(rollouts::get))

@@ -180,3 +180,42 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 }
+
+/// How many ECUs of a hardware id run an image, and how many of those confirmed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageCount {
+    /// The hardware id.
+    pub hardware_id: String,
+    /// The image path (`None`: not reported yet).
+    pub image: Option<String>,
+    /// ECUs running it.
+    pub ecus: u64,
+    /// Of those, the ones whose reports say it is confirmed.
+    pub confirmed: u64,
+}
+
+impl Store {
+    /// For every hardware id, the ECUs on each image (the fleet's adoption now).
+    pub async fn adoption(&self) -> Result<Vec<ImageCount>> {
+        let rows = sqlx::query(
+            "SELECT hardware_id, installed, boot_state, COUNT(*) AS n FROM ecus GROUP BY hardware_id, installed, boot_state",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut counts: BTreeMap<(String, Option<String>), (u64, u64)> = BTreeMap::new();
+        for r in &rows {
+            let image = installed_path(r.try_get("installed")?)?;
+            let confirmed = r.try_get::<Option<String>, _>("boot_state")?.as_deref() == Some("confirmed");
+            let n = r.try_get::<i64, _>("n")? as u64;
+            let entry = counts.entry((r.try_get("hardware_id")?, image)).or_default();
+            entry.0 += n;
+            if confirmed {
+                entry.1 += n;
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|((hardware_id, image), (ecus, confirmed))| ImageCount { hardware_id, image, ecus, confirmed })
+            .collect())
+    }
+}
