@@ -69,7 +69,7 @@ fn label(value: &str) -> String {
 /// not over, by stage, stratum and state.
 pub fn render_fleet(
     adoption: &[crate::store::ImageCount],
-    rollouts: &[(crate::store::Rollout, Vec<(String, usize, crate::rollout::vehicle::VehicleState, u64)>)],
+    rollouts: &[(crate::store::Rollout, Vec<crate::store::StageCount>)],
 ) -> String {
     let mut out = String::new();
     out.push_str(

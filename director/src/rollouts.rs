@@ -442,14 +442,14 @@ fn counters_json(c: &Counters) -> serde_json::Value {
            "rolled_back": c.rolled_back, "timed_out": c.timed_out, "finished": c.finished()})
 }
 
-fn totals_json(counts: &[(String, usize, VehicleState, u64)], stage: usize) -> serde_json::Value {
+fn totals_json(counts: &[crate::store::StageCount], stage: usize) -> serde_json::Value {
     let total = counters_at(counts, stage).iter().fold(Counters::default(), |sum, (_, c)| sum.plus(*c));
     counters_json(&total)
 }
 
 /// A rollout as the API shows it: plan, state, counters per stratum and in all, and
 /// what its gate says now.
-pub fn rollout_json(r: &Rollout, counts: &[(String, usize, VehicleState, u64)], now: i64) -> serde_json::Value {
+pub fn rollout_json(r: &Rollout, counts: &[crate::store::StageCount], now: i64) -> serde_json::Value {
     let stage = counted_stage(r);
     let strata = counters_at(counts, stage);
     let stages: Vec<serde_json::Value> = (0..r.stages.len())

@@ -527,7 +527,7 @@ mod encryption;
 mod inventory;
 mod rollouts;
 pub use inventory::{Group, ImageCount, InventoryRow, Labels};
-pub use rollouts::{Rollout, counters_at};
+pub use rollouts::{Rollout, StageCount, counters_at};
 
 impl Tx {
     /// The vehicle, locked until the transaction ends (PostgreSQL; SQLite has one writer).

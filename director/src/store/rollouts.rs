@@ -13,6 +13,10 @@ use crate::rollout::gate::{Counters, StagePolicy, Thresholds};
 use crate::rollout::state::{PauseCause, RolloutState, StateKind};
 use crate::rollout::vehicle::{AssignedEcu, VehicleState};
 
+/// How many of a rollout's vehicles of one stratum, admitted by one stage, stand in one
+/// state: `(stratum, stage, state, count)`.
+pub type StageCount = (String, usize, VehicleState, u64);
+
 /// A rollout as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rollout {
@@ -142,7 +146,7 @@ async fn load(conn: &mut sqlx::AnyConnection, id: &str, lock: &str) -> Result<Op
 }
 
 /// Counts of a rollout's vehicles by stratum, stage and state.
-async fn counts(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<(String, usize, VehicleState, u64)>> {
+async fn counts(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<StageCount>> {
     let rows = sqlx::query(
         "SELECT stratum, stage, state, COUNT(*) AS n FROM rollout_vehicles WHERE rollout = $1 \
          GROUP BY stratum, stage, state ORDER BY stratum, stage, state",
@@ -176,7 +180,7 @@ impl Store {
     }
 
     /// Counts of a rollout's vehicles by stratum, stage and state.
-    pub async fn rollout_counts(&self, id: &str) -> Result<Vec<(String, usize, VehicleState, u64)>> {
+    pub async fn rollout_counts(&self, id: &str) -> Result<Vec<StageCount>> {
         counts(&mut *self.read.acquire().await?, id).await
     }
 
@@ -215,7 +219,7 @@ impl Store {
 
 /// The gate's counters per stratum for a rollout at `stage`: the vehicles its stages so
 /// far admitted (offered the update or about to be), by where they stand.
-pub fn counters_at(counts: &[(String, usize, VehicleState, u64)], stage: usize) -> Vec<(String, Counters)> {
+pub fn counters_at(counts: &[StageCount], stage: usize) -> Vec<(String, Counters)> {
     let mut strata: BTreeMap<String, Counters> = BTreeMap::new();
     for (stratum, admitted_at, state, n) in counts {
         let c = strata.entry(stratum.clone()).or_default();
@@ -250,7 +254,7 @@ impl Tx {
     }
 
     /// [`Store::rollout_counts`], as this transaction sees them.
-    pub async fn rollout_counts(&mut self, id: &str) -> Result<Vec<(String, usize, VehicleState, u64)>> {
+    pub async fn rollout_counts(&mut self, id: &str) -> Result<Vec<StageCount>> {
         counts(&mut self.tx, id).await
     }
 
