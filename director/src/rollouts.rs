@@ -15,6 +15,7 @@ use crate::rollout::admission::{self, Admission, Candidate, PPM, Stages};
 use crate::rollout::gate::{self, Counters, StagePolicy, StageView, Thresholds};
 use crate::rollout::state::{self, Command, RolloutState, StateKind};
 use crate::rollout::vehicle::{self, Seen, VehicleState};
+use crate::rollout::window::Windows;
 use crate::service::{Director, Result, ServiceError, valid_name};
 use crate::store::{Rollout, counters_at};
 
@@ -72,6 +73,10 @@ pub struct NewRollout {
     /// The salt that picks the canaries, as a preview returned it (default: a new one).
     #[serde(default)]
     pub salt: Option<String>,
+    /// When offers may go out: `Mon-Fri 01:00-05:00` (UTC), several joined by `,`
+    /// (default: any time).
+    #[serde(default)]
+    pub windows: String,
 }
 
 fn ppm(what: &str, percent: f64) -> Result<u32> {
@@ -179,6 +184,7 @@ impl Director {
             return Err(ServiceError::Invalid("a rollout needs an image for at least one hardware id".into()));
         }
         let (stages, policies) = stages_of(&request)?;
+        Windows::parse(&request.windows).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         let now = Utc::now();
         self.resolve_images(&request.images, now)?;
         let salt = request.salt.clone().unwrap_or_else(|| crate::config::new_token()[..32].to_string());
@@ -192,6 +198,7 @@ impl Director {
             id: crate::config::new_token()[..16].to_string(),
             name: request.name.clone(),
             selector: request.selector.clone(),
+            windows: request.windows.clone(),
             salt,
             stages,
             policies,
@@ -294,10 +301,12 @@ impl Director {
             tx.audit("director", "rollout-gate", &detail.to_string(), now).await?;
         }
         tx.commit().await?;
-        if let RolloutState::Running { stage } = next {
-            self.offer(&rollout, stage, now).await?;
+        let windows = Windows::parse(&rollout.windows).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let at = DateTime::from_timestamp(now, 0).unwrap_or_else(Utc::now);
+        match next {
+            RolloutState::Running { stage } if windows.open_at(at) => self.offer(&rollout, stage, now).await,
+            _ => Ok(()), // outside its maintenance windows: no offer goes out
         }
-        Ok(())
     }
 
     /// Offers the update to vehicles the running stages admit and that have no offer yet.
@@ -469,7 +478,10 @@ pub fn rollout_json(r: &Rollout, counts: &[crate::store::StageCount], now: i64) 
     });
     let strata_json: Vec<serde_json::Value> =
         strata.iter().map(|(s, c)| json!({"stratum": s, "counters": counters_json(c)})).collect();
+    let offering =
+        Windows::parse(&r.windows).is_ok_and(|w| w.open_at(DateTime::from_timestamp(now, 0).unwrap_or_else(Utc::now)));
     json!({"id": r.id, "name": r.name, "selector": r.selector, "images": r.images, "salt": r.salt,
+           "windows": r.windows, "in_window": offering,
            "status": rollout_state_json(&r.state), "stage_started": r.stage_started, "stages": stages,
            "device_timeout_hours": r.device_timeout_secs as f64 / 3600.0,
            "thresholds": {"success_percent": f64::from(r.thresholds.success_ppm) / 10_000.0,

@@ -318,3 +318,28 @@ async fn adoption_and_each_rollouts_standing_are_in_the_api_and_in_prometheus() 
         assert!(text.contains(&line), "{line} in:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn offers_go_out_only_inside_the_rollouts_maintenance_windows() {
+    use chrono::{Datelike, Timelike};
+    let director = Director::start(None, None).await;
+    fleet(&director, 4).await;
+    let inside = chrono::Utc::now() + chrono::Duration::hours(2);
+    let day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][inside.weekday().num_days_from_monday() as usize];
+    let window = format!("{day} {:02}:00-{:02}:59", inside.hour(), inside.hour());
+    let body =
+        json!({"name": "w", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 100}], "windows": window});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    evaluate(&director).await;
+    assert!(vins_in(&director, &id, "offered").await.is_empty(), "outside {window}: no offer");
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!((status["windows"].as_str(), status["in_window"].as_bool()), (Some(window.as_str()), Some(false)));
+    director.service.evaluate_rollouts(inside).await.unwrap();
+    assert_eq!(vins_in(&director, &id, "offered").await.len(), 4, "inside {window}");
+
+    let bad = json!({"name": "w", "images": {"brake-hw": "brake/fw-2.bin"}, "windows": "weekdays at night"});
+    let (status, body) = director.admin_post("/rollouts", bad).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("Mon-Fri 01:00-05:00"), "{body}");
+}

@@ -8,3 +8,4 @@ pub mod admission;
 pub mod gate;
 pub mod state;
 pub mod vehicle;
+pub mod window;

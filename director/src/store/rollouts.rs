@@ -26,6 +26,8 @@ pub struct Rollout {
     pub name: String,
     /// The selector that chose its vehicles.
     pub selector: String,
+    /// Its maintenance windows, as written (see [`crate::rollout::window`]).
+    pub windows: String,
     /// Its salt (hex), which picks its canaries.
     pub salt: String,
     /// Cumulative shares of the stages.
@@ -48,7 +50,7 @@ pub struct Rollout {
     pub updated: i64,
 }
 
-const ROLLOUT: &str = "SELECT id, name, selector, salt, success_ppm, failure_ppm, rollback_ppm, min_finished, \
+const ROLLOUT: &str = "SELECT id, name, selector, windows, salt, success_ppm, failure_ppm, rollback_ppm, min_finished, \
      device_timeout_secs, state, stage, stage_started, start_at, paused_by, pause_reason, created, updated FROM rollouts";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -86,6 +88,7 @@ fn rollout(r: &sqlx::any::AnyRow) -> Result<Rollout> {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
         selector: r.try_get("selector")?,
+        windows: r.try_get("windows")?,
         salt: r.try_get("salt")?,
         stages: Stages::default(),
         policies: Vec::new(),
@@ -263,8 +266,8 @@ impl Tx {
         let (state, stage, start_at, _, _) = state_columns(&r.state);
         sqlx::query(
             "INSERT INTO rollouts (id, name, selector, salt, success_ppm, failure_ppm, rollback_ppm, min_finished, \
-             device_timeout_secs, state, stage, stage_started, start_at, created, updated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13)",
+             device_timeout_secs, state, stage, stage_started, start_at, created, updated, windows) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13, $14)",
         )
         .bind(&r.id)
         .bind(&r.name)
@@ -279,6 +282,7 @@ impl Tx {
         .bind(stage)
         .bind(start_at)
         .bind(r.created)
+        .bind(&r.windows)
         .execute(&mut *self.tx)
         .await?;
         for (k, policy) in r.policies.iter().enumerate() {
