@@ -343,3 +343,43 @@ async fn offers_go_out_only_inside_the_rollouts_maintenance_windows() {
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("Mon-Fri 01:00-05:00"), "{body}");
 }
+
+/// Two director processes' worth of services on one PostgreSQL server, evaluating the
+/// same rollout at once while vehicles check in: every vehicle is offered exactly once,
+/// and the gate moves the rollout once per change.
+#[tokio::test]
+async fn postgres_two_directors_evaluating_one_rollout_at_once_offer_each_vehicle_once() {
+    let server = common::postgres::Postgres::start();
+    let director = Director::start(Some(server.database("director")), None).await;
+    let mut fleet = fleet(&director, 60).await;
+    let second = director::setup::open(&director.data()).await.unwrap();
+    let body = json!({"name": "two", "images": {"brake-hw": "brake/fw-2.bin"}, "min_finished": 1,
+                      "stages": [{"percent": 10}, {"percent": 100}]});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    let both = || async {
+        let now = chrono::Utc::now();
+        let (a, b) = tokio::join!(director.service.evaluate_rollouts(now), second.evaluate_rollouts(now));
+        a.unwrap();
+        b.unwrap();
+    };
+    both().await;
+    let canaries = vins_in(&director, &id, "offered").await;
+    assert_eq!(canaries.len(), 8, "ceil(10% of 15) in each of 4 strata: {canaries:?}");
+    for vin in &canaries {
+        fleet.report(&director, vin, Outcome::Confirms).await;
+    }
+    both().await; // advances once, and the two offer the rest between them
+    both().await;
+    let offered = vins_in(&director, &id, "offered").await;
+    assert_eq!(offered.len(), 52, "every other vehicle, once");
+    for vin in fleet.vehicles.keys() {
+        let status = director.admin_get(&format!("/vehicles/{vin}")).await.1;
+        let assignments = status["assignments"].as_array().unwrap();
+        assert_eq!(assignments.len(), 1, "{vin} was offered the update once: {status}");
+    }
+    let audit = director.admin_get("/audit?limit=1000").await.1;
+    let gates: Vec<&Value> =
+        audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "rollout-gate").collect();
+    assert_eq!(gates.len(), 1, "one advance: {gates:?}");
+}
