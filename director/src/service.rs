@@ -226,42 +226,7 @@ impl Director {
     pub async fn register(&self, actor: &str, new: NewVehicle) -> Result<String> {
         valid_vin(&new.vin)?;
         valid_name("primary ECU serial", &new.primary_ecu_serial)?;
-        if new.ecus.is_empty() {
-            return Err(ServiceError::Invalid("a vehicle needs at least one ECU".into()));
-        }
-        let mut ecus = Vec::with_capacity(new.ecus.len());
-        for e in &new.ecus {
-            valid_name("ECU serial", &e.serial)?;
-            valid_name("hardware id", &e.hardware_id)?;
-            if ecus.iter().any(|x: &Ecu| x.serial == e.serial) {
-                return Err(ServiceError::Invalid(format!("ECU {} listed twice", e.serial)));
-            }
-            if !matches!(e.verification.as_str(), "partial" | "full") {
-                return Err(ServiceError::Invalid(format!("ECU {}: verification is partial or full", e.serial)));
-            }
-            let text = e.public_key.to_string();
-            let value = json::parse(text.as_bytes())
-                .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
-            let key = <metadata_schemas::Key as Decode>::decode(&value)
-                .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
-            threshold_keys::PublicKey::from_metadata(&key)
-                .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
-            let canonical = String::from_utf8(json::to_canonical(&key.encode())).unwrap_or_default();
-            ecus.push(Ecu {
-                serial: e.serial.clone(),
-                hardware_id: e.hardware_id.clone(),
-                public_key: canonical,
-                verification: e.verification.clone(),
-                report_counter: -1,
-                reported_time: 0,
-                installed: None,
-                attack: 0,
-                status: None,
-            });
-        }
-        if !ecus.iter().any(|e| e.serial == new.primary_ecu_serial) {
-            return Err(ServiceError::Invalid(format!("the primary {} is not among the ECUs", new.primary_ecu_serial)));
-        }
+        let ecus = valid_ecus(&new)?;
         let mut labels = crate::store::Labels { tags: new.tags.clone(), attributes: new.attributes.clone() };
         crate::inventory::valid_labels(&mut labels)?;
         let token = format!("{}:{}", new.vin, crate::config::new_token());
@@ -560,28 +525,60 @@ impl Director {
         let clock = manifest::Clock { now: now.timestamp(), max_skew: self.config.max_clock_skew_secs as i64 };
         let accepted = match manifest::check(bytes, &vehicle, &ecus, clock) {
             Ok(accepted) => accepted,
-            Err(refusal) => {
-                let detail = json!({"vin": vin, "reason": refusal.label(), "detail": refusal.to_string()}).to_string();
-                tx.event(vin, "manifest-refused", &detail, now.timestamp()).await?;
-                tx.audit(&format!("vehicle:{vin}"), "manifest-refused", &detail, now.timestamp()).await?;
-                tx.commit().await?;
-                self.metrics.refused(refusal.label());
-                return Err(ServiceError::Refused(refusal));
-            }
+            Err(refusal) => return Err(self.refuse(tx, vin, refusal, now.timestamp()).await),
         };
-        let updates: Vec<_> = accepted
-            .reports
-            .iter()
-            .map(|r| crate::store::EcuUpdate {
-                serial: &r.serial,
-                counter: r.counter,
-                time: r.time,
-                installed: &r.installed,
-                attack: r.attack,
-                boot_state: r.status.as_ref().map(|s| s.boot_state.as_str()),
-                install_result: r.status.as_ref().and_then(|s| s.install_result).map(|r| r.code()),
-            })
-            .collect();
+        self.take_reports(&mut tx, vin, &accepted, clock, now).await?;
+        let manifest_text = String::from_utf8_lossy(bytes);
+        tx.set_manifest(vin, &manifest_text, now.timestamp(), accepted.latest_time.max(vehicle.reported_time)).await?;
+        let resolved = resolve_assignments(&mut tx, vin, &accepted, now.timestamp()).await?;
+        let digest = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
+        tx.audit(
+            &format!("vehicle:{vin}"),
+            "manifest-accepted",
+            &json!({"vin": vin, "sha256": digest}).to_string(),
+            now.timestamp(),
+        )
+        .await?;
+        let issued =
+            if resolved.is_empty() { false } else { self.after_resolved(&mut tx, vin, &resolved, now).await? };
+        tx.commit().await?;
+        self.metrics.accepted();
+        // The manifest is stored: a time key that fails to sign costs the ECUs this
+        // cycle's time, not the vehicle its answer.
+        let time_attestation = self.time_attestation(&accepted, now).unwrap_or_else(|e| {
+            eprintln!("director: no time attestation for {vin}: {e:?}");
+            None
+        });
+        Ok(Ingested { resolved, issued, time_attestation })
+    }
+
+    /// Records a refused manifest (an event and an audit entry, nothing else) and
+    /// answers with the refusal.
+    async fn refuse(&self, mut tx: Tx, vin: &str, refusal: Refusal, now: i64) -> ServiceError {
+        let detail = json!({"vin": vin, "reason": refusal.label(), "detail": refusal.to_string()}).to_string();
+        let recorded = async {
+            tx.event(vin, "manifest-refused", &detail, now).await?;
+            tx.audit(&format!("vehicle:{vin}"), "manifest-refused", &detail, now).await?;
+            tx.commit().await
+        };
+        if let Err(e) = recorded.await {
+            return ServiceError::from(e);
+        }
+        self.metrics.refused(refusal.label());
+        ServiceError::Refused(refusal)
+    }
+
+    /// Takes an accepted manifest's reports into the inventory, with the events they
+    /// call for: ECUs that did not answer, attacks, announced keys, skewed clocks.
+    async fn take_reports(
+        &self,
+        tx: &mut Tx,
+        vin: &str,
+        accepted: &manifest::Accepted,
+        clock: manifest::Clock,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let updates: Vec<_> = accepted.reports.iter().map(ecu_update).collect();
         tx.update_ecus(vin, &updates).await?;
         if !accepted.missing.is_empty() {
             let detail = json!({"ecus": accepted.missing,
@@ -594,7 +591,7 @@ impl Director {
                 tx.event(vin, "attack-reported", &detail, now.timestamp()).await?;
             }
             if let Some(key) = r.decryption_key {
-                self.take_announced_key(&mut tx, vin, &r.serial, &key, now).await?;
+                self.take_announced_key(tx, vin, &r.serial, &key, now).await?;
             }
             if r.skewed {
                 let detail = json!({"ecu": r.serial, "max_skew_secs": clock.max_skew,
@@ -602,41 +599,31 @@ impl Director {
                 tx.event(vin, "clock-skew", &detail.to_string(), now.timestamp()).await?;
             }
         }
-        let manifest_text = String::from_utf8_lossy(bytes);
-        tx.set_manifest(vin, &manifest_text, now.timestamp(), accepted.latest_time.max(vehicle.reported_time)).await?;
-        let resolved = resolve_assignments(&mut tx, vin, &accepted, now.timestamp()).await?;
-        let digest = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
-        tx.audit(
-            &format!("vehicle:{vin}"),
-            "manifest-accepted",
-            &json!({"vin": vin, "sha256": digest}).to_string(),
-            now.timestamp(),
-        )
-        .await?;
-        let mut issued = false;
-        if !resolved.is_empty() {
-            let vehicle =
-                tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::Internal("vehicle vanished".into()))?;
-            let ecus = tx.ecus(vin).await?;
-            issued = self.issue_queued(&mut tx, &vehicle, &ecus, now).await?;
-            let still_issued = tx.assignments(vin).await?.iter().any(|a| a.state == AssignmentState::Issued);
-            let failed =
-                resolved.iter().any(|(_, s)| matches!(s, AssignmentState::Failed | AssignmentState::RolledBack));
-            if !issued && !still_issued && failed {
-                // A failed image leaves the director targets so the ECU stops retrying it.
-                repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
-                issued = true;
-            }
+        Ok(())
+    }
+
+    /// After assignments resolved: the next queued bundle is issued, or a failed image
+    /// leaves the director targets so the ECU stops retrying it. Whether new director
+    /// metadata was signed.
+    async fn after_resolved(
+        &self,
+        tx: &mut Tx,
+        vin: &str,
+        resolved: &[(String, AssignmentState)],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::Internal("vehicle vanished".into()))?;
+        let ecus = tx.ecus(vin).await?;
+        if self.issue_queued(tx, &vehicle, &ecus, now).await? {
+            return Ok(true);
         }
-        tx.commit().await?;
-        self.metrics.accepted();
-        // The manifest is stored: a time key that fails to sign costs the ECUs this
-        // cycle's time, not the vehicle its answer.
-        let time_attestation = self.time_attestation(&accepted, now).unwrap_or_else(|e| {
-            eprintln!("director: no time attestation for {vin}: {e:?}");
-            None
-        });
-        Ok(Ingested { resolved, issued, time_attestation })
+        let still_issued = tx.assignments(vin).await?.iter().any(|a| a.state == AssignmentState::Issued);
+        let failed = resolved.iter().any(|(_, s)| matches!(s, AssignmentState::Failed | AssignmentState::RolledBack));
+        if still_issued || !failed {
+            return Ok(false);
+        }
+        repo::publish(tx, &vehicle, &[], &self.signers, &self.config.lifetimes, now).await?;
+        Ok(true)
     }
 
     /// The director's time, signed with its time key, for the ECUs whose reports carried
@@ -762,6 +749,61 @@ pub fn assignment_json(a: &Assignment) -> serde_json::Value {
 }
 
 /// Whether a report's installed image (canonical JSON) is the assigned one.
+/// The ECUs of a registration, checked: serials and hardware ids named well, each once,
+/// a verification mode, a public key this director can verify with, the primary among them.
+fn valid_ecus(new: &NewVehicle) -> Result<Vec<Ecu>> {
+    if new.ecus.is_empty() {
+        return Err(ServiceError::Invalid("a vehicle needs at least one ECU".into()));
+    }
+    let mut ecus = Vec::with_capacity(new.ecus.len());
+    for e in &new.ecus {
+        valid_name("ECU serial", &e.serial)?;
+        valid_name("hardware id", &e.hardware_id)?;
+        if ecus.iter().any(|x: &Ecu| x.serial == e.serial) {
+            return Err(ServiceError::Invalid(format!("ECU {} listed twice", e.serial)));
+        }
+        if !matches!(e.verification.as_str(), "partial" | "full") {
+            return Err(ServiceError::Invalid(format!("ECU {}: verification is partial or full", e.serial)));
+        }
+        let text = e.public_key.to_string();
+        let value = json::parse(text.as_bytes())
+            .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
+        let key = <metadata_schemas::Key as Decode>::decode(&value)
+            .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
+        threshold_keys::PublicKey::from_metadata(&key)
+            .map_err(|err| ServiceError::Invalid(format!("ECU {} key: {err}", e.serial)))?;
+        let canonical = String::from_utf8(json::to_canonical(&key.encode())).unwrap_or_default();
+        ecus.push(Ecu {
+            serial: e.serial.clone(),
+            hardware_id: e.hardware_id.clone(),
+            public_key: canonical,
+            verification: e.verification.clone(),
+            report_counter: -1,
+            reported_time: 0,
+            installed: None,
+            attack: 0,
+            status: None,
+        });
+    }
+    if !ecus.iter().any(|e| e.serial == new.primary_ecu_serial) {
+        return Err(ServiceError::Invalid(format!("the primary {} is not among the ECUs", new.primary_ecu_serial)));
+    }
+    Ok(ecus)
+}
+
+/// The ECU row change one accepted report makes.
+fn ecu_update(r: &manifest::AcceptedReport) -> crate::store::EcuUpdate<'_> {
+    crate::store::EcuUpdate {
+        serial: &r.serial,
+        counter: r.counter,
+        time: r.time,
+        installed: &r.installed,
+        attack: r.attack,
+        boot_state: r.status.as_ref().map(|s| s.boot_state.as_str()),
+        install_result: r.status.as_ref().and_then(|s| s.install_result).map(|r| r.code()),
+    }
+}
+
 /// Moves the vehicle's issued assignments on as its accepted reports say
 /// ([`crate::assignment::on_report`]); the ones resolved, by ECU.
 async fn resolve_assignments(
