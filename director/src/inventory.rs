@@ -75,8 +75,9 @@ impl Director {
     pub async fn list_vehicles(&self, selector: &Selector, after: &str, limit: usize) -> Result<VehiclePage> {
         let mut vehicles = Vec::new();
         let mut cursor = after.to_string();
+        let prefilter = selector.prefilter();
         loop {
-            let batch = self.store.inventory_batch(&cursor, BATCH).await?;
+            let batch = self.store.inventory_batch(&cursor, BATCH, prefilter.as_ref()).await?;
             let exhausted = (batch.len() as i64) < BATCH;
             for row in batch {
                 cursor.clone_from(&row.vin);

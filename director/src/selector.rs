@@ -284,6 +284,53 @@ impl Parser<'_> {
     }
 }
 
+/// What the database can check of a selector with its indexes: equality with listed
+/// values of attributes, tags and hardware ids. A vehicle a selector takes always passes
+/// its prefilter (terms the database cannot check are left out, never guessed), so the
+/// prefilter only narrows what is read; the selector still decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prefilter {
+    /// The attribute has one of these values.
+    Attr {
+        /// Its name.
+        name: String,
+        /// The values.
+        values: Vec<String>,
+    },
+    /// One of these tags.
+    Tag(Vec<String>),
+    /// An ECU of one of these hardware ids.
+    HardwareId(Vec<String>),
+    /// Every one.
+    All(Vec<Prefilter>),
+    /// At least one.
+    Any(Vec<Prefilter>),
+}
+
+impl Selector {
+    /// The part of the selector the database can check (`None`: it must read all).
+    pub fn prefilter(&self) -> Option<Prefilter> {
+        match self {
+            Selector::And(all) => {
+                let parts: Vec<Prefilter> = all.iter().filter_map(Selector::prefilter).collect();
+                (!parts.is_empty()).then_some(Prefilter::All(parts))
+            }
+            Selector::Or(any) => any.iter().map(Selector::prefilter).collect::<Option<Vec<_>>>().map(Prefilter::Any),
+            Selector::Term { field, op, values } => {
+                if !matches!(op, Op::Eq | Op::In) || values.iter().any(|v| v.contains('*')) {
+                    return None;
+                }
+                match field {
+                    Field::Attr(name) => Some(Prefilter::Attr { name: name.clone(), values: values.clone() }),
+                    Field::Tag => Some(Prefilter::Tag(values.clone())),
+                    Field::HardwareId => Some(Prefilter::HardwareId(values.clone())),
+                    Field::Installed(_) | Field::LastSeen => None,
+                }
+            }
+        }
+    }
+}
+
 /// `pattern` (with `*` for any text) matches `text`.
 fn glob(pattern: &str, text: &str) -> bool {
     let Some((first, rest)) = pattern.split_once('*') else { return pattern == text };
@@ -439,6 +486,28 @@ mod tests {
         }
         let said = parse("region").unwrap_err().to_string();
         assert_eq!(said, "selector, at character 7: expected an operator (==, !=, =in=, =out=, <, >)");
+    }
+
+    #[test]
+    fn the_prefilter_keeps_only_what_the_database_can_check_exactly() {
+        let attr = |name: &str, values: &[&str]| Prefilter::Attr {
+            name: name.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        let of = |text: &str| parse(text).unwrap().prefilter();
+        assert_eq!(of(""), None, "everything");
+        assert_eq!(of("region==EU"), Some(attr("region", &["EU"])));
+        assert_eq!(
+            of("region=in=(EU,UK);tag==beta;last_seen>5"),
+            Some(Prefilter::All(vec![attr("region", &["EU", "UK"]), Prefilter::Tag(vec!["beta".into()])]))
+        );
+        assert_eq!(of("region==EU,installed.brake-hw==x"), None, "an or with a part it cannot check");
+        assert_eq!(
+            of("region==EU,hardware_id==brake-hw"),
+            Some(Prefilter::Any(vec![attr("region", &["EU"]), Prefilter::HardwareId(vec!["brake-hw".into()])]))
+        );
+        assert_eq!(of("region!=EU"), None);
+        assert_eq!(of("region==E*"), None, "globs stay with the selector");
     }
 
     #[test]

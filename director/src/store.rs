@@ -229,6 +229,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "install status", include_str!("../migrations/0005_install_status.sql")),
     (6, "rollouts", include_str!("../migrations/0006_rollouts.sql")),
     (7, "rollout windows", include_str!("../migrations/0007_rollout_windows.sql")),
+    (8, "inventory indexes", include_str!("../migrations/0008_inventory_indexes.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{Result, Store, StoreError, Tx};
+use crate::selector::Prefilter;
 
 /// An operator's labels of one vehicle.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,47 +66,115 @@ fn installed_path(installed: Option<String>) -> Result<Option<String>> {
     Ok(value.get("filepath").and_then(|p| p.as_str()).map(String::from))
 }
 
+/// `p` as SQL over `vehicles.vin`, its values appended to `binds` (numbered from $3).
+fn condition(p: &Prefilter, binds: &mut Vec<String>) -> String {
+    let list = |values: &[String], binds: &mut Vec<String>| {
+        let marks: Vec<String> = values
+            .iter()
+            .map(|v| {
+                binds.push(v.clone());
+                format!("${}", binds.len() + 2)
+            })
+            .collect();
+        marks.join(", ")
+    };
+    match p {
+        Prefilter::Attr { name, values } => {
+            binds.push(name.clone());
+            let name_mark = binds.len() + 2;
+            let values = list(values, binds);
+            format!("vin IN (SELECT vin FROM vehicle_attributes WHERE name = ${name_mark} AND value IN ({values}))")
+        }
+        Prefilter::Tag(values) => {
+            format!("vin IN (SELECT vin FROM vehicle_tags WHERE tag IN ({}))", list(values, binds))
+        }
+        Prefilter::HardwareId(values) => {
+            format!("vin IN (SELECT vin FROM ecus WHERE hardware_id IN ({}))", list(values, binds))
+        }
+        Prefilter::All(parts) => {
+            format!("({})", parts.iter().map(|p| condition(p, binds)).collect::<Vec<_>>().join(" AND "))
+        }
+        Prefilter::Any(parts) => {
+            format!("({})", parts.iter().map(|p| condition(p, binds)).collect::<Vec<_>>().join(" OR "))
+        }
+    }
+}
+
+/// The rows of `table_sql` (selecting `vin` and more) for the batch's vehicles: by VIN
+/// range when the batch is every vehicle of the range, else by the VINs themselves.
+fn rows_of<'q>(table_sql: &str, batch: &'q [InventoryRow], after: &'q str, contiguous: bool) -> (String, Vec<&'q str>) {
+    if contiguous {
+        let last = batch.last().map(|r| r.vin.as_str()).unwrap_or(after);
+        return (format!("{table_sql} WHERE vin > $1 AND vin <= $2"), vec![after, last]);
+    }
+    let marks: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+    (format!("{table_sql} WHERE vin IN ({})", marks.join(", ")), batch.iter().map(|r| r.vin.as_str()).collect())
+}
+
 impl Store {
-    /// Up to `limit` vehicles after `after` in VIN order, with their labels and ECUs.
-    pub async fn inventory_batch(&self, after: &str, limit: i64) -> Result<Vec<InventoryRow>> {
-        let rows =
-            sqlx::query("SELECT vin, registered, manifest_time FROM vehicles WHERE vin > $1 ORDER BY vin LIMIT $2")
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.read)
-                .await?;
-        let mut batch = Vec::with_capacity(rows.len());
+    /// Up to `limit` vehicles after `after` in VIN order that pass `prefilter`, with
+    /// their labels and ECUs.
+    pub async fn inventory_batch(
+        &self,
+        after: &str,
+        limit: i64,
+        prefilter: Option<&Prefilter>,
+    ) -> Result<Vec<InventoryRow>> {
+        let mut binds = Vec::new();
+        let condition = prefilter.map(|p| format!(" AND {}", condition(p, &mut binds))).unwrap_or_default();
+        let sql = format!(
+            "SELECT vin, registered, manifest_time FROM vehicles WHERE vin > $1{condition} ORDER BY vin LIMIT $2"
+        );
+        let mut query = sqlx::query(&sql).bind(after).bind(limit);
+        for value in &binds {
+            query = query.bind(value.as_str());
+        }
+        let mut batch = Vec::new();
         let mut index = BTreeMap::new();
-        for row in &rows {
+        for row in query.fetch_all(&self.read).await? {
             let vin: String = row.try_get("vin")?;
             index.insert(vin.clone(), batch.len());
             let (registered, last_seen) = (row.try_get("registered")?, row.try_get("manifest_time")?);
             batch.push(InventoryRow { vin, registered, last_seen, labels: Labels::default(), ecus: Vec::new() });
         }
-        let Some(last) = batch.last().map(|r| r.vin.clone()) else { return Ok(batch) };
-        let range = |sql: &'static str| sqlx::query(sql).bind(after.to_string()).bind(last.clone());
-        let ecus = "SELECT vin, serial, hardware_id, installed, attack, boot_state, install_result FROM ecus \
-            WHERE vin > $1 AND vin <= $2 ORDER BY vin, serial";
-        for row in range(ecus).fetch_all(&self.read).await? {
-            let vin: String = row.try_get("vin")?;
+        if batch.is_empty() {
+            return Ok(batch);
+        }
+        let contiguous = prefilter.is_none();
+        let fetch = |table_sql: &str| {
+            let (sql, vins) = rows_of(table_sql, &batch, after, contiguous);
+            async move {
+                let mut query = sqlx::query(&sql);
+                for vin in vins {
+                    query = query.bind(vin);
+                }
+                query.fetch_all(&self.read).await
+            }
+        };
+        let ecus =
+            fetch("SELECT vin, serial, hardware_id, installed, attack, boot_state, install_result FROM ecus").await?;
+        let tags = fetch("SELECT vin, tag FROM vehicle_tags").await?;
+        let attributes = fetch("SELECT vin, name, value FROM vehicle_attributes").await?;
+        for row in &ecus {
             let ecu = InventoryEcu {
                 serial: row.try_get("serial")?,
                 hardware_id: row.try_get("hardware_id")?,
                 installed: installed_path(row.try_get("installed")?)?,
                 attack: row.try_get("attack")?,
-                status: super::install_status(&row)?,
+                status: super::install_status(row)?,
             };
-            batch[index[&vin]].ecus.push(ecu);
+            batch[index[&row.try_get::<String, _>("vin")?]].ecus.push(ecu);
         }
-        let tags = "SELECT vin, tag FROM vehicle_tags WHERE vin > $1 AND vin <= $2 ORDER BY vin, tag";
-        for row in range(tags).fetch_all(&self.read).await? {
-            let vin: String = row.try_get("vin")?;
-            batch[index[&vin]].labels.tags.push(row.try_get("tag")?);
+        for row in &tags {
+            batch[index[&row.try_get::<String, _>("vin")?]].labels.tags.push(row.try_get("tag")?);
         }
-        let attributes = "SELECT vin, name, value FROM vehicle_attributes WHERE vin > $1 AND vin <= $2";
-        for row in range(attributes).fetch_all(&self.read).await? {
-            let vin: String = row.try_get("vin")?;
-            batch[index[&vin]].labels.attributes.insert(row.try_get("name")?, row.try_get("value")?);
+        for row in &attributes {
+            let vehicle = &mut batch[index[&row.try_get::<String, _>("vin")?]];
+            vehicle.labels.attributes.insert(row.try_get("name")?, row.try_get("value")?);
+        }
+        for vehicle in &mut batch {
+            vehicle.ecus.sort_by(|a, b| a.serial.cmp(&b.serial));
+            vehicle.labels.tags.sort();
         }
         Ok(batch)
     }
