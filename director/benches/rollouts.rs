@@ -56,6 +56,7 @@ async fn fleet(director: &director::service::Director, n: usize) {
                     attack: 0,
                     boot_state: Some("confirmed"),
                     install_result: None,
+                    previous_image: None,
                 })
                 .collect();
             tx.update_ecus(&vin, &updates).await.unwrap();

@@ -15,20 +15,17 @@ pub enum AssignmentState {
     Installed,
     /// The ECU reported an attack, or runs neither the old image nor the new one.
     Failed,
-    /// The image booted on trial, never confirmed, and the ECU went back to the old one.
-    RolledBack,
     /// Withdrawn before it was installed.
     Cancelled,
 }
 
 impl AssignmentState {
     /// Every state.
-    pub const ALL: [AssignmentState; 6] = [
+    pub const ALL: [AssignmentState; 5] = [
         AssignmentState::Queued,
         AssignmentState::Issued,
         AssignmentState::Installed,
         AssignmentState::Failed,
-        AssignmentState::RolledBack,
         AssignmentState::Cancelled,
     ];
 
@@ -39,7 +36,6 @@ impl AssignmentState {
             AssignmentState::Issued => "issued",
             AssignmentState::Installed => "installed",
             AssignmentState::Failed => "failed",
-            AssignmentState::RolledBack => "rolled_back",
             AssignmentState::Cancelled => "cancelled",
         }
     }
@@ -89,8 +85,6 @@ pub enum Outcome {
     Installed,
     /// It failed: an attack reported, or neither image running.
     Failed,
-    /// The ECU says it reverted from the assigned image, unconfirmed.
-    RolledBack,
     /// Issued before the director knew what the ECU ran: this report names the image
     /// it replaces (stored as the assignment's previous image).
     LearnedPrevious,
@@ -98,24 +92,11 @@ pub enum Outcome {
     Pending,
 }
 
-/// What a report says the ECU reverted from: the image path it went back from, when
-/// its last install ended `reverted_unconfirmed`.
-pub type RevertedFrom<'a> = Option<&'a str>;
-
 /// The outcome for an issued assignment wanting `wanted`, whose ECU ran `previous` when
-/// it was issued (if known), given a report of `installed` with `attack` (0: none), and
-/// the image it says it reverted from.
-pub fn on_report(
-    wanted: &Image,
-    previous: Option<&str>,
-    installed: &str,
-    attack: i64,
-    reverted: RevertedFrom<'_>,
-) -> Outcome {
+/// it was issued (if known), given a report of `installed` with `attack` (0: none).
+pub fn on_report(wanted: &Image, previous: Option<&str>, installed: &str, attack: i64) -> Outcome {
     if Image::from_json(None, installed).as_ref() == Some(wanted) {
         Outcome::Installed
-    } else if reverted == Some(wanted.path.as_str()) {
-        Outcome::RolledBack
     } else if attack != 0 {
         Outcome::Failed
     } else if previous.is_none() {
@@ -133,7 +114,6 @@ impl Outcome {
         match self {
             Outcome::Installed => Some(AssignmentState::Installed),
             Outcome::Failed => Some(AssignmentState::Failed),
-            Outcome::RolledBack => Some(AssignmentState::RolledBack),
             Outcome::LearnedPrevious | Outcome::Pending => None,
         }
     }
@@ -164,7 +144,7 @@ mod tests {
             (None, NEW, 0, Outcome::Installed),
         ] {
             assert_eq!(
-                on_report(&wanted(), previous, installed, attack, None),
+                on_report(&wanted(), previous, installed, attack),
                 expected,
                 "{previous:?} -> {installed}, attack {attack}"
             );
@@ -172,25 +152,10 @@ mod tests {
     }
 
     #[test]
-    fn a_revert_from_the_assigned_image_is_a_rollback_and_a_revert_from_another_is_not() {
-        assert_eq!(on_report(&wanted(), Some(OLD), OLD, 0, Some("brake/fw-2.bin")), Outcome::RolledBack);
-        assert_eq!(
-            on_report(&wanted(), Some(OLD), OLD, 0, Some("brake/fw-1.bin")),
-            Outcome::Pending,
-            "an older failure"
-        );
-        assert_eq!(
-            on_report(&wanted(), Some(OLD), NEW, 0, Some("brake/fw-2.bin")),
-            Outcome::Installed,
-            "installed again since"
-        );
-    }
-
-    #[test]
     fn the_same_path_with_other_content_is_not_the_assigned_image() {
         let same_path_other_hash = r#"{"filepath":"brake/fw-2.bin","length":16,"hashes":{"sha256":"ff"}}"#;
-        assert_eq!(on_report(&wanted(), Some(OLD), same_path_other_hash, 0, None), Outcome::Failed);
-        assert_eq!(on_report(&wanted(), Some(OLD), "not json", 0, None), Outcome::Failed);
+        assert_eq!(on_report(&wanted(), Some(OLD), same_path_other_hash, 0), Outcome::Failed);
+        assert_eq!(on_report(&wanted(), Some(OLD), "not json", 0), Outcome::Failed);
     }
 
     #[test]

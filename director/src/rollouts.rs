@@ -348,31 +348,48 @@ impl Director {
         Ok(())
     }
 
-    /// After an abort: the vehicles offered that have not started lose the assignment.
+    /// After an abort: the vehicles offered that have not started lose the assignment, and
+    /// so do the ones that failed or went back from it (they would try it again).
     async fn withdraw(&self, rollout: &Rollout, now: i64) -> Result<()> {
-        let mut tx = self.store.begin().await?;
-        let offered = tx.rollout_vins(&rollout.id, VehicleState::Offered, usize::MAX >> 1, i64::MAX).await?;
-        tx.commit().await?;
-        for (vin, offered_at) in offered {
-            let _order = self.ordered(&vin).await;
+        for from in [VehicleState::Offered, VehicleState::RolledBack, VehicleState::Failed] {
             let mut tx = self.store.begin().await?;
-            let (ecus, last_seen) = tx.rollout_assignments(&rollout.id, &vin).await?;
-            let seen = Seen { offered_at, last_seen, now, timeout_secs: rollout.device_timeout_secs };
-            let standing = vehicle::state_of(&ecus, seen);
-            if standing != VehicleState::Offered {
-                // It has started (or finished): it keeps its update, and is counted as it stands.
-                tx.move_rollout_vehicle(&rollout.id, &vin, (VehicleState::Offered, standing), now).await?;
-                tx.commit().await?;
-                continue;
-            }
-            let open: Vec<_> = tx.assignments(&vin).await?.into_iter().filter(|a| a.state.is_open()).collect();
-            for a in &open {
-                tx.set_assignment_state(&a.id, AssignmentState::Cancelled, None, now).await?;
-            }
-            tx.move_rollout_vehicle(&rollout.id, &vin, (VehicleState::Offered, VehicleState::Withdrawn), now).await?;
+            let vins = tx.rollout_vins(&rollout.id, from, usize::MAX >> 1, i64::MAX).await?;
             tx.commit().await?;
+            for (vin, offered_at) in vins {
+                self.withdraw_one(rollout, (&vin, offered_at), from, now).await?;
+            }
         }
         Ok(())
+    }
+
+    /// [`Director::withdraw`] for one vehicle.
+    async fn withdraw_one(
+        &self,
+        rollout: &Rollout,
+        (vin, offered_at): (&str, i64),
+        from: VehicleState,
+        now: i64,
+    ) -> Result<()> {
+        let _order = self.ordered(vin).await;
+        let mut tx = self.store.begin().await?;
+        if from == VehicleState::Offered {
+            let (ecus, last_seen) = tx.rollout_assignments(&rollout.id, vin).await?;
+            let seen = Seen { offered_at, last_seen, now, timeout_secs: rollout.device_timeout_secs };
+            let standing = vehicle::state_of(&ecus, seen);
+            if !matches!(standing, VehicleState::Offered | VehicleState::RolledBack | VehicleState::Failed) {
+                // It has started (or finished): it keeps its update, counted as it stands.
+                tx.move_rollout_vehicle(&rollout.id, vin, (from, standing), now).await?;
+                return Ok(tx.commit().await?);
+            }
+            let to = if standing == VehicleState::Offered { VehicleState::Withdrawn } else { standing };
+            tx.move_rollout_vehicle(&rollout.id, vin, (from, to), now).await?;
+        }
+        for a in tx.assignments(vin).await?.into_iter().filter(|a| a.state.is_open()) {
+            tx.set_assignment_state(&a.id, AssignmentState::Cancelled, None, now).await?;
+        }
+        let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+        crate::repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, Utc::now()).await?;
+        Ok(tx.commit().await?)
     }
 }
 

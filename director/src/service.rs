@@ -18,7 +18,6 @@ use crate::manifest::{self, Refusal};
 use crate::metrics::Metrics;
 use crate::repo::{self, RepoError};
 use crate::store::{Assignment, Ecu, Store, StoreError, Tx, Vehicle};
-use metadata_schemas::uptane::InstallResult;
 
 /// Why a request cannot be done.
 #[derive(Debug)]
@@ -618,7 +617,7 @@ impl Director {
             return Ok(true);
         }
         let still_issued = tx.assignments(vin).await?.iter().any(|a| a.state == AssignmentState::Issued);
-        let failed = resolved.iter().any(|(_, s)| matches!(s, AssignmentState::Failed | AssignmentState::RolledBack));
+        let failed = resolved.iter().any(|(_, s)| *s == AssignmentState::Failed);
         if still_issued || !failed {
             return Ok(false);
         }
@@ -801,6 +800,7 @@ fn ecu_update(r: &manifest::AcceptedReport) -> crate::store::EcuUpdate<'_> {
         attack: r.attack,
         boot_state: r.status.as_ref().map(|s| s.boot_state.as_str()),
         install_result: r.status.as_ref().and_then(|s| s.install_result).map(|r| r.code()),
+        previous_image: r.status.as_ref().and_then(|s| s.previous_image.as_ref()).map(|p| p.as_str()),
     }
 }
 
@@ -818,10 +818,7 @@ async fn resolve_assignments(
         let wanted = crate::assignment::Image::from_json(Some(&a.target), &a.target_file).ok_or_else(|| {
             ServiceError::Internal(format!("assignment {}: a target entry without length or hashes", a.id))
         })?;
-        let reverted = report.status.as_ref().filter(|s| s.install_result == Some(InstallResult::RevertedUnconfirmed));
-        let reverted = reverted.and_then(|s| s.previous_image.as_ref()).map(|p| p.as_str());
-        let outcome =
-            crate::assignment::on_report(&wanted, a.previous.as_deref(), &report.installed, report.attack, reverted);
+        let outcome = crate::assignment::on_report(&wanted, a.previous.as_deref(), &report.installed, report.attack);
         if outcome == crate::assignment::Outcome::LearnedPrevious {
             tx.set_assignment_state(&a.id, AssignmentState::Issued, Some(&report.installed), now).await?;
         }

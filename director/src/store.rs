@@ -169,6 +169,8 @@ pub struct EcuUpdate<'a> {
     pub boot_state: Option<&'static str>,
     /// How its last install ended, if the report says.
     pub install_result: Option<String>,
+    /// The image it replaced or went back from, if the report says.
+    pub previous_image: Option<&'a str>,
 }
 
 /// A vehicle event.
@@ -623,29 +625,30 @@ impl Tx {
         }
         let rows: Vec<String> = (0..reports.len())
             .map(|i| {
-                let p = 2 + i * 7;
+                let p = 2 + i * 8;
                 format!(
                     "SELECT ${p} AS serial, ${} AS counter, ${} AS time, ${} AS installed, ${} AS attack, \
-                     ${} AS boot_state, ${} AS install_result",
+                     ${} AS boot_state, ${} AS install_result, ${} AS previous_image",
                     p + 1,
                     p + 2,
                     p + 3,
                     p + 4,
                     p + 5,
-                    p + 6
+                    p + 6,
+                    p + 7
                 )
             })
             .collect();
         let sql = format!(
             "UPDATE ecus SET report_counter = u.counter, reported_time = u.time, installed = u.installed, attack = u.attack, \
-             boot_state = u.boot_state, install_result = u.install_result \
+             boot_state = u.boot_state, install_result = u.install_result, previous_image = u.previous_image \
              FROM ({}) AS u WHERE ecus.vin = $1 AND ecus.serial = u.serial",
             rows.join(" UNION ALL ")
         );
         let mut query = sqlx::query(&sql).bind(vin);
         for r in reports {
             query = query.bind(r.serial).bind(r.counter).bind(r.time).bind(r.installed).bind(r.attack);
-            query = query.bind(r.boot_state).bind(r.install_result.clone());
+            query = query.bind(r.boot_state).bind(r.install_result.clone()).bind(r.previous_image);
         }
         query.execute(&mut *self.tx).await?;
         Ok(())

@@ -182,11 +182,14 @@ async fn rollbacks_in_one_stratum_pause_the_rollout_by_themselves_with_the_reaso
     let (code, answer) = command(&director, &id, "advance", "push on").await;
     assert_eq!(code, 409, "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("resume it first"), "{answer}");
-    // The rolled-back image left those vehicles' director targets: they stop retrying.
-    let vin = &vins_in(&director, &id, "rolled_back").await[0];
-    let (vehicle, token) = &fleet.vehicles[vin];
-    let targets = director.director_targets(&vehicle.vin, token).await;
-    assert!(targets.targets.is_empty(), "{:?}", targets.targets.keys().collect::<Vec<_>>());
+    // A vehicle that went back may try again (a power cut can end a trial too) until the
+    // operator aborts: then the image leaves its director targets.
+    let vin = vins_in(&director, &id, "rolled_back").await[0].clone();
+    let token = fleet.vehicles[&vin].1.clone();
+    assert_eq!(director.director_targets(&vin, &token).await.targets.len(), 1, "still offered while paused");
+    assert_eq!(command(&director, &id, "abort", "brake-hw/B/US reverts").await.0, 200);
+    assert_eq!(director.director_targets(&vin, &token).await.targets.len(), 0, "withdrawn by the abort");
+    assert_eq!(vins_in(&director, &id, "rolled_back").await.len(), 5, "still counted as rolled back");
 }
 
 #[tokio::test]

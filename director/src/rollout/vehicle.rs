@@ -76,6 +76,11 @@ pub struct AssignedEcu {
     pub state: AssignmentState,
     /// The ECU's boot state, if its reports say.
     pub boot_state: Option<BootState>,
+    /// The ECU says it went back from this assignment's image, unconfirmed (its last
+    /// install ended `reverted_unconfirmed` with this image as the one it left). The
+    /// assignment stays issued, so a vehicle whose trial a power cut ended tries again;
+    /// the rollout counts the rollback all the same.
+    pub reverted: bool,
 }
 
 /// What the vehicle's check-ins tell of it since its offer.
@@ -93,7 +98,7 @@ pub struct Seen {
 
 /// The state of an offered vehicle, from its assignments and check-ins.
 pub fn state_of(ecus: &[AssignedEcu], seen: Seen) -> VehicleState {
-    if ecus.iter().any(|e| e.state == AssignmentState::RolledBack) {
+    if ecus.iter().any(|e| e.reverted) {
         return VehicleState::RolledBack;
     }
     if ecus.iter().any(|e| e.state == AssignmentState::Failed) {
@@ -118,7 +123,11 @@ mod tests {
     const DAY: i64 = 86_400;
 
     fn ecu(state: AssignmentState, boot_state: Option<BootState>) -> AssignedEcu {
-        AssignedEcu { state, boot_state }
+        AssignedEcu { state, boot_state, reverted: false }
+    }
+
+    fn reverted() -> AssignedEcu {
+        AssignedEcu { state: AssignmentState::Issued, boot_state: Some(BootState::Confirmed), reverted: true }
     }
 
     fn seen(last_seen: i64, now: i64) -> Seen {
@@ -149,15 +158,12 @@ mod tests {
 
     #[test]
     fn a_rollback_or_a_failure_of_any_ecu_is_the_vehicles() {
-        use AssignmentState::{Failed, Installed, RolledBack};
+        use AssignmentState::{Failed, Installed};
         let fresh = seen(2_000, 2_000);
         let confirmed = ecu(Installed, Some(BootState::Confirmed));
-        assert_eq!(
-            state_of(&[confirmed, ecu(RolledBack, Some(BootState::Confirmed))], fresh),
-            VehicleState::RolledBack
-        );
+        assert_eq!(state_of(&[confirmed, reverted()], fresh), VehicleState::RolledBack);
         assert_eq!(state_of(&[confirmed, ecu(Failed, None)], fresh), VehicleState::Failed);
-        assert_eq!(state_of(&[ecu(Failed, None), ecu(RolledBack, None)], fresh), VehicleState::RolledBack);
+        assert_eq!(state_of(&[ecu(Failed, None), reverted()], fresh), VehicleState::RolledBack);
     }
 
     #[test]

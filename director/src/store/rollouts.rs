@@ -409,7 +409,8 @@ impl Tx {
     /// ECU's boot state; and when the vehicle last checked in.
     pub async fn rollout_assignments(&mut self, rollout: &str, vin: &str) -> Result<(Vec<AssignedEcu>, i64)> {
         let rows = sqlx::query(
-            "SELECT a.serial, a.state, e.boot_state FROM assignments a JOIN ecus e ON e.vin = a.vin AND e.serial = a.serial \
+            "SELECT a.serial, a.state, a.target, e.boot_state, e.install_result, e.previous_image FROM assignments a \
+             JOIN ecus e ON e.vin = a.vin AND e.serial = a.serial \
              WHERE a.rollout = $1 AND a.vin = $2 ORDER BY a.serial, a.created DESC",
         )
         .bind(rollout)
@@ -426,7 +427,12 @@ impl Tx {
             let state = AssignmentState::parse(&name).ok_or_else(|| corrupt("assignment state", &name))?;
             let boot: Option<String> = r.try_get("boot_state")?;
             let boot_state = boot.as_deref().and_then(metadata_schemas::uptane::BootState::parse);
-            newest.insert(serial, AssignedEcu { state, boot_state });
+            let result: Option<String> = r.try_get("install_result")?;
+            let left: Option<String> = r.try_get("previous_image")?;
+            let target: String = r.try_get("target")?;
+            let reverted =
+                result.as_deref() == Some("reverted_unconfirmed") && left.as_deref() == Some(target.as_str());
+            newest.insert(serial, AssignedEcu { state, boot_state, reverted });
         }
         let seen = sqlx::query("SELECT manifest_time FROM vehicles WHERE vin = $1")
             .bind(vin)
