@@ -282,15 +282,7 @@ impl Director {
         refresh(&mut tx, &rollout, now).await?;
         let counts = tx.rollout_counts(id).await?;
         let strata = counters_at(&counts, stage);
-        let view = StageView {
-            last: stage + 1 == rollout.stages.len(),
-            started_at: rollout.stage_started,
-            now,
-            policy: rollout.policies[stage],
-            thresholds: rollout.thresholds,
-            strata: &strata,
-        };
-        let decision = gate::evaluate(&view);
+        let decision = gate::evaluate(&gate_view(&rollout, stage, &strata, now));
         let next = state::next(&rollout.state, Command::Gate(decision.clone()), rollout.stages.len())
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         if next != rollout.state {
@@ -422,6 +414,18 @@ async fn refresh(tx: &mut crate::store::Tx, rollout: &Rollout, now: i64) -> Resu
     Ok(())
 }
 
+/// What the gate sees of `rollout` running `stage` at `now`.
+fn gate_view<'a>(rollout: &Rollout, stage: usize, strata: &'a [(String, Counters)], now: i64) -> StageView<'a> {
+    StageView {
+        last: stage + 1 == rollout.stages.len(),
+        started_at: rollout.stage_started,
+        now,
+        policy: rollout.policies[stage],
+        thresholds: rollout.thresholds,
+        strata,
+    }
+}
+
 /// Whether the move from `before` to `after` starts a stage (its soak counts from then).
 fn next_stage_started(before: &RolloutState, after: &RolloutState) -> bool {
     match (before, after) {
@@ -482,17 +486,8 @@ pub fn rollout_json(r: &Rollout, counts: &[crate::store::StageCount], now: i64) 
         .map(|k| json!({"percent": f64::from(r.stages.share(k)) * 100.0 / f64::from(PPM),
                         "soak_hours": r.policies.get(k).map(|p| p.soak_secs as f64 / 3600.0), "manual": r.policies.get(k).map(|p| p.manual)}))
         .collect();
-    let gate = matches!(r.state, RolloutState::Running { .. }).then(|| {
-        let view = StageView {
-            last: stage + 1 == r.stages.len(),
-            started_at: r.stage_started,
-            now,
-            policy: r.policies[stage],
-            thresholds: r.thresholds,
-            strata: &strata,
-        };
-        decision_text(&gate::evaluate(&view))
-    });
+    let gate = matches!(r.state, RolloutState::Running { .. })
+        .then(|| decision_text(&gate::evaluate(&gate_view(r, stage, &strata, now))));
     let strata_json: Vec<serde_json::Value> =
         strata.iter().map(|(s, c)| json!({"stratum": s, "counters": counters_json(c)})).collect();
     let offering =

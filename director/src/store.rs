@@ -15,7 +15,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::str::FromStr;
 
-use crate::assignment::AssignmentState;
 use crate::config::Role;
 use metadata_schemas::uptane::{BootState, InstallResult};
 
@@ -123,33 +122,6 @@ impl EcuStatus {
     pub fn to_json(self) -> serde_json::Value {
         serde_json::json!({"boot_state": self.boot_state.as_str(), "install_result": self.install_result.map(|r| r.code())})
     }
-}
-
-/// An image assigned to an ECU.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Assignment {
-    /// Its id.
-    pub id: String,
-    /// The vehicle.
-    pub vin: String,
-    /// The ECU.
-    pub serial: String,
-    /// The image repository target path.
-    pub target: String,
-    /// The target's file entry from the image repository (JSON: length, hashes, custom).
-    pub target_file: String,
-    /// The ECU's hardware identifier.
-    pub hardware_id: String,
-    /// The image's release counter.
-    pub release_counter: i64,
-    /// Where it is.
-    pub state: AssignmentState,
-    /// The image the ECU reported when the assignment was issued (JSON).
-    pub previous: Option<String>,
-    /// Created and last changed (Unix seconds).
-    pub created: i64,
-    /// Last state change.
-    pub updated: i64,
 }
 
 /// What one accepted report changes in its ECU's row.
@@ -337,12 +309,6 @@ impl Store {
         rows.iter().map(ecu).collect()
     }
 
-    /// A vehicle's assignments, oldest first.
-    pub async fn assignments(&self, vin: &str) -> Result<Vec<Assignment>> {
-        let rows = sqlx::query(ASSIGNMENTS).bind(vin).fetch_all(&self.read).await?;
-        rows.iter().map(assignment).collect()
-    }
-
     /// A signed director metadata file of a vehicle.
     pub async fn metadata(&self, vin: &str, file: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT bytes FROM metadata WHERE vin = $1 AND file = $2")
@@ -426,21 +392,6 @@ impl Store {
             })
             .collect()
     }
-
-    /// Assignments by state, for metrics.
-    pub async fn assignment_counts(&self) -> Result<Vec<(AssignmentState, i64)>> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM assignments GROUP BY state ORDER BY state")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let name: String = r.try_get("state")?;
-                let state = AssignmentState::parse(&name)
-                    .ok_or_else(|| StoreError::Corrupt(format!("assignment state {name:?}")))?;
-                Ok((state, r.try_get("n")?))
-            })
-            .collect()
-    }
 }
 
 const VEHICLE: &str = "SELECT vin, primary_serial, token_hash, registered, manifest, manifest_time, reported_time, \
@@ -448,9 +399,6 @@ const VEHICLE: &str = "SELECT vin, primary_serial, token_hash, registered, manif
 const ECUS: &str = "SELECT serial, hardware_id, public_key, verification, report_counter, reported_time, installed, attack, \
      boot_state, install_result \
      FROM ecus WHERE vin = $1 ORDER BY serial";
-const ASSIGNMENTS: &str = "SELECT id, vin, serial, target, target_file, hardware_id, release_counter, state, previous, \
-     created, updated FROM assignments WHERE vin = $1 ORDER BY created, id";
-
 fn vehicle(r: &sqlx::any::AnyRow) -> Result<Vehicle> {
     Ok(Vehicle {
         vin: r.try_get("vin")?,
@@ -501,25 +449,6 @@ fn install_status(r: &sqlx::any::AnyRow) -> Result<Option<EcuStatus>> {
     Ok(Some(EcuStatus { boot_state, install_result }))
 }
 
-fn assignment(r: &sqlx::any::AnyRow) -> Result<Assignment> {
-    Ok(Assignment {
-        id: r.try_get("id")?,
-        vin: r.try_get("vin")?,
-        serial: r.try_get("serial")?,
-        target: r.try_get("target")?,
-        target_file: r.try_get("target_file")?,
-        hardware_id: r.try_get("hardware_id")?,
-        release_counter: r.try_get("release_counter")?,
-        state: {
-            let name: String = r.try_get("state")?;
-            AssignmentState::parse(&name).ok_or_else(|| StoreError::Corrupt(format!("assignment state {name:?}")))?
-        },
-        previous: r.try_get("previous")?,
-        created: r.try_get("created")?,
-        updated: r.try_get("updated")?,
-    })
-}
-
 /// One change to the database, committed whole by [`Tx::commit`] or rolled back when
 /// dropped.
 pub struct Tx {
@@ -527,9 +456,11 @@ pub struct Tx {
     backend: Backend,
 }
 
+mod assignments;
 mod encryption;
 mod inventory;
 mod rollouts;
+pub use assignments::Assignment;
 pub use inventory::{Group, ImageCount, InventoryRow, Labels};
 pub use rollouts::{Rollout, StageCount, counters_at};
 
@@ -565,12 +496,6 @@ impl Tx {
     pub async fn ecus(&mut self, vin: &str) -> Result<Vec<Ecu>> {
         let rows = sqlx::query(ECUS).bind(vin).fetch_all(&mut *self.tx).await?;
         rows.iter().map(ecu).collect()
-    }
-
-    /// The vehicle's assignments.
-    pub async fn assignments(&mut self, vin: &str) -> Result<Vec<Assignment>> {
-        let rows = sqlx::query(ASSIGNMENTS).bind(vin).fetch_all(&mut *self.tx).await?;
-        rows.iter().map(assignment).collect()
     }
 
     /// Registers a vehicle; a conflict if the vin is taken.
@@ -654,13 +579,6 @@ impl Tx {
         Ok(())
     }
 
-    /// The vehicle's issued assignments.
-    pub async fn issued_assignments(&mut self, vin: &str) -> Result<Vec<Assignment>> {
-        let sql = ASSIGNMENTS.replace("WHERE vin = $1", "WHERE vin = $1 AND state = 'issued'");
-        let rows = sqlx::query(&sql).bind(vin).fetch_all(&mut *self.tx).await?;
-        rows.iter().map(assignment).collect()
-    }
-
     /// Records an accepted ECU report.
     pub async fn update_ecu(
         &mut self,
@@ -693,46 +611,6 @@ impl Tx {
             .bind(now)
             .bind(reported_time)
             .bind(vin)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    /// Adds an assignment.
-    pub async fn insert_assignment(&mut self, a: &Assignment) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO assignments (id, vin, serial, target, target_file, hardware_id, release_counter, state, \
-             previous, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&a.id)
-        .bind(&a.vin)
-        .bind(&a.serial)
-        .bind(&a.target)
-        .bind(&a.target_file)
-        .bind(&a.hardware_id)
-        .bind(a.release_counter)
-        .bind(a.state.as_str())
-        .bind(&a.previous)
-        .bind(a.created)
-        .bind(a.updated)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Moves an assignment to `state` (and records the image the ECU ran at issue).
-    pub async fn set_assignment_state(
-        &mut self,
-        id: &str,
-        state: AssignmentState,
-        previous: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
-        sqlx::query("UPDATE assignments SET state = $1, previous = COALESCE($2, previous), updated = $3 WHERE id = $4")
-            .bind(state.as_str())
-            .bind(previous)
-            .bind(now)
-            .bind(id)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
