@@ -57,6 +57,7 @@ async fn fleet(director: &director::service::Director, n: usize) {
                     boot_state: Some("confirmed"),
                     install_result: None,
                     previous_image: None,
+                    installed_path: "factory.bin",
                 })
                 .collect();
             tx.update_ecus(&vin, &updates).await.unwrap();

@@ -7,3 +7,5 @@ ALTER TABLE ecus ADD COLUMN boot_state TEXT;
 ALTER TABLE ecus ADD COLUMN install_result TEXT;
 -- The image the running one replaced, or (after a revert) the one it went back from.
 ALTER TABLE ecus ADD COLUMN previous_image TEXT;
+-- The installed image's path alone (the inventory and adoption group by it).
+ALTER TABLE ecus ADD COLUMN installed_path TEXT;

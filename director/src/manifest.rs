@@ -69,6 +69,8 @@ pub struct AcceptedReport {
     pub time: i64,
     /// The installed image (canonical JSON: filepath, length, hashes).
     pub installed: String,
+    /// Its path.
+    pub installed_path: String,
     /// The attack code it reports.
     pub attack: i64,
     /// Its boot state and last install's result, if it says.
@@ -193,6 +195,7 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
             counter,
             time,
             installed,
+            installed_path: report.installed_image.filepath.as_str().to_string(),
             attack: i64::from(report.attacks_detected.0),
             status: report.status.clone(),
             nonce: report.nonce,

@@ -143,6 +143,8 @@ pub struct EcuUpdate<'a> {
     pub install_result: Option<String>,
     /// The image it replaced or went back from, if the report says.
     pub previous_image: Option<&'a str>,
+    /// The installed image's path.
+    pub installed_path: &'a str,
 }
 
 /// A vehicle event.
@@ -550,57 +552,35 @@ impl Tx {
         }
         let rows: Vec<String> = (0..reports.len())
             .map(|i| {
-                let p = 2 + i * 8;
+                let p = 2 + i * 9;
                 format!(
                     "SELECT ${p} AS serial, ${} AS counter, ${} AS time, ${} AS installed, ${} AS attack, \
-                     ${} AS boot_state, ${} AS install_result, ${} AS previous_image",
+                     ${} AS boot_state, ${} AS install_result, ${} AS previous_image, ${} AS installed_path",
                     p + 1,
                     p + 2,
                     p + 3,
                     p + 4,
                     p + 5,
                     p + 6,
-                    p + 7
+                    p + 7,
+                    p + 8
                 )
             })
             .collect();
         let sql = format!(
             "UPDATE ecus SET report_counter = u.counter, reported_time = u.time, installed = u.installed, attack = u.attack, \
-             boot_state = u.boot_state, install_result = u.install_result, previous_image = u.previous_image \
+             boot_state = u.boot_state, install_result = u.install_result, previous_image = u.previous_image, \
+             installed_path = u.installed_path \
              FROM ({}) AS u WHERE ecus.vin = $1 AND ecus.serial = u.serial",
             rows.join(" UNION ALL ")
         );
         let mut query = sqlx::query(&sql).bind(vin);
         for r in reports {
             query = query.bind(r.serial).bind(r.counter).bind(r.time).bind(r.installed).bind(r.attack);
-            query = query.bind(r.boot_state).bind(r.install_result.clone()).bind(r.previous_image);
+            query =
+                query.bind(r.boot_state).bind(r.install_result.clone()).bind(r.previous_image).bind(r.installed_path);
         }
         query.execute(&mut *self.tx).await?;
-        Ok(())
-    }
-
-    /// Records an accepted ECU report.
-    pub async fn update_ecu(
-        &mut self,
-        vin: &str,
-        serial: &str,
-        counter: i64,
-        time: i64,
-        installed: &str,
-        attack: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE ecus SET report_counter = $1, reported_time = $2, installed = $3, attack = $4 \
-             WHERE vin = $5 AND serial = $6",
-        )
-        .bind(counter)
-        .bind(time)
-        .bind(installed)
-        .bind(attack)
-        .bind(vin)
-        .bind(serial)
-        .execute(&mut *self.tx)
-        .await?;
         Ok(())
     }
 

@@ -700,6 +700,7 @@ fn ecu_update(r: &manifest::AcceptedReport) -> crate::store::EcuUpdate<'_> {
         boot_state: r.status.as_ref().map(|s| s.boot_state.as_str()),
         install_result: r.status.as_ref().and_then(|s| s.install_result).map(|r| r.code()),
         previous_image: r.status.as_ref().and_then(|s| s.previous_image.as_ref()).map(|p| p.as_str()),
+        installed_path: &r.installed_path,
     }
 }
 

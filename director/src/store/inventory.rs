@@ -58,9 +58,13 @@ pub struct Group {
     pub created: i64,
 }
 
-/// The image path of an ECU's `installed` column (the report's JSON image entry).
-fn installed_path(installed: Option<String>) -> Result<Option<String>> {
-    let Some(text) = installed else { return Ok(None) };
+/// The image path of an ECU row: its `installed_path` column, or for a row written before
+/// that column existed, the path in its `installed` JSON entry.
+fn image_path(r: &sqlx::any::AnyRow) -> Result<Option<String>> {
+    if let Some(path) = r.try_get::<Option<String>, _>("installed_path")? {
+        return Ok(Some(path));
+    }
+    let Some(text) = r.try_get::<Option<String>, _>("installed")? else { return Ok(None) };
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("installed image entry".into()))?;
     Ok(value.get("filepath").and_then(|p| p.as_str()).map(String::from))
@@ -151,15 +155,18 @@ impl Store {
                 query.fetch_all(&self.read).await
             }
         };
-        let ecus =
-            fetch("SELECT vin, serial, hardware_id, installed, attack, boot_state, install_result FROM ecus").await?;
+        let ecus = fetch(
+            "SELECT vin, serial, hardware_id, installed_path, \
+             CASE WHEN installed_path IS NULL THEN installed END AS installed, attack, boot_state, install_result FROM ecus",
+        )
+        .await?;
         let tags = fetch("SELECT vin, tag FROM vehicle_tags").await?;
         let attributes = fetch("SELECT vin, name, value FROM vehicle_attributes").await?;
         for row in &ecus {
             let ecu = InventoryEcu {
                 serial: row.try_get("serial")?,
                 hardware_id: row.try_get("hardware_id")?,
-                installed: installed_path(row.try_get("installed")?)?,
+                installed: image_path(row)?,
                 attack: row.try_get("attack")?,
                 status: super::install_status(row)?,
             };
@@ -267,13 +274,15 @@ impl Store {
     /// For every hardware id, the ECUs on each image (the fleet's adoption now).
     pub async fn adoption(&self) -> Result<Vec<ImageCount>> {
         let rows = sqlx::query(
-            "SELECT hardware_id, installed, boot_state, COUNT(*) AS n FROM ecus GROUP BY hardware_id, installed, boot_state",
+            "SELECT hardware_id, installed_path, CASE WHEN installed_path IS NULL THEN installed END AS installed, \
+             boot_state, COUNT(*) AS n FROM ecus \
+             GROUP BY hardware_id, installed_path, CASE WHEN installed_path IS NULL THEN installed END, boot_state",
         )
         .fetch_all(&self.read)
         .await?;
         let mut counts: BTreeMap<(String, Option<String>), (u64, u64)> = BTreeMap::new();
         for r in &rows {
-            let image = installed_path(r.try_get("installed")?)?;
+            let image = image_path(r)?;
             let confirmed = r.try_get::<Option<String>, _>("boot_state")?.as_deref() == Some("confirmed");
             let n = r.try_get::<i64, _>("n")? as u64;
             let entry = counts.entry((r.try_get("hardware_id")?, image)).or_default();
