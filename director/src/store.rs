@@ -262,7 +262,34 @@ impl Store {
         };
         let migrator = Migrator::new(Embedded).await.map_err(|e| StoreError::Database(e.into()))?;
         migrator.run(&write).await.map_err(|e| StoreError::Database(e.into()))?;
-        Ok(Store { read, write, backend })
+        let store = Store { read, write, backend };
+        store.fill_installed_paths().await?;
+        Ok(store)
+    }
+
+    /// Fills in `installed_path` for ECU rows written before that column existed (once:
+    /// none are left afterwards), from their `installed` JSON entry.
+    async fn fill_installed_paths(&self) -> Result<()> {
+        let rows = sqlx::query(
+            "SELECT vin, serial, installed FROM ecus WHERE installed_path IS NULL AND installed IS NOT NULL",
+        )
+        .fetch_all(&self.write)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for r in &rows {
+            let installed: String = r.try_get("installed")?;
+            let path = inventory::path_in_entry(&installed)?;
+            sqlx::query("UPDATE ecus SET installed_path = $1 WHERE vin = $2 AND serial = $3")
+                .bind(path)
+                .bind(r.try_get::<String, _>("vin")?)
+                .bind(r.try_get::<String, _>("serial")?)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        tx.commit().await
     }
 
     /// Whether the database answers a query.

@@ -204,3 +204,25 @@ async fn what_an_ecu_says_of_its_install_is_kept_and_listed() {
     let brake = ecus.iter().find(|e| e["serial"] == "brake-1").unwrap();
     assert_eq!(brake["status"], json!({"boot_state": "confirmed", "install_result": "reverted_unconfirmed"}));
 }
+
+/// A database from before ECU rows kept their image path apart: the path is filled in
+/// from the stored report entry when the director opens it.
+#[tokio::test]
+async fn an_ecu_row_from_before_the_image_path_column_gets_its_path_at_the_next_start() {
+    let mut director = Director::start(None, None).await;
+    let mut vehicle = Vehicle::new("VIN0200");
+    let token = director.register(&vehicle).await;
+    assert_eq!(director.check_in(&mut vehicle, &token).await.0, 200);
+    let url = format!("sqlite://{}", director.data().join("director.db").display());
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("UPDATE ecus SET installed_path = NULL").execute(&mut db).await.unwrap();
+    let (_, before) = director.admin_get("/vehicles").await;
+    assert_eq!(before["vehicles"][0]["ecus"][0]["installed"], serde_json::Value::Null, "as an old database reads");
+    director.restart().await;
+    let (_, after) = director.admin_get("/vehicles").await;
+    assert!(
+        after["vehicles"][0]["ecus"].as_array().unwrap().iter().all(|e| e["installed"] == "factory.bin"),
+        "{after}"
+    );
+}

@@ -58,15 +58,11 @@ pub struct Group {
     pub created: i64,
 }
 
-/// The image path of an ECU row: its `installed_path` column, or for a row written before
-/// that column existed, the path in its `installed` JSON entry.
-fn image_path(r: &sqlx::any::AnyRow) -> Result<Option<String>> {
-    if let Some(path) = r.try_get::<Option<String>, _>("installed_path")? {
-        return Ok(Some(path));
-    }
-    let Some(text) = r.try_get::<Option<String>, _>("installed")? else { return Ok(None) };
+/// The image path in an ECU's `installed` JSON entry (for rows written before the
+/// `installed_path` column existed; [`Store::open`] fills it in from this).
+pub(super) fn path_in_entry(text: &str) -> Result<Option<String>> {
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("installed image entry".into()))?;
+        serde_json::from_str(text).map_err(|_| StoreError::Corrupt("installed image entry".into()))?;
     Ok(value.get("filepath").and_then(|p| p.as_str()).map(String::from))
 }
 
@@ -155,18 +151,16 @@ impl Store {
                 query.fetch_all(&self.read).await
             }
         };
-        let ecus = fetch(
-            "SELECT vin, serial, hardware_id, installed_path, \
-             CASE WHEN installed_path IS NULL THEN installed END AS installed, attack, boot_state, install_result FROM ecus",
-        )
-        .await?;
+        let ecus =
+            fetch("SELECT vin, serial, hardware_id, installed_path, attack, boot_state, install_result FROM ecus")
+                .await?;
         let tags = fetch("SELECT vin, tag FROM vehicle_tags").await?;
         let attributes = fetch("SELECT vin, name, value FROM vehicle_attributes").await?;
         for row in &ecus {
             let ecu = InventoryEcu {
                 serial: row.try_get("serial")?,
                 hardware_id: row.try_get("hardware_id")?,
-                installed: image_path(row)?,
+                installed: row.try_get("installed_path")?,
                 attack: row.try_get("attack")?,
                 status: super::install_status(row)?,
             };
@@ -273,16 +267,16 @@ pub struct ImageCount {
 impl Store {
     /// For every hardware id, the ECUs on each image (the fleet's adoption now).
     pub async fn adoption(&self) -> Result<Vec<ImageCount>> {
+        // Grouped along the index on (hardware_id, installed_path, boot_state): no sort.
         let rows = sqlx::query(
-            "SELECT hardware_id, installed_path, CASE WHEN installed_path IS NULL THEN installed END AS installed, \
-             boot_state, COUNT(*) AS n FROM ecus \
-             GROUP BY hardware_id, installed_path, CASE WHEN installed_path IS NULL THEN installed END, boot_state",
+            "SELECT hardware_id, installed_path, boot_state, COUNT(*) AS n FROM ecus \
+             GROUP BY hardware_id, installed_path, boot_state",
         )
         .fetch_all(&self.read)
         .await?;
         let mut counts: BTreeMap<(String, Option<String>), (u64, u64)> = BTreeMap::new();
         for r in &rows {
-            let image = image_path(r)?;
+            let image: Option<String> = r.try_get("installed_path")?;
             let confirmed = r.try_get::<Option<String>, _>("boot_state")?.as_deref() == Some("confirmed");
             let n = r.try_get::<i64, _>("n")? as u64;
             let entry = counts.entry((r.try_get("hardware_id")?, image)).or_default();
