@@ -21,8 +21,8 @@ use crate::store::{Rollout, counters_at};
 
 /// Vehicles offered the update per evaluation of one rollout (the rest next time).
 const OFFERS_PER_EVALUATION: i64 = 500;
-/// Vehicles re-read per batch while refreshing their standing.
-const REFRESH_BATCH: i64 = 1000;
+/// Most offered (or trial) vehicles one evaluation re-reads; the rest wait for the next.
+const MOST_REFRESHED: i64 = 100_000;
 
 /// One stage of a new rollout.
 #[derive(Clone, Debug, Deserialize)]
@@ -401,7 +401,7 @@ pub async fn evaluate_every(director: std::sync::Arc<Director>) {
 /// Re-reads where each offered or trial vehicle stands.
 async fn refresh(tx: &mut crate::store::Tx, rollout: &Rollout, now: i64) -> Result<()> {
     for from in [VehicleState::Offered, VehicleState::Trial] {
-        let vins = tx.rollout_vins(&rollout.id, from, usize::MAX >> 1, REFRESH_BATCH * 100).await?;
+        let vins = tx.rollout_vins(&rollout.id, from, usize::MAX >> 1, MOST_REFRESHED).await?;
         for (vin, offered_at) in vins {
             let (ecus, last_seen) = tx.rollout_assignments(&rollout.id, &vin).await?;
             let seen = Seen { offered_at, last_seen, now, timeout_secs: rollout.device_timeout_secs };
