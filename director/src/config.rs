@@ -142,10 +142,26 @@ pub struct Config {
     /// vehicles offered (seconds).
     #[serde(default = "default_rollout_interval")]
     pub rollout_interval_secs: u64,
+    /// How often the fleet's adoption is sampled for its history (seconds; each sample
+    /// is taken at the first evaluation of its period).
+    #[serde(default = "default_adoption_sample")]
+    pub adoption_sample_secs: u64,
+    /// A second address serving only `/metrics`, `/healthz` and `/readyz`, without
+    /// credentials, for a scraper on a private network (default: none; `/metrics` on the
+    /// main address takes a metrics token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
+    /// How the log is written: `text` (lines for people) or `json` (one object a line).
+    #[serde(default)]
+    pub log_format: crate::log::Format,
 }
 
 fn default_rollout_interval() -> u64 {
     30
+}
+
+fn default_adoption_sample() -> u64 {
+    3600
 }
 
 fn default_max_clock_skew() -> u64 {

@@ -140,3 +140,27 @@ impl Director {
         Ok(())
     }
 }
+
+/// The fleet's adoption as the API shows it: per hardware id, its ECUs, and the share
+/// of them on each image (and of those, confirmed).
+pub fn adoption_json(counts: &[crate::store::ImageCount]) -> serde_json::Value {
+    let mut by_hardware: std::collections::BTreeMap<&str, Vec<&crate::store::ImageCount>> = Default::default();
+    for c in counts {
+        by_hardware.entry(&c.hardware_id).or_default().push(c);
+    }
+    let hardware: Vec<serde_json::Value> = by_hardware
+        .iter()
+        .map(|(hw, images)| {
+            let total: u64 = images.iter().map(|c| c.ecus).sum();
+            let images: Vec<serde_json::Value> = images
+                .iter()
+                .map(|c| {
+                    serde_json::json!({"image": c.image, "ecus": c.ecus, "confirmed": c.confirmed,
+                                       "percent": (c.ecus as f64 * 10_000.0 / total as f64).round() / 100.0})
+                })
+                .collect();
+            serde_json::json!({"hardware_id": hw, "ecus": total, "images": images})
+        })
+        .collect();
+    serde_json::json!({"hardware": hardware})
+}

@@ -10,6 +10,7 @@ pub mod images;
 pub mod inventory;
 pub mod keys;
 pub mod limits;
+pub mod log;
 pub mod manifest;
 pub mod metrics;
 pub mod repo;

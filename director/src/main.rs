@@ -155,14 +155,16 @@ enum Command {
         /// The data directory.
         dir: PathBuf,
     },
-    /// Print a vehicle's assignments and what each ECU runs (`--json`: everything, as
+    /// Print the fleet's standing: per hardware id the share of ECUs on each image, and
+    /// each rollout's state, funnel, failures by code and time to confirm. With `--vin`,
+    /// a vehicle's assignments and what each ECU runs (`--json`: everything, as
     /// `GET /vehicles/{vin}`).
     Status {
         /// The data directory.
         dir: PathBuf,
-        /// The vehicle.
+        /// One vehicle instead.
         #[arg(long)]
-        vin: String,
+        vin: Option<String>,
         /// Print the whole status as JSON.
         #[arg(long)]
         json: bool,
@@ -203,33 +205,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             initialize(&dir, options).await
         }
-        Command::Serve { data, listen, database_url } => {
-            if !data.join(director::config::CONFIG_FILE).exists() {
-                initialize(
-                    &data,
-                    InitOptions { database_url: database_url.clone(), listen: listen.clone(), ..Default::default() },
-                )
-                .await?;
-            }
-            if listen.is_some() || database_url.is_some() {
-                let mut config = Config::load(&data)?;
-                config.listen = listen.unwrap_or(config.listen);
-                config.database_url = database_url.unwrap_or(config.database_url);
-                config.save(&data)?;
-            }
-            let director = setup::open(&data).await?;
-            let tls = director.config.tls.as_ref().map(director::server::tls_config).transpose()?;
-            let listener = tokio::net::TcpListener::bind(&director.config.listen)
-                .await
-                .map_err(|e| format!("{}: {e}", director.config.listen))?;
-            let address = listener.local_addr().map_err(|e| e.to_string())?;
-            let scheme = if tls.is_some() { "https" } else { "http" };
-            println!("director listening on {scheme}://{address}");
-            let limits = director.config.limits.clone();
-            tokio::spawn(director::rollouts::evaluate_every(director.clone()));
-            let app = director::api::router(director);
-            director::server::serve(listener, app, tls, limits).await.map_err(|e| e.to_string())
-        }
+        Command::Serve { data, listen, database_url } => serve(&data, listen, database_url).await,
         Command::ImportRoot { dir, root, keys } => {
             let bytes = std::fs::read(&root).map_err(|e| format!("{}: {e}", root.display()))?;
             let keys = keys
@@ -323,7 +299,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{root}");
             Ok(())
         }
-        Command::Status { dir, vin, json } => {
+        Command::Status { dir, vin: None, json } => fleet_status(&*setup::open(&dir).await?, json).await,
+        Command::Status { dir, vin: Some(vin), json } => {
             let service = setup::open(&dir).await?;
             let status = service.status(&vin).await.map_err(|e| format!("{e:?}"))?;
             if json {
@@ -356,6 +333,42 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// `director serve`: the API on its address (and the metrics on theirs, if configured),
+/// the rollout evaluations beside them.
+async fn serve(data: &std::path::Path, listen: Option<String>, database_url: Option<String>) -> Result<(), String> {
+    if !data.join(director::config::CONFIG_FILE).exists() {
+        let options = InitOptions { database_url: database_url.clone(), listen: listen.clone(), ..Default::default() };
+        initialize(data, options).await?;
+    }
+    if listen.is_some() || database_url.is_some() {
+        let mut config = Config::load(data)?;
+        config.listen = listen.unwrap_or(config.listen);
+        config.database_url = database_url.unwrap_or(config.database_url);
+        config.save(data)?;
+    }
+    let director = setup::open(data).await?;
+    director::log::init(director.config.log_format);
+    let tls = director.config.tls.as_ref().map(director::server::tls_config).transpose()?;
+    let listener = bind(&director.config.listen, if tls.is_some() { "https" } else { "http" }, "director").await?;
+    let limits = director.config.limits.clone();
+    if let Some(address) = &director.config.metrics_listen {
+        let metrics = bind(address, "http", "metrics").await?;
+        let app = director::api::metrics_router(director.clone());
+        tokio::spawn(director::server::serve(metrics, app, None, limits.clone()));
+    }
+    tokio::spawn(director::rollouts::evaluate_every(director.clone()));
+    let app = director::api::router(director);
+    director::server::serve(listener, app, tls, limits).await.map_err(|e| e.to_string())
+}
+
+/// Binds `address` and says where `what` listens.
+async fn bind(address: &str, scheme: &str, what: &str) -> Result<tokio::net::TcpListener, String> {
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| format!("{address}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("{what} listening on {scheme}://{bound}");
+    Ok(listener)
+}
+
 async fn initialize(dir: &std::path::Path, options: InitOptions) -> Result<(), String> {
     let made = setup::init(dir, options).await?;
     println!("created {}", dir.display());
@@ -384,6 +397,59 @@ fn main() -> ExitCode {
             eprintln!("director: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `director status` without a vehicle: adoption per hardware id, then each rollout that
+/// is not cancelled, as text or as the API's JSON.
+async fn fleet_status(service: &director::service::Director, json: bool) -> Result<(), String> {
+    let status = service.fleet_status().await.map_err(|e| format!("{e:?}"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    for hw in status["adoption"]["hardware"].as_array().into_iter().flatten() {
+        println!("{}: {} ECU(s)", hw["hardware_id"].as_str().unwrap_or("-"), hw["ecus"]);
+        for image in hw["images"].as_array().into_iter().flatten() {
+            let name = image["image"].as_str().unwrap_or("(not reported)");
+            println!("  {:>6}%  {name}  ({} ECUs, {} confirmed)", image["percent"], image["ecus"], image["confirmed"]);
+        }
+    }
+    for r in status["rollouts"].as_array().into_iter().flatten() {
+        print_rollout(r);
+    }
+    Ok(())
+}
+
+/// One rollout of `director status`, in a few lines.
+fn print_rollout(r: &serde_json::Value) {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let state = &r["status"];
+    let stage = state.get("stage").map(|s| format!(" stage {}", s.as_u64().unwrap_or(0) + 1)).unwrap_or_default();
+    println!("rollout {} {:?}: {}{stage}", text(&r["id"]), text(&r["name"]), text(&state["state"]));
+    if let Some(reason) = state.get("reason") {
+        println!("  paused: {}", text(reason));
+    }
+    let f = &r["outcomes"]["funnel"];
+    println!(
+        "  selected {} -> admitted {} -> offered {} -> trial {} -> confirmed {}",
+        f["selected"], f["admitted"], f["offered"], f["trial"], f["confirmed"]
+    );
+    let failures: Vec<String> = r["outcomes"]["failures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| format!("{} {}", text(&f["code"]), f["vehicles"]))
+        .collect();
+    if !failures.is_empty() {
+        println!("  failures: {}", failures.join(", "));
+    }
+    let t = &r["outcomes"]["time_to_confirm_secs"];
+    if !t["p50"].is_null() {
+        println!("  time to confirm: p50 {} s, p90 {} s", t["p50"], t["p90"]);
+    }
+    if let Some(gate) = r["gate"].as_str() {
+        println!("  gate: {gate}");
     }
 }
 

@@ -67,10 +67,7 @@ fn label(value: &str) -> String {
 /// The fleet's adoption and the rollouts' standing, in Prometheus text: ECUs per
 /// hardware id and image; each rollout's state; and the vehicles of each rollout that is
 /// not over, by stage, stratum and state.
-pub fn render_fleet(
-    adoption: &[crate::store::ImageCount],
-    rollouts: &[(crate::store::Rollout, Vec<crate::store::StageCount>)],
-) -> String {
+pub fn render_fleet(adoption: &[crate::store::ImageCount], rollouts: &[RolloutStanding]) -> String {
     let mut out = String::new();
     out.push_str(
         "# HELP director_fleet_image_ecus ECUs of each hardware id on each image (confirmed: boot confirmed).\n",
@@ -92,7 +89,7 @@ pub fn render_fleet(
     }
     out.push_str("# HELP director_rollout_state 1 for the state each rollout is in.\n");
     out.push_str("# TYPE director_rollout_state gauge\n");
-    for (r, _) in rollouts {
+    for RolloutStanding { rollout: r, .. } in rollouts {
         let _ = writeln!(
             out,
             "director_rollout_state{{rollout=\"{}\",state=\"{}\"}} 1",
@@ -104,16 +101,39 @@ pub fn render_fleet(
         "# HELP director_rollout_vehicles Vehicles of each rollout by the stage that admits them, stratum and state.\n",
     );
     out.push_str("# TYPE director_rollout_vehicles gauge\n");
-    for (r, counts) in rollouts.iter().filter(|(r, _)| !r.state.is_final()) {
-        for (stratum, stage, state, n) in counts {
+    for RolloutStanding { rollout: r, counts, .. } in rollouts.iter().filter(|s| !s.rollout.state.is_final()) {
+        for c in counts {
             let _ = writeln!(
                 out,
-                "director_rollout_vehicles{{rollout=\"{}\",stage=\"{stage}\",stratum=\"{}\",state=\"{}\"}} {n}",
+                "director_rollout_vehicles{{rollout=\"{}\",stage=\"{}\",stratum=\"{}\",state=\"{}\"}} {}",
                 label(&r.id),
-                label(stratum),
-                state.as_str()
+                c.stage,
+                label(&c.stratum),
+                c.state.as_str(),
+                c.vehicles
             );
         }
     }
+    out.push_str(
+        "# HELP director_rollout_failures Vehicles of each rollout that failed, rolled back or timed out, by code.\n",
+    );
+    out.push_str("# TYPE director_rollout_failures gauge\n");
+    for RolloutStanding { rollout: r, failures, .. } in rollouts.iter().filter(|s| !s.rollout.state.is_final()) {
+        for (code, n) in failures {
+            let _ =
+                writeln!(out, "director_rollout_failures{{rollout=\"{}\",code=\"{}\"}} {n}", label(&r.id), label(code));
+        }
+    }
     out
+}
+
+/// A rollout with what its metrics show: its counts by stage, stratum and state, and
+/// its failures by code (both empty for a rollout that is over).
+pub struct RolloutStanding {
+    /// The rollout.
+    pub rollout: crate::store::Rollout,
+    /// Its vehicles by stratum, stage and state.
+    pub counts: Vec<crate::store::StageCount>,
+    /// Its failures by code.
+    pub failures: Vec<(String, u64)>,
 }

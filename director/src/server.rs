@@ -85,7 +85,8 @@ pub async fn serve(
             }
             Err(e) => {
                 let wait = accept_backoff(pause);
-                eprintln!("director: accept failed ({e}); serving again in {} ms", wait.as_millis());
+                let fields = [("error", e.to_string().into()), ("retry_ms", (wait.as_millis() as u64).into())];
+                crate::log::warn("accept-failed", &fields);
                 pause = Some(wait);
                 tokio::time::sleep(wait).await;
                 continue;

@@ -129,6 +129,9 @@ async fn create(dir: &Path, options: InitOptions) -> Result<Initialized, String>
         limits: Default::default(),
         max_clock_skew_secs: 300,
         rollout_interval_secs: 30,
+        adoption_sample_secs: 3600,
+        metrics_listen: None,
+        log_format: Default::default(),
     };
     let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
     let mut tx = store.begin().await.map_err(|e| e.to_string())?;

@@ -206,6 +206,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "rollouts", include_str!("../migrations/0006_rollouts.sql")),
     (7, "rollout windows", include_str!("../migrations/0007_rollout_windows.sql")),
     (8, "inventory indexes", include_str!("../migrations/0008_inventory_indexes.sql")),
+    (9, "rollout outcomes", include_str!("../migrations/0009_rollout_outcomes.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -488,9 +489,11 @@ pub struct Tx {
 mod assignments;
 mod encryption;
 mod inventory;
+mod outcomes;
 mod rollouts;
 pub use assignments::Assignment;
 pub use inventory::{Group, ImageCount, InventoryRow, Labels};
+pub use outcomes::AdoptionSample;
 pub use rollouts::{Rollout, StageCount, counters_at};
 
 impl Tx {

@@ -142,16 +142,22 @@ pub async fn audit(
 /// token, a scraper's (`metrics` role) included.
 pub async fn metrics(State(director): State<Arc<Director>>, headers: HeaderMap) -> Result<Response, ApiError> {
     auth::admin(&director, &headers, Role::Metrics).await?;
+    open_metrics(State(director)).await
+}
+
+/// `GET /metrics` on the metrics address, which only a private network reaches: no token.
+pub async fn open_metrics(State(director): State<Arc<Director>>) -> Result<Response, ApiError> {
     let counts = director.store.assignment_counts().await.map_err(internal)?;
     let adoption = director.store.adoption().await.map_err(internal)?;
     let mut rollouts = Vec::new();
-    for r in director.store.rollouts(None).await.map_err(internal)? {
-        let counts = if r.state.is_final() {
-            Vec::new()
+    for rollout in director.store.rollouts(None).await.map_err(internal)? {
+        let (counts, failures) = if rollout.state.is_final() {
+            (Vec::new(), Vec::new())
         } else {
-            director.store.rollout_counts(&r.id).await.map_err(internal)?
+            let counts = director.store.rollout_counts(&rollout.id).await.map_err(internal)?;
+            (counts, director.store.rollout_failures(&rollout.id).await.map_err(internal)?)
         };
-        rollouts.push((r, counts));
+        rollouts.push(crate::metrics::RolloutStanding { rollout, counts, failures });
     }
     let mut text = director.metrics.render(&counts);
     text.push_str(&crate::metrics::render_fleet(&adoption, &rollouts));
@@ -163,23 +169,36 @@ pub async fn metrics(State(director): State<Arc<Director>>, headers: HeaderMap) 
 pub async fn adoption(State(director): State<Arc<Director>>, headers: HeaderMap) -> Result<Response, ApiError> {
     auth::admin(&director, &headers, Role::Viewer).await?;
     let counts = director.store.adoption().await.map_err(internal)?;
-    let mut by_hardware: std::collections::BTreeMap<&str, Vec<&crate::store::ImageCount>> = Default::default();
-    for c in &counts {
-        by_hardware.entry(&c.hardware_id).or_default().push(c);
+    Ok(Json(crate::inventory::adoption_json(&counts)).into_response())
+}
+
+/// `GET /fleet/adoption/history`'s query.
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    /// From when (Unix seconds; default: 30 days ago).
+    since: Option<i64>,
+    /// Only this hardware id.
+    hardware_id: Option<String>,
+}
+
+/// `GET /fleet/adoption/history`: the adoption samples since a time, oldest first, each
+/// with every hardware id's ECUs per image then.
+pub async fn adoption_history(
+    State(director): State<Arc<Director>>,
+    Query(query): Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::admin(&director, &headers, Role::Viewer).await?;
+    let since = query.since.unwrap_or_else(|| chrono::Utc::now().timestamp() - 30 * 86_400);
+    let samples = director.store.adoption_samples(since, query.hardware_id.as_deref()).await.map_err(internal)?;
+    let mut by_time: std::collections::BTreeMap<i64, Vec<Value>> = Default::default();
+    for s in &samples {
+        let c = &s.count;
+        by_time
+            .entry(s.at)
+            .or_default()
+            .push(json!({"hardware_id": c.hardware_id, "image": c.image, "ecus": c.ecus, "confirmed": c.confirmed}));
     }
-    let hardware: Vec<Value> = by_hardware
-        .iter()
-        .map(|(hw, images)| {
-            let total: u64 = images.iter().map(|c| c.ecus).sum();
-            let images: Vec<Value> = images
-                .iter()
-                .map(|c| {
-                    json!({"image": c.image, "ecus": c.ecus, "confirmed": c.confirmed,
-                                "percent": (c.ecus as f64 * 10_000.0 / total as f64).round() / 100.0})
-                })
-                .collect();
-            json!({"hardware_id": hw, "ecus": total, "images": images})
-        })
-        .collect();
-    Ok(Json(json!({"hardware": hardware})).into_response())
+    let samples: Vec<Value> = by_time.into_iter().map(|(at, images)| json!({"at": at, "images": images})).collect();
+    Ok(Json(json!({"sample_secs": director.config.adoption_sample_secs, "samples": samples})).into_response())
 }

@@ -64,15 +64,40 @@ impl IntoResponse for ApiError {
             Some(reason) => json!({"error": self.message, "reason": reason}),
             None => json!({"error": self.message}),
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(Refusal(self.message));
+        response
     }
 }
 
-/// Counts every request by route template and status.
+/// What an error answer said, for the request's log line.
+#[derive(Clone)]
+struct Refusal(String);
+
+/// Counts every request by route template and status, and logs it (probes and scrapes
+/// only when they fail).
 async fn count(State(director): State<Arc<Director>>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| route_name(p.as_str())).unwrap_or("unmatched");
+    let (method, path) = (request.method().to_string(), request.uri().path().to_string());
+    let started = std::time::Instant::now();
     let response = next.run(request).await;
-    director.metrics.request(route, response.status().as_u16());
+    let status = response.status();
+    director.metrics.request(route, status.as_u16());
+    if status.is_success() && matches!(route, "/healthz" | "/readyz" | "/metrics") {
+        return response;
+    }
+    let mut fields = vec![
+        ("method", json!(method)),
+        ("path", json!(path)),
+        ("route", json!(route)),
+        ("status", json!(status.as_u16())),
+        ("ms", json!((started.elapsed().as_secs_f64() * 1e4).round() / 10.0)),
+    ];
+    if let Some(Refusal(message)) = response.extensions().get::<Refusal>() {
+        fields.push(("error", json!(message)));
+    }
+    let level = if status.is_server_error() { crate::log::Level::Error } else { crate::log::Level::Info };
+    crate::log::write(level, "request", &fields);
     response
 }
 
@@ -90,6 +115,7 @@ fn route_name(path: &str) -> &'static str {
         "/api/v1/admin/groups",
         "/api/v1/admin/groups/{name}",
         "/api/v1/admin/fleet/adoption",
+        "/api/v1/admin/fleet/adoption/history",
         "/api/v1/admin/rollouts",
         "/api/v1/admin/rollouts/preview",
         "/api/v1/admin/rollouts/{id}",
@@ -124,6 +150,7 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/admin/vehicles/{vin}/labels", put(inventory::set_labels))
         .route("/api/v1/admin/groups", get(inventory::groups))
         .route("/api/v1/admin/fleet/adoption", get(admin::adoption))
+        .route("/api/v1/admin/fleet/adoption/history", get(admin::adoption_history))
         .route("/api/v1/admin/rollouts", post(rollouts::create).get(rollouts::list))
         .route("/api/v1/admin/rollouts/preview", post(rollouts::preview))
         .route("/api/v1/admin/rollouts/{id}", get(rollouts::get))
@@ -142,6 +169,19 @@ pub fn router(director: Arc<Director>) -> Router {
         .layer(middleware::from_fn_with_state(director.clone(), limit))
         .layer(middleware::from_fn_with_state(director.clone(), count))
         .layer(DefaultBodyLimit::max(max_body))
+        .with_state(director)
+}
+
+/// The metrics address's routes: `/metrics` without a token (only a private network
+/// reaches it), and the probes.
+pub fn metrics_router(director: Arc<Director>) -> Router {
+    Router::new()
+        .route("/metrics", get(admin::open_metrics))
+        .route("/healthz", get(admin::healthz))
+        .route("/readyz", get(admin::readyz))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "the metrics address serves /metrics, /healthz and /readyz")
+        })
         .with_state(director)
 }
 

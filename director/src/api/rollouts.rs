@@ -47,7 +47,8 @@ pub async fn create(
     let request: NewRollout = super::admin::parse(&body)?;
     let rollout = director.create_rollout(&actor, request).await?;
     let counts = director.store.rollout_counts(&rollout.id).await.map_err(internal)?;
-    Ok((StatusCode::CREATED, Json(rollout_json(&rollout, &counts, chrono::Utc::now().timestamp()))).into_response())
+    Ok((StatusCode::CREATED, Json(rollout_json(&rollout, &counts, None, chrono::Utc::now().timestamp())))
+        .into_response())
 }
 
 /// `GET /rollouts`'s query.

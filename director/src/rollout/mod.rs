@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod gate;
+pub mod outcomes;
 pub mod state;
 pub mod vehicle;
 pub mod window;

@@ -429,6 +429,7 @@ impl Director {
         let manifest_text = String::from_utf8_lossy(bytes);
         tx.set_manifest(vin, &manifest_text, now.timestamp(), accepted.latest_time.max(vehicle.reported_time)).await?;
         let resolved = resolve_assignments(&mut tx, vin, &accepted, now.timestamp()).await?;
+        crate::rollouts::follow_rollouts(&mut tx, vin, now.timestamp()).await?;
         let digest = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
         tx.audit(
             &format!("vehicle:{vin}"),
@@ -444,7 +445,7 @@ impl Director {
         // The manifest is stored: a time key that fails to sign costs the ECUs this
         // cycle's time, not the vehicle its answer.
         let time_attestation = self.time_attestation(&accepted, now).unwrap_or_else(|e| {
-            eprintln!("director: no time attestation for {vin}: {e:?}");
+            crate::log::error("time-attestation-failed", &[("vin", json!(vin)), ("error", json!(format!("{e:?}")))]);
             None
         });
         Ok(Ingested { resolved, issued, time_attestation })

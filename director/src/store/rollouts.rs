@@ -11,11 +11,24 @@ use crate::assignment::AssignmentState;
 use crate::rollout::admission::{Admission, Stages};
 use crate::rollout::gate::{Counters, StagePolicy, Thresholds};
 use crate::rollout::state::{PauseCause, RolloutState, StateKind};
-use crate::rollout::vehicle::{AssignedEcu, VehicleState};
+use crate::rollout::vehicle::{AssignedEcu, Failure, Standing, VehicleState};
+use metadata_schemas::uptane::InstallResult;
 
 /// How many of a rollout's vehicles of one stratum, admitted by one stage, stand in one
-/// state: `(stratum, stage, state, count)`.
-pub type StageCount = (String, usize, VehicleState, u64);
+/// state, and how many of those refused an attack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageCount {
+    /// The stratum.
+    pub stratum: String,
+    /// The stage that admits them.
+    pub stage: usize,
+    /// Where they stand.
+    pub state: VehicleState,
+    /// How many.
+    pub vehicles: u64,
+    /// How many of them failed on an attack.
+    pub attacks: u64,
+}
 
 /// A rollout as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,8 +164,8 @@ async fn load(conn: &mut sqlx::AnyConnection, id: &str, lock: &str) -> Result<Op
 /// Counts of a rollout's vehicles by stratum, stage and state.
 async fn counts(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<StageCount>> {
     let rows = sqlx::query(
-        "SELECT stratum, stage, state, COUNT(*) AS n FROM rollout_vehicles WHERE rollout = $1 \
-         GROUP BY stratum, stage, state ORDER BY stratum, stage, state",
+        "SELECT stratum, stage, state, COUNT(*) AS n, CAST(SUM(attack) AS BIGINT) AS attacks FROM rollout_vehicles \
+         WHERE rollout = $1 GROUP BY stratum, stage, state ORDER BY stratum, stage, state",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -161,8 +174,13 @@ async fn counts(conn: &mut sqlx::AnyConnection, id: &str) -> Result<Vec<StageCou
         .map(|r| {
             let name: String = r.try_get("state")?;
             let state = VehicleState::parse(&name).ok_or_else(|| corrupt("rollout vehicle state", &name))?;
-            let stage = r.try_get::<i64, _>("stage")? as usize;
-            Ok((r.try_get("stratum")?, stage, state, r.try_get::<i64, _>("n")? as u64))
+            Ok(StageCount {
+                stratum: r.try_get("stratum")?,
+                stage: r.try_get::<i64, _>("stage")? as usize,
+                state,
+                vehicles: r.try_get::<i64, _>("n")? as u64,
+                attacks: r.try_get::<i64, _>("attacks")? as u64,
+            })
         })
         .collect()
 }
@@ -224,12 +242,14 @@ impl Store {
 /// far admitted (offered the update or about to be), by where they stand.
 pub fn counters_at(counts: &[StageCount], stage: usize) -> Vec<(String, Counters)> {
     let mut strata: BTreeMap<String, Counters> = BTreeMap::new();
-    for (stratum, admitted_at, state, n) in counts {
-        let c = strata.entry(stratum.clone()).or_default();
-        if *admitted_at > stage {
+    for count in counts {
+        let c = strata.entry(count.stratum.clone()).or_default();
+        if count.stage > stage {
             continue;
         }
+        let (state, n) = (&count.state, &count.vehicles);
         c.admitted += n;
+        c.attacks += count.attacks;
         if *state == VehicleState::Eligible {
             continue;
         }
@@ -368,29 +388,73 @@ impl Tx {
         rows.iter().map(|r| Ok((r.try_get("vin")?, r.try_get("offered_at")?))).collect()
     }
 
-    /// Moves one rollout vehicle from `from` to `to`; whether it was in `from` (another
-    /// process may have moved it first).
+    /// Moves one rollout vehicle from `from` to where it stands now, with its failure
+    /// code and (once confirmed) its time from offer to confirmation; whether it was in
+    /// `from` (another process may have moved it first).
     pub async fn move_rollout_vehicle(
         &mut self,
         id: &str,
         vin: &str,
-        (from, to): (VehicleState, VehicleState),
+        from: VehicleState,
+        to: impl Into<Standing>,
         now: i64,
     ) -> Result<bool> {
+        let to = to.into();
         let done = sqlx::query(
             "UPDATE rollout_vehicles SET state = $1, \
              offered_at = CASE WHEN $1 = 'offered' THEN $2 ELSE offered_at END, \
-             finished_at = CASE WHEN $1 = 'offered' OR $1 = 'trial' THEN finished_at ELSE $2 END \
-             WHERE rollout = $3 AND vin = $4 AND state = $5",
+             finished_at = CASE WHEN $1 = 'offered' OR $1 = 'trial' THEN finished_at ELSE $2 END, \
+             confirm_secs = CASE WHEN $1 = 'confirmed' THEN $2 - offered_at ELSE NULL END, \
+             failure_code = $3, attack = $4 \
+             WHERE rollout = $5 AND vin = $6 AND state = $7",
         )
-        .bind(to.as_str())
+        .bind(to.state.as_str())
         .bind(now)
+        .bind(to.failure.map(Failure::code))
+        .bind(i64::from(to.failure.is_some_and(Failure::is_attack)))
         .bind(id)
         .bind(vin)
         .bind(from.as_str())
         .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Every vehicle of a rollout offered (or on trial) longer than its device timeout
+    /// that checked in since its offer: timed out, all in one statement.
+    pub async fn time_out_rollout_vehicles(&mut self, id: &str, cutoff: i64, now: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE rollout_vehicles SET state = 'timed_out', finished_at = $1, failure_code = $2, attack = 0 \
+             WHERE rollout = $3 AND state IN ('offered', 'trial') AND offered_at < $4 \
+             AND EXISTS (SELECT 1 FROM vehicles v WHERE v.vin = rollout_vehicles.vin \
+                         AND v.manifest_time > rollout_vehicles.offered_at)",
+        )
+        .bind(now)
+        .bind(Failure::Timeout.code())
+        .bind(id)
+        .bind(cutoff)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The rollouts this vehicle is offered in (or on trial in), with their device
+    /// timeouts and when it was offered: `(rollout, state, offered_at, timeout_secs)`.
+    pub async fn open_rollouts_of(&mut self, vin: &str) -> Result<Vec<(String, VehicleState, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT rv.rollout, rv.state, rv.offered_at, r.device_timeout_secs FROM rollout_vehicles rv \
+             JOIN rollouts r ON r.id = rv.rollout WHERE rv.vin = $1 AND rv.state IN ('offered', 'trial')",
+        )
+        .bind(vin)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("state")?;
+                let state = VehicleState::parse(&name).ok_or_else(|| corrupt("rollout vehicle state", &name))?;
+                Ok((r.try_get("rollout")?, state, r.try_get("offered_at")?, r.try_get("device_timeout_secs")?))
+            })
+            .collect()
     }
 
     /// Names the rollout that made these assignments.
@@ -409,7 +473,8 @@ impl Tx {
     /// ECU's boot state; and when the vehicle last checked in.
     pub async fn rollout_assignments(&mut self, rollout: &str, vin: &str) -> Result<(Vec<AssignedEcu>, i64)> {
         let rows = sqlx::query(
-            "SELECT a.serial, a.state, a.target, e.boot_state, e.install_result, e.previous_image FROM assignments a \
+            "SELECT a.serial, a.state, a.target, e.boot_state, e.install_result, e.previous_image, e.attack \
+             FROM assignments a \
              JOIN ecus e ON e.vin = a.vin AND e.serial = a.serial \
              WHERE a.rollout = $1 AND a.vin = $2 ORDER BY a.serial, a.created DESC",
         )
@@ -430,9 +495,11 @@ impl Tx {
             let result: Option<String> = r.try_get("install_result")?;
             let left: Option<String> = r.try_get("previous_image")?;
             let target: String = r.try_get("target")?;
+            let result = result.as_deref().and_then(InstallResult::parse);
             let reverted =
-                result.as_deref() == Some("reverted_unconfirmed") && left.as_deref() == Some(target.as_str());
-            newest.insert(serial, AssignedEcu { state, boot_state, reverted });
+                result == Some(InstallResult::RevertedUnconfirmed) && left.as_deref() == Some(target.as_str());
+            let attack = r.try_get::<i64, _>("attack")? != 0;
+            newest.insert(serial, AssignedEcu { state, boot_state, reverted, result, attack });
         }
         let seen = sqlx::query("SELECT manifest_time FROM vehicles WHERE vin = $1")
             .bind(vin)

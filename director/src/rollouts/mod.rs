@@ -11,18 +11,21 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::assignment::AssignmentState;
-use crate::rollout::admission::{self, Admission, Candidate, PPM, Stages};
+use crate::rollout::admission::{self, Admission, Candidate, Stages};
 use crate::rollout::gate::{self, Counters, StagePolicy, StageView, Thresholds};
+use crate::rollout::outcomes;
 use crate::rollout::state::{self, Command, RolloutState, StateKind};
-use crate::rollout::vehicle::{self, Seen, VehicleState};
+use crate::rollout::vehicle::{self, Failure, Seen, VehicleState};
 use crate::rollout::window::Windows;
 use crate::service::{Director, Result, ServiceError, valid_name};
-use crate::store::{Rollout, counters_at};
+use crate::store::{Rollout, Tx, counters_at};
+
+mod view;
+pub use view::{Outcomes, rollout_json, rollout_state_json};
+use view::{decision_text, totals_json};
 
 /// Vehicles offered the update per evaluation of one rollout (the rest next time).
 const OFFERS_PER_EVALUATION: i64 = 500;
-/// Most offered (or trial) vehicles one evaluation re-reads; the rest wait for the next.
-const MOST_REFRESHED: i64 = 100_000;
 
 /// One stage of a new rollout.
 #[derive(Clone, Debug, Deserialize)]
@@ -223,7 +226,24 @@ impl Director {
     pub async fn rollout_status(&self, id: &str) -> Result<serde_json::Value> {
         let rollout = self.store.rollout(id).await?.ok_or_else(|| ServiceError::NotFound(format!("rollout {id}")))?;
         let counts = self.store.rollout_counts(id).await?;
-        Ok(rollout_json(&rollout, &counts, Utc::now().timestamp()))
+        let outcomes = self.rollout_outcomes(id).await?;
+        Ok(rollout_json(&rollout, &counts, Some(&outcomes), Utc::now().timestamp()))
+    }
+
+    /// A rollout's failures by code and its time to confirm.
+    async fn rollout_outcomes(&self, id: &str) -> Result<Outcomes> {
+        let confirmed = self.store.rollout_confirmed_count(id).await?;
+        let at = |percent| async move {
+            match outcomes::percentile_rank(confirmed, percent) {
+                Some(rank) => self.store.rollout_confirm_secs_at(id, rank).await,
+                None => Ok(None),
+            }
+        };
+        Ok(Outcomes {
+            failures: self.store.rollout_failures(id).await?,
+            confirm_p50_secs: at(50).await?,
+            confirm_p90_secs: at(90).await?,
+        })
     }
 
     /// Applies an operator's command to a rollout, with their reason.
@@ -279,7 +299,7 @@ impl Director {
         let mut tx = self.store.begin().await?;
         let Some(rollout) = tx.lock_rollout(id).await? else { return Ok(()) };
         let RolloutState::Running { stage } = rollout.state else { return Ok(()) };
-        refresh(&mut tx, &rollout, now).await?;
+        tx.time_out_rollout_vehicles(id, vehicle::timeout_cutoff(now, rollout.device_timeout_secs), now).await?;
         let counts = tx.rollout_counts(id).await?;
         let strata = counters_at(&counts, stage);
         let decision = gate::evaluate(&gate_view(&rollout, stage, &strata, now));
@@ -315,8 +335,7 @@ impl Director {
         for (vin, _) in vins {
             let _order = self.ordered(&vin).await;
             let mut tx = self.store.begin().await?;
-            if !tx.move_rollout_vehicle(&rollout.id, &vin, (VehicleState::Eligible, VehicleState::Offered), now).await?
-            {
+            if !tx.move_rollout_vehicle(&rollout.id, &vin, VehicleState::Eligible, VehicleState::Offered, now).await? {
                 continue; // another director process offered it first
             }
             match self.assign_vehicle(&mut tx, &actor, &vin, &entries, at).await {
@@ -333,7 +352,8 @@ impl Director {
     /// A vehicle the update could not be assigned to: counted as failed, with the reason.
     async fn offer_failed(&self, rollout: &Rollout, vin: &str, error: &ServiceError, now: i64) -> Result<()> {
         let mut tx = self.store.begin().await?;
-        tx.move_rollout_vehicle(&rollout.id, vin, (VehicleState::Eligible, VehicleState::Failed), now).await?;
+        let failed = vehicle::Standing { state: VehicleState::Failed, failure: Some(Failure::OfferFailed) };
+        tx.move_rollout_vehicle(&rollout.id, vin, VehicleState::Eligible, failed, now).await?;
         let detail = json!({"rollout": rollout.id, "vin": vin, "error": format!("{error:?}")}).to_string();
         tx.event(vin, "rollout-offer-failed", &detail, now).await?;
         tx.commit().await?;
@@ -367,14 +387,14 @@ impl Director {
         if from == VehicleState::Offered {
             let (ecus, last_seen) = tx.rollout_assignments(&rollout.id, vin).await?;
             let seen = Seen { offered_at, last_seen, now, timeout_secs: rollout.device_timeout_secs };
-            let standing = vehicle::state_of(&ecus, seen);
-            if !matches!(standing, VehicleState::Offered | VehicleState::RolledBack | VehicleState::Failed) {
+            let standing = vehicle::standing(&ecus, seen);
+            if !matches!(standing.state, VehicleState::Offered | VehicleState::RolledBack | VehicleState::Failed) {
                 // It has started (or finished): it keeps its update, counted as it stands.
-                tx.move_rollout_vehicle(&rollout.id, vin, (from, standing), now).await?;
+                tx.move_rollout_vehicle(&rollout.id, vin, from, standing, now).await?;
                 return Ok(tx.commit().await?);
             }
-            let to = if standing == VehicleState::Offered { VehicleState::Withdrawn } else { standing };
-            tx.move_rollout_vehicle(&rollout.id, vin, (from, to), now).await?;
+            let to = if standing.state == VehicleState::Offered { VehicleState::Withdrawn.into() } else { standing };
+            tx.move_rollout_vehicle(&rollout.id, vin, from, to, now).await?;
         }
         for a in tx.assignments(vin).await?.into_iter().filter(|a| a.state.is_open()) {
             tx.set_assignment_state(&a.id, AssignmentState::Cancelled, None, now).await?;
@@ -385,30 +405,61 @@ impl Director {
     }
 }
 
-/// Evaluates the rollouts every `rollout_interval_secs`, for as long as the director
-/// serves (a failed evaluation is logged and tried again next time).
+impl Director {
+    /// The fleet's standing, for `director status`: adoption now, and every rollout that
+    /// was not cancelled with its counters and outcomes, newest first.
+    pub async fn fleet_status(&self) -> Result<serde_json::Value> {
+        let adoption = crate::inventory::adoption_json(&self.store.adoption().await?);
+        let mut rollouts = Vec::new();
+        for r in self.store.rollouts(None).await? {
+            if r.state != RolloutState::Cancelled {
+                rollouts.push(self.rollout_status(&r.id).await?);
+            }
+        }
+        Ok(json!({"adoption": adoption, "rollouts": rollouts}))
+    }
+
+    /// Records the adoption sample of the period `now` falls in, unless a process
+    /// already has; whether this call took it.
+    pub async fn sample_adoption(&self, now: i64) -> Result<bool> {
+        let at = outcomes::sample_at(now, self.config.adoption_sample_secs);
+        if self.store.has_adoption_sample(at).await? {
+            return Ok(false);
+        }
+        let counts = self.store.adoption().await?;
+        let mut tx = self.store.begin().await?;
+        tx.record_adoption(at, &counts).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// Evaluates the rollouts every `rollout_interval_secs`, and samples the fleet's
+/// adoption once per `adoption_sample_secs`, for as long as the director serves (a
+/// failed evaluation is logged and tried again next time).
 pub async fn evaluate_every(director: std::sync::Arc<Director>) {
     let period = std::time::Duration::from_secs(director.config.rollout_interval_secs.max(1));
     let mut ticks = tokio::time::interval(period);
     loop {
         ticks.tick().await;
         if let Err(e) = director.evaluate_rollouts(Utc::now()).await {
-            eprintln!("director: rollout evaluation failed: {e:?}");
+            crate::log::error("rollout-evaluation-failed", &[("error", json!(format!("{e:?}")))]);
+        }
+        if let Err(e) = director.sample_adoption(Utc::now().timestamp()).await {
+            crate::log::error("adoption-sample-failed", &[("error", json!(format!("{e:?}")))]);
         }
     }
 }
 
-/// Re-reads where each offered or trial vehicle stands.
-async fn refresh(tx: &mut crate::store::Tx, rollout: &Rollout, now: i64) -> Result<()> {
-    for from in [VehicleState::Offered, VehicleState::Trial] {
-        let vins = tx.rollout_vins(&rollout.id, from, usize::MAX >> 1, MOST_REFRESHED).await?;
-        for (vin, offered_at) in vins {
-            let (ecus, last_seen) = tx.rollout_assignments(&rollout.id, &vin).await?;
-            let seen = Seen { offered_at, last_seen, now, timeout_secs: rollout.device_timeout_secs };
-            let to = vehicle::state_of(&ecus, seen);
-            if to != from {
-                tx.move_rollout_vehicle(&rollout.id, &vin, (from, to), now).await?;
-            }
+/// After a vehicle's manifest is taken (in its transaction): where it stands in each
+/// rollout that offered it the update, so the counters are kept as manifests arrive and
+/// an evaluation reads them, never re-deriving them.
+pub(crate) async fn follow_rollouts(tx: &mut Tx, vin: &str, now: i64) -> Result<()> {
+    for (rollout, from, offered_at, timeout_secs) in tx.open_rollouts_of(vin).await? {
+        let (ecus, last_seen) = tx.rollout_assignments(&rollout, vin).await?;
+        let standing = vehicle::standing(&ecus, Seen { offered_at, last_seen, now, timeout_secs });
+        if standing.state != from {
+            tx.move_rollout_vehicle(&rollout, vin, from, standing, now).await?;
         }
     }
     Ok(())
@@ -444,62 +495,4 @@ fn counted_stage(rollout: &Rollout) -> usize {
         RolloutState::Completed | RolloutState::Aborted => rollout.stages.len() - 1,
         _ => 0,
     }
-}
-
-fn decision_text(decision: &gate::Decision) -> String {
-    match decision {
-        gate::Decision::Hold(hold) => format!("hold: {hold}"),
-        gate::Decision::Advance => "advance".into(),
-        gate::Decision::Complete => "complete".into(),
-        gate::Decision::Pause(reason) => format!("pause: {reason}"),
-    }
-}
-
-/// A rollout's state as the API shows it.
-pub fn rollout_state_json(state: &RolloutState) -> serde_json::Value {
-    match state {
-        RolloutState::Scheduled { start_at } => json!({"state": "scheduled", "start_at": start_at}),
-        RolloutState::Running { stage } => json!({"state": "running", "stage": stage}),
-        RolloutState::Paused { stage, cause } => {
-            json!({"state": "paused", "stage": stage, "reason": cause.to_string()})
-        }
-        other => json!({"state": other.kind().as_str()}),
-    }
-}
-
-fn counters_json(c: &Counters) -> serde_json::Value {
-    json!({"admitted": c.admitted, "offered": c.offered, "trial": c.trial, "confirmed": c.confirmed, "failed": c.failed,
-           "rolled_back": c.rolled_back, "timed_out": c.timed_out, "finished": c.finished()})
-}
-
-fn totals_json(counts: &[crate::store::StageCount], stage: usize) -> serde_json::Value {
-    let total = counters_at(counts, stage).iter().fold(Counters::default(), |sum, (_, c)| sum.plus(*c));
-    counters_json(&total)
-}
-
-/// A rollout as the API shows it: plan, state, counters per stratum and in all, and
-/// what its gate says now.
-pub fn rollout_json(r: &Rollout, counts: &[crate::store::StageCount], now: i64) -> serde_json::Value {
-    let stage = counted_stage(r);
-    let strata = counters_at(counts, stage);
-    let stages: Vec<serde_json::Value> = (0..r.stages.len())
-        .map(|k| json!({"percent": f64::from(r.stages.share(k)) * 100.0 / f64::from(PPM),
-                        "soak_hours": r.policies.get(k).map(|p| p.soak_secs as f64 / 3600.0), "manual": r.policies.get(k).map(|p| p.manual)}))
-        .collect();
-    let gate = matches!(r.state, RolloutState::Running { .. })
-        .then(|| decision_text(&gate::evaluate(&gate_view(r, stage, &strata, now))));
-    let strata_json: Vec<serde_json::Value> =
-        strata.iter().map(|(s, c)| json!({"stratum": s, "counters": counters_json(c)})).collect();
-    let offering =
-        Windows::parse(&r.windows).is_ok_and(|w| w.open_at(DateTime::from_timestamp(now, 0).unwrap_or_else(Utc::now)));
-    json!({"id": r.id, "name": r.name, "selector": r.selector, "images": r.images, "salt": r.salt,
-           "windows": r.windows, "in_window": offering,
-           "status": rollout_state_json(&r.state), "stage_started": r.stage_started, "stages": stages,
-           "device_timeout_hours": r.device_timeout_secs as f64 / 3600.0,
-           "thresholds": {"success_percent": f64::from(r.thresholds.success_ppm) / 10_000.0,
-                          "failure_percent": f64::from(r.thresholds.failure_ppm) / 10_000.0,
-                          "rollback_percent": f64::from(r.thresholds.rollback_ppm) / 10_000.0,
-                          "min_finished": r.thresholds.min_finished},
-           "counters": totals_json(counts, stage), "strata": strata_json, "gate": gate,
-           "created": r.created, "updated": r.updated})
 }
