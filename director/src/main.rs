@@ -349,13 +349,14 @@ async fn serve(data: &std::path::Path, listen: Option<String>, database_url: Opt
     let director = setup::open(data).await?;
     director::log::init(director.config.log_format);
     let tls = director.config.tls.as_ref().map(director::server::tls_config).transpose()?;
-    let listener = bind(&director.config.listen, if tls.is_some() { "https" } else { "http" }, "director").await?;
     let limits = director.config.limits.clone();
+    // The metrics address first: once the director says where it listens, all is up.
     if let Some(address) = &director.config.metrics_listen {
         let metrics = bind(address, "http", "metrics").await?;
         let app = director::api::metrics_router(director.clone());
         tokio::spawn(director::server::serve(metrics, app, None, limits.clone()));
     }
+    let listener = bind(&director.config.listen, if tls.is_some() { "https" } else { "http" }, "director").await?;
     tokio::spawn(director::rollouts::evaluate_every(director.clone()));
     let app = director::api::router(director);
     director::server::serve(listener, app, tls, limits).await.map_err(|e| e.to_string())

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use common::{Director, Vehicle};
 use metadata_schemas::TargetPath;
-use metadata_schemas::uptane::{BootState, InstallResult, InstallStatus};
+use metadata_schemas::uptane::{AttackCode, BootState, InstallResult, InstallStatus};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -44,12 +44,22 @@ enum Outcome {
     Trial,
     /// Boots on trial, never confirms, goes back to the factory image.
     Reverts,
+    /// Refuses the update: its metadata is a freeze attack.
+    RefusesAttack,
 }
 
 impl Fleet {
     /// The vehicle checks in after doing `outcome` with the brake image.
     async fn report(&mut self, director: &Director, vin: &str, outcome: Outcome) {
-        let (vehicle, token) = self.vehicles.get_mut(vin).unwrap();
+        let manifest = self.manifest_after(vin, outcome);
+        let (vehicle, token) = &self.vehicles[vin];
+        let (code, body) = director.put_manifest(vehicle, token, manifest).await;
+        assert_eq!(code, 200, "{vin}: {body}");
+    }
+
+    /// The manifest the vehicle sends after doing `outcome` with the brake image.
+    fn manifest_after(&mut self, vin: &str, outcome: Outcome) -> Vec<u8> {
+        let (vehicle, _) = self.vehicles.get_mut(vin).unwrap();
         let status = |boot_state, install_result, previous: &str| InstallStatus {
             boot_state,
             previous_image: Some(TargetPath::new(previous)),
@@ -62,12 +72,16 @@ impl Fleet {
             Outcome::Reverts => {
                 ("factory.bin", status(BootState::Confirmed, InstallResult::RevertedUnconfirmed, "brake/fw-2.bin"))
             }
+            Outcome::RefusesAttack => {
+                let freeze = AttackCode::from_name("freeze").unwrap();
+                vehicle.attacks.insert("brake-1".into(), freeze);
+                ("factory.bin", status(BootState::Confirmed, InstallResult::VerificationFailed(freeze), "factory.bin"))
+            }
         };
         let bytes: &[u8] = if running == "factory.bin" { b"factory" } else { b"brake firmware 2" };
         vehicle.installed.insert("brake-1".into(), (running.to_string(), bytes.to_vec()));
         vehicle.statuses.insert("brake-1".into(), status);
-        let (code, body) = director.check_in(vehicle, token).await;
-        assert_eq!(code, 200, "{vin}: {body}");
+        vehicle.manifest()
     }
 }
 
@@ -327,7 +341,9 @@ async fn offers_go_out_only_inside_the_rollouts_maintenance_windows() {
     use chrono::{Datelike, Timelike};
     let director = Director::start(None, None).await;
     fleet(&director, 4).await;
-    let inside = chrono::Utc::now() + chrono::Duration::hours(2);
+    // Half past the hour two hours on: inside HH:00-HH:59 whatever the minute now.
+    let later = chrono::Utc::now() + chrono::Duration::hours(2);
+    let inside = later.with_minute(30).unwrap().with_second(0).unwrap();
     let day = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][inside.weekday().num_days_from_monday() as usize];
     let window = format!("{day} {:02}:00-{:02}:59", inside.hour(), inside.hour());
     let body =
@@ -349,9 +365,9 @@ async fn offers_go_out_only_inside_the_rollouts_maintenance_windows() {
 
 /// Two director processes' worth of services on one PostgreSQL server, evaluating the
 /// same rollout at once while vehicles check in: every vehicle is offered exactly once,
-/// and the gate moves the rollout once per change.
+/// the gate moves the rollout once per change, and each confirmation counts once.
 #[tokio::test]
-async fn postgres_two_directors_evaluating_one_rollout_at_once_offer_each_vehicle_once() {
+async fn postgres_two_directors_at_once_offer_each_vehicle_once_and_count_each_manifest_once() {
     let server = common::postgres::Postgres::start();
     let director = Director::start(Some(server.database("director")), None).await;
     let mut fleet = fleet(&director, 60).await;
@@ -376,6 +392,32 @@ async fn postgres_two_directors_evaluating_one_rollout_at_once_offer_each_vehicl
     both().await;
     let offered = vins_in(&director, &id, "offered").await;
     assert_eq!(offered.len(), 52, "every other vehicle, once");
+    // The rest confirm, their manifests split between the two directors and arriving
+    // while both evaluate: each is counted once.
+    let manifests: Vec<(String, String, Vec<u8>)> = offered
+        .iter()
+        .map(|vin| (vin.clone(), fleet.vehicles[vin].1.clone(), fleet.manifest_after(vin, Outcome::Confirms)))
+        .collect();
+    let vehicles = &fleet.vehicles;
+    let checkins = manifests.iter().enumerate().map(|(i, (vin, token, manifest))| {
+        let (first, second) = (&director, &second);
+        async move {
+            if i % 2 == 0 {
+                let (code, body) = first.put_manifest(&vehicles[vin].0, token, manifest.clone()).await;
+                assert_eq!(code, 200, "{vin}: {body}");
+            } else {
+                let hash = director::config::token_hash(token);
+                second.ingest(vin, Some(&hash), manifest).await.unwrap();
+            }
+        }
+    });
+    let (_, (), ()) = tokio::join!(futures_join_all(checkins), both(), both());
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(
+        (&status["counters"]["confirmed"], &status["counters"]["finished"]),
+        (&json!(60), &json!(60)),
+        "{status}"
+    );
     for vin in fleet.vehicles.keys() {
         let status = director.admin_get(&format!("/vehicles/{vin}")).await.1;
         let assignments = status["assignments"].as_array().unwrap();
@@ -385,4 +427,118 @@ async fn postgres_two_directors_evaluating_one_rollout_at_once_offer_each_vehicl
     let gates: Vec<&Value> =
         audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "rollout-gate").collect();
     assert_eq!(gates.len(), 1, "one advance: {gates:?}");
+}
+
+/// `director status` on the data directory: its standard output.
+fn director_status(director: &Director) -> String {
+    let output =
+        std::process::Command::new(env!("CARGO_BIN_EXE_director")).arg("status").arg(director.data()).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    text
+}
+
+#[tokio::test]
+async fn one_vehicle_refusing_an_attack_pauses_the_rollout_at_once_and_failures_are_counted_by_code() {
+    let director = Director::start(None, None).await;
+    let mut fleet = fleet(&director, 40).await;
+    let body = json!({"name": "brake fw-2", "images": {"brake-hw": "brake/fw-2.bin"},
+                      "stages": [{"percent": 50}, {"percent": 100}], "min_finished": 20});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    evaluate(&director).await;
+    let offered = vins_in(&director, &id, "offered").await;
+    fleet.report(&director, &offered[0], Outcome::RefusesAttack).await;
+    fleet.report(&director, &offered[1], Outcome::Reverts).await;
+    for vin in &offered[2..6] {
+        fleet.report(&director, vin, Outcome::Confirms).await;
+    }
+    // The counters follow the manifests as they arrive: no evaluation has run since.
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    let counters = &status["counters"];
+    assert_eq!(
+        (&counters["confirmed"], &counters["failed"], &counters["rolled_back"], &counters["attacks"]),
+        (&json!(4), &json!(1), &json!(1), &json!(1)),
+        "{status}"
+    );
+    assert_eq!(
+        status["outcomes"]["failures"],
+        json!([{"code": "reverted_unconfirmed", "vehicles": 1}, {"code": "verification_failed:freeze", "vehicles": 1}]),
+        "{status}"
+    );
+    assert_eq!(
+        status["outcomes"]["funnel"],
+        json!({"selected": 40, "admitted": 20, "offered": 20, "trial": 5, "confirmed": 4}),
+        "a rolled-back vehicle booted the image on trial too"
+    );
+    let p50 = status["outcomes"]["time_to_confirm_secs"]["p50"].as_i64().expect("a median");
+    assert!((0..60).contains(&p50), "{status}");
+
+    // 6 finished, fewer than the 20 a share needs: the attack pauses the rollout all the same.
+    evaluate(&director).await;
+    let status = director.admin_get(&format!("/rollouts/{id}")).await.1;
+    assert_eq!(status["status"]["reason"], "paused by the gate: 1 vehicle(s) reported an attack", "{status}");
+    let metrics =
+        director.http.get(format!("{}/metrics", director.url)).bearer_auth(&director.admin).send().await.unwrap();
+    let text = metrics.text().await.unwrap();
+    let line = format!("director_rollout_failures{{rollout=\"{id}\",code=\"verification_failed:freeze\"}} 1");
+    assert!(text.contains(&line), "{line} in:\n{text}");
+
+    let text = director_status(&director);
+    for line in [
+        format!("rollout {id} \"brake fw-2\": paused stage 1"),
+        "  paused: paused by the gate: 1 vehicle(s) reported an attack".to_string(),
+        "  selected 40 -> admitted 20 -> offered 20 -> trial 5 -> confirmed 4".to_string(),
+        "  failures: reverted_unconfirmed 1, verification_failed:freeze 1".to_string(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} in:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn adoption_is_sampled_once_a_period_by_whichever_director_comes_first_and_kept_as_history() {
+    let director = Director::start(None, None).await;
+    let mut fleet = fleet(&director, 4).await;
+    let body = json!({"name": "h", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 100}]});
+    let id = rollout(&director, body).await["id"].as_str().unwrap().to_string();
+    command(&director, &id, "start", "go").await;
+    let hour = 3_600;
+    let t0 = (chrono::Utc::now().timestamp() / hour) * hour;
+    assert!(director.service.sample_adoption(t0 + 10).await.unwrap(), "the first of its period");
+    let second = director::setup::open(&director.data()).await.unwrap();
+    assert!(!second.sample_adoption(t0 + 20).await.unwrap(), "another process, the same period: no second sample");
+    evaluate(&director).await;
+    for vin in vins_in(&director, &id, "offered").await.iter().take(3) {
+        fleet.report(&director, vin, Outcome::Confirms).await;
+    }
+    assert!(second.sample_adoption(t0 + hour).await.unwrap(), "the next period");
+    let history = director.admin_get(&format!("/fleet/adoption/history?since={t0}&hardware_id=brake-hw")).await.1;
+    let on = |sample: &Value, image: &str| {
+        sample["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["image"] == image)
+            .map(|i| (i["ecus"].clone(), i["confirmed"].clone()))
+    };
+    let samples = history["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 2, "{history}");
+    assert_eq!((samples[0]["at"].as_i64(), samples[1]["at"].as_i64()), (Some(t0), Some(t0 + hour)));
+    assert_eq!(on(&samples[0], "factory.bin"), Some((json!(4), json!(0))), "{history}");
+    assert_eq!(on(&samples[0], "brake/fw-2.bin"), None);
+    assert_eq!(on(&samples[1], "brake/fw-2.bin"), Some((json!(3), json!(3))), "{history}");
+    assert!(samples.iter().all(|s| s["images"].as_array().unwrap().iter().all(|i| i["hardware_id"] == "brake-hw")));
+}
+
+/// Runs every future at once and waits for all (the few lines `futures::join_all` would be).
+async fn futures_join_all<F: Future<Output = ()>>(futures: impl IntoIterator<Item = F>) {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    std::future::poll_fn(|cx| {
+        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if set.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
 }

@@ -240,6 +240,8 @@ pub struct Vehicle {
     pub installed: BTreeMap<String, (String, Vec<u8>)>,
     /// What each ECU's reports say of its install (none: they do not say).
     pub statuses: BTreeMap<String, metadata_schemas::uptane::InstallStatus>,
+    /// The attack each ECU's next reports name (none: no attack).
+    pub attacks: BTreeMap<String, AttackCode>,
 }
 
 impl Vehicle {
@@ -253,7 +255,8 @@ impl Vehicle {
         ];
         let installed =
             ecus.iter().map(|(s, _, _)| (s.clone(), ("factory.bin".to_string(), b"factory".to_vec()))).collect();
-        Vehicle { vin: vin.to_string(), ecus, counters: BTreeMap::new(), installed, statuses: BTreeMap::new() }
+        let (counters, statuses, attacks) = Default::default();
+        Vehicle { vin: vin.to_string(), ecus, counters, installed, statuses, attacks }
     }
 
     pub fn primary(&self) -> &str {
@@ -305,7 +308,10 @@ impl Vehicle {
         let serials: Vec<String> = self.ecus.iter().map(|(s, _, _)| s.clone()).collect();
         let reports = serials
             .iter()
-            .map(|s| (EcuSerial::new(s.as_str()).unwrap(), self.report(s, Utc::now(), AttackCode::NONE)))
+            .map(|s| {
+                let attack = self.attacks.get(s).copied().unwrap_or(AttackCode::NONE);
+                (EcuSerial::new(s.as_str()).unwrap(), self.report(s, Utc::now(), attack))
+            })
             .collect();
         self.sign_manifest(reports)
     }

@@ -26,22 +26,30 @@ pub fn serve(data: &std::path::Path) -> (Serving, String) {
 }
 
 /// `command` (the director binary, or a shell that execs it) serving `data`; its base URL.
-pub fn serve_command(mut command: Command, data: &std::path::Path) -> (Serving, String) {
+pub fn serve_command(command: Command, data: &std::path::Path) -> (Serving, String) {
+    let (child, url, _) = serve_logging(command, data, Stdio::inherit());
+    (child, url)
+}
+
+/// [`serve_command`] with its standard error sent to `stderr`; its base URL, and the
+/// lines it printed before it (`metrics listening on ...`, say).
+pub fn serve_logging(mut command: Command, data: &std::path::Path, stderr: Stdio) -> (Serving, String, Vec<String>) {
     let mut child = Serving(
         command
             .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap(),
     );
     let mut reader = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
+    let (mut line, mut before) = (String::new(), Vec::new());
     loop {
         line.clear();
         assert!(reader.read_line(&mut line).unwrap() > 0, "director exited before listening");
-        if let Some(url) = line.trim().strip_prefix("director listening on ") {
-            return (child, url.to_string());
+        match line.trim().strip_prefix("director listening on ") {
+            Some(url) => return (child, url.to_string(), before),
+            None => before.push(line.trim().to_string()),
         }
     }
 }
