@@ -4,7 +4,10 @@ four signatures, GET timestamp, GET snapshot and targets when they changed) agai
 director on 127.0.0.1, with SQLite and with PostgreSQL (a server this script starts
 from Debian's binaries, as the tests do). Reports sustained check-ins per second and
 p50/p99 latency at full speed, p99 at a fixed 1,000 check-ins per second, and the
-director's peak RSS with 1,000 and with 10,000 vehicles registered and checking in.
+director's peak RSS with 1,000 and with 10,000 vehicles registered and checking in;
+then the same with a rollout active (every vehicle offered a brake image from a
+repo-tool image repository before the clock starts, rollouts evaluated every second),
+so each check-in also moves the vehicle's standing in the rollout.
 
 Usage: python3 bench/director_load.py [--seconds 20] [--backends sqlite,postgres]
 The load generator runs on the same machine: it signs every manifest before the clock
@@ -23,11 +26,12 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 DIRECTOR = os.path.join(ROOT, "target", "release", "director")
+REPO_TOOL = os.path.join(ROOT, "target", "release", "repo-tool")
 LOAD = os.path.join(ROOT, "bench", "director-load", "target", "release", "director-load")
 
 
 def build():
-    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "director"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q", "-p", "director", "-p", "repo-tool"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--release", "-q"], cwd=os.path.join(ROOT, "bench", "director-load"), check=True)
 
 
@@ -63,17 +67,45 @@ class Postgres:
         subprocess.run(as_postgres(f"{self.bin}/pg_ctl -D {self.dir}/data -m fast stop >/dev/null"), check=False)
 
 
+def image_repository(base):
+    """A repo-tool image repository publishing brake/fw-2.bin: (published dir, its root)."""
+    env = dict(os.environ, REPO_TOOL_PASSPHRASE="bench")
+    repo, published = os.path.join(base, "images"), os.path.join(base, "published")
+    image = os.path.join(base, "brake-2.bin")
+    with open(image, "wb") as f:
+        f.write(b"brake firmware 2\n" + os.urandom(200_000))
+    run = lambda *args: subprocess.run([REPO_TOOL, *args], check=True, capture_output=True, env=env, cwd=base)
+    run("init", repo)
+    run("targets", "add", repo, image, "--path", "brake/fw-2.bin", "--hardware-id", "brake-hw", "--release-counter", "2")
+    run("publish", repo, published)
+    return published, os.path.join(published, "metadata", "1.root.json")
+
+
 class Director:
-    def __init__(self, base, database_url=None):
+    def __init__(self, base, database_url=None, images=None):
         self.data = os.path.join(base, f"director-{free_port()}")
         port = free_port()
         args = [DIRECTOR, "init", self.data, "--listen", f"127.0.0.1:{port}"]
         if database_url:
             args += ["--database-url", database_url]
+        if images:
+            args += ["--image-repo", images[0], "--image-root", images[1]]
         out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
         self.admin = next(l.split(": ", 1)[1] for l in out.splitlines() if l.startswith("administrator token"))
         self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen([DIRECTOR, "serve", "--data", self.data], stdout=subprocess.PIPE, text=True)
+        config_path = os.path.join(self.data, "director.json")
+        with open(config_path) as f:
+            config = json.load(f)
+        config["rollout_interval_secs"] = 1  # evaluations run during the load, as a busy fleet's would
+        # Each simulated vehicle checks in several times a second, far above a real one, and
+        # one token registers them all: the rate limits (10/s a device, 50/s an
+        # administrator) would answer 429, so they are lifted for the load.
+        for rate in ("device_rate", "admin_rate"):
+            config["limits"][rate] = {"per_second": 1_000_000, "burst": 1_000_000}
+        with open(config_path, "w") as f:
+            json.dump(config, f)
+        self.process = subprocess.Popen([DIRECTOR, "serve", "--data", self.data], stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
         self.process.stdout.readline()
 
     def peak_rss_mib(self):
@@ -88,9 +120,11 @@ class Director:
         self.process.wait()
 
 
-def load(director, vehicles, seconds, rate=0, concurrency=64):
-    out = subprocess.run([LOAD, director.url, director.admin, str(vehicles), str(seconds), str(rate), str(concurrency)],
-                         check=True, capture_output=True, text=True).stdout
+def load(director, vehicles, seconds, rate=0, concurrency=64, rollout=False):
+    args = [LOAD, director.url, director.admin, str(vehicles), str(seconds), str(rate), str(concurrency)]
+    if rollout:
+        args.append("brake/fw-2.bin")
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -101,6 +135,7 @@ def main():
     args = parser.parse_args()
     build()
     base = tempfile.mkdtemp(prefix="director-load-")
+    images = image_repository(base)
     postgres = None
     try:
         print(f"{'backend':<9} {'run':<34} {'check-ins/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6} {'peak RSS MiB':>12}")
@@ -108,12 +143,15 @@ def main():
             url = None
             if backend == "postgres":
                 postgres = postgres or Postgres(base)
-            for vehicles, rate, label in [(1000, 0, "1,000 vehicles, full speed"), (1000, 1000, "1,000 vehicles, 1,000/s"), (10000, 0, "10,000 vehicles, full speed")]:
+            runs = [(1000, 0, False, "1,000 vehicles, full speed"), (1000, 1000, False, "1,000 vehicles, 1,000/s"),
+                    (10000, 0, False, "10,000 vehicles, full speed"),
+                    (1000, 0, True, "1,000, full speed, rollout on"), (1000, 1000, True, "1,000, 1,000/s, rollout on")]
+            for vehicles, rate, rollout, label in runs:
                 if backend == "postgres":
                     url = postgres.database(f"d{free_port()}")
-                director = Director(base, url)
+                director = Director(base, url, images)
                 try:
-                    result = load(director, vehicles, args.seconds, rate)
+                    result = load(director, vehicles, args.seconds, rate, rollout=rollout)
                     rss = director.peak_rss_mib()
                 finally:
                     director.stop()

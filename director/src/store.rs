@@ -494,7 +494,7 @@ mod rollouts;
 pub use assignments::Assignment;
 pub use inventory::{Group, ImageCount, InventoryRow, Labels};
 pub use outcomes::AdoptionSample;
-pub use rollouts::{Rollout, StageCount, counters_at};
+pub use rollouts::{OpenRollout, Rollout, StageCount, counters_at};
 
 impl Tx {
     /// The vehicle, locked until the transaction ends (PostgreSQL; SQLite has one writer).

@@ -175,6 +175,9 @@ async fn the_inventory_routes_are_in_the_openapi_document() {
         paths["/api/v1/admin/groups/{name}"]["put"].is_object()
             && paths["/api/v1/admin/groups/{name}"]["delete"].is_object()
     );
+    let history = &paths["/api/v1/admin/fleet/adoption/history"]["get"]["parameters"];
+    let names: Vec<&str> = history.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["since", "hardware_id"]);
 }
 
 #[tokio::test]

@@ -4,8 +4,10 @@
 //! signed before the clock starts, so the client's signing does not compete with the
 //! director for the CPU. Prints sustained check-ins per second and p50/p99 latency.
 //!
-//! director-load URL ADMIN_TOKEN VEHICLES SECONDS [RATE] [CONCURRENCY]
-//! (RATE 0: as fast as the director answers; otherwise check-ins started per second)
+//! director-load URL ADMIN_TOKEN VEHICLES SECONDS [RATE] [CONCURRENCY] [BRAKE_IMAGE]
+//! (RATE 0: as fast as the director answers; otherwise check-ins started per second;
+//! BRAKE_IMAGE: a rollout of that image to every vehicle is started, and every vehicle
+//! offered it, before the clock starts: each check-in then has a rollout to follow)
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -103,6 +105,28 @@ async fn check_in(http: &reqwest::Client, url: &str, vehicle: &mut Vehicle, mani
     true
 }
 
+/// Starts a rollout of `image` to every brake ECU and waits (at most a minute) until
+/// every vehicle has been offered it.
+async fn start_rollout(http: &reqwest::Client, url: &str, admin: &str, image: &str, count: usize) {
+    let body = serde_json::json!({"name": "load", "images": {"brake-hw": image}, "stages": [{"percent": 100}]});
+    let r = http.post(format!("{url}/api/v1/admin/rollouts")).bearer_auth(admin).json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap_or_default());
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let start = serde_json::json!({"reason": "load"});
+    let r = http.post(format!("{url}/api/v1/admin/rollouts/{id}/start")).bearer_auth(admin).json(&start).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap_or_default());
+    let give_up = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = http.get(format!("{url}/api/v1/admin/rollouts/{id}")).bearer_auth(admin).send().await.unwrap();
+        let offered = r.json::<serde_json::Value>().await.unwrap()["counters"]["offered"].as_u64().unwrap_or(0);
+        if offered as usize >= count {
+            return;
+        }
+        assert!(Instant::now() < give_up, "only {offered} of {count} vehicles offered within a minute");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -115,6 +139,7 @@ async fn main() {
     let seconds: u64 = args[4].parse().unwrap();
     let rate: u64 = args.get(5).map_or(0, |r| r.parse().unwrap());
     let concurrency: usize = args.get(6).map_or(64, |c| c.parse().unwrap());
+    let rollout_image = args.get(7).cloned();
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
 
     // Check-ins each vehicle may need: enough for the run at up to 4,000 per second.
@@ -132,6 +157,11 @@ async fn main() {
         let mut manifests = manifests(&vin, &keys, per_vehicle);
         manifests.reverse(); // popped from the end in counter order
         fleet.push(Arc::new(Mutex::new(Vehicle { vin, token, manifests, snapshot: 0 })));
+    }
+
+    if let Some(image) = &rollout_image {
+        eprintln!("starting a rollout of {image} to all {count} vehicles...");
+        start_rollout(&http, &url, &admin, image, count).await;
     }
 
     let start = Instant::now();

@@ -455,11 +455,12 @@ pub async fn evaluate_every(director: std::sync::Arc<Director>) {
 /// rollout that offered it the update, so the counters are kept as manifests arrive and
 /// an evaluation reads them, never re-deriving them.
 pub(crate) async fn follow_rollouts(tx: &mut Tx, vin: &str, now: i64) -> Result<()> {
-    for (rollout, from, offered_at, timeout_secs) in tx.open_rollouts_of(vin).await? {
-        let (ecus, last_seen) = tx.rollout_assignments(&rollout, vin).await?;
-        let standing = vehicle::standing(&ecus, Seen { offered_at, last_seen, now, timeout_secs });
-        if standing.state != from {
-            tx.move_rollout_vehicle(&rollout, vin, from, standing, now).await?;
+    for open in tx.open_rollouts_of(vin).await? {
+        // It checks in now: `now` is its last check-in.
+        let seen = Seen { offered_at: open.offered_at, last_seen: now, now, timeout_secs: open.timeout_secs };
+        let standing = vehicle::standing(&open.ecus, seen);
+        if standing.state != open.state {
+            tx.move_rollout_vehicle(&open.rollout, vin, open.state, standing, now).await?;
         }
     }
     Ok(())

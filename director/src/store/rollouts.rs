@@ -438,23 +438,37 @@ impl Tx {
         Ok(done.rows_affected())
     }
 
-    /// The rollouts this vehicle is offered in (or on trial in), with their device
-    /// timeouts and when it was offered: `(rollout, state, offered_at, timeout_secs)`.
-    pub async fn open_rollouts_of(&mut self, vin: &str) -> Result<Vec<(String, VehicleState, i64, i64)>> {
+    /// The rollouts this vehicle is offered in (or on trial in), each with the vehicle's
+    /// assignments from it: in one query, as it runs on every manifest.
+    pub async fn open_rollouts_of(&mut self, vin: &str) -> Result<Vec<OpenRollout>> {
         let rows = sqlx::query(
-            "SELECT rv.rollout, rv.state, rv.offered_at, r.device_timeout_secs FROM rollout_vehicles rv \
-             JOIN rollouts r ON r.id = rv.rollout WHERE rv.vin = $1 AND rv.state IN ('offered', 'trial')",
+            "SELECT rv.rollout, rv.state AS standing, rv.offered_at, r.device_timeout_secs, \
+             a.serial, a.state, a.target, e.boot_state, e.install_result, e.previous_image, e.attack \
+             FROM rollout_vehicles rv JOIN rollouts r ON r.id = rv.rollout \
+             LEFT JOIN assignments a ON a.rollout = rv.rollout AND a.vin = rv.vin \
+             LEFT JOIN ecus e ON e.vin = a.vin AND e.serial = a.serial \
+             WHERE rv.vin = $1 AND rv.state IN ('offered', 'trial') ORDER BY rv.rollout, a.serial, a.created DESC",
         )
         .bind(vin)
         .fetch_all(&mut *self.tx)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let name: String = r.try_get("state")?;
+        let mut open: Vec<(OpenRollout, BTreeMap<String, AssignedEcu>)> = Vec::new();
+        for r in &rows {
+            let rollout: String = r.try_get("rollout")?;
+            if open.last().is_none_or(|(o, _)| o.rollout != rollout) {
+                let name: String = r.try_get("standing")?;
                 let state = VehicleState::parse(&name).ok_or_else(|| corrupt("rollout vehicle state", &name))?;
-                Ok((r.try_get("rollout")?, state, r.try_get("offered_at")?, r.try_get("device_timeout_secs")?))
-            })
-            .collect()
+                let (offered_at, timeout_secs) = (r.try_get("offered_at")?, r.try_get("device_timeout_secs")?);
+                open.push((OpenRollout { rollout, state, offered_at, timeout_secs, ecus: Vec::new() }, BTreeMap::new()));
+            }
+            let newest = &mut open.last_mut().expect("pushed above").1;
+            if let Some(serial) = r.try_get::<Option<String>, _>("serial")? {
+                if !newest.contains_key(&serial) {
+                    newest.insert(serial, assigned_ecu(r)?);
+                }
+            }
+        }
+        Ok(open.into_iter().map(|(o, ecus)| OpenRollout { ecus: ecus.into_values().collect(), ..o }).collect())
     }
 
     /// Names the rollout that made these assignments.
@@ -485,21 +499,9 @@ impl Tx {
         let mut newest: BTreeMap<String, AssignedEcu> = BTreeMap::new();
         for r in &rows {
             let serial: String = r.try_get("serial")?;
-            if newest.contains_key(&serial) {
-                continue;
+            if !newest.contains_key(&serial) {
+                newest.insert(serial, assigned_ecu(r)?);
             }
-            let name: String = r.try_get("state")?;
-            let state = AssignmentState::parse(&name).ok_or_else(|| corrupt("assignment state", &name))?;
-            let boot: Option<String> = r.try_get("boot_state")?;
-            let boot_state = boot.as_deref().and_then(metadata_schemas::uptane::BootState::parse);
-            let result: Option<String> = r.try_get("install_result")?;
-            let left: Option<String> = r.try_get("previous_image")?;
-            let target: String = r.try_get("target")?;
-            let result = result.as_deref().and_then(InstallResult::parse);
-            let reverted =
-                result == Some(InstallResult::RevertedUnconfirmed) && left.as_deref() == Some(target.as_str());
-            let attack = r.try_get::<i64, _>("attack")? != 0;
-            newest.insert(serial, AssignedEcu { state, boot_state, reverted, result, attack });
         }
         let seen = sqlx::query("SELECT manifest_time FROM vehicles WHERE vin = $1")
             .bind(vin)
@@ -508,4 +510,35 @@ impl Tx {
         let last_seen = seen.map(|r| r.try_get("manifest_time")).transpose()?.unwrap_or(0);
         Ok((newest.into_values().collect(), last_seen))
     }
+}
+
+/// A rollout a vehicle is offered in (or on trial in), with its assignments from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenRollout {
+    /// The rollout.
+    pub rollout: String,
+    /// Where the vehicle stands in it.
+    pub state: VehicleState,
+    /// When it was offered the update.
+    pub offered_at: i64,
+    /// The rollout's device timeout.
+    pub timeout_secs: i64,
+    /// The newest assignment per ECU the rollout made for it, with its ECU's report.
+    pub ecus: Vec<AssignedEcu>,
+}
+
+/// An assignment row joined with its ECU's report, as the rollout judges it.
+fn assigned_ecu(r: &sqlx::any::AnyRow) -> Result<AssignedEcu> {
+    let name: String = r.try_get("state")?;
+    let state = AssignmentState::parse(&name).ok_or_else(|| corrupt("assignment state", &name))?;
+    let boot: Option<String> = r.try_get("boot_state")?;
+    let boot_state = boot.as_deref().and_then(metadata_schemas::uptane::BootState::parse);
+    let result: Option<String> = r.try_get("install_result")?;
+    let result = result.as_deref().and_then(InstallResult::parse);
+    let left: Option<String> = r.try_get("previous_image")?;
+    let target: String = r.try_get("target")?;
+    // It went back from this assignment's image, not from an older one.
+    let reverted = result == Some(InstallResult::RevertedUnconfirmed) && left.as_deref() == Some(target.as_str());
+    let attack = r.try_get::<Option<i64>, _>("attack")?.unwrap_or(0) != 0;
+    Ok(AssignedEcu { state, boot_state, reverted, result, attack })
 }
