@@ -189,18 +189,20 @@ impl Config {
     }
 
     /// Reads `director.json` from `dir`.
-    pub fn load(dir: &Path) -> Result<Config, String> {
+    pub fn load(dir: &Path) -> Result<Config, crate::setup::SetupError> {
         let path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+        let text = std::fs::read_to_string(&path).map_err(crate::setup::io(&path))?;
+        serde_json::from_str(&text).map_err(|error| crate::setup::SetupError::Json { path, error })
     }
 
     /// Writes `director.json` into `dir` atomically: a temporary file, synced, renamed
     /// over the old one; a failure (a full disk) leaves the old file and no temporary.
-    pub fn save(&self, dir: &Path) -> Result<(), String> {
+    pub fn save(&self, dir: &Path) -> Result<(), crate::setup::SetupError> {
         let path = dir.join(CONFIG_FILE);
         let temp = dir.join(format!(".{CONFIG_FILE}.tmp"));
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|error| crate::setup::SetupError::Json { path: path.clone(), error })?
+            + "\n";
         let written = std::fs::File::create(&temp).and_then(|mut file| {
             std::io::Write::write_all(&mut file, text.as_bytes())?;
             file.sync_all()
@@ -209,7 +211,7 @@ impl Config {
         if result.is_err() {
             let _ = std::fs::remove_file(&temp);
         }
-        result.map_err(|e| format!("{}: {e}", path.display()))
+        result.map_err(crate::setup::io(path))
     }
 }
 

@@ -51,8 +51,8 @@ fn failed(e: DriveError<std::io::Error>) -> String {
 
 impl ImageRepository {
     /// The repository published in `dir`, trusted from `root`.
-    pub fn open(dir: &Path, root: &Path) -> Result<Self, String> {
-        let root = std::fs::read(root).map_err(|e| format!("{}: {e}", root.display()))?;
+    pub fn open(dir: &Path, root: &Path) -> Result<Self, crate::setup::SetupError> {
+        let root = std::fs::read(root).map_err(crate::setup::io(root))?;
         Ok(ImageRepository { dir: dir.to_path_buf(), root })
     }
 

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use threshold_keys::{KeyFileSigner, Pkcs11Signer, Pkcs11Uri, Signer};
 
+use crate::setup::SetupError;
+
 /// The environment variable holding the key-file passphrase.
 pub const PASSPHRASE_ENV: &str = "DIRECTOR_PASSPHRASE";
 
@@ -25,26 +27,31 @@ pub struct OnlineSigners {
 }
 
 /// Opens a key: a `pkcs11:` URI, or a key file (relative to `dir`).
-pub fn open(source: &str, dir: &Path) -> Result<SharedSigner, String> {
+pub fn open(source: &str, dir: &Path) -> Result<SharedSigner, SetupError> {
+    let bad = |reason: String| SetupError::Key { source: source.to_string(), reason };
     if source.starts_with("pkcs11:") {
-        let uri = Pkcs11Uri::parse(source)?;
-        return Ok(Box::new(Pkcs11Signer::open(&uri).map_err(|e| format!("{source}: {e}"))?));
+        let uri = Pkcs11Uri::parse(source).map_err(bad)?;
+        return Ok(Box::new(Pkcs11Signer::open(&uri).map_err(bad)?));
     }
     let path = dir.join(source);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(crate::setup::io(&path))?;
     let passphrase = std::env::var(PASSPHRASE_ENV).ok();
+    let bad =
+        |e: threshold_keys::KeyFileError| SetupError::Key { source: path.display().to_string(), reason: e.to_string() };
     KeyFileSigner::from_pem(&text, passphrase.as_deref().map(str::as_bytes))
         .map(|s| Box::new(s) as SharedSigner)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(bad)
 }
 
 /// Writes a new key file with mode 0600, encrypted if a passphrase is set.
-pub fn write_key_file(signer: &KeyFileSigner, path: &Path) -> Result<(), String> {
+pub fn write_key_file(signer: &KeyFileSigner, path: &Path) -> Result<(), SetupError> {
     let pem = match std::env::var(PASSPHRASE_ENV) {
-        Ok(passphrase) => signer.to_encrypted_pem(passphrase.as_bytes()).map_err(|e| e.to_string())?,
+        Ok(passphrase) => signer
+            .to_encrypted_pem(passphrase.as_bytes())
+            .map_err(|e| SetupError::Key { source: path.display().to_string(), reason: e.to_string() })?,
         Err(_) => signer.to_pem(),
     };
-    write_private(path, pem.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    write_private(path, pem.as_bytes()).map_err(crate::setup::io(path))
 }
 
 /// Writes a new secret file (mode 0600; never over an existing one), synced to disk.

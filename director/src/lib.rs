@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assignment;
+pub mod commands;
 pub mod config;
 pub mod encryption;
 pub mod images;

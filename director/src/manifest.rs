@@ -127,6 +127,29 @@ impl Clock {
 
 /// Checks `bytes` as `vehicle`'s manifest against its inventory `ecus` at `clock`.
 pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Result<Accepted, Refusal> {
+    let manifest = check_manifest(bytes, vehicle, ecus)?;
+    let mut reports = Vec::with_capacity(ecus.len());
+    let mut missing = Vec::new();
+    for ecu in ecus {
+        let serial = EcuSerial::new(ecu.serial.clone()).ok_or_else(|| Refusal::Malformed("empty serial".into()))?;
+        let envelope = match manifest.report_envelope(&serial) {
+            Ok(envelope) => envelope,
+            // An ECU that is off or unreachable must not stop the rest of the vehicle.
+            Err(_) if ecu.serial != vehicle.primary_serial => {
+                missing.push(ecu.serial.clone());
+                continue;
+            }
+            Err(_) => return Err(Refusal::MissingEcu(format!("no report from the primary {}", ecu.serial))),
+        };
+        reports.push(check_report(&envelope, ecu, clock)?);
+    }
+    let latest_time = reports.iter().map(|r| r.time).max().unwrap_or(0).max(0);
+    Ok(Accepted { reports, latest_time, missing })
+}
+
+/// The manifest itself: signed by the vehicle's primary, for this vehicle and primary,
+/// and reporting only ECUs of its inventory.
+fn check_manifest(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu]) -> Result<VehicleVersionManifest, Refusal> {
     let envelope = Envelope::parse(bytes).map_err(|e| Refusal::Malformed(e.to_string()))?;
     let primary = ecus
         .iter()
@@ -140,68 +163,51 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
         return Err(Refusal::WrongVehicle(format!("manifest for {}, not {}", manifest.vin.as_str(), vehicle.vin)));
     }
     if manifest.primary_ecu_serial.as_str() != vehicle.primary_serial {
-        return Err(Refusal::WrongVehicle(format!(
-            "primary {} is not {}",
-            manifest.primary_ecu_serial.as_str(),
-            vehicle.primary_serial
-        )));
+        let given = manifest.primary_ecu_serial.as_str();
+        return Err(Refusal::WrongVehicle(format!("primary {given} is not {}", vehicle.primary_serial)));
     }
     if let Some(unknown) = manifest.ecu_version_reports.keys().find(|s| !ecus.iter().any(|e| e.serial == s.as_str())) {
         return Err(Refusal::UnknownEcu(format!("no ECU {} in the inventory", unknown.as_str())));
     }
-    let mut reports = Vec::with_capacity(ecus.len());
-    let mut missing = Vec::new();
-    let mut latest_time = 0;
-    for ecu in ecus {
-        let serial = EcuSerial::new(ecu.serial.clone()).ok_or_else(|| Refusal::Malformed("empty serial".into()))?;
-        let envelope = match manifest.report_envelope(&serial) {
-            Ok(envelope) => envelope,
-            // An ECU that is off or unreachable must not stop the rest of the vehicle.
-            Err(_) if ecu.serial != vehicle.primary_serial => {
-                missing.push(ecu.serial.clone());
-                continue;
-            }
-            Err(_) => return Err(Refusal::MissingEcu(format!("no report from the primary {}", ecu.serial))),
-        };
-        if !signed_by(&envelope, ecu)? {
-            return Err(Refusal::BadSignature(format!("the report of {} is not signed by its key", ecu.serial)));
-        }
-        let report: EcuVersionReport =
-            envelope.decode_signed().map_err(|e| Refusal::Malformed(format!("{}: {e}", ecu.serial)))?;
-        if report.ecu_serial.as_str() != ecu.serial {
-            return Err(Refusal::WrongVehicle(format!(
-                "the report filed under {} is from {}",
-                ecu.serial,
-                report.ecu_serial.as_str()
-            )));
-        }
-        let counter = i64::try_from(report.report_counter)
-            .map_err(|_| Refusal::Malformed(format!("{}: counter too large", ecu.serial)))?;
-        if counter <= ecu.report_counter {
-            return Err(Refusal::Replay(format!("{}: counter {counter} after {}", ecu.serial, ecu.report_counter)));
-        }
-        let time = report.latest_time.time().timestamp();
-        // A stored time beyond the skew (kept before this check existed) is no reference.
-        let reference = if ecu.reported_time > clock.limit() { 0 } else { ecu.reported_time };
-        let skewed = time > clock.limit();
-        if !skewed && time < reference {
-            return Err(Refusal::TimeRollback(format!("{}: time {time} before {reference}", ecu.serial)));
-        }
-        let time = if skewed { reference } else { time };
-        latest_time = latest_time.max(time);
-        let installed = String::from_utf8(json::to_canonical(&report.installed_image.encode())).unwrap_or_default();
-        reports.push(AcceptedReport {
-            serial: ecu.serial.clone(),
-            counter,
-            time,
-            installed,
-            installed_path: report.installed_image.filepath.as_str().to_string(),
-            attack: i64::from(report.attacks_detected.0),
-            status: report.status.clone(),
-            nonce: report.nonce,
-            skewed,
-            decryption_key: report.decryption_key,
-        });
+    Ok(manifest)
+}
+
+/// One ECU's report: signed by its key, filed under its serial, a counter above the last
+/// one taken, and a time not before the last one (a time ahead beyond the skew is
+/// accepted but not taken: the last one stands).
+fn check_report(envelope: &Envelope<'_>, ecu: &Ecu, clock: Clock) -> Result<AcceptedReport, Refusal> {
+    if !signed_by(envelope, ecu)? {
+        return Err(Refusal::BadSignature(format!("the report of {} is not signed by its key", ecu.serial)));
     }
-    Ok(Accepted { reports, latest_time, missing })
+    let report: EcuVersionReport =
+        envelope.decode_signed().map_err(|e| Refusal::Malformed(format!("{}: {e}", ecu.serial)))?;
+    if report.ecu_serial.as_str() != ecu.serial {
+        let from = report.ecu_serial.as_str();
+        return Err(Refusal::WrongVehicle(format!("the report filed under {} is from {from}", ecu.serial)));
+    }
+    let counter = i64::try_from(report.report_counter)
+        .map_err(|_| Refusal::Malformed(format!("{}: counter too large", ecu.serial)))?;
+    if counter <= ecu.report_counter {
+        return Err(Refusal::Replay(format!("{}: counter {counter} after {}", ecu.serial, ecu.report_counter)));
+    }
+    let time = report.latest_time.time().timestamp();
+    // A stored time beyond the skew (kept before this check existed) is no reference.
+    let reference = if ecu.reported_time > clock.limit() { 0 } else { ecu.reported_time };
+    let skewed = time > clock.limit();
+    if !skewed && time < reference {
+        return Err(Refusal::TimeRollback(format!("{}: time {time} before {reference}", ecu.serial)));
+    }
+    let installed = String::from_utf8(json::to_canonical(&report.installed_image.encode())).unwrap_or_default();
+    Ok(AcceptedReport {
+        serial: ecu.serial.clone(),
+        counter,
+        time: if skewed { reference } else { time },
+        installed,
+        installed_path: report.installed_image.filepath.as_str().to_string(),
+        attack: i64::from(report.attacks_detected.0),
+        status: report.status.clone(),
+        nonce: report.nonce,
+        skewed,
+        decryption_key: report.decryption_key,
+    })
 }

@@ -66,9 +66,15 @@ fn label(value: &str) -> String {
 
 /// The fleet's adoption and the rollouts' standing, in Prometheus text: ECUs per
 /// hardware id and image; each rollout's state; and the vehicles of each rollout that is
-/// not over, by stage, stratum and state.
+/// not over, by stage, stratum and state, and by failure code.
 pub fn render_fleet(adoption: &[crate::store::ImageCount], rollouts: &[RolloutStanding]) -> String {
     let mut out = String::new();
+    render_adoption(&mut out, adoption);
+    render_rollouts(&mut out, rollouts);
+    out
+}
+
+fn render_adoption(out: &mut String, adoption: &[crate::store::ImageCount]) {
     out.push_str(
         "# HELP director_fleet_image_ecus ECUs of each hardware id on each image (confirmed: boot confirmed).\n",
     );
@@ -87,6 +93,9 @@ pub fn render_fleet(adoption: &[crate::store::ImageCount], rollouts: &[RolloutSt
             c.confirmed
         );
     }
+}
+
+fn render_rollouts(out: &mut String, rollouts: &[RolloutStanding]) {
     out.push_str("# HELP director_rollout_state 1 for the state each rollout is in.\n");
     out.push_str("# TYPE director_rollout_state gauge\n");
     for RolloutStanding { rollout: r, .. } in rollouts {
@@ -124,7 +133,6 @@ pub fn render_fleet(adoption: &[crate::store::ImageCount], rollouts: &[RolloutSt
                 writeln!(out, "director_rollout_failures{{rollout=\"{}\",code=\"{}\"}} {n}", label(&r.id), label(code));
         }
     }
-    out
 }
 
 /// A rollout with what its metrics show: its counts by stage, stratum and state, and

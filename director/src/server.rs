@@ -18,40 +18,46 @@ use tower::ServiceExt;
 use crate::api::PeerVin;
 use crate::config::TlsConfig;
 use crate::limits::{ServerLimits, accept_backoff};
+use crate::setup::SetupError;
 
-fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read_pem(path: &std::path::Path) -> Result<Vec<u8>, SetupError> {
+    std::fs::read(path).map_err(crate::setup::io(path))
+}
+
+/// A TLS error about `what` (a file, or the configuration).
+fn tls_error(what: impl std::fmt::Display) -> impl FnOnce(&dyn std::fmt::Display) -> SetupError {
+    let what = what.to_string();
+    move |reason| SetupError::Tls { what, reason: reason.to_string() }
 }
 
 /// The rustls configuration for `tls`.
-pub fn tls_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, String> {
+pub fn tls_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, SetupError> {
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut read_pem(&tls.cert)?.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: {e}", tls.cert.display()))?;
+        .map_err(|e| tls_error(tls.cert.display())(&e))?;
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut read_pem(&tls.key)?.as_slice())
-        .map_err(|e| format!("{}: {e}", tls.key.display()))?
-        .ok_or_else(|| format!("{}: no private key", tls.key.display()))?;
+        .map_err(|e| tls_error(tls.key.display())(&e))?
+        .ok_or_else(|| tls_error(tls.key.display())(&"no private key in it"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| tls_error("protocol versions")(&e))?;
     let builder = match &tls.client_ca {
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
             for cert in rustls_pemfile::certs(&mut read_pem(ca)?.as_slice()) {
-                roots
-                    .add(cert.map_err(|e| format!("{}: {e}", ca.display()))?)
-                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+                let cert = cert.map_err(|e| tls_error(ca.display())(&e))?;
+                roots.add(cert).map_err(|e| tls_error(ca.display())(&e))?;
             }
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .allow_unauthenticated() // administrators; device routes insist on a certificate
                 .build()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| tls_error(ca.display())(&e))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_single_cert(certs, key).map_err(|e| e.to_string())?;
+    let mut config = builder.with_single_cert(certs, key).map_err(|e| tls_error(tls.cert.display())(&e))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -156,27 +156,7 @@ impl Store {
                 .await?;
         let tags = fetch("SELECT vin, tag FROM vehicle_tags").await?;
         let attributes = fetch("SELECT vin, name, value FROM vehicle_attributes").await?;
-        for row in &ecus {
-            let ecu = InventoryEcu {
-                serial: row.try_get("serial")?,
-                hardware_id: row.try_get("hardware_id")?,
-                installed: row.try_get("installed_path")?,
-                attack: row.try_get("attack")?,
-                status: super::install_status(row)?,
-            };
-            batch[index[&row.try_get::<String, _>("vin")?]].ecus.push(ecu);
-        }
-        for row in &tags {
-            batch[index[&row.try_get::<String, _>("vin")?]].labels.tags.push(row.try_get("tag")?);
-        }
-        for row in &attributes {
-            let vehicle = &mut batch[index[&row.try_get::<String, _>("vin")?]];
-            vehicle.labels.attributes.insert(row.try_get("name")?, row.try_get("value")?);
-        }
-        for vehicle in &mut batch {
-            vehicle.ecus.sort_by(|a, b| a.serial.cmp(&b.serial));
-            vehicle.labels.tags.sort();
-        }
+        attach(&mut batch, &index, [&ecus, &tags, &attributes])?;
         Ok(batch)
     }
 
@@ -290,4 +270,35 @@ impl Store {
             .map(|((hardware_id, image), (ecus, confirmed))| ImageCount { hardware_id, image, ecus, confirmed })
             .collect())
     }
+}
+
+/// Puts each vehicle's ECU, tag and attribute rows (found by VIN through `index`) into
+/// its place in `batch`, sorted.
+fn attach(
+    batch: &mut [InventoryRow],
+    index: &BTreeMap<String, usize>,
+    [ecus, tags, attributes]: [&[sqlx::any::AnyRow]; 3],
+) -> Result<()> {
+    for row in ecus {
+        let ecu = InventoryEcu {
+            serial: row.try_get("serial")?,
+            hardware_id: row.try_get("hardware_id")?,
+            installed: row.try_get("installed_path")?,
+            attack: row.try_get("attack")?,
+            status: super::install_status(row)?,
+        };
+        batch[index[&row.try_get::<String, _>("vin")?]].ecus.push(ecu);
+    }
+    for row in tags {
+        batch[index[&row.try_get::<String, _>("vin")?]].labels.tags.push(row.try_get("tag")?);
+    }
+    for row in attributes {
+        let vehicle = &mut batch[index[&row.try_get::<String, _>("vin")?]];
+        vehicle.labels.attributes.insert(row.try_get("name")?, row.try_get("value")?);
+    }
+    for vehicle in batch.iter_mut() {
+        vehicle.ecus.sort_by(|a, b| a.serial.cmp(&b.serial));
+        vehicle.labels.tags.sort();
+    }
+    Ok(())
 }

@@ -305,6 +305,12 @@ impl Tx {
         .bind(&r.windows)
         .execute(&mut *self.tx)
         .await?;
+        self.insert_stages_and_images(r).await?;
+        self.insert_plan(&r.id, plan).await
+    }
+
+    /// A new rollout's stages and images.
+    async fn insert_stages_and_images(&mut self, r: &Rollout) -> Result<()> {
         for (k, policy) in r.policies.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO rollout_stages (rollout, stage, share_ppm, soak_secs, manual) VALUES ($1, $2, $3, $4, $5)",
@@ -325,6 +331,11 @@ impl Tx {
                 .execute(&mut *self.tx)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// A new rollout's vehicles, each eligible, 400 to a statement.
+    async fn insert_plan(&mut self, id: &str, plan: &[Admission]) -> Result<()> {
         for chunk in plan.chunks(400) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("($1, ${}, ${}, ${}, ${}, 'eligible')", 2 + i * 4, 3 + i * 4, 4 + i * 4, 5 + i * 4))
@@ -333,7 +344,7 @@ impl Tx {
                 "INSERT INTO rollout_vehicles (rollout, vin, stratum, bucket, stage, state) VALUES {}",
                 rows.join(", ")
             );
-            let mut query = sqlx::query(&sql).bind(&r.id);
+            let mut query = sqlx::query(&sql).bind(id);
             for a in chunk {
                 query = query.bind(&a.vin).bind(&a.stratum).bind(i64::from(a.bucket)).bind(a.stage as i64);
             }
@@ -459,12 +470,15 @@ impl Tx {
                 let name: String = r.try_get("standing")?;
                 let state = VehicleState::parse(&name).ok_or_else(|| corrupt("rollout vehicle state", &name))?;
                 let (offered_at, timeout_secs) = (r.try_get("offered_at")?, r.try_get("device_timeout_secs")?);
-                open.push((OpenRollout { rollout, state, offered_at, timeout_secs, ecus: Vec::new() }, BTreeMap::new()));
+                open.push((
+                    OpenRollout { rollout, state, offered_at, timeout_secs, ecus: Vec::new() },
+                    BTreeMap::new(),
+                ));
             }
             let newest = &mut open.last_mut().expect("pushed above").1;
             if let Some(serial) = r.try_get::<Option<String>, _>("serial")? {
-                if !newest.contains_key(&serial) {
-                    newest.insert(serial, assigned_ecu(r)?);
+                if let std::collections::btree_map::Entry::Vacant(place) = newest.entry(serial) {
+                    place.insert(assigned_ecu(r)?);
                 }
             }
         }
@@ -499,8 +513,8 @@ impl Tx {
         let mut newest: BTreeMap<String, AssignedEcu> = BTreeMap::new();
         for r in &rows {
             let serial: String = r.try_get("serial")?;
-            if !newest.contains_key(&serial) {
-                newest.insert(serial, assigned_ecu(r)?);
+            if let std::collections::btree_map::Entry::Vacant(place) = newest.entry(serial) {
+                place.insert(assigned_ecu(r)?); // rows come newest first per ECU
             }
         }
         let seen = sqlx::query("SELECT manifest_time FROM vehicles WHERE vin = $1")

@@ -18,6 +18,9 @@ use crate::keys::{self, OnlineSigners};
 use crate::service::Director;
 use crate::store::Store;
 
+mod error;
+pub use error::{Result, SetupError, io};
+
 /// Choices for a new data directory.
 #[derive(Clone, Debug, Default)]
 pub struct InitOptions {
@@ -49,16 +52,16 @@ fn role_keys(id: &KeyId) -> RoleKeys {
 /// configuration with one administrator, and the database.
 /// A failed `init` leaves nothing behind: what it created (keys, a configuration, a
 /// database) is removed again, and what was in the directory before stays.
-pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, String> {
+pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized> {
     if dir.join(crate::config::CONFIG_FILE).exists() {
-        return Err(format!("{} already holds a director", dir.display()));
+        return Err(SetupError::AlreadyInitialized(dir.to_path_buf()));
     }
     let made = !dir.exists();
     let before: std::collections::BTreeSet<std::ffi::OsString> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.flatten().map(|e| e.file_name()).collect(),
         Err(_) => Default::default(),
     };
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let result = create(dir, options).await;
     if result.is_err() {
         if made {
@@ -72,44 +75,84 @@ pub async fn init(dir: &Path, options: InitOptions) -> Result<Initialized, Strin
     result
 }
 
-async fn create(dir: &Path, options: InitOptions) -> Result<Initialized, String> {
-    let generate = || KeyFileSigner::generate(KeyAlgorithm::Ed25519).map_err(|e| e.to_string());
-    let (root, targets, snapshot, timestamp) = (generate()?, generate()?, generate()?, generate()?);
-    let time = generate()?;
+async fn create(dir: &Path, options: InitOptions) -> Result<Initialized> {
+    let generate = || {
+        KeyFileSigner::generate(KeyAlgorithm::Ed25519)
+            .map_err(|e| SetupError::Key { source: "a new Ed25519 key".into(), reason: e.to_string() })
+    };
+    let keys = NewKeys {
+        root: generate()?,
+        targets: generate()?,
+        snapshot: generate()?,
+        timestamp: generate()?,
+        time: generate()?,
+    };
     let root_key = dir.join("offline").join("root-1.pem");
-    keys::write_key_file(&root, &root_key)?;
-    for (name, signer) in [("targets", &targets), ("snapshot", &snapshot), ("timestamp", &timestamp), ("time", &time)] {
+    keys::write_key_file(&keys.root, &root_key)?;
+    for (name, signer) in keys.online() {
         keys::write_key_file(signer, &dir.join("keys").join(format!("{name}.pem")))?;
     }
+    let root_bytes = first_root(&keys)?;
+    let admin_token = new_token();
+    let config = first_config(options, &admin_token);
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    let mut tx = store.begin().await?;
+    tx.put_root(1, &root_bytes).await?;
+    tx.audit("director", "init", &serde_json::json!({"root_version": 1}).to_string(), Utc::now().timestamp()).await?;
+    tx.commit().await?;
+    config.save(dir)?;
+    Ok(Initialized { admin_token, root_key })
+}
+
+/// The keys a new director makes: its offline root key and its online keys.
+struct NewKeys {
+    root: KeyFileSigner,
+    targets: KeyFileSigner,
+    snapshot: KeyFileSigner,
+    timestamp: KeyFileSigner,
+    time: KeyFileSigner,
+}
+
+impl NewKeys {
+    /// The online keys, by the name of their files.
+    fn online(&self) -> [(&'static str, &KeyFileSigner); 4] {
+        [("targets", &self.targets), ("snapshot", &self.snapshot), ("timestamp", &self.timestamp), ("time", &self.time)]
+    }
+}
+
+/// Director root v1 for `keys`, signed by the root key: one key per role, a year valid,
+/// and the time key that signs ECUs' time attestations (secure time).
+fn first_root(keys: &NewKeys) -> Result<String> {
     let mut root_keys = std::collections::BTreeMap::new();
-    for s in [&root, &targets, &snapshot, &timestamp, &time] {
+    for s in [&keys.root, &keys.targets, &keys.snapshot, &keys.timestamp, &keys.time] {
         root_keys.insert(s.key_id().clone(), s.public_key().clone());
     }
-    let root_metadata = Root {
+    let mut root = Root {
         common: CommonFields::new(Version::ONE, UtcTime::new(Utc::now() + Duration::days(365))),
         consistent_snapshot: Some(true),
         keys: root_keys,
         roles: TopLevelRoles {
-            root: role_keys(root.key_id()),
-            targets: role_keys(targets.key_id()),
-            snapshot: role_keys(snapshot.key_id()),
-            timestamp: role_keys(timestamp.key_id()),
+            root: role_keys(keys.root.key_id()),
+            targets: role_keys(keys.targets.key_id()),
+            snapshot: role_keys(keys.snapshot.key_id()),
+            timestamp: role_keys(keys.timestamp.key_id()),
         },
         unknown: UnknownFields::default(),
     };
-    // The key that signs time attestations for ECUs (secure time).
-    let mut root_metadata = root_metadata;
-    let time_keyid = metadata_schemas::json::Value::string(time.key_id().as_str().to_string());
-    root_metadata.unknown.0.insert(metadata_schemas::uptane::TIME_KEY_FIELD, time_keyid);
-    let mut signed = Signed::unsigned(root_metadata);
-    signed.signatures.push(root.sign(&signed.canonical_signed()).map_err(|e| e.to_string())?);
-    let root_bytes = String::from_utf8(signed.to_pretty_json()).map_err(|e| e.to_string())?;
+    let time_keyid = metadata_schemas::json::Value::string(keys.time.key_id().as_str().to_string());
+    root.unknown.0.insert(metadata_schemas::uptane::TIME_KEY_FIELD, time_keyid);
+    let mut signed = Signed::unsigned(root);
+    let signature = keys.root.sign(&signed.canonical_signed());
+    signed.signatures.push(signature.map_err(|e| SetupError::Key { source: "root".into(), reason: e.to_string() })?);
+    Ok(String::from_utf8_lossy(&signed.to_pretty_json()).into_owned())
+}
 
-    let admin_token = new_token();
-    // Relative to the data directory (see `Config::database_url_in`), wherever it is run from.
-    let database_url = options.database_url.unwrap_or_else(|| "sqlite://director.db?mode=rwc".into());
-    let config = Config {
-        database_url,
+/// A new director's configuration: `options`, the key files `init` writes, one
+/// administrator (`admin_token`'s hash), and the defaults.
+fn first_config(options: InitOptions, admin_token: &str) -> Config {
+    Config {
+        // Relative to the data directory (see `Config::database_url_in`), wherever it is run from.
+        database_url: options.database_url.unwrap_or_else(|| "sqlite://director.db?mode=rwc".into()),
         listen: options.listen.unwrap_or_else(|| "127.0.0.1:8080".into()),
         tls: options.tls,
         image_repository: options.image_repository,
@@ -122,7 +165,7 @@ async fn create(dir: &Path, options: InitOptions) -> Result<Initialized, String>
         lifetimes: options.lifetimes.unwrap_or_default(),
         admin_tokens: vec![AdminToken {
             name: "admin".into(),
-            token_sha256: token_hash(&admin_token),
+            token_sha256: token_hash(admin_token),
             role: Role::Admin,
         }],
         max_body: 1 << 20,
@@ -132,28 +175,18 @@ async fn create(dir: &Path, options: InitOptions) -> Result<Initialized, String>
         adoption_sample_secs: 3600,
         metrics_listen: None,
         log_format: Default::default(),
-    };
-    let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
-    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-    tx.put_root(1, &root_bytes).await.map_err(|e| e.to_string())?;
-    tx.audit("director", "init", &serde_json::json!({"root_version": 1}).to_string(), Utc::now().timestamp())
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    config.save(dir)?;
-    Ok(Initialized { admin_token, root_key })
+    }
 }
 
 /// Opens the director in `dir`: configuration, online keys, database, image repository.
-pub async fn open(dir: &Path) -> Result<Arc<Director>, String> {
+pub async fn open(dir: &Path) -> Result<Arc<Director>> {
     let config = Config::load(dir)?;
     let signers = open_signers(&config, dir)?;
-    let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
-    let (version, bytes) =
-        store.latest_root().await.map_err(|e| e.to_string())?.ok_or("the database holds no director root")?;
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    let (version, bytes) = store.latest_root().await?.ok_or(SetupError::NoRoot)?;
     check_authorized(&signers, &bytes, version)?;
     let images = config.image_repository.as_ref().map(|r| ImageRepository::open(&r.dir, &r.root)).transpose()?;
-    let encryption = crate::encryption::Encryption::open(dir).map_err(|e| e.to_string())?;
+    let encryption = crate::encryption::Encryption::open(dir).map_err(SetupError::Encryption)?;
     Ok(Arc::new(Director::new(store, signers, config, images, encryption)))
 }
 
@@ -162,7 +195,7 @@ pub async fn open(dir: &Path) -> Result<Arc<Director>, String> {
 /// keys the configuration names, after `keys` (role, source) replace any. Every
 /// vehicle's metadata is then re-signed, so devices find it signed by the new keys.
 /// Run with the service stopped; it picks the new keys up when it starts.
-pub async fn import_root(dir: &Path, bytes: &[u8], keys: &[(String, String)]) -> Result<i64, String> {
+pub async fn import_root(dir: &Path, bytes: &[u8], keys: &[(String, String)]) -> Result<i64> {
     let mut config = Config::load(dir)?;
     for (role, source) in keys {
         match role.as_str() {
@@ -170,38 +203,33 @@ pub async fn import_root(dir: &Path, bytes: &[u8], keys: &[(String, String)]) ->
             "snapshot" => config.keys.snapshot = source.clone(),
             "timestamp" => config.keys.timestamp = source.clone(),
             "time" => config.keys.time = Some(source.clone()),
-            other => return Err(format!("--key {other}=...: targets, snapshot, timestamp or time")),
+            other => return Err(SetupError::UnknownRole(other.to_string())),
         }
     }
-    let store = Store::open(&config.database_url_in(dir)).await.map_err(|e| e.to_string())?;
-    let (version, current) = store.latest_root().await.map_err(|e| e.to_string())?.ok_or("no director root yet")?;
-    let limits = update_verifier::Limits::default();
-    let mut trusted = update_verifier::TrustedSet::new(current.as_bytes(), Utc::now(), limits)
-        .map_err(|e| format!("root v{version}: {e}"))?;
-    trusted.update_root(bytes).map_err(|e| format!("the new root: {e}"))?;
-    let text = String::from_utf8(bytes.to_vec()).map_err(|e| format!("the new root: {e}"))?;
+    let store = Store::open(&config.database_url_in(dir)).await?;
+    let (version, current) = store.latest_root().await?.ok_or(SetupError::NoRoot)?;
     let new_version = version + 1;
+    let bad = |version, e: &dyn std::fmt::Display| SetupError::Root { version, reason: e.to_string() };
+    let limits = update_verifier::Limits::default();
+    let mut trusted =
+        update_verifier::TrustedSet::new(current.as_bytes(), Utc::now(), limits).map_err(|e| bad(version, &e))?;
+    trusted.update_root(bytes).map_err(|e| bad(new_version, &e))?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| bad(new_version, &e))?;
     // The online keys must work with the new root before anything is written.
     let signers = open_signers(&config, dir)?;
     check_authorized(&signers, &text, new_version)?;
-    let mut tx = store.begin().await.map_err(|e| e.to_string())?;
-    tx.put_root(new_version, &text).await.map_err(|e| e.to_string())?;
-    tx.audit(
-        "director",
-        "import-root",
-        &serde_json::json!({"root_version": new_version}).to_string(),
-        Utc::now().timestamp(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
+    let mut tx = store.begin().await?;
+    tx.put_root(new_version, &text).await?;
+    let detail = serde_json::json!({"root_version": new_version}).to_string();
+    tx.audit("director", "import-root", &detail, Utc::now().timestamp()).await?;
+    tx.commit().await?;
     config.save(dir)?;
     let director = open(dir).await?;
-    director.resign_all().await.map_err(|e| format!("re-signing vehicles: {e:?}"))?;
+    director.resign_all().await.map_err(SetupError::Resign)?;
     Ok(new_version)
 }
 
-fn open_signers(config: &Config, dir: &Path) -> Result<OnlineSigners, String> {
+fn open_signers(config: &Config, dir: &Path) -> Result<OnlineSigners> {
     Ok(OnlineSigners {
         targets: keys::open(&config.keys.targets, dir)?,
         snapshot: keys::open(&config.keys.snapshot, dir)?,
@@ -211,28 +239,23 @@ fn open_signers(config: &Config, dir: &Path) -> Result<OnlineSigners, String> {
 }
 
 /// Each online key is one the root authorizes for its role.
-fn check_authorized(signers: &OnlineSigners, root: &str, version: i64) -> Result<(), String> {
-    let root =
-        Signed::<Root>::decode_unverified(root.as_bytes()).map_err(|e| format!("director root v{version}: {e}"))?;
+fn check_authorized(signers: &OnlineSigners, root: &str, version: i64) -> Result<()> {
+    let root = Signed::<Root>::decode_unverified(root.as_bytes())
+        .map_err(|e| SetupError::Root { version, reason: e.to_string() })?;
     for (role, signer, keys) in [
         ("targets", &signers.targets, &root.signed.roles.targets),
         ("snapshot", &signers.snapshot, &root.signed.roles.snapshot),
         ("timestamp", &signers.timestamp, &root.signed.roles.timestamp),
     ] {
         if !keys.keyids.contains(signer.key_id()) {
-            return Err(format!(
-                "the {role} key {} is not authorized by director root v{version}",
-                signer.key_id().short()
-            ));
+            return Err(SetupError::NotAuthorized { role, key: signer.key_id().short().to_string(), version });
         }
     }
     if let Some(time) = &signers.time {
         let named = update_verifier::uptane::time_key(&root.signed).map(|(id, _)| id);
         if named.as_ref() != Ok(time.key_id()) {
-            return Err(format!(
-                "the time key {} is not the one director root v{version} names",
-                time.key_id().short()
-            ));
+            let key = time.key_id().short().to_string();
+            return Err(SetupError::NotAuthorized { role: "time", key, version });
         }
     }
     Ok(())
