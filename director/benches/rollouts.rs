@@ -150,6 +150,18 @@ async fn main() {
         service.evaluate_rollouts(chrono::Utc::now()).await.unwrap();
     })
     .await;
+    // One adoption sample per hour for a day, then the day's history read back.
+    let hour = 3_600;
+    let day_start = (chrono::Utc::now().timestamp() / hour) * hour - 24 * hour;
+    let sampling = Instant::now();
+    for k in 0..24 {
+        assert!(service.sample_adoption(day_start + k * hour).await.unwrap());
+    }
+    let sample = sampling.elapsed() / 24;
+    let history = median(|| async {
+        assert!(!service.store.adoption_samples(day_start, None).await.unwrap().is_empty());
+    })
+    .await;
     let offered = service
         .store
         .rollout_vehicles(&id, Some(director::rollout::vehicle::VehicleState::Offered), "", 1000)
@@ -166,5 +178,7 @@ async fn main() {
     println!("  rollout status (counters per stratum, gate)        {}", ms(status));
     println!("  evaluation offering the first stage (one run)      {}", ms(offering));
     println!("  evaluation, {offered} canaries offered, steady state    {}", ms(steady));
+    println!("  adoption sample (one period)                       {}", ms(sample));
+    println!("  adoption history (24 samples)                      {}", ms(history));
     println!("  peak RSS                                           {:.0} MiB", peak_rss_mib());
 }

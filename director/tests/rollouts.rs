@@ -245,13 +245,28 @@ async fn an_abort_withdraws_the_update_from_vehicles_that_have_not_started() {
     let offered = vins_in(&director, &id, "offered").await;
     assert_eq!(offered.len(), 20);
     fleet.report(&director, &offered[0], Outcome::Confirms).await;
+    // An operator's own assignment, queued behind the rollout's, is not the rollout's to withdraw.
+    let by_hand = json!({"vehicles": [offered[1]], "images": {"wiper-hw": "wiper/fw-2.bin"}});
+    assert_eq!(director.admin_post("/assignments", by_hand).await.0, 201);
     let (code, _) = command(&director, &id, "abort", "a field report of brake noise").await;
     assert_eq!(code, 200);
     assert_eq!(vins_in(&director, &id, "withdrawn").await.len(), 19);
     let status = director.admin_get(&format!("/vehicles/{}", offered[1])).await.1;
-    let states: Vec<&str> =
-        status["assignments"].as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["cancelled"], "{status}");
+    let mut states: Vec<(&str, &str)> = status["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["target"].as_str().unwrap(), a["state"].as_str().unwrap()))
+        .collect();
+    states.sort();
+    assert_eq!(states, [("brake/fw-2.bin", "cancelled"), ("wiper/fw-2.bin", "issued")], "{status}");
+    let token = &fleet.vehicles[&offered[1]].1;
+    let targets = director.director_targets(&offered[1], token).await.targets;
+    assert_eq!(
+        targets.keys().map(|t| t.as_str()).collect::<Vec<_>>(),
+        ["wiper/fw-2.bin"],
+        "issued once the rollout's left"
+    );
     assert_eq!(command(&director, &id, "resume", "oops").await.0, 409, "it has ended");
 }
 

@@ -396,11 +396,17 @@ impl Director {
             let to = if standing.state == VehicleState::Offered { VehicleState::Withdrawn.into() } else { standing };
             tx.move_rollout_vehicle(&rollout.id, vin, from, to, now).await?;
         }
-        for a in tx.assignments(vin).await?.into_iter().filter(|a| a.state.is_open()) {
+        // Only this rollout's: what an operator assigned by hand, or another rollout, stays.
+        let own = |a: &crate::store::Assignment| a.state.is_open() && a.rollout.as_deref() == Some(rollout.id.as_str());
+        for a in tx.assignments(vin).await?.into_iter().filter(own) {
             tx.set_assignment_state(&a.id, AssignmentState::Cancelled, None, now).await?;
         }
         let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
-        crate::repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, Utc::now()).await?;
+        // A bundle queued behind the withdrawn one goes out now; else the targets lose it.
+        let ecus = tx.ecus(vin).await?;
+        if !self.issue_queued(&mut tx, &vehicle, &ecus, Utc::now()).await? {
+            crate::repo::publish(&mut tx, &vehicle, &[], &self.signers, &self.config.lifetimes, Utc::now()).await?;
+        }
         Ok(tx.commit().await?)
     }
 }

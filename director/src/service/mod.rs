@@ -335,6 +335,7 @@ impl Director {
                 previous: None,
                 created: now.timestamp(),
                 updated: now.timestamp(),
+                rollout: None, // a rollout names itself on them once they are made
             };
             tx.insert_assignment(&a).await?;
             self.encrypt_for(tx, &a).await?;
@@ -354,7 +355,13 @@ impl Director {
     }
 
     /// Issues the queued assignments if no bundle is outstanding (partial-bundle safety).
-    async fn issue_queued(&self, tx: &mut Tx, vehicle: &Vehicle, ecus: &[Ecu], now: DateTime<Utc>) -> Result<bool> {
+    pub(crate) async fn issue_queued(
+        &self,
+        tx: &mut Tx,
+        vehicle: &Vehicle,
+        ecus: &[Ecu],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let all = tx.assignments(&vehicle.vin).await?;
         if all.iter().any(|a| a.state == AssignmentState::Issued) {
             return Ok(false);

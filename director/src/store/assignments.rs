@@ -31,10 +31,12 @@ pub struct Assignment {
     pub created: i64,
     /// Last state change.
     pub updated: i64,
+    /// The rollout that made it, if one did.
+    pub rollout: Option<String>,
 }
 
 const ASSIGNMENTS: &str = "SELECT id, vin, serial, target, target_file, hardware_id, release_counter, state, previous, \
-     created, updated FROM assignments WHERE vin = $1 ORDER BY created, id";
+     created, updated, rollout FROM assignments WHERE vin = $1 ORDER BY created, id";
 
 fn assignment(r: &sqlx::any::AnyRow) -> Result<Assignment> {
     Ok(Assignment {
@@ -52,6 +54,7 @@ fn assignment(r: &sqlx::any::AnyRow) -> Result<Assignment> {
         previous: r.try_get("previous")?,
         created: r.try_get("created")?,
         updated: r.try_get("updated")?,
+        rollout: r.try_get("rollout")?,
     })
 }
 
