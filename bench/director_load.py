@@ -101,7 +101,7 @@ class Director:
         # one token registers them all: the rate limits (10/s a device, 50/s an
         # administrator) would answer 429, so they are lifted for the load.
         for rate in ("device_rate", "admin_rate"):
-            config["limits"][rate] = {"per_second": 1_000_000, "burst": 1_000_000}
+            config.setdefault("limits", {})[rate] = {"per_second": 1_000_000, "burst": 1_000_000}
         with open(config_path, "w") as f:
             json.dump(config, f)
         self.process = subprocess.Popen([DIRECTOR, "serve", "--data", self.data], stdout=subprocess.PIPE,

@@ -508,20 +508,25 @@ impl Tx {
     }
 
     /// The vehicle, locked as [`Tx::lock_vehicle`] does, with its ECUs: one query.
-    pub async fn lock_vehicle_with_ecus(&mut self, vin: &str) -> Result<Option<(Vehicle, Vec<Ecu>)>> {
+    /// With them, whether a rollout has it offered or on trial (so a manifest's ingest
+    /// knows, without another query, whether it has rollouts to follow).
+    pub async fn lock_vehicle_with_ecus(&mut self, vin: &str) -> Result<Option<(Vehicle, Vec<Ecu>, bool)>> {
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE OF v" } else { "" };
         let sql = format!(
             "SELECT v.vin, v.primary_serial, v.token_hash, v.registered, v.manifest, v.manifest_time, v.reported_time, \
              v.targets_version, v.snapshot_version, v.timestamp_version, v.timestamp_expires, e.serial, e.hardware_id, \
              e.public_key, e.verification, e.report_counter, e.reported_time AS ecu_time, e.installed, e.attack, \
-             e.boot_state, e.install_result \
+             e.boot_state, e.install_result, \
+             (SELECT COUNT(*) FROM rollout_vehicles rv WHERE rv.vin = v.vin AND rv.state IN ('offered', 'trial')) \
+             AS open_rollouts \
              FROM vehicles v JOIN ecus e ON e.vin = v.vin WHERE v.vin = $1 ORDER BY e.serial{lock}"
         );
         let rows = sqlx::query(&sql).bind(vin).fetch_all(&mut *self.tx).await?;
         let Some(first) = rows.first() else { return Ok(None) };
         let vehicle = vehicle(first)?;
+        let in_rollouts = first.try_get::<i64, _>("open_rollouts")? > 0;
         let ecus = rows.iter().map(|r| ecu_with_time(r, "ecu_time")).collect::<Result<Vec<_>>>()?;
-        Ok(Some((vehicle, ecus)))
+        Ok(Some((vehicle, ecus, in_rollouts)))
     }
 
     /// The vehicle's ECUs.

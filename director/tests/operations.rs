@@ -85,7 +85,7 @@ async fn a_metrics_address_serves_metrics_and_probes_without_a_token_and_nothing
 }
 
 #[tokio::test]
-async fn with_json_logs_each_request_is_one_object_a_line_naming_route_status_and_error() {
+async fn with_json_logs_each_administrators_or_failed_request_is_one_object_a_line_naming_route_status_and_error() {
     let dir = tempfile::tempdir().unwrap();
     let (data, log) = (dir.path().join("data"), dir.path().join("stderr.log"));
     let (mut serving, url, _, admin) = serve_configured(&data, &log, |c| c["log_format"] = "json".into());
@@ -93,12 +93,26 @@ async fn with_json_logs_each_request_is_one_object_a_line_naming_route_status_an
     let answer = http.get(format!("{url}/api/v1/admin/vehicles/NOPE")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(answer.status(), 404);
     assert_eq!(http.get(format!("{url}/healthz")).send().await.unwrap().status(), 200);
+    let listed = http.get(format!("{url}/api/v1/admin/vehicles")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(listed.status(), 200);
+    let device = format!("{url}/api/v1/vehicles/NOPE/director/timestamp.json");
+    assert_eq!(http.get(device).bearer_auth("not-a-token").send().await.unwrap().status(), 401);
     serving.kill();
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<serde_json::Value> =
         text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect();
     let requests: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "request").collect();
-    assert_eq!(requests.len(), 1, "a healthy probe is not logged: {text}");
+    let logged: Vec<(&str, u64)> =
+        requests.iter().map(|l| (l["path"].as_str().unwrap(), l["status"].as_u64().unwrap())).collect();
+    assert_eq!(
+        logged,
+        [
+            ("/api/v1/admin/vehicles/NOPE", 404),
+            ("/api/v1/admin/vehicles", 200),
+            ("/api/v1/vehicles/NOPE/director/timestamp.json", 401)
+        ],
+        "administrators' requests and failed ones; not a healthy probe: {text}"
+    );
     let line = requests[0];
     assert_eq!(
         (&line["level"], &line["method"], &line["route"], &line["status"]),

@@ -74,8 +74,9 @@ impl IntoResponse for ApiError {
 #[derive(Clone)]
 struct Refusal(String);
 
-/// Counts every request by route template and status, and logs it (probes and scrapes
-/// only when they fail).
+/// Counts every request by route template and status, and logs administrators' requests
+/// and every failed one (a device's successful check-ins are counted, not logged: at a
+/// fleet's rate they would drown the rest; probes and scrapes likewise).
 async fn count(State(director): State<Arc<Director>>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| route_name(p.as_str())).unwrap_or("unmatched");
     let (method, path) = (request.method().to_string(), request.uri().path().to_string());
@@ -83,7 +84,8 @@ async fn count(State(director): State<Arc<Director>>, request: Request, next: Ne
     let response = next.run(request).await;
     let status = response.status();
     director.metrics.request(route, status.as_u16());
-    if status.is_success() && matches!(route, "/healthz" | "/readyz" | "/metrics") {
+    let administrative = route.starts_with("/api/v1/admin") && route != "/api/v1/admin/metrics";
+    if status.is_success() && !administrative {
         return response;
     }
     let mut fields = vec![

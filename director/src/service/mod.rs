@@ -421,7 +421,7 @@ impl Director {
         let now = now();
         let _order = self.ordered(vin).await;
         let mut tx = self.store.begin().await?;
-        let (vehicle, ecus) = match tx.lock_vehicle_with_ecus(vin).await? {
+        let (vehicle, ecus, in_rollouts) = match tx.lock_vehicle_with_ecus(vin).await? {
             Some(found) => found,
             None if token.is_some() => return Err(ServiceError::Unauthorized("unknown device token".into())),
             None => return Err(ServiceError::NotFound(format!("vehicle {vin}"))),
@@ -436,7 +436,9 @@ impl Director {
         let manifest_text = String::from_utf8_lossy(bytes);
         tx.set_manifest(vin, &manifest_text, now.timestamp(), accepted.latest_time.max(vehicle.reported_time)).await?;
         let resolved = resolve_assignments(&mut tx, vin, &accepted, now.timestamp()).await?;
-        crate::rollouts::follow_rollouts(&mut tx, vin, now.timestamp()).await?;
+        if in_rollouts {
+            crate::rollouts::follow_rollouts(&mut tx, vin, now.timestamp()).await?;
+        }
         let digest = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
         tx.audit(
             &format!("vehicle:{vin}"),
