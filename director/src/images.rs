@@ -76,14 +76,20 @@ impl ImageRepository {
         Err(format!("{path}: no file in the image repository's targets with the listed sha256"))
     }
 
-    /// Verifies the repository as a client would and looks `path` up through its
-    /// delegations: the target's entry, or `None` if the repository does not list it.
-    pub fn find(&self, path: &str, now: DateTime<Utc>) -> Result<Option<TargetInfo>, String> {
+    /// The repository's top-level metadata, verified as a client would at `now`.
+    pub fn trusted(&self, now: DateTime<Utc>) -> Result<update_verifier::TrustedSet, String> {
         let limits = Limits { snapshot_max_length: 1 << 30, targets_max_length: 1 << 30, ..Limits::default() };
         let mut files = Files { dir: &self.dir };
         let mut refresh = Refresh::new(&self.root, now, limits).map_err(|e| format!("image repository root: {e}"))?;
         drive(&mut refresh, &mut files).map_err(failed)?;
-        let mut trusted = refresh.finish().map_err(|e| format!("image repository: {e}"))?;
+        refresh.finish().map_err(|e| format!("image repository: {e}"))
+    }
+
+    /// Verifies the repository as a client would and looks `path` up through its
+    /// delegations: the target's entry, or `None` if the repository does not list it.
+    pub fn find(&self, path: &str, now: DateTime<Utc>) -> Result<Option<TargetInfo>, String> {
+        let mut trusted = self.trusted(now)?;
+        let mut files = Files { dir: &self.dir };
         let mut search = TargetSearch::new(&mut trusted, TargetPath::new(path)).map_err(|e| format!("{path}: {e}"))?;
         drive(&mut search, &mut files).map_err(failed)?;
         search.finish().map_err(|e| format!("{path}: {e}"))

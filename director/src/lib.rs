@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assignment;
+pub mod audit;
 pub mod commands;
 pub mod config;
 pub mod encryption;
@@ -22,3 +23,4 @@ pub mod server;
 pub mod service;
 pub mod setup;
 pub mod store;
+pub mod ui;

@@ -3,7 +3,6 @@
 //! pipeline (`json`: one object a line, `ts`, `level`, `event`, then the fields). The
 //! format is set once at start; until then lines are text.
 
-use std::io::Write;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -87,8 +86,9 @@ fn text_value(value: &Value) -> String {
 pub fn write(level: Level, event: &str, fields: &[(&str, Value)]) {
     let format = FORMAT.get().copied().unwrap_or_default();
     let text = line(format, Utc::now(), level, event, fields);
-    // One write per line, so lines of concurrent tasks never interleave.
-    let _ = std::io::stderr().lock().write_all(format!("{text}\n").as_bytes());
+    // One string per line, so lines of concurrent tasks never interleave (and through
+    // `eprint!`, so a test's harness captures them with the test's output).
+    eprint!("{}", text + "\n");
 }
 
 /// Writes an info line.

@@ -207,6 +207,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "rollout windows", include_str!("../migrations/0007_rollout_windows.sql")),
     (8, "inventory indexes", include_str!("../migrations/0008_inventory_indexes.sql")),
     (9, "rollout outcomes", include_str!("../migrations/0009_rollout_outcomes.sql")),
+    (10, "dashboard sessions", include_str!("../migrations/0010_ui_sessions.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -487,14 +488,18 @@ pub struct Tx {
 }
 
 mod assignments;
+mod dashboard;
 mod encryption;
 mod inventory;
 mod outcomes;
 mod rollouts;
+mod sessions;
 pub use assignments::Assignment;
+pub use dashboard::{AttackReport, Membership, SeenCounts};
 pub use inventory::{Group, ImageCount, InventoryRow, Labels};
 pub use outcomes::AdoptionSample;
 pub use rollouts::{OpenRollout, Rollout, StageCount, counters_at};
+pub use sessions::Session;
 
 impl Tx {
     /// The vehicle, locked until the transaction ends (PostgreSQL; SQLite has one writer).

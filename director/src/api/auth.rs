@@ -98,6 +98,15 @@ pub async fn device(
 pub async fn admin(director: &Director, headers: &HeaderMap, needed: Role) -> Result<String, ApiError> {
     let token =
         bearer(headers).ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "an administrator token is required"))?;
+    let (name, role) = administrator(director, token).await?;
+    if role < needed {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, format!("{name} may not do this ({role:?} role)")));
+    }
+    Ok(format!("admin:{name}"))
+}
+
+/// The name and role of the administrator `token` belongs to; 401 for no one's.
+pub async fn administrator(director: &Director, token: &str) -> Result<(String, Role), ApiError> {
     let hash = token_hash(token);
     let configured = director.config.admin_tokens.iter().find(|t| same(&t.token_sha256, &hash));
     let (name, role) = match configured {
@@ -109,8 +118,5 @@ pub async fn admin(director: &Director, headers: &HeaderMap, needed: Role) -> Re
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unknown administrator token"))?,
     };
-    if role < needed {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, format!("{name} may not do this ({role:?} role)")));
-    }
-    Ok(format!("admin:{name}"))
+    Ok((name, role))
 }

@@ -2,7 +2,7 @@
 //! OpenAPI document, errors as JSON with a reason, and request counting.
 
 mod admin;
-mod auth;
+pub(crate) mod auth;
 mod device;
 mod encryption;
 mod files;
@@ -36,8 +36,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError { status, message: message.into(), reason: None }
+    }
+
+    /// Its status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What it says.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -167,6 +177,7 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/admin/encryption/{hardware_id}", put(encryption::set_policy))
         .route("/api/v1/admin/vehicles/{vin}/ecus/{serial}/decryption-key", put(encryption::set_decryption_key))
         .route("/api/v1/admin/metrics", get(admin::metrics))
+        .merge(crate::ui::router())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route") })
         .layer(middleware::from_fn_with_state(director.clone(), limit))
         .layer(middleware::from_fn_with_state(director.clone(), count))

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::{ApiError, auth};
 use crate::config::Role;
-use crate::rollout::state::{Command, StateKind};
+use crate::rollout::state::{Command, StateKind, UnknownCommand};
 use crate::rollout::vehicle::VehicleState;
 use crate::rollouts::{NewRollout, rollout_json, rollout_state_json};
 use crate::service::Director;
@@ -110,22 +110,10 @@ pub async fn command(
     if body.reason.trim().is_empty() {
         return Err(bad("give a reason: the audit log keeps it"));
     }
-    let command = match (command.as_str(), body.start_at) {
-        ("start", _) => Command::Start,
-        ("schedule", Some(start_at)) => Command::Schedule { start_at },
-        ("schedule", None) => return Err(bad("schedule needs start_at (Unix seconds)")),
-        ("pause", _) => Command::Pause { reason: body.reason.clone() },
-        ("resume", _) => Command::Resume,
-        ("advance", _) => Command::Advance,
-        ("abort", _) => Command::Abort,
-        ("cancel", _) => Command::Cancel,
-        (other, _) => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("{other}: not a command (start, schedule, pause, resume, advance, abort, cancel)"),
-            ));
-        }
-    };
+    let command = Command::named(&command, &body.reason, body.start_at).map_err(|e| match e {
+        UnknownCommand::Unknown(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+        UnknownCommand::NoStartTime => bad(e.to_string()),
+    })?;
     let rollout = director.command_rollout(&actor, &id, command, &body.reason).await?;
     Ok(Json(json!({"id": rollout.id, "status": rollout_state_json(&rollout.state)})).into_response())
 }

@@ -173,6 +173,42 @@ impl Command {
             Command::Gate(_) => "gate",
         }
     }
+
+    /// The operator's command of that name, with its reason (a pause keeps it as the
+    /// cause) and, for `schedule`, its start time.
+    pub fn named(name: &str, reason: &str, start_at: Option<i64>) -> Result<Command, UnknownCommand> {
+        Ok(match (name, start_at) {
+            ("start", _) => Command::Start,
+            ("schedule", Some(start_at)) => Command::Schedule { start_at },
+            ("schedule", None) => return Err(UnknownCommand::NoStartTime),
+            ("pause", _) => Command::Pause { reason: reason.to_string() },
+            ("resume", _) => Command::Resume,
+            ("advance", _) => Command::Advance,
+            ("abort", _) => Command::Abort,
+            ("cancel", _) => Command::Cancel,
+            (other, _) => return Err(UnknownCommand::Unknown(other.to_string())),
+        })
+    }
+}
+
+/// A name that is no operator's command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnknownCommand {
+    /// Not a command at all.
+    Unknown(String),
+    /// `schedule` without the time to start.
+    NoStartTime,
+}
+
+impl fmt::Display for UnknownCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnknownCommand::Unknown(name) => {
+                write!(f, "{name}: not a command (start, schedule, pause, resume, advance, abort, cancel)")
+            }
+            UnknownCommand::NoStartTime => f.write_str("schedule needs start_at (Unix seconds)"),
+        }
+    }
 }
 
 /// A command the rollout's state does not take.

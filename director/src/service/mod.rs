@@ -581,26 +581,28 @@ impl Director {
     /// Re-signs every vehicle's targets, snapshot and timestamp with the current keys
     /// (after a root rotation), listing what each has issued.
     pub async fn resign_all(&self) -> Result<usize> {
-        let now = now();
         let vins = self.store.vins().await?;
         for vin in &vins {
-            let _order = self.ordered(vin).await;
-            let mut tx = self.store.begin().await?;
-            let Some(vehicle) = tx.lock_vehicle(vin).await? else { continue };
-            let issued: Vec<Assignment> =
-                tx.assignments(vin).await?.into_iter().filter(|a| a.state == AssignmentState::Issued).collect();
-            let versions =
-                repo::publish(&mut tx, &vehicle, &issued, &self.signers, &self.config.lifetimes, now).await?;
-            tx.audit(
-                "director",
-                "sign-metadata",
-                &json!({"vin": vin, "targets": versions.0, "reason": "new root"}).to_string(),
-                now.timestamp(),
-            )
-            .await?;
-            tx.commit().await?;
+            self.resign("director", vin, "new root").await?;
         }
         Ok(vins.len())
+    }
+
+    /// Re-signs one vehicle's targets, snapshot and timestamp (new versions, fresh
+    /// expiry), listing what it has issued, with `reason` in the audit log; whether the
+    /// vehicle exists.
+    pub async fn resign(&self, actor: &str, vin: &str, reason: &str) -> Result<bool> {
+        let now = now();
+        let _order = self.ordered(vin).await;
+        let mut tx = self.store.begin().await?;
+        let Some(vehicle) = tx.lock_vehicle(vin).await? else { return Ok(false) };
+        let issued: Vec<Assignment> =
+            tx.assignments(vin).await?.into_iter().filter(|a| a.state == AssignmentState::Issued).collect();
+        let versions = repo::publish(&mut tx, &vehicle, &issued, &self.signers, &self.config.lifetimes, now).await?;
+        let detail = json!({"vin": vin, "targets": versions.0, "reason": reason}).to_string();
+        tx.audit(actor, "sign-metadata", &detail, now.timestamp()).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A director metadata file of a vehicle, by its TUF file name, for a device that

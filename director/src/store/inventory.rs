@@ -129,9 +129,34 @@ impl Store {
         for value in &binds {
             query = query.bind(value.as_str());
         }
+        let rows = query.fetch_all(&self.read).await?;
+        self.filled(&rows, after, prefilter.is_none()).await
+    }
+
+    /// These vehicles (those of them that exist), with their labels and ECUs, in VIN order.
+    pub async fn inventory_rows_of(&self, vins: &[String]) -> Result<Vec<InventoryRow>> {
+        if vins.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=vins.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT vin, registered, manifest_time FROM vehicles WHERE vin IN ({}) ORDER BY vin",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for vin in vins {
+            query = query.bind(vin.as_str());
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        self.filled(&rows, "", false).await
+    }
+
+    /// Inventory rows for these `vehicles` rows, their ECUs, tags and attributes read
+    /// by VIN range (`contiguous`: every vehicle after `after` up to the last) or by VIN.
+    async fn filled(&self, vehicles: &[sqlx::any::AnyRow], after: &str, contiguous: bool) -> Result<Vec<InventoryRow>> {
         let mut batch = Vec::new();
         let mut index = BTreeMap::new();
-        for row in query.fetch_all(&self.read).await? {
+        for row in vehicles {
             let vin: String = row.try_get("vin")?;
             index.insert(vin.clone(), batch.len());
             let (registered, last_seen) = (row.try_get("registered")?, row.try_get("manifest_time")?);
@@ -140,7 +165,6 @@ impl Store {
         if batch.is_empty() {
             return Ok(batch);
         }
-        let contiguous = prefilter.is_none();
         let fetch = |table_sql: &str| {
             let (sql, vins) = rows_of(table_sql, &batch, after, contiguous);
             async move {

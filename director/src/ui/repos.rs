@@ -1,0 +1,239 @@
+//! The two repositories in the dashboard: the image repository's targets (hardware ids,
+//! release counters, how many ECUs run each), and both repositories' roles with their key
+//! ids, key types, thresholds, where the director's keys live, and when each expires.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use metadata_schemas::uptane::ImageTargetCustom;
+use metadata_schemas::{RoleKeys, Root, Signed};
+use serde::Serialize;
+
+use super::UiError;
+use super::chart::vehicles_on;
+use super::layout::{Section, page, when};
+use super::session::operator;
+use crate::service::Director;
+
+/// One image repository target.
+#[derive(Serialize)]
+struct Image {
+    path: String,
+    length: u64,
+    hardware_ids: Vec<String>,
+    release_counter: Option<u64>,
+    installed: u64,
+}
+
+/// `GET /ui/images`.
+pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -> Response {
+    let operator = match operator(&director, &headers).await {
+        Ok(operator) => operator,
+        Err(response) => return response,
+    };
+    let adoption = match director.store.adoption().await {
+        Ok(adoption) => adoption,
+        Err(e) => return UiError::from(e).into_response(),
+    };
+    let mut installed: BTreeMap<&str, u64> = BTreeMap::new();
+    for c in &adoption {
+        *installed.entry(c.image.as_deref().unwrap_or("")).or_default() += c.ecus;
+    }
+    let listed = match &director.images {
+        None => Err("no image repository is configured (director init --image-repo)".to_string()),
+        Some(repository) => repository.trusted(chrono::Utc::now()),
+    };
+    let images: Vec<Image> = match &listed {
+        Ok(trusted) => trusted
+            .targets()
+            .map(|t| {
+                t.targets
+                    .iter()
+                    .map(|(path, file)| {
+                        let custom = ImageTargetCustom::from_target(path, file).ok();
+                        Image {
+                            path: path.as_str().to_string(),
+                            length: file.length,
+                            hardware_ids: custom
+                                .as_ref()
+                                .map(|c| c.hardware_identifiers.iter().map(|h| h.as_str().to_string()).collect())
+                                .unwrap_or_default(),
+                            release_counter: custom.map(|c| c.release_counter),
+                            installed: installed.get(path.as_str()).copied().unwrap_or(0),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    if super::wants_json(&headers) {
+        return Json(serde_json::json!({"images": images, "error": listed.err()})).into_response();
+    }
+    let body = html! {
+        @if let Err(problem) = &listed { p.error role="alert" { (problem) } }
+        table.images {
+            thead { tr {
+                th scope="col" { "Target" } th scope="col" { "Hardware ids" } th scope="col" { "Release counter" }
+                th scope="col" { "Bytes" } th scope="col" { "ECUs running it" }
+            } }
+            tbody {
+                @for i in &images {
+                    tr {
+                        td { code { (i.path) } } td { (i.hardware_ids.join(", ")) }
+                        td.num { @if let Some(c) = i.release_counter { (c) } @else { "-" } }
+                        td.num { (i.length) }
+                        td.num {
+                            @match i.hardware_ids.first() {
+                                Some(hw) => a href=(vehicles_on(hw, Some(&i.path))) { (i.installed) },
+                                None => (i.installed),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&operator, Section::Images, "Images", body)
+}
+
+/// One role of a repository.
+#[derive(Serialize)]
+struct RoleRow {
+    repository: &'static str,
+    role: &'static str,
+    version: u64,
+    threshold: u64,
+    keys: Vec<KeyRow>,
+    expires: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct KeyRow {
+    id: String,
+    keytype: String,
+    /// Where the director keeps it (its online keys), if it is the director's.
+    location: Option<String>,
+}
+
+fn roles_of(
+    repository: &'static str,
+    root: &Root,
+    expiry: &dyn Fn(&'static str) -> Option<i64>,
+    location: &dyn Fn(&'static str) -> Option<String>,
+) -> Vec<RoleRow> {
+    let roles: [(&'static str, &RoleKeys); 4] = [
+        ("root", &root.roles.root),
+        ("targets", &root.roles.targets),
+        ("snapshot", &root.roles.snapshot),
+        ("timestamp", &root.roles.timestamp),
+    ];
+    roles
+        .into_iter()
+        .map(|(role, keys)| RoleRow {
+            repository,
+            role,
+            version: root.common.version.get(),
+            threshold: keys.threshold.get(),
+            keys: keys
+                .keyids
+                .iter()
+                .map(|id| KeyRow {
+                    id: id.as_str().to_string(),
+                    keytype: root.keys.get(id).map(|k| k.keytype.clone()).unwrap_or_else(|| "?".into()),
+                    location: location(role),
+                })
+                .collect(),
+            expires: expiry(role),
+        })
+        .collect()
+}
+
+/// Where the director keeps a role's key: the file or PKCS#11 URI of its configuration.
+fn director_location(director: &Director, role: &'static str) -> Option<String> {
+    let keys = &director.config.keys;
+    Some(match role {
+        "root" => "offline (moved off this machine after init)".into(),
+        "targets" => keys.targets.clone(),
+        "snapshot" => keys.snapshot.clone(),
+        "timestamp" => keys.timestamp.clone(),
+        _ => return None,
+    })
+}
+
+/// `GET /ui/keys`.
+pub async fn keys(State(director): State<Arc<Director>>, headers: HeaderMap) -> Response {
+    let operator = match operator(&director, &headers).await {
+        Ok(operator) => operator,
+        Err(response) => return response,
+    };
+    let mut rows = Vec::new();
+    let director_root = match director.store.latest_root().await {
+        Ok(root) => root,
+        Err(e) => return UiError::from(e).into_response(),
+    };
+    if let Some((_, text)) = &director_root {
+        if let Ok(root) = Signed::<Root>::decode_unverified(text.as_bytes()) {
+            let expires = root.signed.common.expires.time().timestamp();
+            let expiry = move |role: &'static str| (role == "root").then_some(expires);
+            rows.extend(roles_of("director", &root.signed, &expiry, &|role| director_location(&director, role)));
+        }
+    }
+    let images = director.images.as_ref().map(|r| r.trusted(chrono::Utc::now()));
+    if let Some(Ok(trusted)) = &images {
+        let expiry = |role: &'static str| -> Option<i64> {
+            let common = match role {
+                "root" => Some(&trusted.root().common),
+                "targets" => trusted.targets().map(|t| &t.common),
+                "snapshot" => trusted.snapshot().map(|s| &s.common),
+                _ => trusted.timestamp().map(|t| &t.common),
+            };
+            common.map(|c| c.expires.time().timestamp())
+        };
+        rows.extend(roles_of("image", trusted.root(), &expiry, &|_| None));
+    }
+    let problem = match images {
+        Some(Err(e)) => Some(e),
+        None => Some("no image repository is configured".to_string()),
+        Some(Ok(_)) => None,
+    };
+    if super::wants_json(&headers) {
+        return Json(serde_json::json!({"roles": rows, "image_repository_error": problem})).into_response();
+    }
+    let now = chrono::Utc::now().timestamp();
+    let body = html! {
+        @if let Some(problem) = &problem { p.error role="alert" { "Image repository: " (problem) } }
+        p { "A director vehicle's targets, snapshot and timestamp are signed per vehicle with the online keys; their expiry is on the Overview." }
+        (roles_table(&rows, now))
+    };
+    page(&operator, Section::Keys, "Keys & metadata", body)
+}
+
+fn roles_table(rows: &[RoleRow], now: i64) -> Markup {
+    html! {
+        table.roles {
+            thead { tr {
+                th scope="col" { "Repository" } th scope="col" { "Role" } th scope="col" { "Threshold" }
+                th scope="col" { "Keys" } th scope="col" { "Expires" }
+            } }
+            tbody {
+                @for r in rows {
+                    tr {
+                        td { (r.repository) } td { (r.role) " (root v" (r.version) ")" }
+                        td.num { (r.threshold) " of " (r.keys.len()) }
+                        td { ul.keys { @for k in &r.keys { li {
+                            code title=(k.id) { (k.id[..16.min(k.id.len())]) } " " (k.keytype)
+                            @if let Some(at) = &k.location { " · " (at) }
+                        } } } }
+                        td { @match r.expires { Some(at) => (when(at, now)), None => "per vehicle" } }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Vehicles in the dashboard: a search (a VIN or its start, an ECU serial, a hardware id,
+//! an image or a tag; or a selector of the inventory language) and a vehicle's page
+//! (its ECUs with image, release counter and boot state, its events with the manifests
+//! and attack reports, its rollouts), with a forced re-signing of its metadata.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::chart::urlencode;
+use super::layout::{Section, page, when};
+use super::session::{acting, operator};
+use super::{Result, UiError};
+use crate::service::Director;
+use crate::store::InventoryRow;
+
+/// Most vehicles a search shows.
+const SHOWN: usize = 100;
+
+/// `GET /ui/vehicles`'s query.
+#[derive(Deserialize, Default)]
+pub struct Search {
+    /// A word: a VIN or its start, an ECU serial, a hardware id, an image, a tag.
+    #[serde(default)]
+    q: String,
+    /// Or a selector.
+    #[serde(default)]
+    selector: String,
+}
+
+/// `GET /ui/vehicles`.
+pub async fn list(State(director): State<Arc<Director>>, Query(search): Query<Search>, headers: HeaderMap) -> Response {
+    let operator = match operator(&director, &headers).await {
+        Ok(operator) => operator,
+        Err(response) => return response,
+    };
+    let (rows, more) = match found(&director, &search).await {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    if super::wants_json(&headers) {
+        let vehicles: Vec<Value> = rows.iter().map(crate::inventory::row_json).collect();
+        return Json(serde_json::json!({"vehicles": vehicles, "more": more})).into_response();
+    }
+    let now = chrono::Utc::now().timestamp();
+    let body = html! {
+        form.search method="get" action="/ui/vehicles" role="search" {
+            label for="q" { "VIN, ECU serial, hardware id, image or tag" }
+            input #q name="q" value=(search.q);
+            label for="selector" { "or a selector" }
+            input #selector name="selector" value=(search.selector) placeholder="attr.region==EU;installed.brake-hw==brake/fw-1.*";
+            button type="submit" { "Search" }
+        }
+        p { (rows.len()) " vehicle(s)" @if more { ", the first " (SHOWN) " shown" } "." }
+        (table(&rows, now))
+    };
+    page(&operator, Section::Vehicles, "Vehicles", body)
+}
+
+/// The vehicles a search finds, and whether there are more than are shown.
+async fn found(director: &Director, search: &Search) -> Result<(Vec<InventoryRow>, bool)> {
+    let word = search.q.trim();
+    if !word.is_empty() {
+        let vins = director.store.search_vins(word, SHOWN as i64 + 1).await?;
+        let more = vins.len() > SHOWN;
+        let rows = director.store.inventory_rows_of(&vins[..vins.len().min(SHOWN)]).await?;
+        return Ok((rows, more));
+    }
+    let selector = crate::selector::parse(&search.selector)
+        .map_err(|e| UiError::new(StatusCode::BAD_REQUEST, format!("selector: {e}")))?;
+    let page = director.list_vehicles(&selector, "", SHOWN).await?;
+    Ok((page.vehicles, page.next.is_some()))
+}
+
+fn table(rows: &[InventoryRow], now: i64) -> Markup {
+    html! {
+        @if !rows.is_empty() {
+            table.vehicles {
+                thead { tr {
+                    th scope="col" { "VIN" } th scope="col" { "Last seen" } th scope="col" { "Tags" }
+                    th scope="col" { "Attributes" } th scope="col" { "ECUs" } th scope="col" { "Attack" }
+                } }
+                tbody {
+                    @for row in rows {
+                        @let attacked = row.ecus.iter().any(|e| e.attack != 0);
+                        tr.attacked[attacked] {
+                            td { a href={"/ui/vehicles/" (urlencode(&row.vin))} { (row.vin) } }
+                            td { (when(row.last_seen, now)) }
+                            td { (row.labels.tags.join(", ")) }
+                            td { @for (k, v) in &row.labels.attributes { code { (k) "=" (v) } " " } }
+                            td { @for e in &row.ecus { code { (e.hardware_id) "=" (e.installed.as_deref().unwrap_or("-")) } " " } }
+                            td { @if attacked { strong.attack { "reported" } } @else { "-" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /ui/vehicles/{vin}`.
+pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<String>, headers: HeaderMap) -> Response {
+    let operator = match operator(&director, &headers).await {
+        Ok(operator) => operator,
+        Err(response) => return response,
+    };
+    let gathered = async {
+        let status = director.status(&vin).await?;
+        let labels = director.store.labels(&vin).await?;
+        let events = director.store.recent_events(&vin, 50).await?;
+        let memberships = director.store.memberships(&vin).await?;
+        Ok::<_, UiError>((status, labels, events, memberships))
+    };
+    let (status, labels, events, memberships) = match gathered.await {
+        Ok(all) => all,
+        Err(e) => return e.into_response(),
+    };
+    if super::wants_json(&headers) {
+        return Json(status).into_response();
+    }
+    let now = chrono::Utc::now().timestamp();
+    let body = html! {
+        p { "Last seen " (when(status["last_manifest_time"].as_i64().unwrap_or(0), now))
+            " · registered " (when(status["registered"].as_i64().unwrap_or(0), now)) }
+        p { "Tags: " (labels.tags.join(", ")) " · attributes: "
+            @for (k, v) in &labels.attributes { code { (k) "=" (v) } " " } }
+        (ecus(&status))
+        (rollouts(&memberships))
+        (history(&events, now))
+        @if operator.may_act() {
+            form.command method="post" action={"/ui/vehicles/" (urlencode(&vin)) "/refresh"} {
+                input type="hidden" name="csrf" value=(operator.csrf);
+                label for="reason-refresh" { "Reason to re-sign its metadata now" }
+                input #reason-refresh name="reason" required;
+                button type="submit" { "Force metadata refresh" }
+            }
+        }
+    };
+    page(&operator, Section::Vehicles, &format!("Vehicle {vin}"), body)
+}
+
+fn ecus(status: &Value) -> Markup {
+    let assignments = status["assignments"].as_array().cloned().unwrap_or_default();
+    // The release counter of the image an ECU runs: the newest installed assignment's.
+    let counter = |serial: &str| {
+        assignments
+            .iter()
+            .rev()
+            .find(|a| a["ecu"] == serial && a["state"] == "installed")
+            .map(|a| a["release_counter"].to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    html! {
+        h2 { "ECUs" }
+        table.ecus {
+            thead { tr {
+                th scope="col" { "Serial" } th scope="col" { "Hardware id" } th scope="col" { "Image" }
+                th scope="col" { "Release counter" } th scope="col" { "Boot state" } th scope="col" { "Last install" } th scope="col" { "Attack" }
+            } }
+            tbody {
+                @for e in status["ecus"].as_array().into_iter().flatten() {
+                    @let serial = e["serial"].as_str().unwrap_or("");
+                    @let attack = e["attack"].as_i64().unwrap_or(0);
+                    tr.attacked[attack != 0] {
+                        td { (serial) } td { (e["hardware_id"].as_str().unwrap_or("")) }
+                        td { code { (e["installed"]["filepath"].as_str().unwrap_or("-")) } }
+                        td.num { (counter(serial)) }
+                        td { (e["status"]["boot_state"].as_str().unwrap_or("-")) }
+                        td { (e["status"]["install_result"].as_str().unwrap_or("-")) }
+                        td { @if attack != 0 { strong.attack { "code " (attack) } } @else { "-" } }
+                    }
+                }
+            }
+        }
+        h2 { "Assignments" }
+        @if assignments.is_empty() { p { "None." } }
+        ul { @for a in &assignments { li { code { (a["target"].as_str().unwrap_or("")) } " to " (a["ecu"].as_str().unwrap_or("")) ": " (a["state"].as_str().unwrap_or("")) } } }
+    }
+}
+
+fn rollouts(memberships: &[crate::store::Membership]) -> Markup {
+    html! {
+        h2 { "Rollouts" }
+        @if memberships.is_empty() { p { "None selected it." } }
+        ul {
+            @for m in memberships {
+                li {
+                    a href={"/ui/rollouts/" (urlencode(&m.rollout))} { (m.name) }
+                    " · stratum " (m.stratum) " · stage " (m.stage + 1) " · " strong { (m.state.as_str()) }
+                    @if let Some(code) = &m.failure_code { " (" code { (code) } ")" }
+                }
+            }
+        }
+    }
+}
+
+fn history(events: &[crate::store::Event], now: i64) -> Markup {
+    html! {
+        h2 { "History" }
+        @if events.is_empty() { p { "No event yet." } }
+        table.events {
+            thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Detail" } } }
+            tbody {
+                @for e in events {
+                    tr.attacked[e.kind == "attack-reported"] {
+                        td { (when(e.time, now)) } td { (e.kind) } td { code { (e.detail) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The re-signing form.
+#[derive(Deserialize)]
+pub struct RefreshForm {
+    csrf: String,
+    reason: String,
+}
+
+/// `POST /ui/vehicles/{vin}/refresh`: its director metadata signed again now.
+pub async fn refresh(
+    State(director): State<Arc<Director>>,
+    Path(vin): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RefreshForm>,
+) -> Response {
+    let operator = match acting(&director, &headers, &form.csrf).await {
+        Ok(operator) => operator,
+        Err(response) => return response,
+    };
+    if form.reason.trim().is_empty() {
+        return UiError::new(StatusCode::BAD_REQUEST, "give a reason: the audit log keeps it").into_response();
+    }
+    match director.resign(&operator.actor(), &vin, form.reason.trim()).await {
+        Ok(true) => Redirect::to(&format!("/ui/vehicles/{}", urlencode(&vin))).into_response(),
+        Ok(false) => UiError::new(StatusCode::NOT_FOUND, format!("vehicle {vin} not found")).into_response(),
+        Err(e) => UiError::from(e).into_response(),
+    }
+}
