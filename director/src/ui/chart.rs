@@ -78,7 +78,7 @@ fn bar(hardware: &str, images: &[&ImageCount]) -> Markup {
     html! {
         figure.adoption {
             figcaption { strong { (hardware) } " · " (total) " ECUs" }
-            svg role="img" aria-label=(label) viewBox={"0 0 " (WIDTH) " 24"} width="100%" height="24" {
+            svg.bar role="img" aria-label=(label) viewBox={"0 0 " (WIDTH) " 24"} width="100%" height="24" preserveAspectRatio="none" {
                 title { (label) }
                 @for (i, s) in parts.iter().enumerate() {
                     rect x=(s.x) y="0" width=(s.width) height="24" fill=(PALETTE[i % PALETTE.len()]) {

@@ -151,8 +151,24 @@ pub fn relative(secs: i64) -> String {
     if ahead { format!("in {amount}") } else { format!("{amount} ago") }
 }
 
+/// A length of time in its largest whole unit: `under a minute`, `5 min`, `3 h`, `2 d`.
+pub fn duration(secs: i64) -> String {
+    match relative(secs.max(0)).strip_suffix(" ago") {
+        Some(amount) => amount.to_string(),
+        None => "under a minute".into(),
+    }
+}
+
 /// A moment (Unix seconds) as UTC and its age at `now`; `never` for 0.
 pub fn when(at: i64, now: i64) -> Markup {
+    html! {
+        (utc(at))
+        @if at != 0 { " " span.age { "(" (relative(now - at)) ")" } }
+    }
+}
+
+/// A moment (Unix seconds) as UTC, without its age; `never` for 0.
+pub fn utc(at: i64) -> Markup {
     let Some(time) = chrono::DateTime::from_timestamp(at, 0).filter(|_| at != 0) else {
         return html! { span.never { "never" } };
     };
@@ -160,8 +176,6 @@ pub fn when(at: i64, now: i64) -> Markup {
         time datetime=(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) {
             (time.format("%Y-%m-%d %H:%M UTC"))
         }
-        " "
-        span.age { "(" (relative(now - at)) ")" }
     }
 }
 
@@ -179,6 +193,10 @@ mod tests {
         assert_eq!(relative(86_400 * 3 + 5), "3 d ago");
         assert_eq!(relative(-86_400 * 2), "in 2 d");
         assert_eq!(relative(-90), "in 1 min");
+        assert_eq!(
+            (duration(30), duration(300), duration(7_200)),
+            ("under a minute".into(), "5 min".into(), "2 h".into())
+        );
     }
 
     #[test]

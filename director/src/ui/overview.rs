@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::Result;
 use super::chart::{self, urlencode};
-use super::layout::{Section, page, relative, when};
+use super::layout::{Section, page, relative, utc, when};
 use super::session::operator;
 use crate::rollout::state::RolloutState;
 use crate::service::Director;
@@ -184,7 +184,7 @@ fn render(d: &Overview) -> Markup {
                             td { (e.role) @if let Some(of) = &e.of { " (" a href={"/ui/vehicles/" (urlencode(of))} { (of) } ")" } }
                             td {
                                 @if left <= 0 { strong.expired { "expired " (relative(-left)) } }
-                                @else { (when(e.expires, d.now)) " " strong.countdown { "expires " (relative(-left)) } }
+                                @else { (utc(e.expires)) " · " strong.countdown { "expires " (relative(-left)) } }
                             }
                         }
                     }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::chart::{percent, urlencode};
-use super::layout::{Section, page, relative};
+use super::layout::{Section, duration, page, relative};
 use super::session::{acting, operator};
 use super::{Result, UiError};
 use crate::rollout::state::Command;
@@ -336,9 +336,9 @@ fn timeline(s: &Value, now: i64) -> Markup {
             @for (k, stage) in s["stages"].as_array().into_iter().flatten().enumerate() {
                 @let here = current == Some(k as u64);
                 li.stage[here] aria-current=[here.then_some("step")] {
-                    (stage["percent"]) "%"
+                    (stage["percent"].as_f64().unwrap_or(0.0)) "%"
                     @if stage["manual"].as_bool() == Some(true) { " · manual gate" }
-                    " · soak " (stage["soak_hours"]) " h"
+                    " · soak " (stage["soak_hours"].as_f64().unwrap_or(0.0)) " h"
                     @if here && started > 0 {
                         @let left = started + (stage["soak_hours"].as_f64().unwrap_or(0.0) * 3600.0) as i64 - now;
                         @if left > 0 { " · soak ends " (relative(-left)) } @else { " · soaked" }
@@ -362,8 +362,10 @@ fn strata(s: &Value) -> Markup {
                     @let c = &row["counters"];
                     tr {
                         td { (row["stratum"].as_str().unwrap_or("")) }
-                        td.num { (c["admitted"]) } td.num { (c["confirmed"]) } td.num { (c["failed"]) }
-                        td.num { (c["rolled_back"]) } td.num { (c["timed_out"]) }
+                        td.num { (c["admitted"]) }
+                        @for (key, state) in [("confirmed", "confirmed"), ("failed", "failed"), ("rolled_back", "rolled_back"), ("timed_out", "timed_out")] {
+                            td.num { a href={"?state=" (state)} { (c[key]) } }
+                        }
                         td.num { (c["offered"].as_u64().unwrap_or(0).saturating_sub(c["trial"].as_u64().unwrap_or(0) + c["finished"].as_u64().unwrap_or(0))) }
                     }
                 }
@@ -394,7 +396,7 @@ fn failures(id: &str, s: &Value) -> Markup {
             }
         }
         @if let (Some(p50), Some(p90)) = (t["p50"].as_i64(), t["p90"].as_i64()) {
-            p { "Time from offer to confirmed boot: median " (relative(p50).replace(" ago", "")) ", 90th percentile " (relative(p90).replace(" ago", "")) "." }
+            p { "Time from offer to confirmed boot: median " (duration(p50)) ", 90th percentile " (duration(p90)) "." }
         }
     }
 }

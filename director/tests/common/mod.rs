@@ -3,6 +3,7 @@
 //! vehicles whose ECUs sign real version reports.
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod postgres;
 pub mod process;
 

@@ -24,16 +24,18 @@ pub fn scratch() -> PathBuf {
 /// The venv's python, with tuf and securesystemslib installed.
 pub fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(create_venv).clone()
+    PYTHON.get_or_init(|| venv("python-tuf-venv", "scripts/requirements.txt")).clone()
 }
 
-fn create_venv() -> PathBuf {
-    let venv = scratch().join("python-tuf-venv");
+/// The python of the venv `name` under `target/tmp`, made once with the packages of
+/// `requirements` (a path from the workspace root) and shared by every test binary.
+pub fn venv(name: &str, requirements: &str) -> PathBuf {
+    let venv = scratch().join(name);
     let python = venv.join("bin").join("python");
     let ready = venv.join(".ready");
     // Test binaries may run at once (nextest): one creates the venv, the others wait, at
     // most ten minutes; a lock left by a killed run (older than that) is taken over.
-    let lock = scratch().join("python-tuf-venv.lock");
+    let lock = scratch().join(format!("{name}.lock"));
     std::fs::create_dir_all(scratch()).expect("target/tmp");
     let start = std::time::Instant::now();
     let bound = std::time::Duration::from_secs(600);
@@ -56,7 +58,7 @@ fn create_venv() -> PathBuf {
     if !ready.exists() {
         let _ = std::fs::remove_dir_all(&venv);
         run(Path::new("python3"), &["-m", "venv", venv.to_str().expect("utf-8")]);
-        let requirements = workspace().join("scripts/requirements.txt");
+        let requirements = workspace().join(requirements);
         let requirements = requirements.to_str().expect("utf-8");
         run(&python, &["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements]);
         std::fs::write(&ready, b"").expect("mark venv ready");
