@@ -180,5 +180,47 @@ async fn main() {
     println!("  evaluation, {offered} canaries offered, steady state    {}", ms(steady));
     println!("  adoption sample (one period)                       {}", ms(sample));
     println!("  adoption history (24 samples)                      {}", ms(history));
+    let pages = dashboard_pages(&director, &id).await;
+    println!("\n  dashboard pages over HTTP (whole request, medians of 5):");
+    for (path, time) in pages {
+        println!("  {path:<50} {}", ms(time));
+    }
     println!("  peak RSS                                           {:.0} MiB", peak_rss_mib());
+}
+
+/// Each dashboard page's median time over HTTP, logged in as the administrator.
+async fn dashboard_pages(director: &common::Director, rollout: &str) -> Vec<(String, Duration)> {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = http
+        .post(format!("{}/ui/login", director.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", director.admin))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let paths = [
+        "/ui/".to_string(),
+        "/ui/rollouts".into(),
+        format!("/ui/rollouts/{rollout}"),
+        format!("/ui/rollouts/{rollout}?state=offered"),
+        "/ui/vehicles".into(),
+        "/ui/vehicles?q=VIN0000001".into(),
+        "/ui/vehicles?selector=attr.region%3D%3DEU%3Bhw_rev%3D%3DB".into(),
+        "/ui/vehicles/VIN0000001".into(),
+        "/ui/images".into(),
+        "/ui/keys".into(),
+        "/ui/audit".into(),
+    ];
+    let mut out = Vec::new();
+    for path in paths {
+        let time = median(|| async {
+            let page = http.get(format!("{}{path}", director.url)).header("cookie", &cookie).send().await.unwrap();
+            assert_eq!(page.status(), 200, "{path}");
+            page.bytes().await.unwrap();
+        })
+        .await;
+        out.push((path, time));
+    }
+    out
 }

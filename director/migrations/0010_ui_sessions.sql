@@ -14,3 +14,14 @@ CREATE INDEX ui_sessions_by_expiry ON ui_sessions (expires);
 -- reads the soonest director timestamp.
 CREATE INDEX events_by_kind ON events (kind, time);
 CREATE INDEX vehicles_by_timestamp_expiry ON vehicles (timestamp_expires);
+-- Operators who log in to the dashboard with a name and a password (its argon2id hash,
+-- as a PHC string), beside those who log in with an administrator token.
+CREATE TABLE operators (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created BIGINT NOT NULL
+);
+-- The vehicles search finds a word among ECU serials and installed images along these.
+CREATE INDEX ecus_by_serial ON ecus (serial, vin);
+CREATE INDEX ecus_by_installed_path ON ecus (installed_path, vin);

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use director::commands::{self, AdminToken, Assign, CommandError, Encryption, Init, Register};
+use director::commands::{self, AdminToken, Assign, CommandError, Encryption, Init, Operator, Register};
 use director::setup;
 
 const EXAMPLES: &str = "\
@@ -169,6 +169,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add a dashboard operator who logs in with a name and a password (argon2id-hashed;
+    /// from --password-file, DIRECTOR_OPERATOR_PASSWORD, or asked twice), or give an
+    /// existing one a new password and role.
+    Operator {
+        /// The data directory.
+        dir: PathBuf,
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// viewer, operator or admin.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// A file holding the password.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
     /// Add an administrator token (printed once). Running directors accept it at once
     /// (it is stored in the database); the audit log records who it was made for.
     AdminToken {
@@ -207,6 +223,9 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Status { dir, vin: None, json } => commands::fleet_status(&*setup::open(&dir).await?, json).await,
         Command::Status { dir, vin: Some(vin), json } => commands::vehicle_status(&dir, &vin, json).await,
         Command::AdminToken { dir, name, role } => commands::admin_token(&dir, AdminToken { name, role }).await,
+        Command::Operator { dir, name, role, password_file } => {
+            commands::operator(&dir, Operator { name, role, password_file }).await
+        }
     }
 }
 

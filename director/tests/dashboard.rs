@@ -65,6 +65,14 @@ async fn the_dashboard_works_in_a_real_browser_for_operators_and_viewers() {
     );
     let director = Director::start(None, None).await;
     let fleet = fleet(&director, 40).await;
+    // An operator who logs in with a name and a password, made as a user would make one.
+    let password = "a long operator passphrase";
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_director"))
+        .args(["operator", director.data().to_str().unwrap(), "--name", "olivia", "--role", "operator"])
+        .env("DIRECTOR_OPERATOR_PASSWORD", password)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let (url, admin, viewer) = (director.url.clone(), director.admin.clone(), director.viewer.clone());
     let control = Arc::new(Control { director, fleet: Mutex::new(fleet) });
     let app = axum::Router::new()
@@ -87,6 +95,8 @@ async fn the_dashboard_works_in_a_real_browser_for_operators_and_viewers() {
             .env("DIRECTOR_URL", &url)
             .env("ADMIN_TOKEN", &admin)
             .env("VIEWER_TOKEN", &viewer)
+            .env("OPERATOR_NAME", "olivia")
+            .env("OPERATOR_PASSWORD", password)
             .env("FLEET_URL", &control_url)
             .env("CHROMIUM", &chromium)
             .env("SCREENSHOTS", &screenshots);

@@ -229,3 +229,34 @@ async fn an_ecu_row_from_before_the_image_path_column_gets_its_path_at_the_next_
         "{after}"
     );
 }
+
+async fn a_word_finds_vehicles(director: Director) {
+    let vins = fleet(&director, 12).await;
+    // One vehicle that has checked in, so the director knows what its ECUs run.
+    let mut reporting = Vehicle::new("XYZ0001");
+    let token = director.register(&reporting).await;
+    assert_eq!(director.check_in(&mut reporting, &token).await.0, 200);
+    let search = |word: &'static str| {
+        let store = director.service.store.clone();
+        async move { store.search_vins(word, 101).await.unwrap() }
+    };
+    assert_eq!(search("VIN000").await, vins[..10].to_vec(), "a VIN's start");
+    assert_eq!(search("VIN0011").await, [vins[11].clone()], "a whole VIN");
+    assert_eq!(search("beta").await.len(), 4, "a tag");
+    assert_eq!(search("brake-hw").await.len(), 13, "a hardware id");
+    assert_eq!(search("wiper-1").await.len(), 13, "an ECU serial");
+    assert_eq!(search("factory.bin").await, ["XYZ0001"], "an image an ECU runs");
+    assert!(search("nothing-like-it").await.is_empty());
+    assert_eq!(director.service.store.search_vins("VIN", 3).await.unwrap().len(), 3, "bounded by the limit");
+}
+
+#[tokio::test]
+async fn a_word_finds_vehicles_by_vin_start_tag_hardware_id_or_ecu_serial() {
+    a_word_finds_vehicles(Director::start(None, None).await).await;
+}
+
+#[tokio::test]
+async fn postgres_a_word_finds_vehicles_by_vin_start_tag_hardware_id_or_ecu_serial() {
+    let server = common::postgres::Postgres::start();
+    a_word_finds_vehicles(Director::start(Some(server.database("director")), None).await).await;
+}

@@ -151,3 +151,56 @@ pub async fn admin_token(dir: &Path, given: AdminToken) -> Result {
     println!("{}", service.add_admin_token(ACTOR, &given.name, role).await?);
     Ok(())
 }
+
+/// `director operator`'s arguments.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    /// Their name (the audit log's `admin:NAME`).
+    pub name: String,
+    /// `viewer`, `operator` or `admin`.
+    pub role: String,
+    /// A file holding the password (else `DIRECTOR_OPERATOR_PASSWORD`, else asked twice).
+    pub password_file: Option<std::path::PathBuf>,
+}
+
+/// Where `director operator` reads a password when no file is given.
+pub const PASSWORD_ENV: &str = "DIRECTOR_OPERATOR_PASSWORD";
+
+fn password(given: &Operator) -> Result<String> {
+    if let Some(path) = &given.password_file {
+        let text = std::fs::read_to_string(path).map_err(|error| CommandError::Read { path: path.clone(), error })?;
+        return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if let Ok(password) = std::env::var(PASSWORD_ENV) {
+        return Ok(password);
+    }
+    let expected = "--password-file FILE, DIRECTOR_OPERATOR_PASSWORD, or a terminal to be asked on";
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|_| CommandError::Usage { given: "no password".into(), expected })
+    };
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return Err(CommandError::Usage { given: "no password".into(), expected });
+    }
+    let first = ask(&format!("Password for {}: ", given.name))?;
+    if ask("Again: ")? != first {
+        return Err(CommandError::Usage { given: "two different passwords".into(), expected: "the same twice" });
+    }
+    Ok(first)
+}
+
+/// `director operator`: adds a dashboard operator who logs in with a name and password
+/// (or gives an existing one a new password and role).
+pub async fn operator(dir: &Path, given: Operator) -> Result {
+    let role = Role::parse(&given.role).filter(|r| *r >= Role::Viewer).ok_or_else(|| CommandError::Usage {
+        given: format!("--role {}", given.role),
+        expected: "viewer, operator or admin",
+    })?;
+    let hash = crate::ui::password::hash(&password(&given)?).map_err(|e| CommandError::Usage {
+        given: format!("the password of {}: {e}", given.name),
+        expected: "a longer one",
+    })?;
+    let service = setup::open(dir).await?;
+    service.store.put_operator(&given.name, role, &hash, chrono::Utc::now().timestamp()).await?;
+    println!("operator {} ({}) can log in to the dashboard", given.name, role.as_str());
+    Ok(())
+}

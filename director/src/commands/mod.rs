@@ -9,7 +9,8 @@ mod serve;
 use std::fmt;
 
 pub use admin::{
-    AdminToken, Assign, Encryption, Register, admin_token, assign, encryption, register, root, vehicle_status,
+    AdminToken, Assign, Encryption, Operator, PASSWORD_ENV, Register, admin_token, assign, encryption, operator,
+    register, root, vehicle_status,
 };
 pub use fleet::{fleet_status, vehicles};
 pub use serve::{Init, import_root, init, serve};

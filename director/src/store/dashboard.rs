@@ -134,9 +134,15 @@ impl Store {
     /// that serial, hardware id or image, or with that tag.
     pub async fn search_vins(&self, word: &str, limit: i64) -> Result<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT vin FROM vehicles WHERE substr(vin, 1, CAST($1 AS INTEGER)) = $2 \
-             UNION SELECT vin FROM ecus WHERE serial = $2 OR hardware_id = $2 OR installed_path = $2 \
-             UNION SELECT vin FROM vehicle_tags WHERE tag = $2 ORDER BY vin LIMIT $3",
+            // Each branch stops at the limit along its own index (VIN order), so a word that
+            // names the whole fleet (a hardware id, a tag) costs no more than a rare one.
+            "SELECT vin FROM (SELECT vin FROM vehicles WHERE substr(vin, 1, CAST($1 AS INTEGER)) = $2 \
+                              ORDER BY vin LIMIT $3) AS by_vin \
+             UNION SELECT vin FROM (SELECT vin FROM ecus WHERE serial = $2 ORDER BY vin LIMIT $3) AS by_serial \
+             UNION SELECT vin FROM (SELECT vin FROM ecus WHERE hardware_id = $2 ORDER BY vin LIMIT $3) AS by_hw \
+             UNION SELECT vin FROM (SELECT vin FROM ecus WHERE installed_path = $2 ORDER BY vin LIMIT $3) AS by_image \
+             UNION SELECT vin FROM (SELECT vin FROM vehicle_tags WHERE tag = $2 ORDER BY vin LIMIT $3) AS by_tag \
+             ORDER BY vin LIMIT $3",
         )
         .bind(word.chars().count() as i64)
         .bind(word)

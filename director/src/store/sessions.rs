@@ -63,3 +63,35 @@ impl Store {
         tx.commit().await
     }
 }
+
+impl Store {
+    /// Adds (or replaces) a dashboard operator with the hash of their password.
+    pub async fn put_operator(&self, name: &str, role: Role, password_hash: &str, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO operators (name, role, password_hash, created) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await?;
+        let detail = serde_json::json!({"name": name, "role": role.as_str()}).to_string();
+        tx.audit("admin:cli", "operator-set", &detail, now).await?;
+        tx.commit().await
+    }
+
+    /// A dashboard operator's role and password hash.
+    pub async fn operator(&self, name: &str) -> Result<Option<(Role, String)>> {
+        let row = sqlx::query("SELECT role, password_hash FROM operators WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let role: String = r.try_get("role")?;
+        let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("operator role {role:?}")))?;
+        Ok(Some((role, r.try_get("password_hash")?)))
+    }
+}

@@ -9,6 +9,7 @@ mod audit;
 mod chart;
 mod layout;
 mod overview;
+pub mod password;
 mod repos;
 mod rollouts;
 mod session;

@@ -103,27 +103,72 @@ fn login_form(problem: Option<&str>) -> maud::Markup {
     let body = html! {
         @if let Some(problem) = problem { p.error role="alert" { (problem) } }
         form.login method="post" action="/ui/login" {
-            label for="token" { "Administrator token" }
-            input #token type="password" name="token" autocomplete="current-password" required;
+            label for="name" { "Operator name" }
+            input #name name="name" autocomplete="username";
+            label for="password" { "Password" }
+            input #password type="password" name="password" autocomplete="current-password";
             button type="submit" { "Log in" }
         }
-        p.hint { "Use a token from " code { "director init" } " or " code { "director admin-token" } "." }
+        form.login method="post" action="/ui/login" {
+            label for="token" { "Or an administrator token" }
+            input #token type="password" name="token" autocomplete="off";
+            button type="submit" { "Log in with the token" }
+        }
+        p.hint {
+            "Operators are made with " code { "director operator DIR --name NAME --role operator" }
+            "; tokens by " code { "director init" } " and " code { "director admin-token" } "."
+        }
     };
     shell(None, None, "Log in", body)
 }
 
-/// The login form's fields.
+/// The login forms' fields: a name and a password, or a token.
 #[derive(Deserialize)]
 pub struct Login {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
     token: String,
 }
 
-/// `POST /ui/login`: a session for a viewer's, operator's or administrator's token.
+/// Who the form's credentials belong to, or what to tell them.
+async fn who(director: &Director, form: &Login) -> std::result::Result<(String, Role), (StatusCode, &'static str)> {
+    let refused = (StatusCode::UNAUTHORIZED, "unknown operator or wrong password");
+    let (name, role) = if !form.name.trim().is_empty() {
+        let name = form.name.trim();
+        let found = director
+            .store
+            .operator(name)
+            .await
+            .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "the database does not answer"))?;
+        let password = form.password.clone();
+        let stored = found.as_ref().map(|(_, hash)| hash.clone());
+        // Hashing takes tens of milliseconds: off the runtime's threads.
+        let verified = tokio::task::spawn_blocking(move || super::password::verify(&password, stored.as_deref()))
+            .await
+            .unwrap_or(false);
+        match (verified, found) {
+            (true, Some((role, _))) => (name.to_string(), role),
+            _ => return Err(refused),
+        }
+    } else {
+        administrator(director, form.token.trim())
+            .await
+            .map_err(|_| (StatusCode::UNAUTHORIZED, "unknown administrator token"))?
+    };
+    if role < Role::Viewer {
+        return Err((StatusCode::FORBIDDEN, "a metrics token cannot log in"));
+    }
+    Ok((name, role))
+}
+
+/// `POST /ui/login`: a session for a viewer, an operator or an administrator.
 pub async fn login(State(director): State<Arc<Director>>, Form(form): Form<Login>) -> Response {
-    let (name, role) = match administrator(&director, form.token.trim()).await {
-        Ok(found) if found.1 >= Role::Viewer => found,
-        Ok(_) => return html_response(StatusCode::FORBIDDEN, login_form(Some("a metrics token cannot log in"))),
-        Err(_) => return html_response(StatusCode::UNAUTHORIZED, login_form(Some("unknown administrator token"))),
+    let (name, role) = match who(&director, &form).await {
+        Ok(found) => found,
+        Err((status, problem)) => return html_response(status, login_form(Some(problem))),
     };
     let now = chrono::Utc::now().timestamp();
     let (id, csrf) = (new_token(), new_token());

@@ -64,7 +64,7 @@ def logged_in(browser, token, bypass_csp=False):
     page = context.new_page()
     page.goto("/ui/login")
     page.fill("#token", token)
-    page.click("button[type=submit]")
+    page.click("form.login:has(#token) button")
     page.wait_for_url("**/ui/")
     return page
 

@@ -119,6 +119,28 @@ def test_logging_out_ends_the_session(browser):
     page.context.close()
 
 
+def test_an_operator_logs_in_with_a_name_and_password_and_may_act(browser, api):
+    from conftest import URL
+    import os
+
+    context = browser.new_context(base_url=URL)
+    page = context.new_page()
+    page.goto("/ui/login")
+    page.fill("#name", os.environ["OPERATOR_NAME"])
+    page.fill("#password", "not the password at all")
+    page.click("form.login:has(#password) button")
+    assert "wrong password" in page.inner_text("p.error")
+    page.fill("#name", os.environ["OPERATOR_NAME"])
+    page.fill("#password", os.environ["OPERATOR_PASSWORD"])
+    page.click("form.login:has(#password) button")
+    page.wait_for_url("**/ui/")
+    assert "olivia · operator" in page.inner_text(".who")
+    rollout = api("/rollouts")[1]["rollouts"][0]["id"]
+    page.goto(f"/ui/rollouts/{rollout}")
+    assert page.locator("form.command").count() >= 1, "an operator acts"
+    context.close()
+
+
 def test_a_wrong_token_does_not_log_in(browser):
     from conftest import URL
 
@@ -126,7 +148,7 @@ def test_a_wrong_token_does_not_log_in(browser):
     page = context.new_page()
     page.goto("/ui/login")
     page.fill("#token", "not-a-token")
-    page.click("button[type=submit]")
+    page.click("form.login:has(#token) button")
     assert "unknown administrator token" in page.inner_text("p.error")
     assert not [c for c in context.cookies() if c["name"] == "director_session"]
     context.close()
