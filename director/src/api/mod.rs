@@ -142,6 +142,9 @@ fn route_name(path: &str) -> &'static str {
         "/readyz",
         "/metrics",
     ];
+    if path.starts_with("/ui") {
+        return "/ui"; // the dashboard's pages, counted together
+    }
     ROUTES.iter().find(|r| **r == path).copied().unwrap_or("other")
 }
 

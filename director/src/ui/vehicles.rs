@@ -134,6 +134,12 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
         (ecus(&status))
         (rollouts(&memberships))
         (history(&events, now))
+        @if let Some(manifest) = status.get("last_manifest").filter(|m| !m.is_null()) {
+            details.manifest {
+                summary { "The last manifest accepted, as the primary signed it" }
+                pre { code { (serde_json::to_string_pretty(manifest).unwrap_or_default()) } }
+            }
+        }
         @if operator.may_act() {
             form.command method="post" action={"/ui/vehicles/" (urlencode(&vin)) "/refresh"} {
                 input type="hidden" name="csrf" value=(operator.csrf);
