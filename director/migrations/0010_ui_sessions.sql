@@ -25,3 +25,5 @@ CREATE TABLE operators (
 -- The vehicles search finds a word among ECU serials and installed images along these.
 CREATE INDEX ecus_by_serial ON ecus (serial, vin);
 CREATE INDEX ecus_by_installed_path ON ecus (installed_path, vin);
+-- A vehicle's page lists its manifests from the audit log by actor (`vehicle:VIN`).
+CREATE INDEX audit_by_actor ON audit (actor, seq);

@@ -170,4 +170,30 @@ impl Store {
             })
             .collect()
     }
+
+    /// The newest audit entries an actor made, newest first (a vehicle's accepted
+    /// manifests are `vehicle:VIN`'s `manifest-accepted` entries).
+    pub async fn audit_by(&self, actor: &str, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, time, actor, action, detail, prev_hash, hash FROM audit WHERE actor = $1 \
+             ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(actor)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get("seq")?,
+                    time: r.try_get("time")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    detail: r.try_get("detail")?,
+                    prev_hash: r.try_get("prev_hash")?,
+                    hash: r.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
 }

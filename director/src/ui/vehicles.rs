@@ -116,9 +116,10 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
         let labels = director.store.labels(&vin).await?;
         let events = director.store.recent_events(&vin, 50).await?;
         let memberships = director.store.memberships(&vin).await?;
-        Ok::<_, UiError>((status, labels, events, memberships))
+        let manifests = director.store.audit_by(&format!("vehicle:{vin}"), 20).await?;
+        Ok::<_, UiError>((status, labels, events, memberships, manifests))
     };
-    let (status, labels, events, memberships) = match gathered.await {
+    let (status, labels, events, memberships, manifests) = match gathered.await {
         Ok(all) => all,
         Err(e) => return e.into_response(),
     };
@@ -133,6 +134,7 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
             @for (k, v) in &labels.attributes { code { (k) "=" (v) } " " } }
         (ecus(&status))
         (rollouts(&memberships))
+        (manifest_history(&manifests, now))
         (history(&events, now))
         @if let Some(manifest) = status.get("last_manifest").filter(|m| !m.is_null()) {
             details.manifest {
@@ -201,6 +203,26 @@ fn rollouts(memberships: &[crate::store::Membership]) -> Markup {
                     a href={"/ui/rollouts/" (urlencode(&m.rollout))} { (m.name) }
                     " · stratum " (m.stratum) " · stage " (m.stage + 1) " · " strong { (m.state.as_str()) }
                     @if let Some(code) = &m.failure_code { " (" code { (code) } ")" }
+                }
+            }
+        }
+    }
+}
+
+fn manifest_history(entries: &[crate::store::AuditEntry], now: i64) -> Markup {
+    html! {
+        h2 { "Manifests" }
+        @if entries.is_empty() { p { "None yet." } }
+        table.manifests {
+            thead { tr { th scope="col" { "When" } th scope="col" { "Outcome" } th scope="col" { "SHA-256 of the manifest, or why it was refused" } } }
+            tbody {
+                @for e in entries {
+                    @let detail: Value = serde_json::from_str(&e.detail).unwrap_or_default();
+                    tr {
+                        td { (when(e.time, now)) }
+                        td { (e.action.strip_prefix("manifest-").unwrap_or(&e.action)) }
+                        td { code { (detail["sha256"].as_str().or(detail["detail"].as_str()).unwrap_or("")) } }
+                    }
                 }
             }
         }

@@ -70,6 +70,7 @@ def test_an_attack_report_shows_on_the_overview_and_on_the_vehicle(admin, fleet)
     admin.wait_for_url(f"**/ui/vehicles/{vin}")
     assert admin.locator("table.ecus tr.attacked").count() == 1
     assert "attack-reported" in admin.inner_text("table.events")
+    assert admin.locator("table.manifests tbody tr", has_text="accepted").count() >= 2, "its manifests, from the audit log"
     shot(admin, "vehicle-attacked")
 
 
