@@ -133,7 +133,8 @@ impl NewForm {
             }
             text.parse().map(Some).map_err(|_| format!("{what}: {text:?} is not a number"))
         };
-        let soak = number("soak hours", &self.soak_hours)?.unwrap_or(0.0);
+        // An empty soak is the design's default, as the field's placeholder says.
+        let soak = number("soak hours", &self.soak_hours)?.unwrap_or(24.0);
         let stages = match self.stages.trim() {
             "" => None,
             text => Some(

@@ -1,0 +1,118 @@
+//! Every dashboard page answered by a director on SQLite and on a real PostgreSQL server,
+//! as HTML and as JSON, with a fleet, a running rollout, an attack report and a session
+//! made by logging in (the browser tests in `dashboard.rs` drive them on SQLite; these
+//! show that the pages' queries run on both databases, and that nothing is answered
+//! without a session).
+
+mod common;
+
+use common::Director;
+use common::fleet::{Outcome, fleet};
+use serde_json::json;
+
+/// A session cookie for `token`, from the login form.
+async fn login(director: &Director, token: &str) -> String {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer = http
+        .post(format!("{}/ui/login", director.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+async fn every_page(director: Director) {
+    let mut fleet = fleet(&director, 8).await;
+    let body = json!({"name": "pages", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 100}]});
+    let (status, created) = director.admin_post("/rollouts", body).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let (status, _) =
+        director.admin_send(reqwest::Method::POST, &format!("/rollouts/{id}/start"), json!({"reason": "go"})).await;
+    assert_eq!(status, 200);
+    director.service.evaluate_rollouts(chrono::Utc::now()).await.unwrap();
+    fleet.report(&director, "VIN0000", Outcome::Confirms).await;
+    fleet.report(&director, "VIN0001", Outcome::RefusesAttack).await;
+    director.service.evaluate_rollouts(chrono::Utc::now()).await.unwrap(); // the attack pauses it
+    let cookie = login(&director, &director.admin).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let pages = [
+        "/ui/".to_string(),
+        "/ui/rollouts".into(),
+        format!("/ui/rollouts/{id}"),
+        format!("/ui/rollouts/{id}?state=confirmed"),
+        "/ui/vehicles".into(),
+        "/ui/vehicles?q=VIN000".into(),
+        "/ui/vehicles?selector=attr.region%3D%3DEU".into(),
+        "/ui/vehicles/VIN0001".into(),
+        "/ui/images".into(),
+        "/ui/keys".into(),
+        "/ui/audit".into(),
+    ];
+    for path in &pages {
+        let page = http.get(format!("{}{path}", director.url)).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+        let text = page.text().await.unwrap();
+        assert!(text.starts_with("<!DOCTYPE html>"), "{path}: {text}");
+        let json = http
+            .get(format!("{}{path}", director.url))
+            .header("cookie", &cookie)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json.status(), 200, "{path} as JSON");
+        json.json::<serde_json::Value>().await.unwrap_or_else(|e| panic!("{path}: not JSON: {e}"));
+        let anonymous = http.get(format!("{}{path}", director.url)).send().await.unwrap();
+        assert_eq!(anonymous.status(), 303, "{path} without a session goes to the login page");
+    }
+    let overview = http
+        .get(format!("{}/ui/", director.url))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(overview["seen"]["day"], 8, "{overview}");
+    assert_eq!(overview["attacks"][0]["vin"], "VIN0001", "{overview}");
+    assert!(overview["paused"][0]["status"]["reason"].as_str().unwrap_or("").contains("attack"), "{overview}");
+    // An operator with a password, set twice (the second replaces the first), logs in.
+    let store = &director.service.store;
+    for password in ["the first long password", "the second long password"] {
+        let hash = director::ui::password::hash(password).unwrap();
+        store.put_operator("olivia", director::config::Role::Operator, &hash, 1).await.unwrap();
+    }
+    for (password, status) in [("the first long password", 401), ("the second long password", 303)] {
+        let answer = http
+            .post(format!("{}/ui/login", director.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("name=olivia&password={}", password.replace(' ', "+")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{password}");
+    }
+    let export = http.get(format!("{}/ui/audit/export", director.url)).header("cookie", &cookie).send().await.unwrap();
+    let lines = export.text().await.unwrap();
+    assert!(lines.lines().count() > 20 && lines.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+}
+
+#[tokio::test]
+async fn every_dashboard_page_answers_on_sqlite_as_html_and_json_and_only_with_a_session() {
+    every_page(Director::start(None, None).await).await;
+}
+
+#[tokio::test]
+async fn postgres_every_dashboard_page_answers_as_html_and_json_and_only_with_a_session() {
+    let server = common::postgres::Postgres::start();
+    every_page(Director::start(Some(server.database("director")), None).await).await;
+}
