@@ -31,6 +31,17 @@ impl ImageTargetCustom {
     }
 }
 
+impl ImageTargetCustom {
+    /// The support period the image's hardware is covered by (`custom.lifecycle`), if
+    /// the repository declared one.
+    pub fn lifecycle(&self) -> Result<Option<super::LifecycleRef>, DecodeError> {
+        self.unknown
+            .get("lifecycle")
+            .map(|v| super::LifecycleRef::decode(v).map_err(|e| e.in_field("lifecycle")))
+            .transpose()
+    }
+}
+
 impl Decode for ImageTargetCustom {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let object = as_object(value)?;

@@ -4,6 +4,7 @@
 mod director;
 mod encryption;
 mod image;
+mod lifecycle;
 mod manifest;
 mod status;
 mod time;
@@ -14,6 +15,7 @@ pub use encryption::{
     WrappedContentKey,
 };
 pub use image::ImageTargetCustom;
+pub use lifecycle::{ENDING_DAYS, LifecycleRecord, LifecycleRef, SupportState, moved_earlier, support_state};
 pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
 pub use status::{BootState, InstallResult, InstallStatus};
 pub use time::{TIME_KEY_FIELD, TimeAttestation};
