@@ -30,6 +30,8 @@ enum Command {
     Key(cmd::key::Command),
     #[command(subcommand)]
     Targets(cmd::targets::Command),
+    #[command(subcommand)]
+    Lifecycle(cmd::lifecycle::Command),
     Delegate(cmd::delegate::Args),
     Bins(cmd::bins::Args),
     #[command(subcommand)]
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Init(args) => cmd::init::run(args, &out),
         Command::Key(command) => cmd::key::run(command, &out),
         Command::Targets(command) => cmd::targets::run(command, &out),
+        Command::Lifecycle(command) => cmd::lifecycle::run(command, &out),
         Command::Delegate(args) => cmd::delegate::run(args, &out),
         Command::Bins(args) => cmd::bins::run(args, &out),
         Command::Root(command) => cmd::propose::run_root(command, &out),

@@ -5,6 +5,7 @@ pub mod bins;
 pub mod delegate;
 pub mod init;
 pub mod key;
+pub mod lifecycle;
 pub mod merge;
 pub mod propose;
 pub mod publish;

@@ -192,7 +192,13 @@ fn custom(args: &AddArgs) -> Result<Option<Value<'static>>, Error> {
 fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
     let mut repo = Repository::load(&args.dir)?;
     let files = inputs(&args.files, args.path.as_deref())?;
-    let custom = custom(&args)?;
+    let mut custom = custom(&args)?;
+    // An image of a hardware id with a declared support period points to its record.
+    if let (Some(Value::Object(object)), Some(reference)) =
+        (custom.as_mut(), super::lifecycle::reference_for(&repo, &args.hardware_ids)?)
+    {
+        object.insert("lifecycle", reference.encode().to_owned_value());
+    }
     let explicit_role = args
         .role
         .as_deref()
