@@ -84,6 +84,11 @@ async fn every_page(director: Director) {
         .unwrap();
     assert_eq!(overview["seen"]["day"], 8, "{overview}");
     assert_eq!(overview["attacks"][0]["vin"], "VIN0001", "{overview}");
+    let support = &overview["support"][0];
+    assert_eq!(
+        (&support["hardware_id"], &support["state"], &support["ecus"]),
+        (&json!("wiper-hw"), &json!("ending"), &json!(8))
+    );
     assert!(overview["paused"][0]["status"]["reason"].as_str().unwrap_or("").contains("attack"), "{overview}");
     // An operator with a password, set twice (the second replaces the first), logs in.
     let store = &director.service.store;

@@ -40,6 +40,15 @@ struct Expiry {
     of: Option<String>,
 }
 
+/// A hardware id whose security support is ending or has ended, with its ECUs.
+#[derive(Serialize)]
+struct SupportAlert {
+    hardware_id: String,
+    end_of_security_support: i64,
+    state: &'static str,
+    ecus: u64,
+}
+
 /// Everything the overview shows.
 #[derive(Serialize)]
 struct Overview {
@@ -50,6 +59,7 @@ struct Overview {
     rollouts: Vec<Underway>,
     attacks: Vec<AttackReport>,
     paused: Vec<Underway>,
+    support: Vec<SupportAlert>,
     expiry: Vec<Expiry>,
 }
 
@@ -84,15 +94,41 @@ async fn gather(director: &Director) -> Result<Overview> {
             _ => {}
         }
     }
+    let adoption = director.store.adoption().await?;
     Ok(Overview {
         now,
         seen: director.store.seen_counts(now).await?,
-        adoption: director.store.adoption().await?,
+        support: support_alerts(director, &adoption, now),
+        adoption,
         rollouts,
         attacks: director.store.attack_reports(now - 7 * 86_400, 20).await?,
         paused,
         expiry: expiries(director).await?,
     })
+}
+
+/// The hardware ids whose support period (declared in the image repository's targets,
+/// `custom.lifecycle`) is ending or has ended, with how many ECUs of them the fleet has.
+fn support_alerts(director: &Director, adoption: &[ImageCount], now: i64) -> Vec<SupportAlert> {
+    use metadata_schemas::uptane::{ImageTargetCustom, SupportState, support_state};
+    let Some(Ok(trusted)) = director.images.as_ref().map(|r| r.trusted(chrono::Utc::now())) else { return Vec::new() };
+    let mut ends: std::collections::BTreeMap<String, i64> = Default::default();
+    for (path, file) in trusted.targets().map(|t| &t.targets).into_iter().flatten() {
+        let Ok(custom) = ImageTargetCustom::from_target(path, file) else { continue };
+        let Ok(Some(lifecycle)) = custom.lifecycle() else { continue };
+        for hw in &custom.hardware_identifiers {
+            ends.insert(hw.as_str().to_string(), lifecycle.end_of_security_support.time().timestamp());
+        }
+    }
+    ends.into_iter()
+        .filter_map(|(hardware_id, end)| {
+            let state = support_state(end, now);
+            (state != SupportState::Supported).then(|| {
+                let ecus = adoption.iter().filter(|c| c.hardware_id == hardware_id).map(|c| c.ecus).sum();
+                SupportAlert { hardware_id, end_of_security_support: end, state: state.as_str(), ecus }
+            })
+        })
+        .collect()
 }
 
 /// When the metadata of each role of both repositories expires.
@@ -141,8 +177,17 @@ fn render(d: &Overview) -> Markup {
         }
         section aria-labelledby="alerts" {
             h2 #alerts { "Open alerts" }
-            @if d.attacks.is_empty() && d.paused.is_empty() { p { "None." } }
+            @if d.attacks.is_empty() && d.paused.is_empty() && d.support.is_empty() { p { "None." } }
             ul.alerts {
+                @for s in &d.support {
+                    li.alert.support {
+                        strong { "Security support " (s.state) } ": "
+                        a href={"/ui/vehicles?selector=" (urlencode(&format!("hardware_id=={}", s.hardware_id)))} { (s.ecus) " ECUs" }
+                        " of " (s.hardware_id) ", support "
+                        @if s.state == "ended" { "ended " } @else { "ends " }
+                        (when(s.end_of_security_support, d.now))
+                    }
+                }
                 @for a in &d.attacks {
                     li.alert.attack {
                         strong { "Attack reported" } " by "

@@ -34,24 +34,40 @@ pub struct Director {
 
 /// Image repository content: (path, hardware id, release counter, bytes).
 pub fn image_repository(images: &[(&str, &str, u64, &[u8])]) -> RepoSim {
+    image_repository_with(images, &[])
+}
+
+/// [`image_repository`], the images of each `(hardware id, end)` pointing to a support
+/// period that ends at `end` (`custom.lifecycle`, as `repo-tool lifecycle set` writes).
+pub fn image_repository_with(images: &[(&str, &str, u64, &[u8])], support: &[(&str, DateTime<Utc>)]) -> RepoSim {
     let mut sim = RepoSim::new(Utc::now());
     for (path, hw, counter, bytes) in images {
         let mut custom = Object::new();
         custom.insert("hardware_identifiers", Value::Array(vec![Value::string(hw.to_string())]));
         custom.insert("release_counter", Value::unsigned(*counter));
+        if let Some((_, end)) = support.iter().find(|(h, _)| h == hw) {
+            let mut lifecycle = Object::new();
+            lifecycle.insert("record", Value::string(format!("lifecycle/{hw}.json")));
+            lifecycle.insert("end_of_security_support", Value::string(end.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
+            custom.insert("lifecycle", Value::Object(lifecycle));
+        }
         sim.add_target(&RoleName::targets(), path, bytes, Some(Value::Object(custom)));
     }
     sim.publish();
     sim
 }
 
+/// The images every test director serves; the wiper's support period ends in 90 days.
 pub fn default_images() -> RepoSim {
-    image_repository(&[
-        ("brake/fw-2.bin", "brake-hw", 2, b"brake firmware 2"),
-        ("brake/fw-3.bin", "brake-hw", 3, b"brake firmware 3"),
-        ("wiper/fw-2.bin", "wiper-hw", 2, b"wiper firmware 2"),
-        ("gateway/fw-2.bin", "gateway-hw", 2, b"gateway firmware 2"),
-    ])
+    image_repository_with(
+        &[
+            ("brake/fw-2.bin", "brake-hw", 2, b"brake firmware 2"),
+            ("brake/fw-3.bin", "brake-hw", 3, b"brake firmware 3"),
+            ("wiper/fw-2.bin", "wiper-hw", 2, b"wiper firmware 2"),
+            ("gateway/fw-2.bin", "gateway-hw", 2, b"gateway firmware 2"),
+        ],
+        &[("wiper-hw", Utc::now() + chrono::Duration::days(90))],
+    )
 }
 
 impl Director {

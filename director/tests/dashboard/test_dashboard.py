@@ -74,6 +74,13 @@ def test_an_attack_report_shows_on_the_overview_and_on_the_vehicle(admin, fleet)
     shot(admin, "vehicle-attacked")
 
 
+def test_an_ending_support_period_shows_on_the_overview_with_its_ecus(admin):
+    admin.goto("/ui/")
+    alert = admin.locator("li.alert.support", has_text="wiper-hw")
+    assert alert.count() == 1, admin.inner_text("ul.alerts")
+    assert "Security support ending" in alert.inner_text() and "40 ECUs" in alert.inner_text()
+
+
 def test_metadata_near_expiry_shows_its_countdown(admin):
     admin.goto("/ui/")
     row = admin.locator("tr.expiry", has_text="timestamp (soonest)")
