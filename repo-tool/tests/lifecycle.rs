@@ -103,3 +103,67 @@ fn a_bad_date_is_refused_and_changes_nothing() {
     assert!(error.contains("YYYY-MM-DD"), "{error}");
     assert_eq!(listed(&tool, "brake/fw-1.bin"), before);
 }
+
+#[test]
+fn a_security_update_names_its_advisories_and_its_sbom_is_a_signed_target_beside_it() {
+    let tool = repository();
+    tool.write("fw-2.bin", b"brake firmware 2");
+    let sbom = br#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[{"name":"brake-fw","version":"2"}]}"#;
+    tool.write("fw-2.cdx.json", sbom);
+    tool.ok(&[
+        "targets",
+        "add",
+        "repo",
+        "fw-2.bin",
+        "--path",
+        "brake/fw-2.bin",
+        "--hardware-id",
+        "brake-hw",
+        "--release-counter",
+        "2",
+        "--advisory",
+        "CVE-2026-1234",
+        "--sbom",
+        "fw-2.cdx.json",
+    ]);
+    let custom = &listed(&tool, "brake/fw-2.bin")["custom"];
+    assert_eq!(
+        (&custom["security"], &custom["advisories"]),
+        (&serde_json::json!(true), &serde_json::json!(["CVE-2026-1234"]))
+    );
+    let named = &custom["sbom"][0];
+    assert_eq!(
+        (&named["filename"], &named["format"]),
+        (&serde_json::json!("brake/fw-2.bin.cdx.json"), &serde_json::json!("cyclonedx-json-1.6"))
+    );
+    assert_eq!(named["length"], sbom.len());
+    assert_eq!(listed(&tool, "brake/fw-2.bin.cdx.json")["custom"]["sbom_of"], "brake/fw-2.bin");
+    tool.ok(&["publish", "repo", "published"]);
+    let anchor = std::fs::read(tool.path("repo/metadata/roots/1.root.json")).unwrap();
+    let fetched = client_download(&tool.path("published"), &anchor, "brake/fw-2.bin.cdx.json").unwrap();
+    assert_eq!(fetched, sbom.to_vec(), "the SBOM a client fetches is the one signed");
+}
+
+#[test]
+fn a_file_that_is_no_sbom_is_refused_and_nothing_is_added() {
+    let tool = repository();
+    tool.write("fw-2.bin", b"brake firmware 2");
+    tool.write("notes.json", br#"{"name": "not an SBOM"}"#);
+    let before = tool.json(&["targets", "list", "repo"]);
+    let error = tool.fails(&[
+        "targets",
+        "add",
+        "repo",
+        "fw-2.bin",
+        "--path",
+        "brake/fw-2.bin",
+        "--hardware-id",
+        "brake-hw",
+        "--release-counter",
+        "2",
+        "--sbom",
+        "notes.json",
+    ]);
+    assert!(error.contains("not a CycloneDX or SPDX JSON document"), "{error}");
+    assert_eq!(tool.json(&["targets", "list", "repo"]), before);
+}

@@ -11,6 +11,7 @@ pub mod propose;
 pub mod publish;
 pub mod refresh;
 pub mod rotate;
+pub mod sbom;
 pub mod show;
 pub mod sign;
 pub mod status;

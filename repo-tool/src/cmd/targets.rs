@@ -85,6 +85,17 @@ pub struct AddArgs {
     /// DIR/proposals/ROLE-vN.json).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The image fixes a security problem (clients tell their users it is a security update).
+    #[arg(long)]
+    security: bool,
+    /// An advisory the update addresses (`CVE-2026-1234`, a vendor id). Repeatable.
+    #[arg(long = "advisory", value_name = "ID")]
+    advisories: Vec<String>,
+    /// The image's SBOM (CycloneDX or SPDX JSON), listed as a signed target beside it
+    /// (`PATH.cdx.json` or `PATH.spdx.json`) and named in its `custom.sbom`. Repeatable;
+    /// one file only.
+    #[arg(long = "sbom", value_name = "FILE")]
+    sboms: Vec<PathBuf>,
 }
 
 pub fn run(command: Command, out: &Output) -> Result<(), Error> {
@@ -186,6 +197,12 @@ fn custom(args: &AddArgs) -> Result<Option<Value<'static>>, Error> {
     if let Some(counter) = args.release_counter {
         object.insert("release_counter", Value::unsigned(counter));
     }
+    if args.security || !args.advisories.is_empty() {
+        object.insert("security", Value::Bool(true));
+    }
+    if !args.advisories.is_empty() {
+        object.insert("advisories", Value::Array(args.advisories.iter().map(|a| Value::string(a.clone())).collect()));
+    }
     Ok((!object.is_empty()).then_some(Value::Object(object)))
 }
 
@@ -224,7 +241,7 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
     let store = repo.store();
     let results = repo_tool::parallel::map("hashing", &files, |(_, file)| Ok(store.add_file(file)))?;
     let (stored, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
-    let stored: Vec<Stored> = stored.into_iter().flatten().collect();
+    let mut stored: Vec<Stored> = stored.into_iter().flatten().collect();
     if let Some(Err(e)) = failed.into_iter().next() {
         store.discard(&stored);
         return Err(e);
@@ -234,6 +251,10 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
         let mut entry = TargetFile::new(item.length, item.hashes.clone());
         entry.custom = custom.clone();
         entries.push((role, TargetPath::new(path.as_str()), entry));
+    }
+    if let Err(e) = super::sbom::attach(&store, &mut entries, &args.sboms, &mut stored) {
+        store.discard(&stored);
+        return Err(e);
     }
     let detail = added_detail(&entries);
     let allowed = Allowed { replace: args.replace, rollback: args.allow_rollback };
