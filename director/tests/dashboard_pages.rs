@@ -84,6 +84,20 @@ async fn every_page(director: Director) {
         .unwrap();
     assert_eq!(overview["seen"]["day"], 8, "{overview}");
     assert_eq!(overview["attacks"][0]["vin"], "VIN0001", "{overview}");
+    let images = http
+        .get(format!("{}/ui/images", director.url))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let marked: Vec<&serde_json::Value> =
+        images["images"].as_array().unwrap().iter().filter(|i| i["security"] == true).collect();
+    assert_eq!(marked.len(), 1, "{images}");
+    assert_eq!((&marked[0]["path"], &marked[0]["advisories"]), (&json!("brake/fw-3.bin"), &json!(["CVE-2026-0042"])));
     let support = &overview["support"][0];
     assert_eq!(
         (&support["hardware_id"], &support["state"], &support["ecus"]),

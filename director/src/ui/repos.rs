@@ -28,6 +28,27 @@ struct Image {
     hardware_ids: Vec<String>,
     release_counter: Option<u64>,
     installed: u64,
+    /// A security update, and the advisories it addresses.
+    security: bool,
+    advisories: Vec<String>,
+    /// The SBOM targets listed beside it.
+    sboms: Vec<String>,
+}
+
+/// A string array member of a target's `custom`, or of each object in it (`field`).
+fn strings(custom: Option<&metadata_schemas::json::Value<'_>>, name: &str, field: Option<&str>) -> Vec<String> {
+    use metadata_schemas::json::Value;
+    let items = match custom.and_then(|c| c.as_object()?.get(name)) {
+        Some(Value::Array(items)) => items.as_slice(),
+        _ => &[],
+    };
+    items
+        .iter()
+        .filter_map(|v| match field {
+            Some(f) => v.as_object()?.get(f)?.as_str().map(str::to_string),
+            None => v.as_str().map(str::to_string),
+        })
+        .collect()
 }
 
 /// `GET /ui/images`.
@@ -56,7 +77,14 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
                     .iter()
                     .map(|(path, file)| {
                         let custom = ImageTargetCustom::from_target(path, file).ok();
+                        let raw = file.custom.as_ref();
+                        let security = raw
+                            .and_then(|c| c.as_object()?.get("security"))
+                            .is_some_and(|s| matches!(s, metadata_schemas::json::Value::Bool(true)));
                         Image {
+                            security,
+                            advisories: strings(raw, "advisories", None),
+                            sboms: strings(raw, "sbom", Some("filename")),
                             path: path.as_str().to_string(),
                             length: file.length,
                             hardware_ids: custom
@@ -80,7 +108,8 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
         table.images {
             thead { tr {
                 th scope="col" { "Target" } th scope="col" { "Hardware ids" } th scope="col" { "Release counter" }
-                th scope="col" { "Bytes" } th scope="col" { "ECUs running it" }
+                th scope="col" { "Bytes" } th scope="col" { "ECUs running it" } th scope="col" { "Security" }
+                th scope="col" { "SBOM" }
             } }
             tbody {
                 @for i in &images {
@@ -94,6 +123,8 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
                                 None => (i.installed),
                             }
                         }
+                        td { @if i.security { strong.attack { "security update" } " " (i.advisories.join(", ")) } @else { "-" } }
+                        td { @for s in &i.sboms { code { (s) } " " } }
                     }
                 }
             }

@@ -45,6 +45,11 @@ pub fn image_repository_with(images: &[(&str, &str, u64, &[u8])], support: &[(&s
         let mut custom = Object::new();
         custom.insert("hardware_identifiers", Value::Array(vec![Value::string(hw.to_string())]));
         custom.insert("release_counter", Value::unsigned(*counter));
+        if *path == "brake/fw-3.bin" {
+            // A security update (as `repo-tool targets add --advisory` marks one).
+            custom.insert("security", Value::Bool(true));
+            custom.insert("advisories", Value::Array(vec![Value::string("CVE-2026-0042".to_string())]));
+        }
         if let Some((_, end)) = support.iter().find(|(h, _)| h == hw) {
             let mut lifecycle = Object::new();
             lifecycle.insert("record", Value::string(format!("lifecycle/{hw}.json")));
