@@ -94,6 +94,19 @@ async fn every_page(director: Director) {
         .json::<serde_json::Value>()
         .await
         .unwrap();
+    let after = http
+        .get(format!("{}/ui/vehicles?selector=&after=VIN0003", director.url))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let vins: Vec<&str> = after["vehicles"].as_array().unwrap().iter().map(|v| v["vin"].as_str().unwrap()).collect();
+    assert_eq!(vins, ["VIN0004", "VIN0005", "VIN0006", "VIN0007"], "the page after a VIN");
+    assert_eq!(after["next"], serde_json::Value::Null);
     let marked: Vec<&serde_json::Value> =
         images["images"].as_array().unwrap().iter().filter(|i| i["security"] == true).collect();
     assert_eq!(marked.len(), 1, "{images}");

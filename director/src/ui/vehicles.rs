@@ -33,6 +33,9 @@ pub struct Search {
     /// Or a selector.
     #[serde(default)]
     selector: String,
+    /// The page after this VIN (a selector's listing).
+    #[serde(default)]
+    after: String,
 }
 
 /// `GET /ui/vehicles`.
@@ -47,7 +50,12 @@ pub async fn list(State(director): State<Arc<Director>>, Query(search): Query<Se
     };
     if super::wants_json(&headers) {
         let vehicles: Vec<Value> = rows.iter().map(crate::inventory::row_json).collect();
-        return Json(serde_json::json!({"vehicles": vehicles, "more": more})).into_response();
+        let next = match &more {
+            More::After(vin) => Some(vin.as_str()),
+            _ => None,
+        };
+        let truncated = matches!(more, More::Truncated);
+        return Json(serde_json::json!({"vehicles": vehicles, "next": next, "truncated": truncated})).into_response();
     }
     let now = chrono::Utc::now().timestamp();
     let body = html! {
@@ -58,25 +66,45 @@ pub async fn list(State(director): State<Arc<Director>>, Query(search): Query<Se
             input #selector name="selector" value=(search.selector) placeholder="attr.region==EU;installed.brake-hw==brake/fw-1.*";
             button type="submit" { "Search" }
         }
-        p { (rows.len()) " vehicle(s)" @if more { ", the first " (SHOWN) " shown" } "." }
+        p {
+            (rows.len()) " vehicle(s)"
+            @match &more {
+                More::No => ".",
+                More::After(_) => " shown; there are more.",
+                More::Truncated => {" shown: the word names more; a selector pages through them all."}
+            }
+        }
         (table(&rows, now))
+        @if let More::After(after) = &more {
+            p { a href={"/ui/vehicles?selector=" (urlencode(&search.selector)) "&after=" (urlencode(after))} { "Next " (SHOWN) } }
+        }
     };
     page(&operator, Section::Vehicles, "Vehicles", body)
 }
 
-/// The vehicles a search finds, and whether there are more than are shown.
-async fn found(director: &Director, search: &Search) -> Result<(Vec<InventoryRow>, bool)> {
+/// What a search found beyond the vehicles shown.
+enum More {
+    /// Nothing.
+    No,
+    /// A selector's next page starts after this VIN.
+    After(String),
+    /// A word names more vehicles than are shown (a selector pages through them).
+    Truncated,
+}
+
+/// The vehicles a search finds, and what more there is.
+async fn found(director: &Director, search: &Search) -> Result<(Vec<InventoryRow>, More)> {
     let word = search.q.trim();
     if !word.is_empty() {
         let vins = director.store.search_vins(word, SHOWN as i64 + 1).await?;
-        let more = vins.len() > SHOWN;
+        let more = if vins.len() > SHOWN { More::Truncated } else { More::No };
         let rows = director.store.inventory_rows_of(&vins[..vins.len().min(SHOWN)]).await?;
         return Ok((rows, more));
     }
     let selector = crate::selector::parse(&search.selector)
         .map_err(|e| UiError::new(StatusCode::BAD_REQUEST, format!("selector: {e}")))?;
-    let page = director.list_vehicles(&selector, "", SHOWN).await?;
-    Ok((page.vehicles, page.next.is_some()))
+    let page = director.list_vehicles(&selector, &search.after, SHOWN).await?;
+    Ok((page.vehicles, page.next.map_or(More::No, More::After)))
 }
 
 fn table(rows: &[InventoryRow], now: i64) -> Markup {
