@@ -51,6 +51,9 @@ pub struct CycleReport {
     pub steps: Vec<String>,
     /// Each ECU's outcome, by serial.
     pub ecus: BTreeMap<String, EcuOutcome>,
+    /// What to tell users of each image being installed (a security update, the
+    /// hardware's support period), by serial.
+    pub notices: BTreeMap<String, super::notice::Notice>,
 }
 
 /// What the primary is doing, as it happens (for a live display).
@@ -225,7 +228,11 @@ impl Primary {
                 EcuPlan::Failed(failure) => EcuOutcome::Failed(failure),
                 EcuPlan::Install { image, listed } => {
                     match self.deliver(&mut report, ecu, &image, &listed, &mut repositories, now) {
-                        Ok(()) => EcuOutcome::Installing(image.path.as_str().to_string()),
+                        Ok(()) => {
+                            let notice = super::notice::Notice::of(&listed.path, &listed.file, now.timestamp());
+                            report.notices.insert(ecu.serial.as_str().to_string(), notice);
+                            EcuOutcome::Installing(image.path.as_str().to_string())
+                        }
                         Err(Error::Stopped) => return Err(Error::Stopped),
                         Err(e) => EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e))),
                     }

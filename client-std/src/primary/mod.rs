@@ -12,6 +12,7 @@ mod delegations;
 mod failure;
 mod handover;
 pub mod link;
+pub mod notice;
 mod own_image;
 pub mod plan;
 mod reports;

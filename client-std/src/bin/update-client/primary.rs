@@ -115,7 +115,13 @@ fn print_outcomes(report: &CycleReport) {
     for (serial, outcome) in &report.ecus {
         match outcome {
             EcuOutcome::UpToDate => println!("  {serial}: up to date"),
-            EcuOutcome::Installing(image) => println!("  {serial}: installing {image} (trial at its next start)"),
+            EcuOutcome::Installing(image) => {
+                println!("  {serial}: installing {image} (trial at its next start)");
+                let words = report.notices.get(serial).map(|n| n.words()).unwrap_or_default();
+                if !words.is_empty() {
+                    println!("  {serial}: {words}");
+                }
+            }
             EcuOutcome::Failed(why) => println!("  {serial}: FAILED: {why}"),
         }
     }
