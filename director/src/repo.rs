@@ -85,6 +85,15 @@ fn director_target(a: &Assignment, encryption: Option<&str>) -> Result<TargetFil
     Ok(file)
 }
 
+/// The image repository's `custom.lifecycle` of an assignment's image, if it has one.
+fn lifecycle_of(a: &Assignment) -> Result<Option<Value<'static>>, RepoError> {
+    let value = json::parse(a.target_file.as_bytes()).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+    let image = TargetFile::decode(&value).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+    let path = TargetPath::new(a.target.as_str());
+    let Ok(custom) = metadata_schemas::uptane::ImageTargetCustom::from_target(&path, &image) else { return Ok(None) };
+    Ok(custom.lifecycle().ok().flatten().map(|l| l.encode().to_owned_value()))
+}
+
 /// Signs and stores new targets, snapshot and timestamp for `vehicle`, listing the
 /// `issued` assignments; returns the new versions (targets, snapshot, timestamp).
 pub async fn publish(
@@ -99,6 +108,17 @@ pub async fn publish(
     let mut targets = Targets::new(CommonFields::new(version(targets_version), expires(now, lifetimes.targets)));
     let mut custom = Object::new();
     custom.insert("vin", Value::string(vehicle.vin.clone()));
+    // Each issued image's support period, by hardware id, so an ECU that verifies only
+    // the director's metadata (partial verification) learns it too.
+    let mut lifecycle = Object::new();
+    for a in issued {
+        if let Some(reference) = lifecycle_of(a)? {
+            lifecycle.insert(a.hardware_id.clone(), reference);
+        }
+    }
+    if !lifecycle.is_empty() {
+        custom.insert("lifecycle", Value::Object(lifecycle));
+    }
     targets.unknown.0.insert("custom", Value::Object(custom));
     for a in issued {
         let encryption = tx.assignment_encryption(&a.id).await?;

@@ -409,3 +409,32 @@ async fn postgres_an_assignment_naming_an_unknown_vehicle_changes_no_vehicle() {
     let server = common::postgres::Postgres::start();
     partial_assignment(Director::start(Some(server.database("partial")), None).await).await;
 }
+
+/// The top-level `custom.lifecycle` of a vehicle's director targets.
+fn lifecycle(targets: &metadata_schemas::Targets) -> Option<String> {
+    let custom = targets.unknown.0.get("custom")?.as_object()?;
+    Some(String::from_utf8(metadata_schemas::json::to_canonical(custom.get("lifecycle")?)).unwrap())
+}
+
+#[tokio::test]
+async fn an_issued_images_support_period_is_copied_into_the_vehicles_director_targets() {
+    let director = Director::start(None, None).await;
+    let (mut vehicle, token) = registered(&director, "VIN0001").await;
+    assert_eq!(director.check_in(&mut vehicle, &token).await.0, 200);
+    let assign = |images: serde_json::Value| serde_json::json!({"vehicles": ["VIN0001"], "images": images});
+    // The brake images declare no support period: nothing is copied.
+    assert_eq!(
+        director.admin_post("/assignments", assign(serde_json::json!({"brake-hw": "brake/fw-2.bin"}))).await.0,
+        201
+    );
+    assert_eq!(lifecycle(&director.director_targets("VIN0001", &token).await), None);
+    director.service.cancel("admin:test", "VIN0001").await.unwrap();
+    // The wiper's does (the test repository's wiper images end their support in 90 days).
+    assert_eq!(
+        director.admin_post("/assignments", assign(serde_json::json!({"wiper-hw": "wiper/fw-2.bin"}))).await.0,
+        201
+    );
+    let copied = lifecycle(&director.director_targets("VIN0001", &token).await).expect("the wiper's support period");
+    assert!(copied.starts_with(r#"{"wiper-hw":{"end_of_security_support":""#), "{copied}");
+    assert!(copied.ends_with(r#"","record":"lifecycle/wiper-hw.json"}}"#), "{copied}");
+}
