@@ -110,17 +110,9 @@ async fn gather(director: &Director) -> Result<Overview> {
 /// The hardware ids whose support period (declared in the image repository's targets,
 /// `custom.lifecycle`) is ending or has ended, with how many ECUs of them the fleet has.
 fn support_alerts(director: &Director, adoption: &[ImageCount], now: i64) -> Vec<SupportAlert> {
-    use metadata_schemas::uptane::{ImageTargetCustom, SupportState, support_state};
-    let Some(Ok(trusted)) = director.images.as_ref().map(|r| r.trusted(chrono::Utc::now())) else { return Vec::new() };
-    let mut ends: std::collections::BTreeMap<String, i64> = Default::default();
-    for (path, file) in trusted.targets().map(|t| &t.targets).into_iter().flatten() {
-        let Ok(custom) = ImageTargetCustom::from_target(path, file) else { continue };
-        let Ok(Some(lifecycle)) = custom.lifecycle() else { continue };
-        for hw in &custom.hardware_identifiers {
-            ends.insert(hw.as_str().to_string(), lifecycle.end_of_security_support.time().timestamp());
-        }
-    }
-    ends.into_iter()
+    use metadata_schemas::uptane::{SupportState, support_state};
+    super::repos::support_ends(director)
+        .into_iter()
         .filter_map(|(hardware_id, end)| {
             let state = support_state(end, now);
             (state != SupportState::Supported).then(|| {

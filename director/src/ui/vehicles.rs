@@ -160,7 +160,7 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
             " · registered " (when(status["registered"].as_i64().unwrap_or(0), now)) }
         p { "Tags: " (labels.tags.join(", ")) " · attributes: "
             @for (k, v) in &labels.attributes { code { (k) "=" (v) } " " } }
-        (ecus(&status))
+        (ecus(&status, &super::repos::support_ends(&director), now))
         (rollouts(&memberships))
         (manifest_history(&manifests, now))
         (history(&events, now))
@@ -182,7 +182,7 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
     page(&operator, Section::Vehicles, &format!("Vehicle {vin}"), body)
 }
 
-fn ecus(status: &Value) -> Markup {
+fn ecus(status: &Value, support: &std::collections::BTreeMap<String, i64>, now: i64) -> Markup {
     let assignments = status["assignments"].as_array().cloned().unwrap_or_default();
     // The release counter of the image an ECU runs: the newest installed assignment's.
     let counter = |serial: &str| {
@@ -199,6 +199,7 @@ fn ecus(status: &Value) -> Markup {
             thead { tr {
                 th scope="col" { "Serial" } th scope="col" { "Hardware id" } th scope="col" { "Image" }
                 th scope="col" { "Release counter" } th scope="col" { "Boot state" } th scope="col" { "Last install" } th scope="col" { "Attack" }
+                th scope="col" { "Security support" }
             } }
             tbody {
                 @for e in status["ecus"].as_array().into_iter().flatten() {
@@ -211,6 +212,15 @@ fn ecus(status: &Value) -> Markup {
                         td { (e["status"]["boot_state"].as_str().unwrap_or("-")) }
                         td { (e["status"]["install_result"].as_str().unwrap_or("-")) }
                         td { @if attack != 0 { strong.attack { "code " (attack) } } @else { "-" } }
+                        td {
+                            @match support.get(e["hardware_id"].as_str().unwrap_or("")) {
+                                Some(end) => {
+                                    @let state = metadata_schemas::uptane::support_state(*end, now);
+                                    span.support[state != metadata_schemas::uptane::SupportState::Supported] { (state.as_str()) } " (" (when(*end, now)) ")"
+                                }
+                                None => "-",
+                            }
+                        }
                     }
                 }
             }

@@ -79,6 +79,9 @@ def test_an_ending_support_period_shows_on_the_overview_with_its_ecus(admin):
     alert = admin.locator("li.alert.support", has_text="wiper-hw")
     assert alert.count() == 1, admin.inner_text("ul.alerts")
     assert "Security support ending" in alert.inner_text() and "40 ECUs" in alert.inner_text()
+    admin.goto("/ui/vehicles/VIN0002")
+    wiper = admin.locator("table.ecus tr", has_text="wiper-1")
+    assert "ending" in wiper.inner_text(), wiper.inner_text()
 
 
 def test_metadata_near_expiry_shows_its_countdown(admin):
