@@ -42,10 +42,38 @@ impl MetadataIo for Files<'_> {
     }
 }
 
-fn failed(e: DriveError<std::io::Error>) -> String {
-    match e {
-        DriveError::Verification(e) => format!("image repository: {e}"),
-        DriveError::Io(e) => format!("image repository: {e}"),
+/// Why the image repository (or one of its targets) cannot be used.
+#[derive(Debug)]
+pub enum ImageRepoError {
+    /// Its trusted root does not start a verification.
+    Root(update_verifier::Error),
+    /// Its metadata does not verify, or could not be read.
+    Metadata(DriveError<std::io::Error>),
+    /// Its metadata verified, but the refresh did not finish.
+    Refresh(update_verifier::Error),
+    /// A target's search through the delegations failed.
+    Target {
+        /// The target path.
+        path: String,
+        /// What the verifier said.
+        reason: String,
+    },
+    /// No file in `targets/` has the listed SHA-256.
+    Missing(String),
+}
+
+impl std::fmt::Display for ImageRepoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageRepoError::Root(e) => write!(f, "image repository root: {e}"),
+            ImageRepoError::Metadata(DriveError::Verification(e)) => write!(f, "image repository: {e}"),
+            ImageRepoError::Metadata(DriveError::Io(e)) => write!(f, "image repository: {e}"),
+            ImageRepoError::Refresh(e) => write!(f, "image repository: {e}"),
+            ImageRepoError::Target { path, reason } => write!(f, "{path}: {reason}"),
+            ImageRepoError::Missing(path) => {
+                write!(f, "{path}: no file in the image repository's targets with the listed sha256")
+            }
+        }
     }
 }
 
@@ -63,7 +91,7 @@ impl ImageRepository {
 
     /// The bytes of the image at `path` whose SHA-256 is `sha256`: the consistent-snapshot
     /// name (`<sha256>.<name>`) or the plain one, checked against the hash.
-    pub fn read_target(&self, path: &str, sha256: &[u8; 32]) -> Result<Vec<u8>, String> {
+    pub fn read_target(&self, path: &str, sha256: &[u8; 32]) -> Result<Vec<u8>, ImageRepoError> {
         let target = TargetPath::new(path);
         let hex = metadata_schemas::hex::encode(sha256);
         for name in [target.hash_prefixed(&hex), path.to_string()] {
@@ -73,25 +101,27 @@ impl ImageRepository {
                 }
             }
         }
-        Err(format!("{path}: no file in the image repository's targets with the listed sha256"))
+        Err(ImageRepoError::Missing(path.to_string()))
     }
 
     /// The repository's top-level metadata, verified as a client would at `now`.
-    pub fn trusted(&self, now: DateTime<Utc>) -> Result<update_verifier::TrustedSet, String> {
+    pub fn trusted(&self, now: DateTime<Utc>) -> Result<update_verifier::TrustedSet, ImageRepoError> {
         let limits = Limits { snapshot_max_length: 1 << 30, targets_max_length: 1 << 30, ..Limits::default() };
         let mut files = Files { dir: &self.dir };
-        let mut refresh = Refresh::new(&self.root, now, limits).map_err(|e| format!("image repository root: {e}"))?;
-        drive(&mut refresh, &mut files).map_err(failed)?;
-        refresh.finish().map_err(|e| format!("image repository: {e}"))
+        let mut refresh = Refresh::new(&self.root, now, limits).map_err(ImageRepoError::Root)?;
+        drive(&mut refresh, &mut files).map_err(ImageRepoError::Metadata)?;
+        refresh.finish().map_err(ImageRepoError::Refresh)
     }
 
     /// Verifies the repository as a client would and looks `path` up through its
     /// delegations: the target's entry, or `None` if the repository does not list it.
-    pub fn find(&self, path: &str, now: DateTime<Utc>) -> Result<Option<TargetInfo>, String> {
+    pub fn find(&self, path: &str, now: DateTime<Utc>) -> Result<Option<TargetInfo>, ImageRepoError> {
         let mut trusted = self.trusted(now)?;
         let mut files = Files { dir: &self.dir };
-        let mut search = TargetSearch::new(&mut trusted, TargetPath::new(path)).map_err(|e| format!("{path}: {e}"))?;
-        drive(&mut search, &mut files).map_err(failed)?;
-        search.finish().map_err(|e| format!("{path}: {e}"))
+        let target =
+            |e: &dyn std::fmt::Display| ImageRepoError::Target { path: path.to_string(), reason: e.to_string() };
+        let mut search = TargetSearch::new(&mut trusted, TargetPath::new(path)).map_err(|e| target(&e))?;
+        drive(&mut search, &mut files).map_err(ImageRepoError::Metadata)?;
+        search.finish().map_err(|e| target(&e))
     }
 }

@@ -187,6 +187,29 @@ impl AuditEntry {
     }
 }
 
+/// An `events` row (seq, time, kind, detail).
+fn event_row(r: &sqlx::any::AnyRow) -> Result<Event> {
+    Ok(Event {
+        seq: r.try_get("seq")?,
+        time: r.try_get("time")?,
+        kind: r.try_get("kind")?,
+        detail: r.try_get("detail")?,
+    })
+}
+
+/// An `audit` row (every column).
+fn audit_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.try_get("seq")?,
+        time: r.try_get("time")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        detail: r.try_get("detail")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
 /// The database.
 #[derive(Clone)]
 pub struct Store {
@@ -388,16 +411,7 @@ impl Store {
                 .bind(limit)
                 .fetch_all(&self.read)
                 .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Event {
-                    seq: r.try_get("seq")?,
-                    time: r.try_get("time")?,
-                    kind: r.try_get("kind")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_row).collect()
     }
 
     /// Audit entries after `after`, in order.
@@ -409,19 +423,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r.try_get("seq")?,
-                    time: r.try_get("time")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    detail: r.try_get("detail")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(audit_row).collect()
     }
 }
 

@@ -26,6 +26,12 @@ async fn login(director: &Director, token: &str) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
+/// A dashboard page's JSON, with a session.
+async fn page_json(http: &reqwest::Client, url: &str, cookie: &str, path: &str) -> serde_json::Value {
+    let answer = http.get(format!("{url}{path}")).header("cookie", cookie).header("accept", "application/json");
+    answer.send().await.unwrap().json().await.unwrap()
+}
+
 async fn every_page(director: Director) {
     let mut fleet = fleet(&director, 8).await;
     let body = json!({"name": "pages", "images": {"brake-hw": "brake/fw-2.bin"}, "stages": [{"percent": 100}]});
@@ -72,38 +78,11 @@ async fn every_page(director: Director) {
         let anonymous = http.get(format!("{}{path}", director.url)).send().await.unwrap();
         assert_eq!(anonymous.status(), 303, "{path} without a session goes to the login page");
     }
-    let overview = http
-        .get(format!("{}/ui/", director.url))
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let overview = page_json(&http, &director.url, &cookie, "/ui/").await;
     assert_eq!(overview["seen"]["day"], 8, "{overview}");
     assert_eq!(overview["attacks"][0]["vin"], "VIN0001", "{overview}");
-    let images = http
-        .get(format!("{}/ui/images", director.url))
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
-    let after = http
-        .get(format!("{}/ui/vehicles?selector=&after=VIN0003", director.url))
-        .header("cookie", &cookie)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let images = page_json(&http, &director.url, &cookie, "/ui/images").await;
+    let after = page_json(&http, &director.url, &cookie, "/ui/vehicles?selector=&after=VIN0003").await;
     let vins: Vec<&str> = after["vehicles"].as_array().unwrap().iter().map(|v| v["vin"].as_str().unwrap()).collect();
     assert_eq!(vins, ["VIN0004", "VIN0005", "VIN0006", "VIN0007"], "the page after a VIN");
     assert_eq!(after["next"], serde_json::Value::Null);

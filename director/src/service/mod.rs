@@ -290,9 +290,10 @@ impl Director {
             self.images.as_ref().ok_or_else(|| ServiceError::Invalid("no image repository is configured".into()))?;
         let mut entries = BTreeMap::new();
         for (hardware, path) in images {
-            let info = repository.find(path, now).map_err(ServiceError::Invalid)?.ok_or_else(|| {
-                ServiceError::Invalid(format!("{path}: not in the image repository's verified targets"))
-            })?;
+            let info =
+                repository.find(path, now).map_err(|e| ServiceError::Invalid(e.to_string()))?.ok_or_else(|| {
+                    ServiceError::Invalid(format!("{path}: not in the image repository's verified targets"))
+                })?;
             let custom = metadata_schemas::uptane::ImageTargetCustom::from_target(&info.path, &info.file)
                 .map_err(|e| ServiceError::Invalid(format!("{path}: {e}")))?;
             if !custom.hardware_identifiers.iter().any(|h| h.as_str() == hardware) {

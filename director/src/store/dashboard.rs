@@ -159,16 +159,7 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Event {
-                    seq: r.try_get("seq")?,
-                    time: r.try_get("time")?,
-                    kind: r.try_get("kind")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(super::event_row).collect()
     }
 
     /// The newest audit entries an actor made, newest first (a vehicle's accepted
@@ -182,18 +173,6 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r.try_get("seq")?,
-                    time: r.try_get("time")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    detail: r.try_get("detail")?,
-                    prev_hash: r.try_get("prev_hash")?,
-                    hash: r.try_get("hash")?,
-                })
-            })
-            .collect()
+        rows.iter().map(super::audit_row).collect()
     }
 }

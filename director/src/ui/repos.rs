@@ -67,7 +67,7 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
     }
     let listed = match &director.images {
         None => Err("no image repository is configured (director init --image-repo)".to_string()),
-        Some(repository) => repository.trusted(chrono::Utc::now()),
+        Some(repository) => repository.trusted(chrono::Utc::now()).map_err(|e| e.to_string()),
     };
     let images: Vec<Image> = match &listed {
         Ok(trusted) => trusted
@@ -229,7 +229,7 @@ pub async fn keys(State(director): State<Arc<Director>>, headers: HeaderMap) -> 
         rows.extend(roles_of("image", trusted.root(), &expiry, &|_| None));
     }
     let problem = match images {
-        Some(Err(e)) => Some(e),
+        Some(Err(e)) => Some(e.to_string()),
         None => Some("no image repository is configured".to_string()),
         Some(Ok(_)) => None,
     };

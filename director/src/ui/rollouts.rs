@@ -119,19 +119,21 @@ pub struct NewForm {
 }
 
 impl NewForm {
-    /// The rollout the form asks for; what is wrong with it, in words.
-    fn request(&self) -> std::result::Result<NewRollout, String> {
+    /// The rollout the form asks for; what is wrong with it (a 400 naming the field).
+    fn request(&self) -> Result<NewRollout> {
+        let bad = |message: String| UiError::new(StatusCode::BAD_REQUEST, message);
         let mut images = BTreeMap::new();
         for line in self.images.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let (hw, image) = line.split_once('=').ok_or(format!("images: {line:?} is not HARDWARE_ID=IMAGE"))?;
+            let (hw, image) =
+                line.split_once('=').ok_or_else(|| bad(format!("images: {line:?} is not HARDWARE_ID=IMAGE")))?;
             images.insert(hw.trim().to_string(), image.trim().to_string());
         }
-        let number = |what: &str, text: &str| -> std::result::Result<Option<f64>, String> {
+        let number = |what: &str, text: &str| -> Result<Option<f64>> {
             let text = text.trim();
             if text.is_empty() {
                 return Ok(None);
             }
-            text.parse().map(Some).map_err(|_| format!("{what}: {text:?} is not a number"))
+            text.parse().map(Some).map_err(|_| bad(format!("{what}: {text:?} is not a number")))
         };
         // An empty soak is the design's default, as the field's placeholder says.
         let soak = number("soak hours", &self.soak_hours)?.unwrap_or(24.0);
@@ -141,10 +143,10 @@ impl NewForm {
                 text.split(',')
                     .enumerate()
                     .map(|(k, p)| {
-                        let percent = number("stages", p)?.ok_or("stages: an empty stage")?;
+                        let percent = number("stages", p)?.ok_or_else(|| bad("stages: an empty stage".into()))?;
                         Ok(NewStage { percent, soak_hours: soak, manual: k == 0 && self.manual_first.is_some() })
                     })
-                    .collect::<std::result::Result<Vec<_>, String>>()?,
+                    .collect::<Result<Vec<_>>>()?,
             ),
         };
         let min_finished = number("min finished", &self.min_finished)?.map(|n| n as u64);
@@ -199,7 +201,7 @@ pub async fn preview(State(director): State<Arc<Director>>, headers: HeaderMap, 
     };
     let request = match form.request() {
         Ok(request) => request,
-        Err(problem) => return form_again(&operator, &form, &problem),
+        Err(problem) => return form_again(&operator, &form, problem.message()),
     };
     let plan = match director.preview_rollout(&request).await {
         Ok(plan) => plan,
@@ -259,7 +261,7 @@ pub async fn create(State(director): State<Arc<Director>>, headers: HeaderMap, F
     };
     let request = match form.request() {
         Ok(request) => request,
-        Err(problem) => return form_again(&operator, &form, &problem),
+        Err(problem) => return form_again(&operator, &form, problem.message()),
     };
     match director.create_rollout(&operator.actor(), request).await {
         Ok(rollout) => Redirect::to(&format!("/ui/rollouts/{}", urlencode(&rollout.id))).into_response(),
