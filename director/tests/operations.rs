@@ -97,6 +97,19 @@ async fn with_json_logs_each_administrators_or_failed_request_is_one_object_a_li
     assert_eq!(listed.status(), 200);
     let device = format!("{url}/api/v1/vehicles/NOPE/director/timestamp.json");
     assert_eq!(http.get(device).bearer_auth("not-a-token").send().await.unwrap().status(), 401);
+    // A registered vehicle looking for a root version that does not exist yet: normal, not logged.
+    let vehicle = common::Vehicle::new("VIN0000000000007");
+    let registered = http
+        .post(format!("{url}/api/v1/admin/vehicles"))
+        .bearer_auth(&admin)
+        .json(&vehicle.registration())
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = registered.json().await.unwrap();
+    let token = body["device_token"].as_str().unwrap();
+    let next_root = format!("{url}/api/v1/vehicles/VIN0000000000007/director/2.root.json");
+    assert_eq!(http.get(next_root).bearer_auth(token).send().await.unwrap().status(), 404);
     serving.kill();
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<serde_json::Value> =
@@ -109,7 +122,8 @@ async fn with_json_logs_each_administrators_or_failed_request_is_one_object_a_li
         [
             ("/api/v1/admin/vehicles/NOPE", 404),
             ("/api/v1/admin/vehicles", 200),
-            ("/api/v1/vehicles/NOPE/director/timestamp.json", 401)
+            ("/api/v1/vehicles/NOPE/director/timestamp.json", 401),
+            ("/api/v1/admin/vehicles", 201)
         ],
         "administrators' requests and failed ones; not a healthy probe: {text}"
     );

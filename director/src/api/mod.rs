@@ -86,7 +86,8 @@ struct Refusal(String);
 
 /// Counts every request by route template and status, and logs administrators' requests
 /// and every failed one (a device's successful check-ins are counted, not logged: at a
-/// fleet's rate they would drown the rest; probes and scrapes likewise).
+/// fleet's rate they would drown the rest; probes, scrapes and a device's look for the
+/// next root version likewise).
 async fn count(State(director): State<Arc<Director>>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| route_name(p.as_str())).unwrap_or("unmatched");
     let (method, path) = (request.method().to_string(), request.uri().path().to_string());
@@ -95,7 +96,10 @@ async fn count(State(director): State<Arc<Director>>, request: Request, next: Ne
     let status = response.status();
     director.metrics.request(route, status.as_u16());
     let administrative = route.starts_with("/api/v1/admin") && route != "/api/v1/admin/metrics";
-    if status.is_success() && !administrative {
+    // A device asking for the next root version gets 404 every cycle: "no new root".
+    let probe = status == StatusCode::NOT_FOUND
+        && matches!(route, "/api/v1/vehicles/{vin}/director/{file}" | "/api/v1/repo/{file}");
+    if (status.is_success() && !administrative) || probe {
         return response;
     }
     let mut fields = vec![
