@@ -112,6 +112,21 @@ async fn every_page(director: Director) {
             .unwrap();
         assert_eq!(answer.status(), status, "{password}");
     }
+    // Guesses at a password are slowed: past a burst of five, one a second (twelve in a
+    // row outrun the refill on any machine); a refused one is not even hashed.
+    let attempt = |password: &'static str| {
+        let request = http
+            .post(format!("{}/ui/login", director.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("name=mallory&password={}", password.replace(' ', "+")));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(attempt("a guess at the password").await);
+    }
+    assert!(statuses[..4].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     let export = http.get(format!("{}/ui/audit/export", director.url)).header("cookie", &cookie).send().await.unwrap();
     let lines = export.text().await.unwrap();
     assert!(lines.lines().count() > 20 && lines.lines().all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));

@@ -23,6 +23,8 @@ use crate::store::Session;
 const COOKIE: &str = "director_session";
 /// How long a session lasts (seconds): a working day.
 const SESSION_SECS: i64 = 8 * 3600;
+/// Password attempts for one name at once, before they are held to one a second.
+const LOGIN_BURST: u32 = 5;
 
 /// The operator a request comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,6 +140,11 @@ async fn who(director: &Director, form: &Login) -> std::result::Result<(String, 
     let refused = (StatusCode::UNAUTHORIZED, "unknown operator or wrong password");
     let (name, role) = if !form.name.trim().is_empty() {
         let name = form.name.trim();
+        // Guesses at a password are slowed per name (tokens are 256 random bits: no need).
+        let guesses = crate::limits::Rate { per_second: 1, burst: LOGIN_BURST };
+        if director.limiter.admit(&format!("ui-login:{name}"), guesses, std::time::Instant::now()).is_err() {
+            return Err((StatusCode::TOO_MANY_REQUESTS, "too many attempts for this name: wait a few seconds"));
+        }
         let found = director
             .store
             .operator(name)
