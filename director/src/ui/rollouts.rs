@@ -77,7 +77,11 @@ fn table(rows: &[Value]) -> Markup {
                         tr {
                             td { a href={"/ui/rollouts/" (urlencode(r["id"].as_str().unwrap_or("")))} { (r["name"].as_str().unwrap_or("")) } }
                             td { (state_words(&r["status"])) }
-                            td { (f["admitted"]) " admitted › " (f["offered"]) " offered › " (f["confirmed"]) " confirmed" }
+                            @let detail = format!("/ui/rollouts/{}", urlencode(r["id"].as_str().unwrap_or("")));
+                            td {
+                                (f["admitted"]) " admitted › " (f["offered"]) " offered › "
+                                a href={(detail) "?state=confirmed"} { (f["confirmed"]) " confirmed" }
+                            }
                             td { (percent(failed, c["finished"].as_u64().unwrap_or(0))) " of finished (pauses over " (r["thresholds"]["failure_percent"]) "%)" }
                             td { (r["gate"].as_str().unwrap_or("-")) }
                         }
