@@ -65,12 +65,10 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
     for c in &adoption {
         *installed.entry(c.image.as_deref().unwrap_or("")).or_default() += c.ecus;
     }
-    let listed = match &director.images {
-        None => Err("no image repository is configured (director init --image-repo)".to_string()),
-        Some(repository) => repository.trusted(chrono::Utc::now()).map_err(|e| e.to_string()),
-    };
+    // None: no image repository is configured.
+    let listed = director.images.as_ref().map(|repository| repository.trusted(chrono::Utc::now()));
     let images: Vec<Image> = match &listed {
-        Ok(trusted) => trusted
+        Some(Ok(trusted)) => trusted
             .targets()
             .map(|t| {
                 t.targets
@@ -98,13 +96,18 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
                     .collect()
             })
             .unwrap_or_default(),
-        Err(_) => Vec::new(),
+        _ => Vec::new(),
+    };
+    let problem = match &listed {
+        None => Some("no image repository is configured (director init --image-repo)".to_string()),
+        Some(Err(e)) => Some(e.to_string()),
+        Some(Ok(_)) => None,
     };
     if super::wants_json(&headers) {
-        return Json(serde_json::json!({"images": images, "error": listed.err()})).into_response();
+        return Json(serde_json::json!({"images": images, "error": problem})).into_response();
     }
     let body = html! {
-        @if let Err(problem) = &listed { p.error role="alert" { (problem) } }
+        @if let Some(problem) = &problem { p.error role="alert" { (problem) } }
         table.images {
             thead { tr {
                 th scope="col" { "Target" } th scope="col" { "Hardware ids" } th scope="col" { "Release counter" }

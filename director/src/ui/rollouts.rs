@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::chart::{percent, urlencode};
 use super::layout::{Section, duration, page, relative};
-use super::session::{acting, operator};
+use super::session::{ReasonForm, acting, acting_with_reason, operator};
 use super::{Result, UiError};
 use crate::rollout::state::Command;
 use crate::rollout::vehicle::VehicleState;
@@ -440,32 +440,22 @@ fn commands(id: &str, csrf: &str, s: &Value) -> Markup {
     }
 }
 
-/// A command's form.
-#[derive(Deserialize)]
-pub struct CommandForm {
-    csrf: String,
-    reason: String,
-}
-
 /// `POST /ui/rollouts/{id}/{command}`: the command, with its reason in the audit log.
 pub async fn command(
     State(director): State<Arc<Director>>,
     Path((id, name)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<CommandForm>,
+    Form(form): Form<ReasonForm>,
 ) -> Response {
-    let operator = match acting(&director, &headers, &form.csrf).await {
-        Ok(operator) => operator,
+    let (operator, reason) = match acting_with_reason(&director, &headers, &form).await {
+        Ok(acting) => acting,
         Err(response) => return response,
     };
-    if form.reason.trim().is_empty() {
-        return UiError::new(StatusCode::BAD_REQUEST, "give a reason: the audit log keeps it").into_response();
-    }
-    let command = match Command::named(&name, form.reason.trim(), None) {
+    let command = match Command::named(&name, reason, None) {
         Ok(command) => command,
         Err(e) => return UiError::new(StatusCode::NOT_FOUND, e.to_string()).into_response(),
     };
-    match director.command_rollout(&operator.actor(), &id, command, form.reason.trim()).await {
+    match director.command_rollout(&operator.actor(), &id, command, reason).await {
         Ok(_) => Redirect::to(&format!("/ui/rollouts/{}", urlencode(&id))).into_response(),
         Err(e) => UiError::from(e).into_response(),
     }

@@ -96,6 +96,27 @@ pub async fn acting(director: &Director, headers: &HeaderMap, csrf: &str) -> Res
     Ok(operator)
 }
 
+/// A form whose action the audit log keeps with its reason.
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    csrf: String,
+    reason: String,
+}
+
+/// The operator of a reasoned form (as [`acting`]) and its reason, trimmed; 400 for an
+/// empty reason (nothing is changed).
+pub async fn acting_with_reason<'f>(
+    director: &Director,
+    headers: &HeaderMap,
+    form: &'f ReasonForm,
+) -> Result<(Operator, &'f str), Response> {
+    let operator = acting(director, headers, &form.csrf).await?;
+    match form.reason.trim() {
+        "" => Err(UiError::new(StatusCode::BAD_REQUEST, "give a reason: the audit log keeps it").into_response()),
+        reason => Ok((operator, reason)),
+    }
+}
+
 /// `GET /ui/login`.
 pub async fn login_page() -> Response {
     html_response(StatusCode::OK, login_form(None))

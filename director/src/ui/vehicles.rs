@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::chart::urlencode;
 use super::layout::{Section, page, when};
-use super::session::{acting, operator};
+use super::session::{ReasonForm, acting_with_reason, operator};
 use super::{Result, UiError};
 use crate::service::Director;
 use crate::store::InventoryRow;
@@ -284,28 +284,18 @@ fn history(events: &[crate::store::Event], now: i64) -> Markup {
     }
 }
 
-/// The re-signing form.
-#[derive(Deserialize)]
-pub struct RefreshForm {
-    csrf: String,
-    reason: String,
-}
-
 /// `POST /ui/vehicles/{vin}/refresh`: its director metadata signed again now.
 pub async fn refresh(
     State(director): State<Arc<Director>>,
     Path(vin): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<RefreshForm>,
+    Form(form): Form<ReasonForm>,
 ) -> Response {
-    let operator = match acting(&director, &headers, &form.csrf).await {
-        Ok(operator) => operator,
+    let (operator, reason) = match acting_with_reason(&director, &headers, &form).await {
+        Ok(acting) => acting,
         Err(response) => return response,
     };
-    if form.reason.trim().is_empty() {
-        return UiError::new(StatusCode::BAD_REQUEST, "give a reason: the audit log keeps it").into_response();
-    }
-    match director.resign(&operator.actor(), &vin, form.reason.trim()).await {
+    match director.resign(&operator.actor(), &vin, reason).await {
         Ok(true) => Redirect::to(&format!("/ui/vehicles/{}", urlencode(&vin))).into_response(),
         Ok(false) => UiError::new(StatusCode::NOT_FOUND, format!("vehicle {vin} not found")).into_response(),
         Err(e) => UiError::from(e).into_response(),
