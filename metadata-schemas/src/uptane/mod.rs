@@ -1,6 +1,7 @@
 //! Uptane 2.1 additions: what the director and the image repository put in `custom`,
 //! and the manifests that vehicles send.
 
+mod decommission;
 mod director;
 mod encryption;
 mod image;
@@ -9,6 +10,9 @@ mod manifest;
 mod status;
 mod time;
 
+pub use decommission::{
+    DECOMMISSION, DecommissionCommand, EraseItem, acknowledged_nonce, acknowledgement, command_path,
+};
 pub use director::{DirectorTargetCustom, VehicleCustom};
 pub use encryption::{
     ChunkIndex, ContentAlgorithm, ENCRYPTION_VERSION, EncryptedContent, EncryptionBlock, IndexFile, KeyAlgorithm,
