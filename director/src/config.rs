@@ -146,6 +146,10 @@ pub struct Config {
     /// is taken at the first evaluation of its period).
     #[serde(default = "default_adoption_sample")]
     pub adoption_sample_secs: u64,
+    /// How long a vehicle's decommission command waits for the device's acknowledgement
+    /// before the vehicle is decommissioned unacknowledged (seconds; default 30 days).
+    #[serde(default = "default_decommission_timeout")]
+    pub decommission_ack_timeout_secs: u64,
     /// A second address serving only `/metrics`, `/healthz` and `/readyz`, without
     /// credentials, for a scraper on a private network (default: none; `/metrics` on the
     /// main address takes a metrics token).
@@ -162,6 +166,10 @@ fn default_rollout_interval() -> u64 {
 
 fn default_adoption_sample() -> u64 {
     3600
+}
+
+fn default_decommission_timeout() -> u64 {
+    30 * 86_400
 }
 
 fn default_max_clock_skew() -> u64 {

@@ -7,6 +7,7 @@ pub mod assignment;
 pub mod audit;
 pub mod commands;
 pub mod config;
+pub mod decommission;
 pub mod encryption;
 pub mod images;
 pub mod inventory;

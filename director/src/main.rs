@@ -185,6 +185,28 @@ enum Command {
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
+    /// Take a vehicle out of service: `request` (the director picks the nonce the image
+    /// repository's `repo-tool decommission` must sign too; the command goes out once it
+    /// does, and the vehicle's last signed manifest acknowledges it), `status`, `cancel`
+    /// (before the command goes out).
+    Decommission {
+        /// request, status or cancel.
+        action: String,
+        /// The data directory.
+        dir: PathBuf,
+        /// The vehicle.
+        #[arg(long)]
+        vin: String,
+        /// Why (request; it goes in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+        /// What the device erases: keys, credentials, downloads (request; default all).
+        #[arg(long)]
+        erase: Vec<String>,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add an administrator token (printed once). Running directors accept it at once
     /// (it is stored in the database); the audit log records who it was made for.
     AdminToken {
@@ -222,6 +244,21 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Root { dir } => commands::root(&dir).await,
         Command::Status { dir, vin: None, json } => commands::fleet_status(&*setup::open(&dir).await?, json).await,
         Command::Status { dir, vin: Some(vin), json } => commands::vehicle_status(&dir, &vin, json).await,
+        Command::Decommission { action, dir, vin, reason, erase, json } => {
+            let what = match (action.as_str(), reason) {
+                ("request", Some(reason)) => commands::Decommission::Request { reason, erase },
+                ("request", None) => {
+                    let expected = "--reason: why the vehicle leaves service";
+                    return Err(CommandError::Usage { given: "decommission request".into(), expected });
+                }
+                ("status", _) => commands::Decommission::Status { json },
+                ("cancel", _) => commands::Decommission::Cancel,
+                (other, _) => {
+                    return Err(CommandError::Usage { given: other.into(), expected: "request, status or cancel" });
+                }
+            };
+            commands::decommission(&dir, &vin, what).await
+        }
         Command::AdminToken { dir, name, role } => commands::admin_token(&dir, AdminToken { name, role }).await,
         Command::Operator { dir, name, role, password_file } => {
             commands::operator(&dir, Operator { name, role, password_file }).await

@@ -94,6 +94,8 @@ pub struct Accepted {
     /// Inventory ECUs (never the primary) without a report: they did not answer the
     /// primary in this cycle; their records stay as they were.
     pub missing: Vec<String>,
+    /// The decommission nonce this signed manifest acknowledges (its `custom`), if any.
+    pub decommission_ack: Option<String>,
 }
 
 fn parse_key(ecu: &Ecu) -> Result<(KeyId, Key), Refusal> {
@@ -144,7 +146,8 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
         reports.push(check_report(&envelope, ecu, clock)?);
     }
     let latest_time = reports.iter().map(|r| r.time).max().unwrap_or(0).max(0);
-    Ok(Accepted { reports, latest_time, missing })
+    let decommission_ack = metadata_schemas::uptane::acknowledged_nonce(manifest.unknown.get("custom"));
+    Ok(Accepted { reports, latest_time, missing, decommission_ack })
 }
 
 /// The manifest itself: signed by the vehicle's primary, for this vehicle and primary,

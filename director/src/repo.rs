@@ -15,6 +15,7 @@ use metadata_schemas::{
 use threshold_keys::digest;
 
 use crate::config::Lifetimes;
+use crate::decommission::DecommissionState;
 use crate::keys::{OnlineSigners, SharedSigner};
 use crate::store::{Assignment, StoreError, Tx, Vehicle};
 
@@ -94,6 +95,17 @@ fn lifecycle_of(a: &Assignment) -> Result<Option<Value<'static>>, RepoError> {
     Ok(custom.lifecycle().ok().flatten().map(|l| l.encode().to_owned_value()))
 }
 
+/// The decommission command the vehicle's targets carry once it is issued (and after:
+/// a device that lost power mid-erase reads it again).
+async fn decommission_command(tx: &mut Tx, vehicle: &Vehicle) -> Result<Option<Value<'static>>, RepoError> {
+    if matches!(vehicle.decommission, DecommissionState::Active | DecommissionState::Requested) {
+        return Ok(None);
+    }
+    let Some(text) = tx.decommission(&vehicle.vin).await?.and_then(|d| d.command) else { return Ok(None) };
+    let value = json::parse(text.as_bytes()).map_err(|e| RepoError::Corrupt(e.to_string()))?;
+    Ok(Some(value.to_owned_value()))
+}
+
 /// Signs and stores new targets, snapshot and timestamp for `vehicle`, listing the
 /// `issued` assignments; returns the new versions (targets, snapshot, timestamp).
 pub async fn publish(
@@ -118,6 +130,9 @@ pub async fn publish(
     }
     if !lifecycle.is_empty() {
         custom.insert("lifecycle", Value::Object(lifecycle));
+    }
+    if let Some(command) = decommission_command(tx, vehicle).await? {
+        custom.insert("command", command);
     }
     targets.unknown.0.insert("custom", Value::Object(custom));
     for a in issued {

@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::str::FromStr;
 
 use crate::config::Role;
+use crate::decommission::DecommissionState;
 use metadata_schemas::uptane::{BootState, InstallResult};
 
 /// Which database the store runs on.
@@ -83,6 +84,21 @@ pub struct Vehicle {
     pub timestamp_version: i64,
     /// When the timestamp expires (Unix seconds).
     pub timestamp_expires: i64,
+    /// Where its decommissioning stands.
+    pub decommission: DecommissionState,
+}
+
+/// What a device's metadata request needs of its vehicle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VehicleFile {
+    /// SHA-256 (hex) of its device token.
+    pub token_hash: String,
+    /// When its timestamp expires (Unix seconds).
+    pub timestamp_expires: i64,
+    /// Where its decommissioning stands.
+    pub decommission: DecommissionState,
+    /// The file asked for, if it has it.
+    pub bytes: Option<String>,
 }
 
 /// One of a vehicle's ECUs.
@@ -231,6 +247,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "inventory indexes", include_str!("../migrations/0008_inventory_indexes.sql")),
     (9, "rollout outcomes", include_str!("../migrations/0009_rollout_outcomes.sql")),
     (10, "dashboard sessions", include_str!("../migrations/0010_ui_sessions.sql")),
+    (11, "decommissioning", include_str!("../migrations/0011_decommission.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -373,18 +390,26 @@ impl Store {
         Ok(row.map(|r| r.try_get("bytes")).transpose()?)
     }
 
-    /// A vehicle's token hash, timestamp expiry and one of its metadata files: one
-    /// query for the hot path of device requests.
-    pub async fn vehicle_file(&self, vin: &str, file: &str) -> Result<Option<(String, i64, Option<String>)>> {
+    /// A vehicle's token hash, timestamp expiry, decommissioning state and one of its
+    /// metadata files: one query for the hot path of device requests.
+    pub async fn vehicle_file(&self, vin: &str, file: &str) -> Result<Option<VehicleFile>> {
         let row = sqlx::query(
-            "SELECT v.token_hash, v.timestamp_expires, m.bytes FROM vehicles v \
+            "SELECT v.token_hash, v.timestamp_expires, v.decommission, m.bytes FROM vehicles v \
              LEFT JOIN metadata m ON m.vin = v.vin AND m.file = $2 WHERE v.vin = $1",
         )
         .bind(vin)
         .bind(file)
         .fetch_optional(&self.read)
         .await?;
-        row.map(|r| Ok((r.try_get("token_hash")?, r.try_get("timestamp_expires")?, r.try_get("bytes")?))).transpose()
+        row.map(|r| {
+            Ok(VehicleFile {
+                token_hash: r.try_get("token_hash")?,
+                timestamp_expires: r.try_get("timestamp_expires")?,
+                decommission: decommission_state(&r)?,
+                bytes: r.try_get("bytes")?,
+            })
+        })
+        .transpose()
     }
 
     /// A director root version.
@@ -428,7 +453,7 @@ impl Store {
 }
 
 const VEHICLE: &str = "SELECT vin, primary_serial, token_hash, registered, manifest, manifest_time, reported_time, \
-     targets_version, snapshot_version, timestamp_version, timestamp_expires FROM vehicles WHERE vin = $1";
+     targets_version, snapshot_version, timestamp_version, timestamp_expires, decommission FROM vehicles WHERE vin = $1";
 const ECUS: &str = "SELECT serial, hardware_id, public_key, verification, report_counter, reported_time, installed, attack, \
      boot_state, install_result \
      FROM ecus WHERE vin = $1 ORDER BY serial";
@@ -445,7 +470,14 @@ fn vehicle(r: &sqlx::any::AnyRow) -> Result<Vehicle> {
         snapshot_version: r.try_get("snapshot_version")?,
         timestamp_version: r.try_get("timestamp_version")?,
         timestamp_expires: r.try_get("timestamp_expires")?,
+        decommission: decommission_state(r)?,
     })
+}
+
+/// A row's `decommission` column.
+pub(crate) fn decommission_state(r: &sqlx::any::AnyRow) -> Result<DecommissionState> {
+    let name: String = r.try_get("decommission")?;
+    DecommissionState::parse(&name).ok_or_else(|| StoreError::Corrupt(format!("decommission state {name:?}")))
 }
 
 fn ecu(r: &sqlx::any::AnyRow) -> Result<Ecu> {
@@ -491,6 +523,7 @@ pub struct Tx {
 
 mod assignments;
 mod dashboard;
+mod decommission;
 mod encryption;
 mod inventory;
 mod outcomes;
@@ -498,6 +531,7 @@ mod rollouts;
 mod sessions;
 pub use assignments::Assignment;
 pub use dashboard::{AttackReport, Membership, SeenCounts};
+pub use decommission::Decommission;
 pub use inventory::{Group, ImageCount, InventoryRow, Labels};
 pub use outcomes::AdoptionSample;
 pub use rollouts::{OpenRollout, Rollout, StageCount, counters_at};
@@ -521,7 +555,8 @@ impl Tx {
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE OF v" } else { "" };
         let sql = format!(
             "SELECT v.vin, v.primary_serial, v.token_hash, v.registered, v.manifest, v.manifest_time, v.reported_time, \
-             v.targets_version, v.snapshot_version, v.timestamp_version, v.timestamp_expires, e.serial, e.hardware_id, \
+             v.targets_version, v.snapshot_version, v.timestamp_version, v.timestamp_expires, v.decommission, \
+             e.serial, e.hardware_id, \
              e.public_key, e.verification, e.report_counter, e.reported_time AS ecu_time, e.installed, e.attack, \
              e.boot_state, e.install_result, \
              (SELECT COUNT(*) FROM rollout_vehicles rv WHERE rv.vin = v.vin AND rv.state IN ('offered', 'trial')) \

@@ -84,7 +84,12 @@ pub async fn device(
 ) -> Result<String, ApiError> {
     let claim = claim(director, headers, peer, vin)?;
     let internal = |e: crate::store::StoreError| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let gone = |v: &crate::store::Vehicle| {
+        ApiError::new(StatusCode::GONE, format!("vehicle {} is {}", v.vin, v.decommission.as_str()))
+    };
     match (director.store.vehicle(&claim.vin).await.map_err(internal)?, &claim.token_hash) {
+        (Some(v), Some(hash)) if same(&v.token_hash, hash) && v.decommission.is_gone() => Err(gone(&v)),
+        (Some(v), None) if v.decommission.is_gone() => Err(gone(&v)),
         (Some(v), Some(hash)) if same(&v.token_hash, hash) => Ok(claim.vin),
         (Some(_), None) => Ok(claim.vin),
         (None, None) => Err(ApiError::new(StatusCode::FORBIDDEN, format!("vehicle {} is not registered", claim.vin))),

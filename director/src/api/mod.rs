@@ -3,6 +3,7 @@
 
 mod admin;
 pub(crate) mod auth;
+mod decommission;
 mod device;
 mod encryption;
 mod files;
@@ -58,6 +59,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, format!("{m} not found")),
             ServiceError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             ServiceError::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, m),
+            ServiceError::Gone(m) => ApiError::new(StatusCode::GONE, m),
             ServiceError::Refused(r) => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 message: format!("manifest refused: {r}"),
@@ -128,6 +130,7 @@ fn route_name(path: &str) -> &'static str {
         "/api/v1/admin/vehicles/{vin}",
         "/api/v1/admin/vehicles/{vin}/events",
         "/api/v1/admin/vehicles/{vin}/labels",
+        "/api/v1/admin/vehicles/{vin}/decommission",
         "/api/v1/admin/groups",
         "/api/v1/admin/groups/{name}",
         "/api/v1/admin/fleet/adoption",
@@ -167,6 +170,10 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/repo/targets/{*path}", get(files::target))
         .route("/api/v1/admin/vehicles", post(admin::register).get(inventory::list))
         .route("/api/v1/admin/vehicles/{vin}/labels", put(inventory::set_labels))
+        .route(
+            "/api/v1/admin/vehicles/{vin}/decommission",
+            post(decommission::request).get(decommission::status).delete(decommission::cancel),
+        )
         .route("/api/v1/admin/groups", get(inventory::groups))
         .route("/api/v1/admin/fleet/adoption", get(admin::adoption))
         .route("/api/v1/admin/fleet/adoption/history", get(admin::adoption_history))

@@ -3,6 +3,7 @@
 //! (`register`, `assign`, `vehicles`, `status`, ...), run directly on the data directory.
 
 mod admin;
+mod decommission;
 mod fleet;
 mod serve;
 
@@ -12,6 +13,7 @@ pub use admin::{
     AdminToken, Assign, Encryption, Operator, PASSWORD_ENV, Register, admin_token, assign, encryption, operator,
     register, root, vehicle_status,
 };
+pub use decommission::{Decommission, decommission};
 pub use fleet::{fleet_status, vehicles};
 pub use serve::{Init, import_root, init, serve};
 
@@ -71,7 +73,10 @@ impl fmt::Display for CommandError {
 /// A service error in the words the API would answer with.
 fn service_message(e: &ServiceError) -> String {
     match e {
-        ServiceError::Invalid(m) | ServiceError::Conflict(m) | ServiceError::Unauthorized(m) => m.clone(),
+        ServiceError::Invalid(m)
+        | ServiceError::Conflict(m)
+        | ServiceError::Unauthorized(m)
+        | ServiceError::Gone(m) => m.clone(),
         ServiceError::NotFound(m) => format!("{m} not found"),
         ServiceError::Refused(r) => format!("manifest refused: {r}"),
         ServiceError::Internal(m) => format!("internal error: {m}"),

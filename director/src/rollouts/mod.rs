@@ -155,9 +155,11 @@ impl Director {
         let attributes = request.strata.clone().unwrap_or_else(|| vec!["hw_rev".into(), "region".into()]);
         let mut candidates = Vec::new();
         let mut after = String::new();
+        // A vehicle being decommissioned takes no new image.
+        let leaving = self.store.decommissioning_vins().await?;
         loop {
             let page = self.list_vehicles(&selector, &after, 1000).await?;
-            for row in &page.vehicles {
+            for row in page.vehicles.iter().filter(|row| !leaving.contains(&row.vin)) {
                 if let Some(stratum) = stratum(row, &request.images, &attributes) {
                     candidates.push(Candidate { vin: row.vin.clone(), stratum });
                 }
@@ -453,6 +455,9 @@ pub async fn evaluate_every(director: std::sync::Arc<Director>) {
         }
         if let Err(e) = director.sample_adoption(Utc::now().timestamp()).await {
             crate::log::error("adoption-sample-failed", &[("error", json!(format!("{e:?}")))]);
+        }
+        if let Err(e) = director.follow_decommissions(Utc::now()).await {
+            crate::log::error("decommission-follow-failed", &[("error", json!(format!("{e:?}")))]);
         }
     }
 }

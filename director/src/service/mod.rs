@@ -11,13 +11,14 @@ use serde_json::json;
 
 use crate::assignment::AssignmentState;
 use crate::config::{Config, token_hash};
+use crate::decommission::DecommissionState::{self, Active};
 use crate::encryption::Encryption;
 use crate::images::ImageRepository;
 use crate::keys::OnlineSigners;
 use crate::manifest::{self, Refusal};
 use crate::metrics::Metrics;
 use crate::repo::{self, RepoError};
-use crate::store::{Assignment, Ecu, Store, StoreError, Tx, Vehicle};
+use crate::store::{Assignment, Ecu, Store, StoreError, Tx, Vehicle, VehicleFile};
 
 /// Why a request cannot be done.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub enum ServiceError {
     Refused(Refusal),
     /// Missing or wrong device credentials.
     Unauthorized(String),
+    /// The vehicle is decommissioned: its credentials are refused for good.
+    Gone(String),
     /// A failure of the director itself.
     Internal(String),
 }
@@ -51,7 +54,10 @@ impl From<RepoError> for ServiceError {
     }
 }
 
+mod decommission;
 mod encryption;
+
+pub use decommission::{DecommissionProgress, decommission_json};
 
 pub(crate) type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -316,6 +322,12 @@ impl Director {
         now: DateTime<Utc>,
     ) -> Result<Vec<Assignment>> {
         let vehicle = tx.lock_vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
+        if !vehicle.decommission.takes_updates() {
+            return Err(ServiceError::Conflict(format!(
+                "vehicle {vin} is {}: it takes no new image",
+                vehicle.decommission.as_str()
+            )));
+        }
         let ecus = tx.ecus(vin).await?;
         let existing = tx.assignments(vin).await?;
         let mut added = Vec::new();
@@ -428,6 +440,7 @@ impl Director {
             None => return Err(ServiceError::NotFound(format!("vehicle {vin}"))),
         };
         check_token(&vehicle.token_hash, token)?;
+        gone(&vin, vehicle.decommission)?;
         let clock = manifest::Clock { now: now.timestamp(), max_skew: self.config.max_clock_skew_secs as i64 };
         let accepted = match manifest::check(bytes, &vehicle, &ecus, clock) {
             Ok(accepted) => accepted,
@@ -448,6 +461,9 @@ impl Director {
             now.timestamp(),
         )
         .await?;
+        if let Some(nonce) = accepted.decommission_ack.as_deref().filter(|_| vehicle.decommission != Active) {
+            self.take_acknowledgement(&mut tx, &vehicle, nonce, &digest, now.timestamp()).await?;
+        }
         let issued =
             if resolved.is_empty() { false } else { self.after_resolved(&mut tx, vin, &resolved, now).await? };
         tx.commit().await?;
@@ -572,6 +588,7 @@ impl Director {
             .collect();
         Ok(json!({
             "vin": vehicle.vin, "primary_ecu_serial": vehicle.primary_serial, "registered": vehicle.registered,
+            "decommission": vehicle.decommission.as_str(),
             "ecus": ecus, "last_manifest": parse(vehicle.manifest.as_deref()), "last_manifest_time": vehicle.manifest_time,
             "director": {"targets_version": vehicle.targets_version, "snapshot_version": vehicle.snapshot_version,
                          "timestamp_version": vehicle.timestamp_version, "timestamp_expires": vehicle.timestamp_expires},
@@ -611,13 +628,14 @@ impl Director {
     /// its expiry is re-signed first.
     pub async fn director_file(&self, vin: &str, file: &str, token: Option<&str>) -> Result<Option<String>> {
         let found = self.store.vehicle_file(vin, file).await?;
-        let Some((token_hash, timestamp_expires, bytes)) = found else {
+        let Some(VehicleFile { token_hash, timestamp_expires, decommission, bytes }) = found else {
             return Err(match token {
                 Some(_) => ServiceError::Unauthorized("unknown device token".into()),
                 None => ServiceError::NotFound(format!("vehicle {vin}")),
             });
         };
         check_token(&token_hash, token)?;
+        gone(vin, decommission)?;
         if let Some(version) = file.strip_suffix(".root.json").and_then(|v| v.parse::<i64>().ok()) {
             return Ok(self.store.root(version).await?);
         }
@@ -641,6 +659,17 @@ impl Director {
         }
         Ok(bytes)
     }
+}
+
+/// A decommissioned vehicle's requests are answered 410 Gone and change nothing.
+fn gone(vin: &str, state: DecommissionState) -> Result<()> {
+    if state.is_gone() {
+        return Err(ServiceError::Gone(format!(
+            "vehicle {vin} is {}: its keys and credentials are revoked; provision it again to bring it back",
+            state.as_str()
+        )));
+    }
+    Ok(())
 }
 
 /// A device token's hash must match the vehicle's (when the device used a token).

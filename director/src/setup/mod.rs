@@ -173,6 +173,7 @@ fn first_config(options: InitOptions, admin_token: &str) -> Config {
         max_clock_skew_secs: 300,
         rollout_interval_secs: 30,
         adoption_sample_secs: 3600,
+        decommission_ack_timeout_secs: 30 * 86_400,
         metrics_listen: None,
         log_format: Default::default(),
     }

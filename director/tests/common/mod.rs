@@ -151,6 +151,18 @@ impl Director {
         self.dir.path().join("data")
     }
 
+    /// Writes the image repository's files where the director reads them (after the
+    /// test changed and published it).
+    pub fn write_images(&self) {
+        let repo = self.dir.path().join("image-repo");
+        for (name, bytes) in &self.images.files {
+            write(repo.join("metadata").join(name), bytes);
+        }
+        for (name, bytes) in &self.images.target_files {
+            write(repo.join("targets").join(name), bytes);
+        }
+    }
+
     pub async fn admin_post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         let r = self
             .http
