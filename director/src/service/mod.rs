@@ -440,7 +440,7 @@ impl Director {
             None => return Err(ServiceError::NotFound(format!("vehicle {vin}"))),
         };
         check_token(&vehicle.token_hash, token)?;
-        gone(&vin, vehicle.decommission)?;
+        gone(vin, vehicle.decommission)?;
         let clock = manifest::Clock { now: now.timestamp(), max_skew: self.config.max_clock_skew_secs as i64 };
         let accepted = match manifest::check(bytes, &vehicle, &ecus, clock) {
             Ok(accepted) => accepted,
