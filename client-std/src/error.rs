@@ -47,6 +47,11 @@ pub enum Error {
     Stopped,
     /// The primary's own encrypted image could not be decrypted.
     Decrypt(crate::primary::DecryptError),
+    /// The device is decommissioned: its keys are erased and it runs no more cycles.
+    Decommissioned {
+        /// The nonce of the command it carried out.
+        nonce: String,
+    },
 }
 
 impl Error {
@@ -77,6 +82,11 @@ impl fmt::Display for Error {
             Error::Sign(e) => write!(f, "signing with the primary's key: {e}"),
             Error::Stopped => f.write_str("stopped on request; the next start resumes"),
             Error::Decrypt(e) => write!(f, "own image: {e}"),
+            Error::Decommissioned { nonce } => write!(
+                f,
+                "this device is decommissioned (command {nonce}): its keys and credentials are erased; \
+                 provision it again to bring it back into service"
+            ),
         }
     }
 }

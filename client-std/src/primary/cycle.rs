@@ -16,7 +16,12 @@ use threshold_keys::KeyFileSigner;
 use update_verifier::uptane::{DirectorImage, check_director_targets};
 use update_verifier::{TargetInfo, Verified};
 
+mod decommissioning;
+
+pub use decommissioning::DecommissionOutcome;
+
 use super::config::PrimaryConfig;
+use super::decommission::{Journal, Stage, read_journal, write_journal};
 use super::decrypt::OwnDecryption;
 use super::failure::EcuFailure;
 use super::handover::{Delivery, Sources, hand_over, send_time};
@@ -54,6 +59,8 @@ pub struct CycleReport {
     /// What to tell users of each image being installed (a security update, the
     /// hardware's support period), by serial.
     pub notices: BTreeMap<String, super::notice::Notice>,
+    /// A decommission command this cycle refused or carried out.
+    pub decommission: Option<DecommissionOutcome>,
 }
 
 /// What the primary is doing, as it happens (for a live display).
@@ -131,6 +138,11 @@ impl Primary {
     /// Opens the primary: key, state directory (trust anchors copied in at first start)
     /// and its own image, whose start rules (trial, revert) run here.
     pub fn open(config: PrimaryConfig) -> Result<Primary, Error> {
+        // A decommissioned device stays so; one cut short mid-erase finishes first.
+        if let Some(journal) = read_journal(&config.state_dir)?.filter(|j| j.stage != Stage::Acknowledging) {
+            decommissioning::erase_all(&config, &journal, &mut |text| log::info!("{text}"))?;
+            return Err(Error::Decommissioned { nonce: journal.nonce });
+        }
         let identity = identity(&config)?;
         let key = config.load_key()?;
         let decryption = config.load_decryption_key()?;
@@ -211,6 +223,9 @@ impl Primary {
     /// Runs one cycle at `now`.
     pub fn cycle(&mut self, now: DateTime<Utc>) -> Result<CycleReport, Error> {
         let mut report = CycleReport::default();
+        if let Some(journal) = read_journal(&self.config.state_dir)? {
+            return self.carry_out(report, journal, now); // acknowledging: the director lacks it
+        }
         let ecus = self.collect_reports(&mut report, now)?;
         self.boundary()?;
         let attestation = self.send_manifest(&ecus)?;
@@ -220,6 +235,17 @@ impl Primary {
         }
         self.boundary()?;
         let mut repositories = self.refresh(&mut report, now)?;
+        if let Some(command) = self.decommission_command(&mut report, &mut repositories)? {
+            let erase = command.erase.iter().map(|e| e.as_str().to_string()).collect();
+            let journal = Journal { nonce: command.nonce.clone(), erase, stage: Stage::Acknowledging };
+            write_journal(&self.config.state_dir, &journal)?;
+            let text = format!(
+                "both repositories command decommissioning (nonce {}): acknowledging, then erasing",
+                command.nonce
+            );
+            self.step(&mut report, text);
+            return self.carry_out(report, journal, now);
+        }
         let listing = self.search_image_repository(&mut report, &mut repositories)?;
         for ecu in &ecus {
             self.boundary()?;
@@ -277,7 +303,7 @@ impl Primary {
 
     /// PUTs the signed manifest; the director's time attestation, if it sent one.
     fn send_manifest(&self, ecus: &[Reported]) -> Result<Option<Vec<u8>>, Error> {
-        let manifest = reports::signed_manifest(&self.identity, ecus, &self.key)?;
+        let manifest = reports::signed_manifest(&self.identity, ecus, &self.key, None)?;
         let url = format!("{}/vehicles/{}/manifest", self.config.director, self.config.vin);
         let (status, body) = self
             .transport()?

@@ -33,6 +33,9 @@ pub enum Event<'a> {
     Waiting(Duration),
     /// A stop was asked for; the daemon ends.
     Stopped,
+    /// The device is decommissioned (now or before): the daemon ends, as it has nothing
+    /// left to do and no key to do it with.
+    Decommissioned(&'a Error),
 }
 
 /// The primary as a service.
@@ -77,6 +80,10 @@ impl Daemon {
                     log(Event::CycleDone(&report));
                 }
                 Err(Error::Stopped) => break,
+                Err(error @ Error::Decommissioned { .. }) => {
+                    log(Event::Decommissioned(&error));
+                    return;
+                }
                 Err(error) => {
                     failures = failures.saturating_add(1);
                     log(Event::CycleFailed { cycle, failures, error: &error });

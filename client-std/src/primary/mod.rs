@@ -7,6 +7,7 @@ mod check;
 mod config;
 mod cycle;
 pub mod daemon;
+pub mod decommission;
 mod decrypt;
 mod delegations;
 mod failure;
@@ -20,7 +21,7 @@ pub mod schedule;
 
 pub use check::{Problem, check};
 pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
-pub use cycle::{CycleReport, EcuOutcome, Observer, Primary, Progress};
+pub use cycle::{CycleReport, DecommissionOutcome, EcuOutcome, Observer, Primary, Progress};
 pub use decrypt::{DecryptError, OwnDecryption};
 pub use failure::{EcuFailure, SecondaryError, SecondaryProblem};
 pub use own_image::{OwnImage, SlotImage};

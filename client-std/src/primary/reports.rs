@@ -95,12 +95,22 @@ fn installed_sha256(report: &[u8]) -> Option<[u8; 32]> {
 }
 
 /// The vehicle version manifest of `ecus`, signed with `key`, as canonical JSON.
-pub(super) fn signed_manifest(identity: &Identity, ecus: &[Reported], key: &KeyFileSigner) -> Result<Vec<u8>, Error> {
+/// `custom`, when given, goes in the signed part (a decommission acknowledgement).
+pub(super) fn signed_manifest(
+    identity: &Identity,
+    ecus: &[Reported],
+    key: &KeyFileSigner,
+    custom: Option<json::Value<'static>>,
+) -> Result<Vec<u8>, Error> {
+    let mut unknown = UnknownFields::default();
+    if let Some(custom) = custom {
+        unknown.0.insert("custom", custom);
+    }
     let manifest = VehicleVersionManifest {
         vin: identity.vin.clone(),
         primary_ecu_serial: identity.serial.clone(),
         ecu_version_reports: ecus.iter().map(|e| (e.serial.clone(), e.report.clone())).collect(),
-        unknown: UnknownFields::default(),
+        unknown,
     };
     let mut signed = Signed::unsigned(manifest);
     signed.signatures.push(key.sign(&signed.canonical_signed()).map_err(Error::Sign)?);

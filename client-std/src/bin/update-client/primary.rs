@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use client_std::primary::daemon::{self, Daemon, Event};
-use client_std::primary::{CycleReport, EcuOutcome, Primary, PrimaryConfig, Progress, schedule};
+use client_std::primary::{CycleReport, DecommissionOutcome, EcuOutcome, Primary, PrimaryConfig, Progress, schedule};
 
 pub const HELP: &str = "\
 update-client primary: the Uptane primary's update cycle
@@ -85,7 +85,17 @@ pub fn run(argv: &[String]) -> Result<(), String> {
     }
     let interval = Duration::from_secs(options.interval.unwrap_or(0));
     for cycle in 1..=options.cycles {
-        let (report, done) = one_cycle(&config, u64::from(cycle)).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        let (report, done) = match one_cycle(&config, u64::from(cycle)) {
+            Ok(done) => done,
+            Err(e @ client_std::Error::Decommissioned { .. }) => {
+                println!("{e}");
+                return Ok(());
+            }
+            Err(e) => return Err(format!("cycle {cycle}: {e}")),
+        };
+        if report.decommission.as_ref().is_some_and(|d| matches!(d, DecommissionOutcome::Done { .. })) {
+            return Ok(());
+        }
         let failed = report.ecus.values().any(|o| matches!(o, EcuOutcome::Failed(_)));
         if options.until_done && done {
             println!("every ECU runs what the director wants");
@@ -112,6 +122,11 @@ fn one_cycle(config: &PrimaryConfig, cycle: u64) -> Result<(CycleReport, bool), 
 }
 
 fn print_outcomes(report: &CycleReport) {
+    match &report.decommission {
+        Some(DecommissionOutcome::Done { nonce }) => println!("  decommissioned (command {nonce})"),
+        Some(DecommissionOutcome::Refused(why)) => println!("  decommission command REFUSED: {why}"),
+        None => {}
+    }
     for (serial, outcome) in &report.ecus {
         match outcome {
             EcuOutcome::UpToDate => println!("  {serial}: up to date"),
@@ -140,6 +155,7 @@ fn daemon(config: &PrimaryConfig, interval: Duration) -> Result<(), String> {
             }
             Event::Waiting(wait) => println!("next cycle in {} s", wait.as_secs()),
             Event::Stopped => println!("stopped (signal): the state directory is consistent; the next start resumes"),
+            Event::Decommissioned(why) => println!("{why}"),
             _ => {}
         },
     );
