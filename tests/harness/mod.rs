@@ -135,6 +135,8 @@ pub struct Vehicle {
     pub config: PrimaryConfig,
     pub sims: BTreeMap<String, EcuSim>,
     pub images: RepoSim,
+    /// The director service the server runs (for timers a test drives itself).
+    pub service: std::sync::Arc<director::service::Director>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -188,7 +190,7 @@ impl Vehicle {
         }
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let data = dir.path().join("director");
-        let (director_url, admin, root, server) = runtime.block_on(async {
+        let (director_url, admin, root, server, service) = runtime.block_on(async {
             let options = director::setup::InitOptions {
                 image_repository: Some(director::config::ImageRepoConfig {
                     dir: repo.clone(),
@@ -210,7 +212,7 @@ impl Vehicle {
                 server_tls,
                 service.config.limits.clone(),
             ));
-            (url, made.admin_token, root, server)
+            (url, made.admin_token, root, server, service)
         });
         let mut vehicle = Vehicle {
             runtime,
@@ -242,6 +244,7 @@ impl Vehicle {
             },
             sims: BTreeMap::new(),
             images,
+            service,
             server,
             dir,
         };
@@ -323,6 +326,7 @@ impl Vehicle {
             tls,
             service.config.limits.clone(),
         ));
+        self.service = service;
     }
 
     /// Rotates the image repository's targets key through its root v(N+1), published.
