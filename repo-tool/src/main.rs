@@ -32,6 +32,7 @@ enum Command {
     Targets(cmd::targets::Command),
     #[command(subcommand)]
     Lifecycle(cmd::lifecycle::Command),
+    Decommission(cmd::decommission::Args),
     Delegate(cmd::delegate::Args),
     Bins(cmd::bins::Args),
     #[command(subcommand)]
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         Command::Key(command) => cmd::key::run(command, &out),
         Command::Targets(command) => cmd::targets::run(command, &out),
         Command::Lifecycle(command) => cmd::lifecycle::run(command, &out),
+        Command::Decommission(args) => cmd::decommission::run(args, &out),
         Command::Delegate(args) => cmd::delegate::run(args, &out),
         Command::Bins(args) => cmd::bins::run(args, &out),
         Command::Root(command) => cmd::propose::run_root(command, &out),
