@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod decommission;
 pub mod encryption;
+pub mod evidence;
 pub mod images;
 pub mod inventory;
 pub mod keys;

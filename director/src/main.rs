@@ -207,6 +207,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the CRA Annex VII evidence pack into a new folder: product and support end
+    /// dates, both repositories' roles and key custody, SBOMs, the verified audit log, each
+    /// release's deployment record with the signed manifests it comes from, the test
+    /// evidence report; `index.json` hashes every file and the audit log records them.
+    Evidence {
+        /// The data directory.
+        dir: PathBuf,
+        /// The folder to write (new or empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// A release (image repository target path) to write the deployment record of.
+        /// Repeatable.
+        #[arg(long = "release")]
+        releases: Vec<String>,
+        /// The test evidence report to include (`scripts/evidence-report --out FILE`).
+        #[arg(long)]
+        test_report: Option<PathBuf>,
+    },
     /// Add an administrator token (printed once). Running directors accept it at once
     /// (it is stored in the database); the audit log records who it was made for.
     AdminToken {
@@ -258,6 +276,13 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
                 }
             };
             commands::decommission(&dir, &vin, what).await
+        }
+        Command::Evidence { dir, out, releases, test_report } => {
+            let service = setup::open(&dir).await?;
+            let index = commands::write_evidence(&service, &out, &commands::Evidence { releases, test_report }).await?;
+            let files = index["files"].as_array().map_or(0, Vec::len);
+            println!("{}: evidence pack written, {files} files hashed in index.json and the audit log", out.display());
+            Ok(())
         }
         Command::AdminToken { dir, name, role } => commands::admin_token(&dir, AdminToken { name, role }).await,
         Command::Operator { dir, name, role, password_file } => {

@@ -4,6 +4,7 @@
 
 mod admin;
 mod decommission;
+mod evidence;
 mod fleet;
 mod serve;
 
@@ -14,6 +15,7 @@ pub use admin::{
     register, root, vehicle_status,
 };
 pub use decommission::{Decommission, decommission};
+pub use evidence::{Evidence, write_evidence};
 pub use fleet::{fleet_status, vehicles};
 pub use serve::{Init, import_root, init, serve};
 
@@ -46,6 +48,19 @@ pub enum CommandError {
         /// What the parser said.
         error: serde_json::Error,
     },
+    /// A file could not be written.
+    Write {
+        /// Which.
+        path: std::path::PathBuf,
+        /// What the system said.
+        error: std::io::Error,
+    },
+    /// The evidence folder holds files already (a pack never mixes with another).
+    NotEmpty(std::path::PathBuf),
+    /// The audit log's chain is broken: an entry changed, added or removed.
+    AuditBroken(crate::audit::Break),
+    /// The image repository lists a file it does not hold.
+    Image(String),
     /// A selector that does not parse.
     Selector(SelectorError),
     /// Setting up, opening or serving the data directory.
@@ -62,6 +77,12 @@ impl fmt::Display for CommandError {
             CommandError::Usage { given, expected } => write!(f, "{given}: takes {expected}"),
             CommandError::Read { path, error } => write!(f, "{}: {error}", path.display()),
             CommandError::Json { path, error } => write!(f, "{}: {error}", path.display()),
+            CommandError::Write { path, error } => write!(f, "{}: {error}", path.display()),
+            CommandError::NotEmpty(path) => {
+                write!(f, "{}: not empty; give a new folder for the evidence pack", path.display())
+            }
+            CommandError::AuditBroken(e) => write!(f, "the audit log does not verify: {e}"),
+            CommandError::Image(e) => write!(f, "the image repository: {e}"),
             CommandError::Selector(e) => write!(f, "{e}"),
             CommandError::Setup(e) => write!(f, "{e}"),
             CommandError::Service(e) => write!(f, "{}", service_message(e)),

@@ -10,7 +10,7 @@ mod chart;
 mod layout;
 mod overview;
 pub mod password;
-mod repos;
+pub(crate) mod repos;
 mod rollouts;
 mod session;
 mod vehicles;

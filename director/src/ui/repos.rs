@@ -22,17 +22,17 @@ use crate::service::Director;
 
 /// One image repository target.
 #[derive(Serialize)]
-struct Image {
-    path: String,
-    length: u64,
-    hardware_ids: Vec<String>,
-    release_counter: Option<u64>,
-    installed: u64,
+pub(crate) struct Image {
+    pub(crate) path: String,
+    pub(crate) length: u64,
+    pub(crate) hardware_ids: Vec<String>,
+    pub(crate) release_counter: Option<u64>,
+    pub(crate) installed: u64,
     /// A security update, and the advisories it addresses.
-    security: bool,
-    advisories: Vec<String>,
+    pub(crate) security: bool,
+    pub(crate) advisories: Vec<String>,
     /// The SBOM targets listed beside it.
-    sboms: Vec<String>,
+    pub(crate) sboms: Vec<String>,
 }
 
 /// A string array member of a target's `custom`, or of each object in it (`field`).
@@ -65,6 +65,43 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
     for c in &adoption {
         *installed.entry(c.image.as_deref().unwrap_or("")).or_default() += c.ecus;
     }
+    let (images, problem) = image_rows(&director, &installed);
+    if super::wants_json(&headers) {
+        return Json(serde_json::json!({"images": images, "error": problem})).into_response();
+    }
+    let body = html! {
+        @if let Some(problem) = &problem { p.error role="alert" { (problem) } }
+        table.images {
+            thead { tr {
+                th scope="col" { "Target" } th scope="col" { "Hardware ids" } th scope="col" { "Release counter" }
+                th scope="col" { "Bytes" } th scope="col" { "ECUs running it" } th scope="col" { "Security" }
+                th scope="col" { "SBOM" }
+            } }
+            tbody {
+                @for i in &images {
+                    tr {
+                        td { code { (i.path) } } td { (i.hardware_ids.join(", ")) }
+                        td.num { @if let Some(c) = i.release_counter { (c) } @else { "-" } }
+                        td.num { (i.length) }
+                        td.num {
+                            @match i.hardware_ids.first() {
+                                Some(hw) => a href=(vehicles_on(hw, Some(&i.path))) { (i.installed) },
+                                None => (i.installed),
+                            }
+                        }
+                        td { @if i.security { strong.attack { "security update" } " " (i.advisories.join(", ")) } @else { "-" } }
+                        td { @for s in &i.sboms { code { (s) } " " } }
+                    }
+                }
+            }
+        }
+    };
+    page(&operator, Section::Images, "Images", body)
+}
+
+/// The image repository's targets as verified now, each with how many ECUs run it; or
+/// why the repository cannot be read.
+pub(crate) fn image_rows(director: &Director, installed: &BTreeMap<&str, u64>) -> (Vec<Image>, Option<String>) {
     // None: no image repository is configured.
     let listed = director.images.as_ref().map(|repository| repository.trusted(chrono::Utc::now()));
     let images: Vec<Image> = match &listed {
@@ -103,42 +140,12 @@ pub async fn images(State(director): State<Arc<Director>>, headers: HeaderMap) -
         Some(Err(e)) => Some(e.to_string()),
         Some(Ok(_)) => None,
     };
-    if super::wants_json(&headers) {
-        return Json(serde_json::json!({"images": images, "error": problem})).into_response();
-    }
-    let body = html! {
-        @if let Some(problem) = &problem { p.error role="alert" { (problem) } }
-        table.images {
-            thead { tr {
-                th scope="col" { "Target" } th scope="col" { "Hardware ids" } th scope="col" { "Release counter" }
-                th scope="col" { "Bytes" } th scope="col" { "ECUs running it" } th scope="col" { "Security" }
-                th scope="col" { "SBOM" }
-            } }
-            tbody {
-                @for i in &images {
-                    tr {
-                        td { code { (i.path) } } td { (i.hardware_ids.join(", ")) }
-                        td.num { @if let Some(c) = i.release_counter { (c) } @else { "-" } }
-                        td.num { (i.length) }
-                        td.num {
-                            @match i.hardware_ids.first() {
-                                Some(hw) => a href=(vehicles_on(hw, Some(&i.path))) { (i.installed) },
-                                None => (i.installed),
-                            }
-                        }
-                        td { @if i.security { strong.attack { "security update" } " " (i.advisories.join(", ")) } @else { "-" } }
-                        td { @for s in &i.sboms { code { (s) } " " } }
-                    }
-                }
-            }
-        }
-    };
-    page(&operator, Section::Images, "Images", body)
+    (images, problem)
 }
 
 /// One role of a repository.
 #[derive(Serialize)]
-struct RoleRow {
+pub(crate) struct RoleRow {
     repository: &'static str,
     role: &'static str,
     version: u64,
@@ -148,7 +155,7 @@ struct RoleRow {
 }
 
 #[derive(Serialize)]
-struct KeyRow {
+pub(crate) struct KeyRow {
     id: String,
     keytype: String,
     /// Where the director keeps it (its online keys), if it is the director's.
@@ -206,16 +213,32 @@ pub async fn keys(State(director): State<Arc<Director>>, headers: HeaderMap) -> 
         Ok(operator) => operator,
         Err(response) => return response,
     };
-    let mut rows = Vec::new();
-    let director_root = match director.store.latest_root().await {
-        Ok(root) => root,
+    let (rows, problem) = match role_rows(&director).await {
+        Ok(found) => found,
         Err(e) => return UiError::from(e).into_response(),
     };
+    if super::wants_json(&headers) {
+        return Json(serde_json::json!({"roles": rows, "image_repository_error": problem})).into_response();
+    }
+    let now = chrono::Utc::now().timestamp();
+    let body = html! {
+        @if let Some(problem) = &problem { p.error role="alert" { "Image repository: " (problem) } }
+        p { "A director vehicle's targets, snapshot and timestamp are signed per vehicle with the online keys; their expiry is on the Overview." }
+        (roles_table(&rows, now))
+    };
+    page(&operator, Section::Keys, "Keys & metadata", body)
+}
+
+/// Both repositories' roles from their current roots: thresholds, keys, key types,
+/// where the director keeps its keys, expiry; or why the image repository cannot be read.
+pub(crate) async fn role_rows(director: &Director) -> Result<(Vec<RoleRow>, Option<String>), crate::store::StoreError> {
+    let mut rows = Vec::new();
+    let director_root = director.store.latest_root().await?;
     if let Some((_, text)) = &director_root {
         if let Ok(root) = Signed::<Root>::decode_unverified(text.as_bytes()) {
             let expires = root.signed.common.expires.time().timestamp();
             let expiry = move |role: &'static str| (role == "root").then_some(expires);
-            rows.extend(roles_of("director", &root.signed, &expiry, &|role| director_location(&director, role)));
+            rows.extend(roles_of("director", &root.signed, &expiry, &|role| director_location(director, role)));
         }
     }
     let images = director.images.as_ref().map(|r| r.trusted(chrono::Utc::now()));
@@ -236,16 +259,7 @@ pub async fn keys(State(director): State<Arc<Director>>, headers: HeaderMap) -> 
         None => Some("no image repository is configured".to_string()),
         Some(Ok(_)) => None,
     };
-    if super::wants_json(&headers) {
-        return Json(serde_json::json!({"roles": rows, "image_repository_error": problem})).into_response();
-    }
-    let now = chrono::Utc::now().timestamp();
-    let body = html! {
-        @if let Some(problem) = &problem { p.error role="alert" { "Image repository: " (problem) } }
-        p { "A director vehicle's targets, snapshot and timestamp are signed per vehicle with the online keys; their expiry is on the Overview." }
-        (roles_table(&rows, now))
-    };
-    page(&operator, Section::Keys, "Keys & metadata", body)
+    Ok((rows, problem))
 }
 
 fn roles_table(rows: &[RoleRow], now: i64) -> Markup {
