@@ -142,3 +142,55 @@ async fn postgres_every_dashboard_page_answers_as_html_and_json_and_only_with_a_
     let server = common::postgres::Postgres::start();
     every_page(Director::start(Some(server.database("director")), None).await).await;
 }
+
+/// The CSRF token a page's forms carry.
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a csrf field") + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_administrator_asks_for_decommissioning_from_the_vehicle_page_and_a_viewer_cannot() {
+    let director = Director::start(None, None).await;
+    fleet(&director, 2).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = |cookie: String| {
+        let http = http.clone();
+        let url = format!("{}/ui/vehicles/VIN0000", director.url);
+        async move { http.get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap() }
+    };
+    let post = |cookie: String, path: &'static str, form: String| {
+        let http = http.clone();
+        let url = format!("{}/ui/vehicles/VIN0000{path}", director.url);
+        async move {
+            let answer = http
+                .post(url)
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .unwrap();
+            answer.status().as_u16()
+        }
+    };
+    let viewer = login(&director, &director.viewer).await;
+    let seen = page(viewer.clone()).await;
+    assert!(seen.contains("Active: in service.") && !seen.contains("Request decommissioning"), "{seen}");
+    let admin = login(&director, &director.admin).await;
+    let html = page(admin.clone()).await;
+    assert!(html.contains("Request decommissioning"), "{html}");
+    let csrf = csrf_of(&html);
+    let viewer_csrf = csrf_of(&page(viewer.clone()).await);
+    let asked = post(viewer, "/decommission", format!("csrf={viewer_csrf}&reason=scrapped")).await;
+    assert_eq!(asked, 403, "a viewer may not");
+    assert_eq!(post(admin.clone(), "/decommission", format!("csrf={csrf}&reason=")).await, 400, "no reason");
+    assert_eq!(post(admin.clone(), "/decommission", "csrf=wrong&reason=scrapped".to_string()).await, 403);
+    assert_eq!(post(admin.clone(), "/decommission", format!("csrf={csrf}&reason=scrapped")).await, 303);
+    let html = page(admin.clone()).await;
+    assert!(html.contains("decommission_requested") && html.contains("repo-tool decommission"), "{html}");
+    let record = director.service.decommission_status("VIN0000").await.unwrap();
+    assert_eq!((record.actor.as_str(), record.reason.as_str()), ("admin:admin", "scrapped"));
+    assert_eq!(post(admin.clone(), "/decommission/cancel", format!("csrf={csrf}&reason=withdrawn")).await, 303);
+    assert!(page(admin).await.contains("Active: in service."));
+}

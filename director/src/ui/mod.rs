@@ -42,6 +42,8 @@ pub fn router() -> Router<Arc<Director>> {
         .route("/ui/vehicles", get(vehicles::list))
         .route("/ui/vehicles/{vin}", get(vehicles::detail))
         .route("/ui/vehicles/{vin}/refresh", post(vehicles::refresh))
+        .route("/ui/vehicles/{vin}/decommission", post(vehicles::decommission))
+        .route("/ui/vehicles/{vin}/decommission/cancel", post(vehicles::cancel_decommission))
         .route("/ui/images", get(repos::images))
         .route("/ui/keys", get(repos::keys))
         .route("/ui/audit", get(audit::show))

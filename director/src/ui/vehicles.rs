@@ -16,10 +16,12 @@ use serde_json::Value;
 
 use super::chart::urlencode;
 use super::layout::{Section, page, when};
-use super::session::{ReasonForm, acting_with_reason, operator};
+use super::session::{Operator, ReasonForm, acting_with_reason, operator};
 use super::{Result, UiError};
-use crate::service::Director;
-use crate::store::InventoryRow;
+use crate::config::Role;
+use crate::decommission::DecommissionState;
+use crate::service::{Director, decommission_json};
+use crate::store::{Decommission, InventoryRow};
 
 /// Most vehicles a search shows.
 const SHOWN: usize = 100;
@@ -145,9 +147,10 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
         let events = director.store.recent_events(&vin, 50).await?;
         let memberships = director.store.memberships(&vin).await?;
         let manifests = director.store.audit_by(&format!("vehicle:{vin}"), 20).await?;
-        Ok::<_, UiError>((status, labels, events, memberships, manifests))
+        let decommission = director.store.decommission(&vin).await?;
+        Ok::<_, UiError>((status, labels, events, memberships, manifests, decommission))
     };
-    let (status, labels, events, memberships, manifests) = match gathered.await {
+    let (status, labels, events, memberships, manifests, decommission) = match gathered.await {
         Ok(all) => all,
         Err(e) => return e.into_response(),
     };
@@ -170,6 +173,7 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
                 pre { code { (serde_json::to_string_pretty(manifest).unwrap_or_default()) } }
             }
         }
+        (decommissioning(&vin, decommission.as_ref(), &operator, now))
         @if operator.may_act() {
             form.command method="post" action={"/ui/vehicles/" (urlencode(&vin)) "/refresh"} {
                 input type="hidden" name="csrf" value=(operator.csrf);
@@ -180,6 +184,82 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
         }
     };
     page(&operator, Section::Vehicles, &format!("Vehicle {vin}"), body)
+}
+
+/// Where the vehicle's decommissioning stands, and (for administrators) the form that
+/// asks for it or withdraws it.
+fn decommissioning(vin: &str, record: Option<&Decommission>, operator: &Operator, now: i64) -> Markup {
+    let action = format!("/ui/vehicles/{}/decommission", urlencode(vin));
+    let admin = operator.role == Role::Admin;
+    html! {
+        h2 { "Decommissioning" }
+        @match record {
+            None => p { "Active: in service." },
+            Some(d) => {
+                p { strong { (d.state.as_str()) } " · asked by " (d.actor) " " (when(d.requested, now)) ": " (d.reason) }
+                @if d.state == DecommissionState::Requested {
+                    p { "Waiting for the image repository to sign the same command:" }
+                    pre { code { (decommission_json(d)["image_repository"].as_str().unwrap_or_default()) } }
+                }
+            }
+        }
+        @if admin && record.is_none() {
+            form.command method="post" action=(action) {
+                input type="hidden" name="csrf" value=(operator.csrf);
+                label for="reason-decommission" { "Reason to decommission this vehicle (its keys are erased)" }
+                input #reason-decommission name="reason" required;
+                button.danger type="submit" { "Request decommissioning" }
+            }
+        }
+        @if admin && record.is_some_and(|d| d.state == DecommissionState::Requested) {
+            form.command method="post" action={(action) "/cancel"} {
+                input type="hidden" name="csrf" value=(operator.csrf);
+                input type="hidden" name="reason" value="withdrawn";
+                button type="submit" { "Withdraw the request" }
+            }
+        }
+    }
+}
+
+/// `POST /ui/vehicles/{vin}/decommission` (administrators).
+pub async fn decommission(
+    State(director): State<Arc<Director>>,
+    Path(vin): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let (operator, reason) = match acting_with_reason(&director, &headers, &form).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
+    };
+    if operator.role != Role::Admin {
+        return UiError::new(StatusCode::FORBIDDEN, "only an administrator may decommission a vehicle").into_response();
+    }
+    match director.request_decommission(&operator.actor(), &vin, reason, Vec::new()).await {
+        Ok(_) => Redirect::to(&format!("/ui/vehicles/{}", urlencode(&vin))).into_response(),
+        Err(e) => UiError::from(e).into_response(),
+    }
+}
+
+/// `POST /ui/vehicles/{vin}/decommission/cancel` (administrators).
+pub async fn cancel_decommission(
+    State(director): State<Arc<Director>>,
+    Path(vin): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ReasonForm>,
+) -> Response {
+    let (operator, _) = match acting_with_reason(&director, &headers, &form).await {
+        Ok(acting) => acting,
+        Err(response) => return response,
+    };
+    if operator.role != Role::Admin {
+        return UiError::new(StatusCode::FORBIDDEN, "only an administrator may withdraw a decommissioning")
+            .into_response();
+    }
+    match director.cancel_decommission(&operator.actor(), &vin).await {
+        Ok(()) => Redirect::to(&format!("/ui/vehicles/{}", urlencode(&vin))).into_response(),
+        Err(e) => UiError::from(e).into_response(),
+    }
 }
 
 fn ecus(status: &Value, support: &std::collections::BTreeMap<String, i64>, now: i64) -> Markup {
