@@ -517,3 +517,66 @@ fn evidence_a_secondary_with_the_wrong_decryption_key_refuses_and_keeps_its_imag
         ],
     );
 }
+
+#[test]
+fn evidence_a_whole_vehicle_is_decommissioned_and_refused_afterwards() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.until_done(2);
+    let nonce = vehicle.decommission();
+    assert_eq!(vehicle.decommission_state(), "command_issued");
+    let report = vehicle.cycle().unwrap();
+    assert_eq!(
+        report.decommission,
+        Some(client_std::primary::DecommissionOutcome::Done { nonce: nonce.clone() }),
+        "{:#?}",
+        report.steps
+    );
+    let reopened = Primary::open(vehicle.config.clone());
+    let refused_again = matches!(reopened, Err(client_std::Error::Decommissioned { .. }));
+    let state = vehicle.decommission_state();
+    let (status, _) = vehicle.admin_call("GET", &format!("/vehicles/{}", harness::VIN), serde_json::Value::Null);
+    let events = vehicle.events();
+    let acknowledged = events.iter().any(|e| e["kind"] == "decommission-acknowledged");
+    let mut checks: Vec<(String, bool)> = vec![
+        ("the director holds the vehicle decommissioned".into(), state == "decommissioned"),
+        ("the acknowledgement is in the vehicle's events".into(), acknowledged),
+        ("the primary runs no more cycles".into(), refused_again),
+        ("the vehicle's record stays readable to administrators".into(), status == 200),
+    ];
+    checks.extend(vehicle.erased_and_kept());
+    let checks: Vec<(&str, bool)> = checks.iter().map(|(w, ok)| (w.as_str(), *ok)).collect();
+    evidence(
+        "a_whole_vehicle_is_decommissioned_and_refused_afterwards",
+        "an end-of-life vehicle is decommissioned: keys and credentials erased, its deactivation logged",
+        &checks,
+    );
+}
+
+#[test]
+fn evidence_attack_decommission_command_signed_by_the_director_alone_is_refused_by_the_primary() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.decommission();
+    // The image repository's command is gone (never signed, as with a stolen online
+    // director key): the director's targets alone carry it.
+    let path = metadata_schemas::uptane::command_path(&metadata_schemas::uptane::Vin::new(harness::VIN).unwrap());
+    vehicle.images.targets.get_mut(&RoleName::targets()).unwrap().targets.remove(&path);
+    vehicle.images.touch(&RoleName::targets());
+    vehicle.images.publish();
+    vehicle.publish_images();
+    let report = vehicle.cycle().unwrap();
+    let refused = matches!(report.decommission, Some(client_std::primary::DecommissionOutcome::Refused(_)));
+    let checks = [
+        ("the primary refuses the command", refused),
+        ("its key is kept", vehicle.config.key.exists()),
+        (
+            "no decommissioning journal is written",
+            client_std::primary::decommission::read_journal(&vehicle.config.state_dir).unwrap().is_none(),
+        ),
+        ("the director still waits for an acknowledgement", vehicle.decommission_state() == "command_issued"),
+    ];
+    evidence(
+        "attack_decommission_command_signed_by_the_director_alone_is_refused_by_the_primary",
+        "one stolen online key cannot decommission a vehicle: both repositories must sign the command",
+        &checks,
+    );
+}

@@ -552,6 +552,59 @@ impl Vehicle {
         })
     }
 
+    /// Asks the director to decommission the vehicle and has the image repository sign the
+    /// same command (as `repo-tool decommission` does), then lets the director see it.
+    pub fn decommission(&mut self) -> String {
+        let request =
+            self.admin("POST", &format!("/vehicles/{VIN}/decommission"), serde_json::json!({"reason": "end of life"}));
+        let nonce = request["nonce"].as_str().unwrap().to_string();
+        let command = metadata_schemas::uptane::DecommissionCommand {
+            vin: metadata_schemas::uptane::Vin::new(VIN).unwrap(),
+            nonce: nonce.clone(),
+            issued: metadata_schemas::UtcTime::new(chrono::Utc::now()),
+            erase: metadata_schemas::uptane::EraseItem::ALL.to_vec(),
+            unknown: Default::default(),
+        };
+        let bytes = metadata_schemas::json::to_canonical(&command.encode());
+        self.images.add_target(
+            &RoleName::targets(),
+            metadata_schemas::uptane::command_path(&command.vin).as_str(),
+            &bytes,
+            None,
+        );
+        self.images.publish();
+        self.publish_images();
+        let progress = self.runtime.block_on(self.service.follow_decommissions(chrono::Utc::now())).unwrap();
+        assert_eq!(progress.issued, 1);
+        nonce
+    }
+
+    /// Where the director holds the vehicle's decommissioning.
+    pub fn decommission_state(&self) -> String {
+        let record = self.admin("GET", &format!("/vehicles/{VIN}/decommission"), serde_json::Value::Null);
+        record["state"].as_str().unwrap().to_string()
+    }
+
+    /// What a decommissioned primary must have erased and kept.
+    pub fn erased_and_kept(&self) -> Vec<(String, bool)> {
+        let config = &self.config;
+        let journal = client_std::primary::decommission::read_journal(&config.state_dir).unwrap();
+        vec![
+            ("the primary's ECU key is erased".into(), !config.key.exists()),
+            ("the downloads are erased".into(), !config.state_dir.join("downloads").exists()),
+            (
+                "the journal says done".into(),
+                journal.is_some_and(|j| j.stage == client_std::primary::decommission::Stage::Done),
+            ),
+            ("the trusted director root is kept".into(), config.state_dir.join("director/root.json").exists()),
+            ("the trusted image repository root is kept".into(), config.state_dir.join("images/root.json").exists()),
+            (
+                "the factory image is kept".into(),
+                std::fs::read(&config.own_image.slots[0]).unwrap() == b"gateway factory",
+            ),
+        ]
+    }
+
     /// The director's events for the vehicle.
     pub fn events(&self) -> Vec<serde_json::Value> {
         self.admin("GET", &format!("/vehicles/{VIN}/events?limit=1000"), serde_json::Value::Null)["events"]
