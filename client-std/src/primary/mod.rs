@@ -18,6 +18,7 @@ mod own_image;
 pub mod plan;
 mod reports;
 pub mod schedule;
+pub mod status;
 
 pub use check::{Problem, check};
 pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};

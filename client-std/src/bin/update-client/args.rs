@@ -104,6 +104,11 @@ COMMANDS:
                              describes (see `update-client primary --help`).
         update-client primary --config /etc/uptane/primary.json --until-done
 
+    status --config FILE     What the primary runs, each hardware id's security support
+                             (supported, ending, ended), whether it is decommissioned;
+                             offline (see `update-client status --help`).
+        update-client status --config /etc/uptane/primary.json --json
+
 OPTIONS:
     --metadata-dir DIR        Trusted metadata directory (holds root.json after init)
     --metadata-url URL        Metadata base URL, ending in '/' (http://, https:// or file://)

@@ -204,3 +204,53 @@ fn show() -> impl FnMut(&Progress<'_>) {
         }
     }
 }
+
+pub const STATUS_HELP: &str = "\
+update-client status: what the primary runs and knows, read from its state directory
+(nothing goes online, nothing changes)
+
+USAGE:
+    update-client status --config FILE [--json] [--at YYYY-MM-DDTHH:MM:SSZ]
+
+    --config FILE  the primary's configuration
+    --json         print it as JSON
+    --at TIME      judge the support periods at TIME instead of now
+
+Each hardware id's security support is supported, ending (180 days or fewer left) or
+ended, as the last verified director targets declare it.
+";
+
+/// `update-client status`.
+pub fn status(argv: &[String]) -> Result<(), String> {
+    let (mut config, mut json, mut at) = (None, false, None);
+    let mut rest = argv.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--help" | "-h" => {
+                print!("{STATUS_HELP}");
+                return Ok(());
+            }
+            "--config" => config = rest.next().cloned(),
+            "--json" => json = true,
+            "--at" => {
+                let text = rest.next().ok_or("--at needs a time")?;
+                let time = metadata_schemas::UtcTime::parse(text).ok_or("--at takes YYYY-MM-DDTHH:MM:SSZ")?;
+                at = Some(time.time().timestamp());
+            }
+            other => return Err(format!("unknown argument {other:?} (see update-client status --help)")),
+        }
+    }
+    let path = PathBuf::from(config.ok_or("--config is required (see update-client status --help)")?);
+    let config = PrimaryConfig::load(&path).map_err(|e| e.to_string())?;
+    let now = at.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    let status = client_std::primary::status::status(&config, now).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status.to_json()).unwrap_or_default());
+    } else {
+        println!("{} ({}):", config.serial, config.vin);
+        for line in status.lines() {
+            println!("  {line}");
+        }
+    }
+    Ok(())
+}
