@@ -14,6 +14,7 @@ use harness::{Vehicle, firmware};
 /// The steps of a decommissioning cycle after which a kill lands.
 fn is_decommission_step(text: &str) -> bool {
     text.starts_with("both repositories command")
+        || text.ends_with(": acknowledged and erased its key")
         || text.starts_with("the director took the decommission")
         || text.starts_with("erased ")
         || text.starts_with("decommissioned:")
@@ -58,8 +59,9 @@ fn killed_after(vehicle: &Vehicle, cut_after: usize) -> bool {
 
 #[test]
 fn a_primary_killed_at_every_step_of_its_decommissioning_ends_decommissioned() {
-    // Five decommissioning steps: the journal, the acknowledgement, two erases, done.
-    for cut_after in 1..=5 {
+    // Seven decommissioning steps: the journal, each secondary's acknowledgement, the
+    // director's, two erases, done.
+    for cut_after in 1..=7 {
         let mut vehicle = Vehicle::new(firmware());
         vehicle.decommission();
         assert!(killed_after(&vehicle, cut_after), "cut after step {cut_after}: the process was not killed");
@@ -75,6 +77,9 @@ fn a_primary_killed_at_every_step_of_its_decommissioning_ends_decommissioned() {
         assert_eq!(vehicle.decommission_state(), "decommissioned", "cut after step {cut_after}");
         for (what, ok) in vehicle.erased_and_kept() {
             assert!(ok, "cut after step {cut_after}: {what}");
+        }
+        for serial in ["brake-1", "wiper-1"] {
+            assert!(vehicle.secondary_decommissioned(serial), "cut after step {cut_after}: {serial}");
         }
     }
 }

@@ -544,6 +544,15 @@ fn evidence_a_whole_vehicle_is_decommissioned_and_refused_afterwards() {
         ("the vehicle's record stays readable to administrators".into(), status == 200),
     ];
     checks.extend(vehicle.erased_and_kept());
+    for serial in ["brake-1", "wiper-1"] {
+        let done = vehicle.secondary_decommissioned(serial);
+        checks.push((format!("{serial} acknowledged, erased its key and answers as decommissioned"), done));
+    }
+    let acked = events.iter().find(|e| e["kind"] == "decommission-acknowledged").map(|e| e["detail"].to_string());
+    checks.push((
+        "the secondaries' signed acknowledgements reached the director".into(),
+        acked.is_some_and(|d| d.contains("brake-1") && d.contains("wiper-1")),
+    ));
     let checks: Vec<(&str, bool)> = checks.iter().map(|(w, ok)| (w.as_str(), *ok)).collect();
     evidence(
         "a_whole_vehicle_is_decommissioned_and_refused_afterwards",
@@ -567,6 +576,10 @@ fn evidence_attack_decommission_command_signed_by_the_director_alone_is_refused_
     let refused = matches!(report.decommission, Some(client_std::primary::DecommissionOutcome::Refused(_)));
     let checks = [
         ("the primary refuses the command", refused),
+        (
+            "the secondaries keep their keys",
+            !vehicle.secondary_decommissioned("brake-1") && !vehicle.secondary_decommissioned("wiper-1"),
+        ),
         ("its key is kept", vehicle.config.key.exists()),
         (
             "no decommissioning journal is written",

@@ -171,6 +171,12 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         self.append(Record::Confirmed(slot))
     }
 
+    /// Records the ECU decommissioned (one record: a power cut leaves it decommissioned
+    /// or not, never half).
+    pub fn decommission(&mut self, nonce_sha256: [u8; 32]) -> Result<(), Error<F::Error>> {
+        if self.state.decommissioned.is_some() { Ok(()) } else { self.append(Record::Decommissioned { nonce_sha256 }) }
+    }
+
     /// Records a newer trusted time (an older one is ignored, without a write).
     pub fn advance_time(&mut self, seconds: u64) -> Result<(), Error<F::Error>> {
         if seconds > self.state.latest_time { self.append(Record::Time(seconds)) } else { Ok(()) }

@@ -10,13 +10,20 @@ pub trait EcuKey {
     /// The key id the director knows the ECU key by.
     fn key_id(&self) -> &KeyId;
 
-    /// Signs `message` (canonical JSON of the report).
+    /// Signs `message` (canonical JSON of the report). An erased key signs nothing that
+    /// verifies.
     fn sign(&self, message: &[u8]) -> Signature;
+
+    /// Erases the key (decommissioning): from RAM, and from wherever the firmware keeps
+    /// it at rest (its flash page or secure element slot). Called again at every start of
+    /// a decommissioned ECU, so a cut between the two still ends erased.
+    fn erase(&mut self);
 }
 
 /// An Ed25519 ECU key held in memory (provisioned into the MCU at the factory).
 pub struct Ed25519EcuKey {
-    signing: ed25519_dalek::SigningKey,
+    /// `None` once erased (the key's bytes are zeroed as it is dropped).
+    signing: Option<ed25519_dalek::SigningKey>,
     public: Key,
     key_id: KeyId,
 }
@@ -27,7 +34,7 @@ impl Ed25519EcuKey {
         let signing = ed25519_dalek::SigningKey::from_bytes(seed);
         let public = Key::new("ed25519", "ed25519", hex::encode(signing.verifying_key().as_bytes()));
         let key_id = threshold_keys::default_key_id(&public);
-        Ed25519EcuKey { signing, public, key_id }
+        Ed25519EcuKey { signing: Some(signing), public, key_id }
     }
 
     /// The public key entry, as the director lists it.
@@ -42,7 +49,11 @@ impl EcuKey for Ed25519EcuKey {
     }
 
     fn sign(&self, message: &[u8]) -> Signature {
-        let sig: String = hex::encode(&self.signing.sign(message).to_bytes());
+        let sig: String = self.signing.as_ref().map(|k| hex::encode(&k.sign(message).to_bytes())).unwrap_or_default();
         Signature { keyid: self.key_id.clone(), sig, unknown: UnknownFields::default() }
+    }
+
+    fn erase(&mut self) {
+        self.signing = None;
     }
 }

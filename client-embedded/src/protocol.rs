@@ -68,6 +68,9 @@ pub enum Request<'a> {
     /// An encrypted image's chunk index (after the director's targets, before the image):
     /// the SHA-256 of every chunk of ciphertext, checked before the chunk is programmed.
     PutChunkIndex(&'a [u8]),
+    /// Decommission (after this cycle's director targets): the image repository's signed
+    /// `decommission/<vin>.json`. Answered with the signed acknowledgement.
+    Decommission(&'a [u8]),
 }
 
 /// What the secondary answers.
@@ -88,6 +91,8 @@ pub enum Response {
     ContinueFrom(u32),
     /// The image is in place: the ECU resets now to start it as a trial.
     Resetting,
+    /// The ECU is decommissioned: it answers nothing but [`Request::GetInfo`].
+    Decommissioned,
     /// The trusted director root's version and the image repository root's (0 without
     /// full verification).
     RootVersions {
@@ -116,6 +121,7 @@ mod kind {
     pub const PUT_TIME: u8 = 0x0F;
     pub const PUT_IMAGE_DELEGATION: u8 = 0x10;
     pub const PUT_CHUNK_INDEX: u8 = 0x11;
+    pub const DECOMMISSION: u8 = 0x12;
     pub const OK: u8 = 0x80;
     pub const REFUSED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -124,6 +130,7 @@ mod kind {
     pub const RESETTING: u8 = 0x85;
     pub const ROOT_VERSIONS: u8 = 0x86;
     pub const CONTINUE_FROM: u8 = 0x87;
+    pub const DECOMMISSIONED: u8 = 0x88;
 }
 
 /// A frame that cannot be used.
@@ -236,6 +243,7 @@ impl<'a> Request<'a> {
             kind::PUT_IMAGE_SNAPSHOT => Ok(Request::PutImageSnapshot(payload)),
             kind::PUT_IMAGE_TARGETS => Ok(Request::PutImageTargets(payload)),
             kind::PUT_CHUNK_INDEX => Ok(Request::PutChunkIndex(payload)),
+            kind::DECOMMISSION => Ok(Request::Decommission(payload)),
             kind::PUT_IMAGE_DELEGATION => {
                 let (len, rest) = payload.split_first_chunk::<2>().ok_or(FrameError::Malformed)?;
                 let (role, bytes) =
@@ -266,6 +274,7 @@ impl<'a> Request<'a> {
             Request::PutImageTargets(b) => (kind::PUT_IMAGE_TARGETS, b),
             Request::PutTime(b) => (kind::PUT_TIME, b),
             Request::PutChunkIndex(b) => (kind::PUT_CHUNK_INDEX, b),
+            Request::Decommission(b) => (kind::DECOMMISSION, b),
             Request::PutImageDelegation { role, bytes } => {
                 let mut payload = Vec::with_capacity(2 + role.len() + bytes.len());
                 payload.extend_from_slice(&(role.len().min(u16::MAX as usize) as u16).to_le_bytes());
@@ -290,6 +299,7 @@ impl Response {
             Response::Assigned(Some(len)) => encode_frame(kind::ASSIGNED, &len.to_le_bytes(), out),
             Response::Resetting => encode_frame(kind::RESETTING, &[], out),
             Response::ContinueFrom(offset) => encode_frame(kind::CONTINUE_FROM, &offset.to_le_bytes(), out),
+            Response::Decommissioned => encode_frame(kind::DECOMMISSIONED, &[], out),
             Response::RootVersions { director, images } => {
                 let mut payload = [0u8; 8];
                 payload[..4].copy_from_slice(&director.to_le_bytes());
@@ -311,6 +321,7 @@ impl Response {
             kind::ASSIGNED => Ok(Response::Assigned(Some(word(payload)?))),
             kind::RESETTING if payload.is_empty() => Ok(Response::Resetting),
             kind::CONTINUE_FROM => Ok(Response::ContinueFrom(word(payload)?)),
+            kind::DECOMMISSIONED if payload.is_empty() => Ok(Response::Decommissioned),
             kind::ROOT_VERSIONS if payload.len() == 8 => {
                 Ok(Response::RootVersions { director: word(&payload[..4])?, images: word(&payload[4..])? })
             }
@@ -333,6 +344,9 @@ pub fn serve<F: NorFlash, K: EcuKey, S: Store<F>>(
         Response::Refused(if code == AttackCode::NONE { AttackCode::INCOMPLETE } else { code })
     };
     let done = |r: Result<(), UpdateError<F::Error>>| r.map_or_else(refused, |()| Response::Ok);
+    if secondary.is_decommissioned() && request != Request::GetInfo {
+        return Response::Decommissioned;
+    }
     match request {
         Request::GetInfo => Response::Info(secondary.info()),
         Request::GetVersionReport => secondary.version_report().map_or_else(refused, Response::VersionReport),
@@ -360,5 +374,6 @@ pub fn serve<F: NorFlash, K: EcuKey, S: Store<F>>(
         Request::PutImageTargets(bytes) => done(secondary.put_image_targets(bytes, scratch)),
         Request::PutImageDelegation { role, bytes } => done(secondary.put_image_delegation(role, bytes)),
         Request::PutChunkIndex(bytes) => done(secondary.put_chunk_index(bytes)),
+        Request::Decommission(bytes) => secondary.decommission(bytes).map_or_else(refused, Response::VersionReport),
     }
 }

@@ -117,6 +117,13 @@ pub enum Record {
     Time(u64),
     /// The boot epoch, the high half of version-report counters.
     Epoch(u64),
+    /// The ECU is decommissioned (both repositories commanded it; it acknowledged the
+    /// command with this nonce's SHA-256): its key is erased at every start, and it
+    /// answers nothing but who it is.
+    Decommissioned {
+        /// SHA-256 of the command's nonce.
+        nonce_sha256: [u8; 32],
+    },
 }
 
 const BANK_HEADER: u8 = 0x01;
@@ -130,6 +137,7 @@ const RECEIVED: u8 = 0x16;
 const FLOORS: u8 = 0x20;
 const TIME: u8 = 0x21;
 const EPOCH: u8 = 0x22;
+const DECOMMISSIONED: u8 = 0x30;
 
 /// What a granule read from flash holds.
 #[derive(Debug, PartialEq, Eq)]
@@ -187,6 +195,10 @@ impl Record {
                 put_u64(&mut out, 8, e);
                 (EPOCH, 0)
             }
+            Record::Decommissioned { nonce_sha256 } => {
+                out[24..56].copy_from_slice(&nonce_sha256);
+                (DECOMMISSIONED, 0)
+            }
         };
         out[0] = kind;
         out[1] = slot;
@@ -236,6 +248,7 @@ impl Record {
             (FLOORS, _) => Record::Floors { release_counter: get_u64(bytes, 8), targets_version: get_u64(bytes, 16) },
             (TIME, _) => Record::Time(get_u64(bytes, 8)),
             (EPOCH, _) => Record::Epoch(get_u64(bytes, 8)),
+            (DECOMMISSIONED, _) => Record::Decommissioned { nonce_sha256: bytes[24..56].try_into().expect("32 bytes") },
             _ => return Granule::Torn, // a kind from a newer firmware: ignored, like a torn write
         };
         Granule::Record(record)
@@ -278,6 +291,7 @@ mod tests {
             Record::Floors { release_counter: 5, targets_version: 6 },
             Record::Time(1_800_000_000),
             Record::Epoch(12),
+            Record::Decommissioned { nonce_sha256: [9; 32] },
         ];
         records.extend(Record::name_pieces(Slot::B, b"ecu/brake/firmware-with-a-rather-long-name-v2.1.bin"));
         for record in records {

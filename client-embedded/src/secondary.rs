@@ -24,6 +24,8 @@ use crate::record::{ImageInfo, MAX_NAME};
 use crate::state::SlotStatus;
 use crate::store::{RawStore, Store};
 
+mod decommission;
+
 /// Why the secondary refused an input or could not act.
 #[derive(Debug)]
 pub enum UpdateError<E> {
@@ -42,6 +44,10 @@ pub enum UpdateError<E> {
     /// The wrapped content key is for another ECU key, or does not unwrap for this ECU,
     /// image, release and IV.
     KeyWrap,
+    /// A decommission command only one repository signs, or that the two sign differently.
+    Decommission(update_verifier::uptane::DecommissionRefusal),
+    /// The ECU is decommissioned: it does nothing more.
+    Decommissioned,
 }
 
 impl<E> From<Error<E>> for UpdateError<E> {
@@ -63,6 +69,7 @@ impl<E> UpdateError<E> {
             UpdateError::NoImageAssigned => AttackCode::WRONG_TARGET,
             UpdateError::Unencrypted => AttackCode::UNENCRYPTED_IMAGE,
             UpdateError::KeyWrap => AttackCode::BAD_KEY_WRAP,
+            UpdateError::Decommission(_) => AttackCode::REPOSITORY_MISMATCH,
             _ => AttackCode::NONE,
         }
     }
@@ -200,7 +207,10 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
 
     /// Opens the secondary after a boot (reads only). Metadata is loaded, and its
     /// signatures checked, when a cycle starts.
-    pub fn open(device: Device<F, S>, ecu: EcuIdentity, key: K, limits: Limits) -> Self {
+    pub fn open(device: Device<F, S>, ecu: EcuIdentity, mut key: K, limits: Limits) -> Self {
+        if device.state().decommissioned.is_some() {
+            key.erase(); // again at every start: a cut after the record still ends erased
+        }
         Secondary {
             device,
             ecu,
@@ -602,6 +612,17 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     /// detected, the latest trusted time, and a counter that grows with every report:
     /// the boot epoch (one record at the first report after a boot) in the high half.
     pub fn version_report(&mut self) -> Result<Vec<u8>, F> {
+        self.signed_report(None)
+    }
+
+    /// [`Secondary::version_report`], with one more field in its signed part when given.
+    fn signed_report(
+        &mut self,
+        extra: Option<(&'static str, metadata_schemas::json::Value<'static>)>,
+    ) -> Result<Vec<u8>, F> {
+        if self.is_decommissioned() {
+            return Err(UpdateError::Decommissioned);
+        }
         let epoch = match self.epoch {
             Some(epoch) => epoch,
             None => *self.epoch.insert(self.device.next_epoch()?),
@@ -631,7 +652,11 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             // Announced in every signed report: how the director learns a new key.
             decryption_key: self.decryption.as_ref().map(|(key, _)| key.public()),
             status: self.device.running().and_then(|slot| install_status(state, slot, self.attack)),
-            unknown: UnknownFields::default(),
+            unknown: extra.map_or_else(UnknownFields::default, |(name, value)| {
+                let mut unknown = UnknownFields::default();
+                unknown.0.insert(name, value);
+                unknown
+            }),
         };
         let mut signed = Signed::unsigned(report);
         let signature = self.key.sign(&signed.canonical_signed());

@@ -76,11 +76,19 @@ pub struct BootState {
     pub latest_time: u64,
     /// The boot epoch (high half of version-report counters).
     pub epoch: u64,
+    /// Decommissioned, with the SHA-256 of the command's nonce: it never goes back.
+    pub decommissioned: Option<[u8; 32]>,
 }
 
 impl Default for BootState {
     fn default() -> Self {
-        BootState { slots: [SlotState::EMPTY; 2], floors: Floors::default(), latest_time: 0, epoch: 0 }
+        BootState {
+            slots: [SlotState::EMPTY; 2],
+            floors: Floors::default(),
+            latest_time: 0,
+            epoch: 0,
+            decommissioned: None,
+        }
     }
 }
 
@@ -141,6 +149,9 @@ impl BootState {
             Record::Floors { release_counter, targets_version } => self.floors.raise(release_counter, targets_version),
             Record::Time(t) => self.latest_time = self.latest_time.max(t),
             Record::Epoch(e) => self.epoch = self.epoch.max(e),
+            Record::Decommissioned { nonce_sha256 } => {
+                self.decommissioned.get_or_insert(nonce_sha256);
+            }
         }
     }
 
@@ -188,9 +199,12 @@ impl BootState {
         emit(Record::Floors { release_counter, targets_version });
         emit(Record::Time(self.latest_time));
         emit(Record::Epoch(self.epoch));
+        if let Some(nonce_sha256) = self.decommissioned {
+            emit(Record::Decommissioned { nonce_sha256 });
+        }
     }
 
     /// The most records [`BootState::snapshot`] emits.
     /// (An empty slot being received emits one record, fewer than an installed one.)
-    pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 3) + 3;
+    pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 3) + 4;
 }

@@ -77,6 +77,8 @@ pub struct AcceptedReport {
     pub status: Option<metadata_schemas::uptane::InstallStatus>,
     /// The nonce the next time attestation must carry for this ECU.
     pub nonce: Option<u64>,
+    /// The decommission nonce this ECU's own signed report acknowledges, if any.
+    pub decommission_ack: Option<String>,
     /// Its time is further ahead of the director's than the allowed skew: it is not
     /// taken as the ECU's reported time (so one bad clock cannot lock the vehicle out).
     pub skewed: bool,
@@ -212,5 +214,6 @@ fn check_report(envelope: &Envelope<'_>, ecu: &Ecu, clock: Clock) -> Result<Acce
         nonce: report.nonce,
         skewed,
         decryption_key: report.decryption_key,
+        decommission_ack: metadata_schemas::uptane::ack_nonce(report.unknown.get(metadata_schemas::uptane::ACK_FIELD)),
     })
 }

@@ -349,6 +349,16 @@ impl Vehicle {
         }
     }
 
+    /// Whether a secondary answers as decommissioned (it signs nothing any more).
+    pub fn secondary_decommissioned(&self, serial: &str) -> bool {
+        let secondary = self.config.secondaries.iter().find(|s| s.serial == serial).unwrap();
+        let mut link = client_std::primary::link::Link::connect(serial, &secondary.address).unwrap();
+        matches!(
+            link.call(client_embedded::protocol::Request::GetVersionReport).unwrap(),
+            client_embedded::protocol::Response::Decommissioned
+        )
+    }
+
     /// The time a secondary trusts, as its signed version report states it (Unix seconds).
     pub fn trusted_time(&self, serial: &str) -> i64 {
         let secondary = self.config.secondaries.iter().find(|s| s.serial == serial).unwrap();

@@ -224,7 +224,10 @@ impl Primary {
     pub fn cycle(&mut self, now: DateTime<Utc>) -> Result<CycleReport, Error> {
         let mut report = CycleReport::default();
         if let Some(journal) = read_journal(&self.config.state_dir)? {
-            return self.carry_out(report, journal, now); // acknowledging: the director lacks it
+            // Acknowledging: the director lacks it. Its metadata, for the secondaries, if
+            // it still serves the vehicle.
+            let repositories = self.refresh(&mut report, now).ok();
+            return self.carry_out(report, journal, repositories.as_ref(), now);
         }
         let ecus = self.collect_reports(&mut report, now)?;
         self.boundary()?;
@@ -235,16 +238,17 @@ impl Primary {
         }
         self.boundary()?;
         let mut repositories = self.refresh(&mut report, now)?;
-        if let Some(command) = self.decommission_command(&mut report, &mut repositories)? {
+        if let Some((command, signed)) = self.decommission_command(&mut report, &mut repositories)? {
             let erase = command.erase.iter().map(|e| e.as_str().to_string()).collect();
-            let journal = Journal { nonce: command.nonce.clone(), erase, stage: Stage::Acknowledging };
+            let image_command = Some(String::from_utf8_lossy(&signed).into_owned());
+            let journal = Journal { nonce: command.nonce.clone(), erase, stage: Stage::Acknowledging, image_command };
             write_journal(&self.config.state_dir, &journal)?;
             let text = format!(
                 "both repositories command decommissioning (nonce {}): acknowledging, then erasing",
                 command.nonce
             );
             self.step(&mut report, text);
-            return self.carry_out(report, journal, now);
+            return self.carry_out(report, journal, Some(&repositories), now);
         }
         let listing = self.search_image_repository(&mut report, &mut repositories)?;
         for ecu in &ecus {
@@ -414,6 +418,7 @@ impl Primary {
                     latest_roots: latest_roots(repositories)?,
                     state_dir: &self.config.state_dir,
                     images: repositories.images.trusted().ok_or(Error::NotRefreshed)?,
+                    vin: &self.config.vin,
                 };
                 let delivery = Delivery {
                     serial,

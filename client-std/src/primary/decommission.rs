@@ -40,6 +40,9 @@ pub struct Journal {
     pub erase: Vec<String>,
     /// Where it stands.
     pub stage: Stage,
+    /// The image repository's signed command, for the secondaries.
+    #[serde(default)]
+    pub image_command: Option<String>,
 }
 
 impl Journal {
@@ -193,7 +196,12 @@ mod tests {
     fn the_journal_round_trips_and_a_damaged_one_is_named() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read_journal(dir.path()).unwrap(), None);
-        let journal = Journal { nonce: "n1".into(), erase: vec!["keys".into(), "other".into()], stage: Stage::Erasing };
+        let journal = Journal {
+            nonce: "n1".into(),
+            erase: vec!["keys".into(), "other".into()],
+            stage: Stage::Erasing,
+            image_command: None,
+        };
         write_journal(dir.path(), &journal).unwrap();
         assert_eq!(read_journal(dir.path()).unwrap(), Some(journal.clone()));
         assert_eq!(journal.items(), vec![EraseItem::Keys]);

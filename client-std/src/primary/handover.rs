@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use client_embedded::protocol::{Request, Response};
 use metadata_schemas::TargetPath;
+use metadata_schemas::uptane::{Vin, command_path};
 use update_verifier::TrustedSet;
 
 use super::failure::SecondaryProblem;
@@ -32,6 +33,8 @@ pub(super) struct Sources<'a> {
     pub state_dir: &'a Path,
     /// The image repository as the primary verified it.
     pub images: &'a TrustedSet,
+    /// The vehicle.
+    pub vin: &'a str,
 }
 
 /// One image for one secondary.
@@ -57,24 +60,67 @@ pub(super) fn hand_over(
 ) -> Result<(), Error> {
     let mut link = Link::connect(delivery.serial, delivery.address)?;
     link.expect_ok(Request::StartCycle(delivery.now))?;
-    let Response::RootVersions { director, images } = link.call(Request::GetRootVersions)? else {
-        return Err(link.error(SecondaryProblem::Unexpected("its root versions")));
-    };
-    let (latest_director, latest_images) = sources.latest_roots;
-    send_roots(&mut link, sources.transport, &sources.director_base, director.into(), latest_director, |b| {
-        Request::PutRoot(b)
-    })?;
-    if delivery.full {
-        let base = sources.image_base.trim_end_matches('/');
-        send_roots(&mut link, sources.transport, base, images.into(), latest_images, |b| Request::PutImageRoot(b))?;
-        send_image_repository(&mut link, sources, delivery.path)?;
+    send_metadata(&mut link, sources, delivery.full, delivery.path)?;
+    match link.call(Request::PutTargets(&director_targets(sources.state_dir)?))? {
+        Response::Assigned(Some(_)) => {}
+        Response::Assigned(None) => return Err(link.error(SecondaryProblem::NothingAssigned)),
+        Response::Refused(code) => return Err(link.error(SecondaryProblem::Refused(code))),
+        _ => return Err(link.error(SecondaryProblem::Unexpected("an assignment"))),
     }
-    send_director_targets(&mut link, sources.state_dir)?;
     if let Some(index) = delivery.chunk_index {
         link.expect_ok(Request::PutChunkIndex(index))?;
     }
     stream_image(&mut link, delivery.bytes, sent, stop)?;
     link.expect_ok(Request::Activate)
+}
+
+/// The roots the secondary lacks and, for full verification, the image repository's
+/// metadata on the path to `path`.
+fn send_metadata(link: &mut Link, sources: &Sources, full: bool, path: &TargetPath) -> Result<(), Error> {
+    let Response::RootVersions { director, images } = link.call(Request::GetRootVersions)? else {
+        return Err(link.error(SecondaryProblem::Unexpected("its root versions")));
+    };
+    let (latest_director, latest_images) = sources.latest_roots;
+    send_roots(link, sources.transport, &sources.director_base, director.into(), latest_director, |b| {
+        Request::PutRoot(b)
+    })?;
+    if full {
+        let base = sources.image_base.trim_end_matches('/');
+        send_roots(link, sources.transport, base, images.into(), latest_images, |b| Request::PutImageRoot(b))?;
+        send_image_repository(link, sources, path)?;
+    }
+    Ok(())
+}
+
+/// Decommissions one secondary: this cycle's metadata, then the image repository's
+/// signed command. Its signed acknowledgement, or `None` if it was decommissioned
+/// already (a cut came before the primary's own acknowledgement went out).
+pub(super) fn decommission_secondary(
+    sources: &Sources,
+    (serial, address, full): (&str, &str, bool),
+    image_command: &[u8],
+    now: u64,
+) -> Result<Option<Vec<u8>>, Error> {
+    let mut link = Link::connect(serial, address)?;
+    match link.call(Request::StartCycle(now))? {
+        Response::Ok => {}
+        Response::Decommissioned => return Ok(None),
+        Response::Refused(code) => return Err(link.error(SecondaryProblem::Refused(code))),
+        _ => return Err(link.error(SecondaryProblem::Unexpected("the cycle's start"))),
+    }
+    let vin = Vin::new(sources.vin).ok_or(Error::Config("vin is empty".into()))?;
+    send_metadata(&mut link, sources, full, &command_path(&vin))?;
+    match link.call(Request::PutTargets(&director_targets(sources.state_dir)?))? {
+        Response::Assigned(None) => {}
+        Response::Refused(code) => return Err(link.error(SecondaryProblem::Refused(code))),
+        _ => return Err(link.error(SecondaryProblem::Unexpected("targets without an image"))),
+    }
+    match link.call(Request::Decommission(image_command))? {
+        Response::VersionReport(ack) => Ok(Some(ack)),
+        Response::Decommissioned => Ok(None),
+        Response::Refused(code) => Err(link.error(SecondaryProblem::Refused(code))),
+        _ => Err(link.error(SecondaryProblem::Unexpected("its acknowledgement"))),
+    }
 }
 
 /// Sends each root after `has` up to `latest`, oldest first.
@@ -110,15 +156,9 @@ fn send_image_repository(link: &mut Link, sources: &Sources, path: &TargetPath) 
     Ok(())
 }
 
-/// The director targets the primary verified; the secondary must find an image in them.
-fn send_director_targets(link: &mut Link, state_dir: &Path) -> Result<(), Error> {
-    let targets = MetadataDir::open(state_dir.join("director"))?.read("targets.json")?.ok_or(Error::NotRefreshed)?;
-    match link.call(Request::PutTargets(&targets))? {
-        Response::Assigned(Some(_)) => Ok(()),
-        Response::Assigned(None) => Err(link.error(SecondaryProblem::NothingAssigned)),
-        Response::Refused(code) => Err(link.error(SecondaryProblem::Refused(code))),
-        _ => Err(link.error(SecondaryProblem::Unexpected("an assignment"))),
-    }
+/// The director targets the primary verified.
+fn director_targets(state_dir: &Path) -> Result<Vec<u8>, Error> {
+    MetadataDir::open(state_dir.join("director"))?.read("targets.json")?.ok_or(Error::NotRefreshed)
 }
 
 /// The image in chunks from where the secondary asks (past what it kept from an install

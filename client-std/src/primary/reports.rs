@@ -85,6 +85,20 @@ pub(super) fn secondary_report(config: &SecondaryConfig) -> Result<Reported, Err
     })
 }
 
+/// A secondary's signed report as received (its decommission acknowledgement), for the
+/// manifest; the director checks its signature.
+pub(super) fn parse_report(serial: &str, bytes: &[u8]) -> Result<Reported, Error> {
+    let report = json::parse(bytes).map_err(|e| Error::Config(format!("{serial}'s report: {e}")))?;
+    let serial = EcuSerial::new(serial).ok_or_else(|| Error::Config("a secondary's serial is empty".into()))?;
+    Ok(Reported {
+        serial,
+        hardware_id: None,
+        installed_sha256: installed_sha256(bytes),
+        report: report.to_owned_value(),
+        destination: Destination::Own, // never delivered to: it only goes in the manifest
+    })
+}
+
 /// The SHA-256 a report says is installed (read, not verified).
 fn installed_sha256(report: &[u8]) -> Option<[u8; 32]> {
     let report = Envelope::parse(report).ok()?.decode_signed::<EcuVersionReport>().ok()?;

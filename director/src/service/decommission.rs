@@ -207,7 +207,7 @@ impl Director {
         &self,
         tx: &mut Tx,
         vehicle: &Vehicle,
-        nonce: &str,
+        (nonce, ecus): (&str, &[&str]),
         manifest_sha256: &str,
         now: i64,
     ) -> Result<()> {
@@ -223,7 +223,8 @@ impl Director {
         let done =
             Decommission { state, finished: Some(now), manifest_sha256: Some(manifest_sha256.to_string()), ..record };
         tx.put_decommission(&done).await?;
-        self.revoked(tx, &vehicle.vin, "decommission-acknowledged", manifest_sha256, now).await
+        let acknowledged = Acknowledged { manifest_sha256, ecus };
+        self.revoked(tx, &vehicle.vin, "decommission-acknowledged", Some(acknowledged), now).await
     }
 
     /// Times out every issued command older than the timeout, each vehicle in its own
@@ -241,7 +242,7 @@ impl Director {
             let Some(record) = tx.decommission(&vin).await? else { continue };
             let Ok(state) = decommission::next(vehicle.decommission, Step::TimedOut) else { continue };
             tx.put_decommission(&Decommission { state, finished: Some(now), ..record }).await?;
-            self.revoked(&mut tx, &vin, "decommission-timed-out", "", now).await?;
+            self.revoked(&mut tx, &vin, "decommission-timed-out", None, now).await?;
             tx.commit().await?;
             timed_out += 1;
         }
@@ -250,17 +251,32 @@ impl Director {
 
     /// The event and audit entry of a vehicle leaving service: its ECU keys and device
     /// credentials are refused from now on (every device request answers 410).
-    async fn revoked(&self, tx: &mut Tx, vin: &str, kind: &str, manifest_sha256: &str, now: i64) -> Result<()> {
+    async fn revoked(
+        &self,
+        tx: &mut Tx,
+        vin: &str,
+        kind: &str,
+        acknowledged: Option<Acknowledged<'_>>,
+        now: i64,
+    ) -> Result<()> {
         let ecus = tx.ecus(vin).await?;
         let keys: Vec<String> = ecus.iter().filter_map(|e| key_id(&e.public_key)).collect();
         let mut detail = json!({"vin": vin, "revoked_ecu_keys": keys, "credentials": "refused (410 Gone)"});
-        if !manifest_sha256.is_empty() {
+        if let Some(Acknowledged { manifest_sha256, ecus }) = acknowledged {
             detail["manifest_sha256"] = json!(manifest_sha256);
+            detail["ecus_acknowledged"] = json!(ecus);
         }
         tx.event(vin, kind, &detail.to_string(), now).await?;
         tx.audit("director", kind, &detail.to_string(), now).await?;
         Ok(())
     }
+}
+
+/// The manifest that acknowledged a decommissioning, and the ECUs whose own signed
+/// reports in it carry the nonce.
+struct Acknowledged<'a> {
+    manifest_sha256: &'a str,
+    ecus: &'a [&'a str],
 }
 
 /// An ECU key's id, from its stored TUF key JSON.

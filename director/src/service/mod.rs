@@ -462,7 +462,13 @@ impl Director {
         )
         .await?;
         if let Some(nonce) = accepted.decommission_ack.as_deref().filter(|_| vehicle.decommission != Active) {
-            self.take_acknowledgement(&mut tx, &vehicle, nonce, &digest, now.timestamp()).await?;
+            let ecus: Vec<&str> = accepted
+                .reports
+                .iter()
+                .filter(|r| r.decommission_ack.as_deref() == Some(nonce))
+                .map(|r| r.serial.as_str())
+                .collect();
+            self.take_acknowledgement(&mut tx, &vehicle, (nonce, &ecus), &digest, now.timestamp()).await?;
         }
         let issued =
             if resolved.is_empty() { false } else { self.after_resolved(&mut tx, vin, &resolved, now).await? };

@@ -139,18 +139,31 @@ impl Encode for DecommissionCommand {
     }
 }
 
+/// The field of an acknowledgement: in a manifest's `custom`, and in the signed part of
+/// an ECU's own version report.
+pub const ACK_FIELD: &str = "decommission_ack";
+
 /// The nonce a manifest acknowledges (its `custom.decommission_ack.nonce`), if it does.
 pub fn acknowledged_nonce(custom: Option<&Value<'_>>) -> Option<String> {
-    let ack = custom?.as_object()?.get("decommission_ack")?.as_object()?;
-    ack.get("nonce")?.as_str().map(String::from)
+    ack_nonce(custom?.as_object()?.get(ACK_FIELD))
+}
+
+/// The nonce of an acknowledgement object (`{"nonce": ...}`).
+pub fn ack_nonce(ack: Option<&Value<'_>>) -> Option<String> {
+    ack?.as_object()?.get("nonce")?.as_str().map(String::from)
+}
+
+/// The acknowledgement object of `nonce`.
+pub fn ack_object(nonce: &str) -> Value<'static> {
+    let mut ack = crate::json::Object::new();
+    ack.insert("nonce", Value::string(String::from(nonce)));
+    Value::Object(ack)
 }
 
 /// The `custom` of a manifest that acknowledges `nonce`.
 pub fn acknowledgement(nonce: &str) -> Value<'static> {
-    let mut ack = crate::json::Object::new();
-    ack.insert("nonce", Value::string(String::from(nonce)));
     let mut custom = crate::json::Object::new();
-    custom.insert("decommission_ack", Value::Object(ack));
+    custom.insert(ACK_FIELD, ack_object(nonce));
     Value::Object(custom)
 }
 

@@ -11,7 +11,8 @@ mod status;
 mod time;
 
 pub use decommission::{
-    DECOMMISSION, DecommissionCommand, EraseItem, acknowledged_nonce, acknowledgement, command_path,
+    ACK_FIELD, DECOMMISSION, DecommissionCommand, EraseItem, ack_nonce, ack_object, acknowledged_nonce,
+    acknowledgement, command_path,
 };
 pub use director::{DirectorTargetCustom, VehicleCustom};
 pub use encryption::{

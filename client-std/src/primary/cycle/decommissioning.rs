@@ -10,6 +10,8 @@ use super::{CycleReport, Primary, Repositories};
 use crate::Error;
 use crate::primary::config::PrimaryConfig;
 use crate::primary::decommission::{Journal, Stage, erase, erase_plan, write_journal};
+use crate::primary::handover::{Sources, decommission_secondary};
+use crate::primary::plan::Reported;
 use crate::primary::reports;
 
 /// What became of a decommission command in a cycle.
@@ -44,7 +46,7 @@ impl Primary {
         &mut self,
         report: &mut CycleReport,
         repositories: &mut Repositories,
-    ) -> Result<Option<DecommissionCommand>, Error> {
+    ) -> Result<Option<(DecommissionCommand, Vec<u8>)>, Error> {
         if matches!(DecommissionCommand::from_targets(&repositories.targets), Ok(None)) {
             return Ok(None);
         }
@@ -58,7 +60,7 @@ impl Primary {
             Err(e) => return Err(e),
         };
         match check_decommission(&repositories.targets, signed.as_deref(), &self.identity.vin) {
-            Ok(command) => Ok(command),
+            Ok(command) => Ok(command.zip(signed)),
             Err(refusal) => {
                 self.step(report, format!("decommission command REFUSED: {refusal}"));
                 report.decommission = Some(DecommissionOutcome::Refused(refusal));
@@ -67,16 +69,24 @@ impl Primary {
         }
     }
 
-    /// Carries out a decommissioning from where its journal stands: the acknowledgement
-    /// (until the director has it), then the erase.
+    /// Carries out a decommissioning from where its journal stands: the secondaries (when
+    /// this cycle verified the repositories), the acknowledgement (until the director has
+    /// it), then the erase.
     pub(super) fn carry_out(
         &mut self,
         mut report: CycleReport,
         mut journal: Journal,
+        repositories: Option<&Repositories>,
         now: DateTime<Utc>,
     ) -> Result<CycleReport, Error> {
         if journal.stage == Stage::Acknowledging {
-            self.acknowledge(&journal.nonce, now)?;
+            let acks = match (repositories, journal.image_command.clone()) {
+                (Some(repositories), Some(command)) => {
+                    self.decommission_secondaries(&mut report, repositories, &command, now)?
+                }
+                _ => Vec::new(),
+            };
+            self.acknowledge(&journal.nonce, acks, now)?;
             self.step(&mut report, "the director took the decommission acknowledgement".into());
             journal.stage = Stage::Erasing;
             write_journal(&self.config.state_dir, &journal)?;
@@ -89,9 +99,49 @@ impl Primary {
         Ok(report)
     }
 
-    /// The last signed manifest: the primary's own fresh report, and the nonce. A
-    /// director that answers 410 took it already (a cut came before the journal moved on).
-    fn acknowledge(&self, nonce: &str, now: DateTime<Utc>) -> Result<(), Error> {
+    /// Each secondary decommissioned (its signed acknowledgement kept for the manifest);
+    /// one that cannot be reached or refuses is a step, and keeps its key.
+    fn decommission_secondaries(
+        &mut self,
+        report: &mut CycleReport,
+        repositories: &Repositories,
+        image_command: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reported>, Error> {
+        let transport = self.transport()?;
+        let config = self.config.clone();
+        let sources = Sources {
+            transport: &transport,
+            director_base: self.director_base(),
+            image_base: &config.image_repository,
+            latest_roots: super::latest_roots(repositories)?,
+            state_dir: &config.state_dir,
+            images: repositories.images.trusted().ok_or(Error::NotRefreshed)?,
+            vin: &config.vin,
+        };
+        let mut acks = Vec::new();
+        for secondary in &config.secondaries {
+            let ecu = (secondary.serial.as_str(), secondary.address.as_str(), secondary.full_verification);
+            let text = match decommission_secondary(&sources, ecu, image_command.as_bytes(), super::unix(now)) {
+                Ok(Some(ack)) => match reports::parse_report(&secondary.serial, &ack) {
+                    Ok(reported) => {
+                        acks.push(reported);
+                        format!("{}: acknowledged and erased its key", secondary.serial)
+                    }
+                    Err(e) => format!("{}: its acknowledgement does not read: {e}", secondary.serial),
+                },
+                Ok(None) => format!("{}: decommissioned already", secondary.serial),
+                Err(e) => format!("{}: NOT decommissioned: {e}", secondary.serial),
+            };
+            self.step(report, text);
+        }
+        Ok(acks)
+    }
+
+    /// The last signed manifest: the primary's own fresh report, the secondaries'
+    /// acknowledgements, and the nonce. A director that answers 410 took it already (a
+    /// cut came before the journal moved on).
+    fn acknowledge(&self, nonce: &str, secondaries: Vec<Reported>, now: DateTime<Utc>) -> Result<(), Error> {
         let counter = self.next_counter()?;
         let own = reports::own_report(
             &self.identity,
@@ -100,7 +150,9 @@ impl Primary {
             (counter, None),
             now,
         )?;
-        let manifest = reports::signed_manifest(&self.identity, &[own], &self.key, Some(acknowledgement(nonce)))?;
+        let mut ecus = vec![own];
+        ecus.extend(secondaries);
+        let manifest = reports::signed_manifest(&self.identity, &ecus, &self.key, Some(acknowledgement(nonce)))?;
         let url = format!("{}/vehicles/{}/manifest", self.config.director, self.config.vin);
         let (status, body) = self
             .transport()?
