@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod repo;
 pub mod rollout;
 pub mod rollouts;
+pub mod sbom;
 pub mod selector;
 pub mod server;
 pub mod service;

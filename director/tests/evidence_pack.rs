@@ -164,3 +164,25 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     names
 }
+
+#[tokio::test]
+async fn a_vehicles_sbom_view_is_the_union_of_the_sboms_of_the_images_its_ecus_run() {
+    let mut d = Director::start(None, None).await;
+    with_sbom(&mut d);
+    fleet(&d).await;
+    let (status, sbom) = d.admin_get("/vehicles/EVID0001/sbom").await;
+    assert_eq!(status, 200, "{sbom}");
+    let brake = sbom["ecus"].as_array().unwrap().iter().find(|e| e["ecu"] == "brake-1").unwrap().clone();
+    assert_eq!(brake["image"], "brake/fw-2.bin");
+    assert_eq!(brake["sboms"][0]["filename"], "brake/fw-2.bin.cdx.json");
+    assert_eq!(brake["sboms"][0]["sha256"], sha256_hex(SBOM));
+    let components = sbom["components"].as_array().unwrap();
+    assert_eq!(components.len(), 1, "{sbom}");
+    assert_eq!(
+        (&components[0]["name"], &components[0]["ecus"]),
+        (&serde_json::json!("brake-fw"), &serde_json::json!(["brake-1"]))
+    );
+    let (_, none) = d.admin_get("/vehicles/EVID0004/sbom").await;
+    assert!(none["components"].as_array().unwrap().is_empty(), "factory images list no SBOM: {none}");
+    assert_eq!(d.admin_get("/vehicles/NOPE/sbom").await.0, 404);
+}

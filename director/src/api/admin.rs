@@ -47,6 +47,17 @@ pub async fn vehicle(
     Ok(Json(director.status(&vin).await?).into_response())
 }
 
+/// `GET /vehicles/{vin}/sbom`: the SBOMs of the images its ECUs run, and their
+/// components' union.
+pub async fn sbom(
+    State(director): State<Arc<Director>>,
+    Path(vin): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::admin(&director, &headers, Role::Viewer).await?;
+    Ok(Json(director.vehicle_sbom(&vin).await?).into_response())
+}
+
 /// Paging of lists.
 #[derive(Deserialize)]
 pub struct Page {

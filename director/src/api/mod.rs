@@ -131,6 +131,7 @@ fn route_name(path: &str) -> &'static str {
         "/api/v1/admin/vehicles/{vin}/events",
         "/api/v1/admin/vehicles/{vin}/labels",
         "/api/v1/admin/vehicles/{vin}/decommission",
+        "/api/v1/admin/vehicles/{vin}/sbom",
         "/api/v1/admin/groups",
         "/api/v1/admin/groups/{name}",
         "/api/v1/admin/fleet/adoption",
@@ -170,6 +171,7 @@ pub fn router(director: Arc<Director>) -> Router {
         .route("/api/v1/repo/targets/{*path}", get(files::target))
         .route("/api/v1/admin/vehicles", post(admin::register).get(inventory::list))
         .route("/api/v1/admin/vehicles/{vin}/labels", put(inventory::set_labels))
+        .route("/api/v1/admin/vehicles/{vin}/sbom", get(admin::sbom))
         .route(
             "/api/v1/admin/vehicles/{vin}/decommission",
             post(decommission::request).get(decommission::status).delete(decommission::cancel),

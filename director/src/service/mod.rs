@@ -56,6 +56,7 @@ impl From<RepoError> for ServiceError {
 
 mod decommission;
 mod encryption;
+mod sbom;
 
 pub use decommission::{DecommissionProgress, decommission_json};
 

@@ -173,6 +173,7 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
                 pre { code { (serde_json::to_string_pretty(manifest).unwrap_or_default()) } }
             }
         }
+        (software(director.vehicle_sbom(&vin).await.ok().as_ref()))
         (decommissioning(&vin, decommission.as_ref(), &operator, now))
         @if operator.may_act() {
             form.command method="post" action={"/ui/vehicles/" (urlencode(&vin)) "/refresh"} {
@@ -184,6 +185,34 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
         }
     };
     page(&operator, Section::Vehicles, &format!("Vehicle {vin}"), body)
+}
+
+/// The union of the SBOMs of the images the vehicle's ECUs run.
+fn software(sbom: Option<&Value>) -> Markup {
+    let components = sbom.and_then(|s| s["components"].as_array()).cloned().unwrap_or_default();
+    let listed: Vec<String> = sbom
+        .and_then(|s| s["ecus"].as_array())
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["sboms"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s["filename"].as_str().map(str::to_string))
+        .collect();
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    html! {
+        h2 { "Software (SBOM)" }
+        @if listed.is_empty() {
+            p { "The image repository lists no SBOM for the images its ECUs run." }
+        } @else {
+            p { (components.len()) " components, from " @for f in &listed { code { (f) } " " } }
+            table.sbom {
+                thead { tr { th scope="col" { "Component" } th scope="col" { "Version" } th scope="col" { "ECUs" } } }
+                tbody { @for c in &components { tr {
+                    td { (text(&c["name"])) } td { (text(&c["version"])) }
+                    td { (c["ecus"].as_array().map(|e| e.iter().map(text).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
+                } } }
+            }
+        }
+    }
 }
 
 /// Where the vehicle's decommissioning stands, and (for administrators) the form that
