@@ -19,8 +19,11 @@ pub struct Component {
     pub ecus: Vec<String>,
 }
 
+/// A component as an SBOM names it: name, version, package URL.
+pub type Named = (String, String, Option<String>);
+
 /// The components of a CycloneDX JSON document (`components[]`, nested ones included).
-pub fn cyclonedx_components(document: &serde_json::Value) -> Vec<(String, String, Option<String>)> {
+pub fn cyclonedx_components(document: &serde_json::Value) -> Vec<Named> {
     let mut out = Vec::new();
     let mut stack: Vec<&serde_json::Value> = vec![document];
     while let Some(node) = stack.pop() {
@@ -36,8 +39,8 @@ pub fn cyclonedx_components(document: &serde_json::Value) -> Vec<(String, String
 }
 
 /// The union of each ECU's components, one entry per (name, version, purl), in order.
-pub fn union(per_ecu: &[(String, Vec<(String, String, Option<String>)>)]) -> Vec<Component> {
-    let mut merged: BTreeMap<(String, String, Option<String>), Vec<String>> = BTreeMap::new();
+pub fn union(per_ecu: &[(String, Vec<Named>)]) -> Vec<Component> {
+    let mut merged: BTreeMap<Named, Vec<String>> = BTreeMap::new();
     for (ecu, components) in per_ecu {
         for key in components {
             let ecus = merged.entry(key.clone()).or_default();
