@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod images;
 pub mod inventory;
 pub mod keys;
+pub mod lifecycle;
 pub mod limits;
 pub mod log;
 pub mod manifest;

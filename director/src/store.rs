@@ -248,6 +248,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "rollout outcomes", include_str!("../migrations/0009_rollout_outcomes.sql")),
     (10, "dashboard sessions", include_str!("../migrations/0010_ui_sessions.sql")),
     (11, "decommissioning", include_str!("../migrations/0011_decommission.sql")),
+    (12, "support periods", include_str!("../migrations/0012_support_periods.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;

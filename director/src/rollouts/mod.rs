@@ -459,6 +459,9 @@ pub async fn evaluate_every(director: std::sync::Arc<Director>) {
         if let Err(e) = director.follow_decommissions(Utc::now()).await {
             crate::log::error("decommission-follow-failed", &[("error", json!(format!("{e:?}")))]);
         }
+        if let Err(e) = director.watch_support_periods(Utc::now().timestamp()).await {
+            crate::log::error("support-period-watch-failed", &[("error", json!(format!("{e:?}")))]);
+        }
     }
 }
 

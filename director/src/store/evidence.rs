@@ -1,5 +1,6 @@
 //! The store's part of the evidence pack: which ECUs run a release, from their signed
-//! reports, and when its assignment was installed.
+//! reports, and when its assignment was installed; and each hardware id's end of
+//! security support as last seen (a moved end is audited).
 
 use sqlx::Row;
 
@@ -46,5 +47,32 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+impl Store {
+    /// Each hardware id's end of security support as last seen.
+    pub async fn support_periods(&self) -> Result<std::collections::BTreeMap<String, i64>> {
+        let rows = sqlx::query("SELECT hardware_id, end_of_security_support FROM support_periods")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("hardware_id")?, r.try_get("end_of_security_support")?))).collect()
+    }
+}
+
+impl super::Tx {
+    /// Keeps a hardware id's end of security support as seen at `now`.
+    pub async fn put_support_period(&mut self, hardware_id: &str, end: i64, now: i64) -> Result<()> {
+        sqlx::query("DELETE FROM support_periods WHERE hardware_id = $1")
+            .bind(hardware_id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("INSERT INTO support_periods (hardware_id, end_of_security_support, seen) VALUES ($1, $2, $3)")
+            .bind(hardware_id)
+            .bind(end)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 }

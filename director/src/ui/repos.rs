@@ -286,17 +286,4 @@ fn roles_table(rows: &[RoleRow], now: i64) -> Markup {
     }
 }
 
-/// When each hardware id's security support ends (Unix seconds), as the image
-/// repository's verified targets declare it (`custom.lifecycle`); empty without one.
-pub fn support_ends(director: &Director) -> BTreeMap<String, i64> {
-    let mut ends = BTreeMap::new();
-    let Some(Ok(trusted)) = director.images.as_ref().map(|r| r.trusted(chrono::Utc::now())) else { return ends };
-    for (path, file) in trusted.targets().map(|t| &t.targets).into_iter().flatten() {
-        let Ok(custom) = ImageTargetCustom::from_target(path, file) else { continue };
-        let Ok(Some(lifecycle)) = custom.lifecycle() else { continue };
-        for hw in &custom.hardware_identifiers {
-            ends.insert(hw.as_str().to_string(), lifecycle.end_of_security_support.time().timestamp());
-        }
-    }
-    ends
-}
+pub use crate::lifecycle::support_ends;
