@@ -44,7 +44,8 @@ pub fn deployment_record(release: &str, deployed: &[Deployed]) -> Value {
         .iter()
         .map(|d| {
             json!({"vin": d.vin, "ecu": d.serial, "hardware_id": d.hardware_id, "boot_state": d.boot_state,
-                   "reported_time": d.reported_time, "installed_at": d.installed_at})
+                   "reported_time": d.reported_time, "reported": utc(Some(d.reported_time)),
+                   "installed_at": d.installed_at, "installed": utc(d.installed_at)})
         })
         .collect();
     json!({
@@ -56,6 +57,11 @@ pub fn deployment_record(release: &str, deployed: &[Deployed]) -> Value {
         "ecus": ecus,
         "source": "each ECU's last signed version report, as the director accepted it (manifests/ holds them)",
     })
+}
+
+/// Unix seconds as an RFC 3339 UTC time, for a reader.
+fn utc(seconds: Option<i64>) -> Option<String> {
+    chrono::DateTime::from_timestamp(seconds?, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 /// A name inside the pack for a target path or vin (`/` would make folders).
@@ -91,6 +97,7 @@ mod tests {
         assert_eq!(record["ecus_running"], 4);
         assert_eq!((record["ecus_confirmed"].as_u64(), record["ecus_on_trial"].as_u64()), (Some(2), Some(1)));
         assert_eq!(deployment_record("x", &[])["vehicles"], 0);
+        assert_eq!(record["ecus"][0]["installed"], "1970-01-01T00:00:09Z");
     }
 
     #[test]
