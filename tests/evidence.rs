@@ -593,3 +593,47 @@ fn evidence_attack_decommission_command_signed_by_the_director_alone_is_refused_
         &checks,
     );
 }
+
+#[test]
+fn evidence_a_security_update_is_delivered_and_its_users_are_told() {
+    use metadata_schemas::json::{Object, Value};
+    let mut images = firmware();
+    let targets = images.targets.get_mut(&RoleName::targets()).unwrap();
+    let file = targets.targets.get_mut(&metadata_schemas::TargetPath::new("gateway/fw-2.bin")).unwrap();
+    let Some(Value::Object(custom)) = file.custom.as_mut() else { panic!("the image has custom") };
+    // As `repo-tool targets add --advisory` and `repo-tool lifecycle set` write them.
+    custom.insert("security", Value::Bool(true));
+    custom.insert("advisories", Value::Array(vec![Value::string("CVE-2026-0042".to_string())]));
+    let mut lifecycle = Object::new();
+    lifecycle.insert("record", Value::string("lifecycle/gateway-hw.json".to_string()));
+    lifecycle.insert("end_of_security_support", Value::string("2031-12-31T00:00:00Z".to_string()));
+    custom.insert("lifecycle", Value::Object(lifecycle));
+    images.touch(&RoleName::targets());
+    images.publish();
+    let vehicle = Vehicle::new(images);
+    vehicle.assign(&ALL_FW2);
+    let first = vehicle.cycle().unwrap();
+    let told = first.notices.get("gateway-1").map(|n| n.words()).unwrap_or_default();
+    let reports = vehicle.until_done(4);
+    let status = client_std::primary::status::status(&vehicle.config, chrono::Utc::now().timestamp()).unwrap();
+    let shown = status.lines().join("\n");
+    evidence(
+        "a_security_update_is_delivered_and_its_users_are_told",
+        "Updates are delivered and users informed: the primary says which update it installs, that it is a security update and which advisory it fixes, and how long the hardware's security support lasts.",
+        &[
+            (
+                "the cycle that installs it names it a security update with its advisory",
+                told.contains("a security update: CVE-2026-0042"),
+            ),
+            ("and the hardware's end of security support", told.contains("security support until 2031-12-31")),
+            (
+                "the update is installed and confirmed on every ECU",
+                reports.last().is_some_and(|r| r.ecus.values().all(|o| o.is_up_to_date())),
+            ),
+            (
+                "update-client status shows the support period offline",
+                shown.contains("gateway-hw: security support until 2031-12-31"),
+            ),
+        ],
+    );
+}
