@@ -250,12 +250,39 @@ fn decommissioning(vin: &str, record: Option<&Decommission>, operator: &Operator
     }
 }
 
+/// What an administrator's decommissioning form asks.
+enum Asked {
+    Request,
+    Withdraw,
+}
+
 /// `POST /ui/vehicles/{vin}/decommission` (administrators).
 pub async fn decommission(
+    state: State<Arc<Director>>,
+    vin: Path<String>,
+    headers: HeaderMap,
+    form: Form<ReasonForm>,
+) -> Response {
+    decommission_form(state, vin, headers, form, Asked::Request).await
+}
+
+/// `POST /ui/vehicles/{vin}/decommission/cancel` (administrators).
+pub async fn cancel_decommission(
+    state: State<Arc<Director>>,
+    vin: Path<String>,
+    headers: HeaderMap,
+    form: Form<ReasonForm>,
+) -> Response {
+    decommission_form(state, vin, headers, form, Asked::Withdraw).await
+}
+
+/// Either form, checked (session, CSRF, reason, the administrator role) and done.
+async fn decommission_form(
     State(director): State<Arc<Director>>,
     Path(vin): Path<String>,
     headers: HeaderMap,
     Form(form): Form<ReasonForm>,
+    asked: Asked,
 ) -> Response {
     let (operator, reason) = match acting_with_reason(&director, &headers, &form).await {
         Ok(acting) => acting,
@@ -264,28 +291,11 @@ pub async fn decommission(
     if operator.role != Role::Admin {
         return UiError::new(StatusCode::FORBIDDEN, "only an administrator may decommission a vehicle").into_response();
     }
-    match director.request_decommission(&operator.actor(), &vin, reason, Vec::new()).await {
-        Ok(_) => Redirect::to(&format!("/ui/vehicles/{}", urlencode(&vin))).into_response(),
-        Err(e) => UiError::from(e).into_response(),
-    }
-}
-
-/// `POST /ui/vehicles/{vin}/decommission/cancel` (administrators).
-pub async fn cancel_decommission(
-    State(director): State<Arc<Director>>,
-    Path(vin): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<ReasonForm>,
-) -> Response {
-    let (operator, _) = match acting_with_reason(&director, &headers, &form).await {
-        Ok(acting) => acting,
-        Err(response) => return response,
+    let done = match asked {
+        Asked::Request => director.request_decommission(&operator.actor(), &vin, reason, Vec::new()).await.map(|_| ()),
+        Asked::Withdraw => director.cancel_decommission(&operator.actor(), &vin).await,
     };
-    if operator.role != Role::Admin {
-        return UiError::new(StatusCode::FORBIDDEN, "only an administrator may withdraw a decommissioning")
-            .into_response();
-    }
-    match director.cancel_decommission(&operator.actor(), &vin).await {
+    match done {
         Ok(()) => Redirect::to(&format!("/ui/vehicles/{}", urlencode(&vin))).into_response(),
         Err(e) => UiError::from(e).into_response(),
     }
