@@ -41,6 +41,15 @@ fn a_hardware_id_passing_its_end_of_support_changes_what_the_primary_shows() {
     let notice = report.notices["gateway-1"].words();
     assert!(notice.contains("ENDING on") && notice.contains("days left"), "{notice}");
 
+    vehicle.until_done(4);
+    vehicle.cycle().unwrap(); // every ECU has verified targets that declare the period
+    // Each ECU's signed report says where its own hardware's support stands.
+    let manifest = vehicle.status()["last_manifest"].clone();
+    for serial in ["gateway-1", "brake-1"] {
+        let said = &manifest["signed"]["ecu_version_reports"][serial]["signed"]["custom"]["lifecycle_state"];
+        assert_eq!(said, "ending", "{serial}: {manifest}");
+    }
+    assert!(manifest["signed"]["ecu_version_reports"]["wiper-1"]["signed"]["custom"]["lifecycle_state"].is_null());
     let at = |t: chrono::DateTime<Utc>| status(&vehicle.config, t.timestamp()).unwrap();
     let now = at(Utc::now());
     assert!(matches!(now.support["gateway-hw"].1, SupportState::Ending { days_left: 99 | 100 }), "{now:?}");

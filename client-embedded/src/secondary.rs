@@ -651,7 +651,11 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             nonce: Some(nonce),
             // Announced in every signed report: how the director learns a new key.
             decryption_key: self.decryption.as_ref().map(|(key, _)| key.public()),
-            status: self.device.running().and_then(|slot| install_status(state, slot, self.attack)),
+            status: self
+                .device
+                .running()
+                .and_then(|slot| install_status(state, slot, self.attack))
+                .map(|status| with_lifecycle_state(status, self.verifier.as_ref(), &self.ecu, state.latest_time)),
             unknown: extra.map_or_else(UnknownFields::default, |(name, value)| {
                 let mut unknown = UnknownFields::default();
                 unknown.0.insert(name, value);
@@ -690,6 +694,27 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     pub fn on_trial(&self) -> bool {
         self.device.state().find(SlotStatus::Trial).is_some()
     }
+}
+
+/// The report's status with `lifecycle_state` (supported, ending, ended) for this ECU's
+/// hardware, as the last verified director targets declare its support period, at the
+/// trusted time.
+fn with_lifecycle_state(
+    mut status: InstallStatus,
+    verifier: Option<&PartialVerifier>,
+    ecu: &EcuIdentity,
+    now: u64,
+) -> InstallStatus {
+    let targets = verifier.and_then(|v| v.targets());
+    let Some(reference) =
+        targets.and_then(|t| metadata_schemas::uptane::LifecycleRef::in_director_targets(t, &ecu.hardware_id))
+    else {
+        return status;
+    };
+    let end = reference.end_of_security_support.time().timestamp();
+    let state = metadata_schemas::uptane::support_state(end, now.min(i64::MAX as u64) as i64);
+    status.unknown.0.insert("lifecycle_state", metadata_schemas::json::Value::string(state.as_str()));
+    status
 }
 
 /// What a report says of the last install, from the slots: the running image on trial or

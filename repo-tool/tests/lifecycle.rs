@@ -167,3 +167,13 @@ fn a_file_that_is_no_sbom_is_refused_and_nothing_is_added() {
     assert!(error.contains("not a CycloneDX or SPDX JSON document"), "{error}");
     assert_eq!(tool.json(&["targets", "list", "repo"]), before);
 }
+
+#[test]
+fn a_final_release_is_declared_in_the_record_and_in_every_image_that_points_to_it() {
+    let tool = repository();
+    let set = ["lifecycle", "set", "repo", "--hardware-id", "brake-hw", "--end-of-security-support", "2031-12-31"];
+    tool.ok(&[&set[..], &["--final-release"]].concat());
+    assert_eq!(listed(&tool, "brake/fw-1.bin")["custom"]["lifecycle"]["final_release"], true);
+    tool.ok(&set);
+    assert!(listed(&tool, "brake/fw-1.bin")["custom"]["lifecycle"]["final_release"].is_null(), "withdrawn again");
+}

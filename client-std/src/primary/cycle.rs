@@ -282,7 +282,10 @@ impl Primary {
         let own = reports::own_report(
             &self.identity,
             &self.key,
-            (self.own.running(), self.own.status()),
+            (
+                self.own.running(),
+                crate::primary::status::with_lifecycle_state(self.own.status(), &self.config, now.timestamp()),
+            ),
             (counter, decryption),
             now,
         )?;

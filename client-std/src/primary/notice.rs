@@ -16,6 +16,8 @@ pub struct Notice {
     pub advisories: Vec<String>,
     /// The hardware's end of security support, and where that stands now.
     pub support: Option<(UtcTime, SupportState)>,
+    /// The image repository declared this hardware's final release: no further update comes.
+    pub final_release: bool,
 }
 
 impl Notice {
@@ -27,11 +29,12 @@ impl Notice {
             Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
             _ => Vec::new(),
         };
-        let support = ImageTargetCustom::from_target(path, file)
-            .ok()
-            .and_then(|c| c.lifecycle().ok().flatten())
+        let lifecycle = ImageTargetCustom::from_target(path, file).ok().and_then(|c| c.lifecycle().ok().flatten());
+        let support = lifecycle
+            .as_ref()
             .map(|l| (l.end_of_security_support, support_state(l.end_of_security_support.time().timestamp(), now)));
-        Notice { security: security || !advisories.is_empty(), advisories, support }
+        let final_release = lifecycle.as_ref().is_some_and(|l| l.is_final());
+        Notice { security: security || !advisories.is_empty(), advisories, support, final_release }
     }
 
     /// The notice in words, for a cycle's output; empty when there is nothing to say.
@@ -51,6 +54,9 @@ impl Notice {
                 }
                 SupportState::Ended => format!("security support ENDED on {day}: no further security update"),
             });
+        }
+        if self.final_release {
+            parts.push("the final release for this hardware: no further update comes".into());
         }
         parts.join("; ")
     }
@@ -85,7 +91,10 @@ mod tests {
     fn an_image_that_declares_nothing_has_nothing_to_say() {
         let plain =
             Notice::of(&TargetPath::new("x.bin"), &file(r#"{"hardware_identifiers":["h"],"release_counter":1}"#), 0);
-        assert_eq!(plain, Notice { security: false, advisories: vec![], support: None });
+        assert_eq!(plain, Notice { security: false, advisories: vec![], support: None, final_release: false });
+        let last = r#"{"hardware_identifiers":["brake-hw"],"lifecycle":{"end_of_security_support":"2031-12-31T00:00:00Z","final_release":true,"record":"lifecycle/brake-hw.json"},"release_counter":9}"#;
+        let words = Notice::of(&TargetPath::new("brake/fw-9.bin"), &file(last), 0).words();
+        assert!(words.ends_with("the final release for this hardware: no further update comes"), "{words}");
         assert_eq!(plain.words(), "");
     }
 }

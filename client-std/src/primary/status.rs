@@ -25,6 +25,8 @@ pub struct Status {
     pub support: BTreeMap<String, (UtcTime, SupportState)>,
     /// Where a decommissioning stands, if one began.
     pub decommission: Option<Stage>,
+    /// The hardware ids whose final release the image repository declared.
+    pub final_release: Vec<String>,
 }
 
 /// The support periods the director's targets carry (top-level `custom.lifecycle`).
@@ -38,6 +40,17 @@ fn lifecycle_of(targets: &Targets, now: i64) -> BTreeMap<String, (UtcTime, Suppo
             let end = reference.end_of_security_support;
             Some((hw.to_string(), (end, support_state(end.time().timestamp(), now))))
         })
+        .collect()
+}
+
+/// The hardware ids whose support period says no further release comes.
+fn finals(targets: &Targets) -> Vec<String> {
+    let Some(map) = targets.custom().and_then(|c| c.as_object()?.get("lifecycle")?.as_object().cloned()) else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter(|(_, v)| LifecycleRef::decode(v).is_ok_and(|r| r.is_final()))
+        .map(|(hw, _)| hw.to_string())
         .collect()
 }
 
@@ -60,12 +73,32 @@ pub fn status(config: &PrimaryConfig, now: i64) -> Result<Status, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(state.join("director/targets.json"), e)),
     };
+    let final_release = targets.as_ref().map(finals).unwrap_or_default();
     Ok(Status {
+        final_release,
         running,
         targets_version: targets.as_ref().map(|t| t.common.version.get()),
         support: targets.as_ref().map(|t| lifecycle_of(t, now)).unwrap_or_default(),
         decommission: read_journal(state)?.map(|j| j.stage),
     })
+}
+
+/// The primary's install status with `lifecycle_state` (supported, ending, ended) for its
+/// own hardware at `now`, as the last verified director targets declare it: what its
+/// signed report tells the director.
+pub(crate) fn with_lifecycle_state(
+    mut status: metadata_schemas::uptane::InstallStatus,
+    config: &PrimaryConfig,
+    now: i64,
+) -> metadata_schemas::uptane::InstallStatus {
+    let Ok(bytes) = std::fs::read(config.state_dir.join("director").join("targets.json")) else { return status };
+    let Ok(targets) = Signed::<Targets>::decode_unverified(&bytes) else { return status };
+    let Some(hw) = metadata_schemas::uptane::HardwareId::new(config.hardware_id.as_str()) else { return status };
+    if let Some(reference) = LifecycleRef::in_director_targets(&targets.signed, &hw) {
+        let state = support_state(reference.end_of_security_support.time().timestamp(), now);
+        status.unknown.0.insert("lifecycle_state", metadata_schemas::json::Value::string(state.as_str()));
+    }
+    status
 }
 
 impl Status {
@@ -81,7 +114,8 @@ impl Status {
                 };
                 (
                     hw.as_str(),
-                    json!({"end_of_security_support": end.to_string(), "state": state.as_str(), "days_left": days}),
+                    json!({"end_of_security_support": end.to_string(), "state": state.as_str(), "days_left": days,
+                        "final_release": self.final_release.iter().any(|f| f == hw)}),
                 )
             })
             .collect();
@@ -114,6 +148,9 @@ impl Status {
                 }
                 SupportState::Ended => format!("{hw}: security support ENDED on {day}: no further security update"),
             });
+        }
+        for hw in &self.final_release {
+            lines.push(format!("{hw}: the final release: no further update comes"));
         }
         if let Some(stage) = self.decommission {
             lines.push(match stage {

@@ -90,6 +90,8 @@ pub struct LifecycleRef {
     pub record: TargetPath,
     /// Its `end_of_security_support`.
     pub end_of_security_support: UtcTime,
+    /// Its `final_release`: no further release comes for this hardware.
+    pub final_release: Option<bool>,
     /// Fields this crate does not define.
     pub unknown: UnknownFields,
 }
@@ -100,8 +102,23 @@ impl Decode for LifecycleRef {
         Ok(LifecycleRef {
             record: required(object, "record")?,
             end_of_security_support: required(object, "end_of_security_support")?,
-            unknown: UnknownFields::collect(object, &["record", "end_of_security_support"]),
+            final_release: optional(object, "final_release")?,
+            unknown: UnknownFields::collect(object, &["record", "end_of_security_support", "final_release"]),
         })
+    }
+}
+
+impl LifecycleRef {
+    /// The reference director targets carry for `hardware_id` (top-level
+    /// `custom.lifecycle`, copied by the director from the image repository), if any.
+    pub fn in_director_targets(targets: &crate::Targets, hardware_id: &HardwareId) -> Option<LifecycleRef> {
+        let map = targets.custom()?.as_object()?.get("lifecycle")?.as_object()?;
+        LifecycleRef::decode(map.get(hardware_id.as_str())?).ok()
+    }
+
+    /// Whether the record says no further release comes.
+    pub fn is_final(&self) -> bool {
+        self.final_release == Some(true)
     }
 }
 
@@ -110,6 +127,7 @@ impl Encode for LifecycleRef {
         ObjectBuilder::new()
             .field("record", self.record.encode())
             .field("end_of_security_support", self.end_of_security_support.encode())
+            .optional("final_release", &self.final_release)
             .finish(&self.unknown)
     }
 }

@@ -139,7 +139,9 @@ pub fn reference_for(repo: &Repository, hardware_ids: &[String]) -> Result<Optio
         let path = record_path(hw);
         if let Some(record) = current(repo, &path)? {
             let end = record.end_of_security_support;
-            return Ok(Some(LifecycleRef { record: path, end_of_security_support: end, unknown: Default::default() }));
+            let final_release = record.final_release;
+            let unknown = Default::default();
+            return Ok(Some(LifecycleRef { record: path, end_of_security_support: end, final_release, unknown }));
         }
     }
     Ok(None)
@@ -155,6 +157,7 @@ fn set(args: SetArgs, out: &Output) -> Result<(), Error> {
     let reference = LifecycleRef {
         record: path.clone(),
         end_of_security_support: new.end_of_security_support,
+        final_release: new.final_release,
         unknown: Default::default(),
     };
     let record_role = repo.responsible_role(path.as_str());
