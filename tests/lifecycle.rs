@@ -66,4 +66,6 @@ fn a_hardware_id_passing_its_end_of_support_changes_what_the_primary_shows() {
     );
     assert_eq!(after.to_json()["support"]["brake-hw"]["state"], "ended");
     assert_eq!(now.to_json()["support"]["gateway-hw"]["state"], "ending");
+    assert!(now.lines()[0].starts_with("runs gateway/fw-2.bin, installed 20"), "{:?}", now.lines());
+    assert!(now.to_json()["installed"].as_str().is_some(), "{}", now.to_json());
 }

@@ -30,7 +30,8 @@ fn boot(dir: &Path, config: &OwnImageConfig, id: &str) -> OwnImage {
 fn install(own: &mut OwnImage) {
     let bytes = b"gateway firmware 2";
     let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
-    let image = SlotImage { name: "gateway/fw-2.bin".into(), length: bytes.len() as u64, sha256 };
+    let image =
+        SlotImage { name: "gateway/fw-2.bin".into(), length: bytes.len() as u64, sha256, installed_at: Some(1) };
     own.install(image, bytes).unwrap();
 }
 

@@ -407,7 +407,12 @@ impl Primary {
                     OwnDecryption { key: self.decryption.as_ref(), required: self.config.own_image.require_encryption };
                 let bytes = super::decrypt::decrypt_own(own, &self.identity.serial, image, bytes)?;
                 let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(&bytes));
-                let slot = SlotImage { name: image.path.as_str().to_string(), length: bytes.len() as u64, sha256 };
+                let slot = SlotImage {
+                    name: image.path.as_str().to_string(),
+                    length: bytes.len() as u64,
+                    sha256,
+                    installed_at: Some(now.timestamp()),
+                };
                 self.own.install(slot, &bytes)?;
                 self.step(report, format!("{serial}: installed into the inactive slot; it starts as a trial"));
             }

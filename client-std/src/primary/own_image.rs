@@ -24,6 +24,10 @@ pub struct SlotImage {
     pub length: u64,
     /// SHA-256 (hex).
     pub sha256: String,
+    /// When it was written into its slot (Unix seconds; none for the factory image, and
+    /// for states saved before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_at: Option<i64>,
 }
 
 /// The persisted state.
@@ -71,6 +75,7 @@ impl OwnImage {
                     name: config.factory_name.clone(),
                     length: bytes.len() as u64,
                     sha256: sha256_hex(&bytes),
+                    installed_at: None,
                 };
                 State { slots: [Some(factory), None], ..State::default() }
             }

@@ -19,6 +19,8 @@ use crate::Error;
 pub struct Status {
     /// The image it runs, and whether it is on trial (`None`: it never started).
     pub running: Option<(String, bool)>,
+    /// When the running image was installed (Unix seconds), if it was installed here.
+    pub installed_at: Option<i64>,
     /// The last verified director targets' version (`None`: no cycle verified them yet).
     pub targets_version: Option<u64>,
     /// Each hardware id's end of security support, and where it stands at the time asked.
@@ -57,13 +59,12 @@ fn finals(targets: &Targets) -> Vec<String> {
 /// The primary's standing at `now` (Unix seconds), read from its state directory.
 pub fn status(config: &PrimaryConfig, now: i64) -> Result<Status, Error> {
     let state = &config.state_dir;
-    let running = match state.join("own-image.json").exists() {
-        true => {
-            let own = OwnImage::open(&config.own_image, state)?;
-            Some((own.running().name.clone(), own.on_trial()))
-        }
+    let own = match state.join("own-image.json").exists() {
+        true => Some(OwnImage::open(&config.own_image, state)?),
         false => None,
     };
+    let running = own.as_ref().map(|o| (o.running().name.clone(), o.on_trial()));
+    let installed_at = own.as_ref().and_then(|o| o.running().installed_at);
     let targets = match std::fs::read(state.join("director").join("targets.json")) {
         Ok(bytes) => Some(
             Signed::<Targets>::decode_unverified(&bytes)
@@ -76,6 +77,7 @@ pub fn status(config: &PrimaryConfig, now: i64) -> Result<Status, Error> {
     let final_release = targets.as_ref().map(finals).unwrap_or_default();
     Ok(Status {
         final_release,
+        installed_at,
         running,
         targets_version: targets.as_ref().map(|t| t.common.version.get()),
         support: targets.as_ref().map(|t| lifecycle_of(t, now)).unwrap_or_default(),
@@ -122,6 +124,7 @@ impl Status {
         json!({
             "running": self.running.as_ref().map(|(name, _)| name),
             "on_trial": self.running.as_ref().is_some_and(|(_, trial)| *trial),
+            "installed": self.installed_at.and_then(|t| chrono::DateTime::from_timestamp(t, 0)).map(|t| t.to_rfc3339()),
             "director_targets_version": self.targets_version,
             "support": support,
             "decommission": self.decommission.map(|s| serde_json::to_value(s).unwrap_or_default()),
@@ -130,9 +133,14 @@ impl Status {
 
     /// In words, a line each.
     pub fn lines(&self) -> Vec<String> {
+        let installed = self
+            .installed_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| format!(", installed {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
         let mut lines = vec![match &self.running {
-            Some((name, true)) => format!("runs {name} (on trial: confirmed after a healthy cycle)"),
-            Some((name, false)) => format!("runs {name}"),
+            Some((name, true)) => format!("runs {name}{installed} (on trial: confirmed after a healthy cycle)"),
+            Some((name, false)) => format!("runs {name}{installed}"),
             None => "has not started yet (the factory image is in slot A)".into(),
         }];
         match self.targets_version {
