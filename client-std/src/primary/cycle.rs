@@ -274,21 +274,25 @@ impl Primary {
         Ok(report)
     }
 
+    /// The primary's own signed report, with the next counter and its hardware's
+    /// `lifecycle_state`.
+    fn own_report(&self, decryption: Option<[u8; 32]>, now: DateTime<Utc>) -> Result<Reported, Error> {
+        let counter = self.next_counter()?;
+        let status = super::status::with_lifecycle_state(self.own.status(), &self.config, now.timestamp());
+        reports::own_report(&self.identity, &self.key, (self.own.running(), status), (counter, decryption), now)
+    }
+
+    /// PUTs a signed manifest: the director's status and answer.
+    fn put_manifest(&self, manifest: &[u8]) -> Result<(u16, String), Error> {
+        let url = format!("{}/vehicles/{}/manifest", self.config.director, self.config.vin);
+        self.transport()?.put_json(&url, manifest).map_err(|e| Error::Transport { url: url.clone(), source: e })
+    }
+
     /// Its own report and each secondary's; a secondary that does not answer is
     /// reported failed and the rest of the vehicle goes on.
     fn collect_reports(&mut self, report: &mut CycleReport, now: DateTime<Utc>) -> Result<Vec<Reported>, Error> {
-        let counter = self.next_counter()?;
         let decryption = self.decryption.as_ref().map(image_crypto::EcuDecryptionKey::public);
-        let own = reports::own_report(
-            &self.identity,
-            &self.key,
-            (
-                self.own.running(),
-                crate::primary::status::with_lifecycle_state(self.own.status(), &self.config, now.timestamp()),
-            ),
-            (counter, decryption),
-            now,
-        )?;
+        let own = self.own_report(decryption, now)?;
         let mut ecus = vec![own];
         for secondary in &self.config.secondaries {
             self.boundary()?;
@@ -311,11 +315,7 @@ impl Primary {
     /// PUTs the signed manifest; the director's time attestation, if it sent one.
     fn send_manifest(&self, ecus: &[Reported]) -> Result<Option<Vec<u8>>, Error> {
         let manifest = reports::signed_manifest(&self.identity, ecus, &self.key, None)?;
-        let url = format!("{}/vehicles/{}/manifest", self.config.director, self.config.vin);
-        let (status, body) = self
-            .transport()?
-            .put_json(&url, &manifest)
-            .map_err(|e| Error::Transport { url: url.clone(), source: e })?;
+        let (status, body) = self.put_manifest(&manifest)?;
         if status != 200 {
             return Err(Error::ManifestRefused { status, body });
         }

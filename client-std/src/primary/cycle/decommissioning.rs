@@ -142,25 +142,11 @@ impl Primary {
     /// acknowledgements, and the nonce. A director that answers 410 took it already (a
     /// cut came before the journal moved on).
     fn acknowledge(&self, nonce: &str, secondaries: Vec<Reported>, now: DateTime<Utc>) -> Result<(), Error> {
-        let counter = self.next_counter()?;
-        let own = reports::own_report(
-            &self.identity,
-            &self.key,
-            (
-                self.own.running(),
-                crate::primary::status::with_lifecycle_state(self.own.status(), &self.config, now.timestamp()),
-            ),
-            (counter, None),
-            now,
-        )?;
+        let own = self.own_report(None, now)?;
         let mut ecus = vec![own];
         ecus.extend(secondaries);
         let manifest = reports::signed_manifest(&self.identity, &ecus, &self.key, Some(acknowledgement(nonce)))?;
-        let url = format!("{}/vehicles/{}/manifest", self.config.director, self.config.vin);
-        let (status, body) = self
-            .transport()?
-            .put_json(&url, &manifest)
-            .map_err(|e| Error::Transport { url: url.clone(), source: e })?;
+        let (status, body) = self.put_manifest(&manifest)?;
         match status {
             200 | 410 => Ok(()),
             _ => Err(Error::ManifestRefused { status, body }),
