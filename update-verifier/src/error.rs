@@ -100,6 +100,9 @@ pub enum Error {
     /// The director root names no time key (`x-time-keyid`), so no time attestation can
     /// be checked.
     NoTimeKey,
+    /// The director root names no offline keys (`x-offline-updates`): the device takes
+    /// no offline updates.
+    NoOfflineRole,
     /// A time attestation that does not carry this ECU's latest nonce: an old one
     /// replayed, or one made for another report.
     StaleTimeAttestation,
@@ -174,6 +177,16 @@ pub enum Error {
     },
     /// Director targets metadata that delegates (Uptane check_targets 7).
     DirectorDelegates,
+    /// An offline bundle whose allow-list leaves this vehicle out.
+    OfflineNotForVehicle {
+        /// This vehicle.
+        vin: Vin,
+    },
+    /// An offline bundle whose allow-list leaves this ECU out.
+    OfflineNotForEcu {
+        /// This ECU.
+        ecu: EcuSerial,
+    },
     /// More than one image listed for one ECU.
     AmbiguousImages {
         /// The ECU.
@@ -238,13 +251,15 @@ impl Error {
                 AttackCode::MIX_AND_MATCH
             }
             Error::Expired { .. } | Error::StaleTimeAttestation => AttackCode::FREEZE,
-            Error::NoTimeKey => AttackCode::MALFORMED,
+            Error::NoTimeKey | Error::NoOfflineRole => AttackCode::MALFORMED,
             Error::NoKnownHash { .. } | Error::TargetTooShort { .. } | Error::TargetHashMismatch { .. } => {
                 AttackCode::TAMPERED_IMAGE
             }
             Error::WrongVehicle { .. }
             | Error::WrongHardware { .. }
             | Error::AmbiguousImages { .. }
+            | Error::OfflineNotForVehicle { .. }
+            | Error::OfflineNotForEcu { .. }
             | Error::DirectorDelegates => AttackCode::WRONG_TARGET,
             Error::NotInImageRepository { .. } | Error::RepositoryMismatch { .. } => AttackCode::REPOSITORY_MISMATCH,
         }
@@ -282,6 +297,13 @@ impl fmt::Display for Error {
             }
             Error::Expired { role, version, expires } => write!(f, "{role} v{version}: expired at {expires} (freeze)"),
             Error::NoTimeKey => f.write_str("the director root names no time key (x-time-keyid)"),
+            Error::NoOfflineRole => f.write_str(
+                "the director root names no offline keys (x-offline-updates): this device takes no offline updates",
+            ),
+            Error::OfflineNotForVehicle { vin } => {
+                write!(f, "the offline bundle's allow-list does not name vehicle {vin}")
+            }
+            Error::OfflineNotForEcu { ecu } => write!(f, "the offline bundle's allow-list does not name ECU {ecu}"),
             Error::StaleTimeAttestation => f.write_str(
                 "the time attestation does not carry this ECU's latest nonce (replayed or for another report)",
             ),
