@@ -5,26 +5,12 @@
 use embedded_storage::nor_flash::NorFlash;
 use threshold_keys::digest::Hasher;
 
+use crate::boot::{BootDecision, BootInputs, BootPolicy, Candidate, decide};
 use crate::layout::{Layout, MetaRole};
 use crate::record::{ERASED, ImageInfo, MAX_NAME, Progress, Record, Slot};
 use crate::state::{BootState, SlotStatus};
 use crate::store::{RawStore, Store};
 use crate::{Error, sha256_of};
-
-/// What the bootloader should start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BootDecision {
-    /// Jump to the image in `slot`; `trial` when it runs for the first time and must
-    /// confirm before the next reset.
-    Boot {
-        /// The slot to start.
-        slot: Slot,
-        /// Whether this is the image's trial run.
-        trial: bool,
-    },
-    /// No slot holds an image that verifies and is allowed by the floors.
-    NoImage,
-}
 
 /// A factory image for slot A, written by the programmer before provisioning.
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +28,7 @@ pub struct Device<F: NorFlash, S: Store<F> = RawStore> {
     layout: Layout,
     store: S,
     state: BootState,
+    policy: BootPolicy,
 }
 
 impl<F: NorFlash> Device<F> {
@@ -65,7 +52,7 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
             return Err(Error::NameTooLong);
         }
         let store = S::format(&mut flash, &layout)?;
-        let mut device = Device { flash, layout, store, state: BootState::default() };
+        let mut device = Device { flash, layout, store, state: BootState::default(), policy: BootPolicy::default() };
         for record in Record::name_pieces(Slot::A, factory.name) {
             device.append(record)?;
         }
@@ -79,7 +66,28 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
     pub fn open_in(mut flash: F, layout: Layout) -> Result<Self, Error<F::Error>> {
         S::check(&layout, &flash).map_err(Error::Layout)?;
         let (store, state) = S::open(&mut flash, &layout)?;
-        Ok(Device { flash, layout, store, state })
+        Ok(Device { flash, layout, store, state, policy: BootPolicy::default() })
+    }
+
+    /// The device with another boot policy (trial attempts, fault resets).
+    pub fn with_policy(mut self, policy: BootPolicy) -> Self {
+        self.policy = policy.clamped();
+        self
+    }
+
+    /// Factory provisioning of the factory region: records the image the programmer
+    /// wrote there (its signature was checked by whoever calls this), after hashing the
+    /// region. One record: a cut leaves the device without a factory image, and
+    /// provisioning runs it again.
+    pub fn record_factory(&mut self, info: ImageInfo, scratch: &mut [u8]) -> Result<(), Error<F::Error>> {
+        let region = self.layout.factory;
+        if info.length > region.len {
+            return Err(Error::ImageTooLarge);
+        }
+        if sha256_of(&mut self.flash, region.start, info.length, scratch)? != info.sha256 {
+            return Err(Error::ImageMismatch);
+        }
+        self.append(Record::Factory(info))
     }
 
     /// Whether the store keeps `role`.
@@ -122,40 +130,58 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         self.store.append(&mut self.flash, &mut self.state, record)
     }
 
-    /// The bootloader's decision, made at every reset. A trial that did not confirm is
-    /// reverted; an installed image is started once as a trial; otherwise the active
-    /// image boots. Every candidate's hash is checked first and the floors must allow
-    /// it. A cut leaves either no new record (the same decision is made again) or the
-    /// trial start or revert record (the decision moves on by exactly that step).
+    /// [`Device::boot_with`] after a power-on with the recovery pin released.
     pub fn boot(&mut self, scratch: &mut [u8]) -> Result<BootDecision, Error<F::Error>> {
-        if let Some(slot) = self.state.find(SlotStatus::Trial) {
-            self.append(Record::Reverted(slot))?;
-        }
-        if let Some(slot) = self.state.find(SlotStatus::Installed) {
-            if self.bootable(slot, scratch)? {
-                self.append(Record::TrialStarted(slot))?;
-                return Ok(BootDecision::Boot { slot, trial: true });
-            }
-        }
-        for status in [SlotStatus::Active, SlotStatus::Superseded] {
-            if let Some(slot) = self.state.find(status) {
-                if self.bootable(slot, scratch)? {
-                    return Ok(BootDecision::Boot { slot, trial: false });
-                }
-            }
-        }
-        Ok(BootDecision::NoImage)
+        self.boot_with(&BootInputs::default(), scratch)
     }
 
-    /// Whether `slot`'s image is allowed by the floors and its bytes hash to the
-    /// recorded SHA-256.
-    fn bootable(&mut self, slot: Slot, scratch: &mut [u8]) -> Result<bool, Error<F::Error>> {
-        let Some(info) = self.state.slot(slot).info else { return Ok(false) };
-        if !self.state.floors.allow(&info) {
-            return Ok(false);
+    /// The bootloader's decision, made at every reset ([`crate::boot`]): the records it
+    /// plans are appended in order, then the caller starts what it says. A cut leaves a
+    /// prefix of the records, and the next reset decides again from there.
+    pub fn boot_with(&mut self, inputs: &BootInputs, scratch: &mut [u8]) -> Result<BootDecision, Error<F::Error>> {
+        let state = self.state;
+        let (flash, layout) = (&mut self.flash, &self.layout);
+        let plan = decide(&state, inputs, &self.policy, |candidate| {
+            let (region, info) = match candidate {
+                Candidate::Slot(slot) => (layout.slots[slot.index()], state.slot(slot).info),
+                Candidate::Factory => (layout.factory, state.factory),
+            };
+            let Some(info) = info.filter(|i| i.length <= region.len) else { return Ok(false) };
+            Ok(sha256_of(flash, region.start, info.length, scratch)? == info.sha256)
+        })?;
+        for record in plan.records() {
+            self.append(record)?;
         }
-        let region = self.layout.slots[slot.index()];
-        Ok(sha256_of(&mut self.flash, region.start, info.length, scratch)? == info.sha256)
+        Ok(plan.decision)
+    }
+
+    /// Called by the application once it runs well: a fault count left by earlier fault
+    /// resets starts over (no write when there is none).
+    pub fn healthy(&mut self) -> Result<(), Error<F::Error>> {
+        match self.running() {
+            Some(slot) if self.state.slot(slot).faults > 0 => self.append(Record::Healthy(slot)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Asks for the recovery loader at the next reset (one record); a recovery install
+    /// that completes clears it.
+    pub fn request_recovery(&mut self) -> Result<(), Error<F::Error>> {
+        if self.state.recovery_requested { Ok(()) } else { self.append(Record::Recovery(true)) }
+    }
+
+    /// The slot an install writes: the one the running image is not in, or, when no
+    /// confirmed image runs (the factory image or the recovery loader), a slot that holds
+    /// no image that may still boot.
+    pub fn staging_slot(&self) -> Result<Slot, Error<F::Error>> {
+        if self.state.find(SlotStatus::Trial).is_some() {
+            return Err(Error::NotNow("the running image is on trial: confirm it first"));
+        }
+        if let Some(active) = self.state.find(SlotStatus::Active) {
+            return Ok(active.other());
+        }
+        let spare = |s: &Slot| matches!(self.state.slot(*s).status, SlotStatus::Empty | SlotStatus::Failed);
+        Ok([Slot::A, Slot::B].into_iter().find(spare).unwrap_or(Slot::A))
     }
 
     /// The slot the running image is in: the trial slot if one runs, else the active one.
@@ -189,10 +215,9 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         Ok(epoch)
     }
 
-    /// Starts writing `info`'s image into the slot the running image is not in. Only
-    /// while a confirmed image runs (a trial must confirm first) and only for images
-    /// the floors allow. A cut after this leaves the inactive slot empty and the running
-    /// image untouched. If an earlier power cycle left part of this same image in the
+    /// Starts writing `info`'s image into the staging slot ([`Device::staging_slot`]):
+    /// never while a trial runs, and only for images the floors allow. A cut after this
+    /// leaves the staging slot empty and the running image untouched. If an earlier power cycle left part of this same image in the
     /// slot, the install resumes where that part ends ([`Install::received`]).
     pub fn install(&mut self, info: ImageInfo, name: &[u8]) -> Result<Install, Error<F::Error>> {
         self.install_resuming_at(info, name, 1)
@@ -201,17 +226,13 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
     /// [`Device::install`], resuming only at a multiple of `unit` bytes (the chunk size
     /// of an index the sender checks chunks against).
     pub fn install_resuming_at(&mut self, info: ImageInfo, name: &[u8], unit: u32) -> Result<Install, Error<F::Error>> {
-        if self.state.find(SlotStatus::Trial).is_some() {
-            return Err(Error::NotNow("the running image is on trial: confirm it first"));
-        }
-        let running = self.state.find(SlotStatus::Active).ok_or(Error::NotNow("no confirmed image runs"))?;
+        let slot = self.staging_slot()?;
         if !self.state.floors.allow(&info) {
             return Err(Error::Rollback);
         }
         if name.len() > MAX_NAME {
             return Err(Error::NameTooLong);
         }
-        let slot = running.other();
         if info.length > self.layout.slots[slot.index()].len {
             return Err(Error::ImageTooLarge);
         }
@@ -341,6 +362,9 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
             self.store.append(&mut self.flash, &mut self.state, record)?;
         }
         self.append(Record::Installed(install.slot, install.info))?;
+        if self.state.recovery_requested {
+            self.append(Record::Recovery(false))?;
+        }
         Ok(install.slot)
     }
 }

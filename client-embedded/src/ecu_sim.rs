@@ -200,8 +200,8 @@ fn power_up(flash: Flash, options: &Options) -> Result<Ecu, Stop> {
         Err(e) => return Err(stopped(device, format!("boot: {e:?}"), options)),
     };
     eprintln!("ecu-sim {}: {decision:?}", options.ecu.serial.as_str());
-    if decision == BootDecision::NoImage {
-        return Err(Stop::Failed("no bootable image".into()));
+    if !matches!(decision, BootDecision::Boot { .. }) {
+        return Err(Stop::Failed(format!("no bootable image in a slot ({decision:?})")));
     }
     let key = Ed25519EcuKey::from_seed(&options.seed);
     let mut ecu = Secondary::open(device, options.ecu.clone(), key, Limits::default());

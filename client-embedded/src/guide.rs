@@ -66,13 +66,20 @@
 //! ## What the bootloader calls, and what the application calls
 //!
 //! - Bootloader, at every reset: [`Device::open`](crate::Device::open), then
-//!   [`Device::boot`](crate::Device::boot), which answers
-//!   [`BootDecision::Boot`](crate::BootDecision)`{ slot, trial }` (jump to that slot) or
-//!   `NoImage`. A trial that was never confirmed is reverted here, at the next reset.
+//!   [`Device::boot_with`](crate::Device::boot_with) with the reset cause and the
+//!   recovery pin, which answers [`BootDecision::Boot`](crate::BootDecision)`{ slot,
+//!   trial }` (jump to that slot), `Factory` (start the factory image) or `Recovery`
+//!   (start the recovery loader). The decision table is in [`boot`](crate::boot): a
+//!   trial gets three runs (the [`BootPolicy`](crate::BootPolicy)), an active image that
+//!   faults five resets in a row before it says healthy is marked failed, then the other
+//!   slot, the factory image and the recovery loader follow.
 //! - Application: [`Secondary::open`](crate::Secondary::open) over the same device, then
 //!   [`Secondary::confirm`](crate::Secondary::confirm) once the new image knows it is
-//!   healthy (its own self-test: peripherals up, the main loop running). An image that
-//!   never confirms is reverted at the next reset, and the next version report says so.
+//!   healthy (its own self-test: peripherals up, the main loop running), and
+//!   [`Device::healthy`](crate::Device::healthy) at every start once it runs well. An
+//!   image that never confirms is reverted after its trial runs, and the next version
+//!   report says so. [`Device::request_recovery`](crate::Device::request_recovery) sends
+//!   the next reset to the recovery loader.
 //! - Encrypted images: give the secondary its X25519 decryption key with
 //!   [`Secondary::with_decryption_key`](crate::Secondary::with_decryption_key)`(key,
 //!   required)`; with `required`, an unencrypted image is refused. The ciphertext is

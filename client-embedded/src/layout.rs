@@ -68,6 +68,8 @@ pub struct Layout {
     /// Two copies of each metadata role, indexed by [`MetaRole::index`]; zero-length
     /// regions for roles the ECU does not keep.
     pub metadata: [[Region; 2]; 6],
+    /// The factory image's region (write-protected on the device), or zero-length.
+    pub factory: Region,
 }
 
 /// Why a layout does not fit a flash.
@@ -79,7 +81,8 @@ pub enum LayoutError {
     OutOfRange(Region),
     /// Two regions share bytes.
     Overlap(Region, Region),
-    /// A state bank holds fewer than 32 records, too few for a compacted log.
+    /// A state bank holds fewer than 64 records (4 KiB), too few for a compacted log
+    /// and the appends between compactions.
     StateTooSmall,
     /// The write or read size does not divide a record.
     UnsupportedGeometry,
@@ -115,7 +118,15 @@ impl Layout {
                 metadata[role.index()] = [take(metadata_len), take(metadata_len)];
             }
         }
-        Layout { slots, state, metadata }
+        Layout { slots, state, metadata, factory: empty }
+    }
+
+    /// This layout with a factory region of `len` bytes (whole sectors of `erase_size`)
+    /// after its last region.
+    pub fn with_factory(mut self, erase_size: u32, len: u32) -> Layout {
+        let start = self.end().div_ceil(erase_size) * erase_size;
+        self.factory = Region { start, len: len.div_ceil(erase_size) * erase_size };
+        self
     }
 
     /// Only the two image slots, back to back from `base`, for a store that keeps the
@@ -127,6 +138,7 @@ impl Layout {
             slots: [Region { start: base, len }, Region { start: base + len, len }],
             state: [empty; 2],
             metadata: [[empty; 2]; 6],
+            factory: empty,
         }
     }
 
@@ -141,7 +153,8 @@ impl Layout {
     }
 
     fn regions(&self) -> impl Iterator<Item = Region> + '_ {
-        self.slots.iter().chain(&self.state).chain(self.metadata.iter().flatten()).copied().filter(|r| r.len > 0)
+        let fixed = self.slots.iter().chain(&self.state).chain(self.metadata.iter().flatten());
+        fixed.chain(core::iter::once(&self.factory)).copied().filter(|r| r.len > 0)
     }
 
     /// Checks the layout against a flash of `capacity` bytes with the given sector,
@@ -154,7 +167,7 @@ impl Layout {
         read_size: usize,
     ) -> Result<(), LayoutError> {
         self.check_regions(None, capacity, erase_size, write_size, read_size)?;
-        if self.state.iter().any(|bank| (bank.len as usize) < 32 * RECORD_SIZE) {
+        if self.state.iter().any(|bank| (bank.len as usize) < 64 * RECORD_SIZE) {
             return Err(LayoutError::StateTooSmall);
         }
         Ok(())

@@ -35,6 +35,7 @@
 
 extern crate alloc;
 
+pub mod boot;
 mod chunks;
 pub mod crc;
 mod device;
@@ -58,7 +59,8 @@ pub mod store;
 use embedded_storage::nor_flash::NorFlash;
 use threshold_keys::digest::Hasher;
 
-pub use device::{BootDecision, Device, FactoryImage, Install, MAX_WRITE};
+pub use boot::{BootDecision, BootInputs, BootPolicy, ResetCause};
+pub use device::{Device, FactoryImage, Install, MAX_WRITE};
 pub use ecu_key::{EcuKey, Ed25519EcuKey};
 pub use layout::{Layout, LayoutError, MetaRole, Region};
 pub use record::{ImageInfo, Progress, Slot};

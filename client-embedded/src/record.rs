@@ -99,13 +99,34 @@ pub enum Record {
     },
     /// The slot holds a complete, verified image that has not run yet.
     Installed(Slot, ImageInfo),
-    /// The bootloader is starting the slot's image once, as a trial.
+    /// The bootloader is starting the slot's image as a trial: once more after each reset
+    /// that came before it confirmed, up to the policy's attempts.
     TrialStarted(Slot),
     /// The running trial image confirmed itself: it becomes the image to boot, and the
     /// anti-rollback floors rise to its counters.
     Confirmed(Slot),
-    /// The trial image did not confirm before the next reset.
+    /// The trial image did not confirm within its attempts.
     Reverted(Slot),
+    /// The active image ended in a fault or watchdog reset before the application said
+    /// it was healthy.
+    Fault(Slot),
+    /// The application says the running image is healthy: its fault count starts over.
+    Healthy(Slot),
+    /// The slot's image is bad (faulted too often, or its bytes no longer hash to the
+    /// recorded SHA-256): never booted again.
+    Failed(Slot),
+    /// The confirmed image the active one replaced becomes the active image again (the
+    /// active one failed).
+    Restored(Slot),
+    /// The slot's confirmed image is no longer the active one (written when a bank is
+    /// compacted, for a superseded slot whose successor failed).
+    Superseded(Slot),
+    /// The factory region holds this image (provisioning): it boots when no slot can,
+    /// never becomes a slot's image, and never lowers the floors.
+    Factory(ImageInfo),
+    /// The application asks for the recovery loader at the next reset (`true`), or a
+    /// recovery install completed (`false`).
+    Recovery(bool),
     /// Anti-rollback floors (written when a bank is compacted).
     Floors {
         /// Lowest release counter that may boot.
@@ -134,9 +155,16 @@ const TRIAL_STARTED: u8 = 0x13;
 const CONFIRMED: u8 = 0x14;
 const REVERTED: u8 = 0x15;
 const RECEIVED: u8 = 0x16;
+const FAULT: u8 = 0x17;
+const HEALTHY: u8 = 0x18;
+const FAILED: u8 = 0x19;
+const RESTORED: u8 = 0x1A;
+const SUPERSEDED: u8 = 0x1B;
 const FLOORS: u8 = 0x20;
 const TIME: u8 = 0x21;
 const EPOCH: u8 = 0x22;
+const FACTORY: u8 = 0x23;
+const RECOVERY: u8 = 0x24;
 const DECOMMISSIONED: u8 = 0x30;
 
 /// What a granule read from flash holds.
@@ -167,12 +195,22 @@ impl Record {
                 (NAME, slot as u8)
             }
             Record::Installed(slot, info) => {
-                put_u64(&mut out, 8, info.release_counter);
-                put_u64(&mut out, 16, info.targets_version);
-                out[24..56].copy_from_slice(&info.sha256);
-                out[56..60].copy_from_slice(&info.length.to_le_bytes());
+                put_info(&mut out, &info);
                 (INSTALLED, slot as u8)
             }
+            Record::Factory(info) => {
+                put_info(&mut out, &info);
+                (FACTORY, 0)
+            }
+            Record::Recovery(requested) => {
+                out[2] = u8::from(requested);
+                (RECOVERY, 0)
+            }
+            Record::Fault(slot) => (FAULT, slot as u8),
+            Record::Healthy(slot) => (HEALTHY, slot as u8),
+            Record::Failed(slot) => (FAILED, slot as u8),
+            Record::Restored(slot) => (RESTORED, slot as u8),
+            Record::Superseded(slot) => (SUPERSEDED, slot as u8),
             Record::Received(slot, progress) => {
                 out[8..12].copy_from_slice(&progress.offset.to_le_bytes());
                 out[24..56].copy_from_slice(&progress.sha256);
@@ -225,15 +263,14 @@ impl Record {
                 piece.copy_from_slice(&bytes[4..4 + NAME_PIECE]);
                 Record::Name { slot, index: bytes[2], len: bytes[3], bytes: piece }
             }
-            (INSTALLED, Some(s)) => Record::Installed(
-                s,
-                ImageInfo {
-                    release_counter: get_u64(bytes, 8),
-                    targets_version: get_u64(bytes, 16),
-                    sha256: bytes[24..56].try_into().expect("32 bytes"),
-                    length: u32::from_le_bytes(bytes[56..60].try_into().expect("4 bytes")),
-                },
-            ),
+            (INSTALLED, Some(s)) => Record::Installed(s, get_info(bytes)),
+            (FACTORY, _) => Record::Factory(get_info(bytes)),
+            (RECOVERY, _) if bytes[2] <= 1 => Record::Recovery(bytes[2] == 1),
+            (FAULT, Some(s)) => Record::Fault(s),
+            (HEALTHY, Some(s)) => Record::Healthy(s),
+            (FAILED, Some(s)) => Record::Failed(s),
+            (RESTORED, Some(s)) => Record::Restored(s),
+            (SUPERSEDED, Some(s)) => Record::Superseded(s),
             (RECEIVED, Some(s)) => Record::Received(
                 s,
                 Progress {
@@ -261,6 +298,22 @@ impl Record {
             bytes[..chunk.len()].copy_from_slice(chunk);
             Record::Name { slot, index: i as u8, len: chunk.len() as u8, bytes }
         })
+    }
+}
+
+fn put_info(out: &mut [u8; RECORD_SIZE], info: &ImageInfo) {
+    put_u64(out, 8, info.release_counter);
+    put_u64(out, 16, info.targets_version);
+    out[24..56].copy_from_slice(&info.sha256);
+    out[56..60].copy_from_slice(&info.length.to_le_bytes());
+}
+
+fn get_info(bytes: &[u8; RECORD_SIZE]) -> ImageInfo {
+    ImageInfo {
+        release_counter: get_u64(bytes, 8),
+        targets_version: get_u64(bytes, 16),
+        sha256: bytes[24..56].try_into().expect("32 bytes"),
+        length: u32::from_le_bytes(bytes[56..60].try_into().expect("4 bytes")),
     }
 }
 
@@ -292,6 +345,14 @@ mod tests {
             Record::Time(1_800_000_000),
             Record::Epoch(12),
             Record::Decommissioned { nonce_sha256: [9; 32] },
+            Record::Fault(Slot::A),
+            Record::Healthy(Slot::B),
+            Record::Failed(Slot::A),
+            Record::Restored(Slot::B),
+            Record::Superseded(Slot::A),
+            Record::Factory(info),
+            Record::Recovery(true),
+            Record::Recovery(false),
         ];
         records.extend(Record::name_pieces(Slot::B, b"ecu/brake/firmware-with-a-rather-long-name-v2.1.bin"));
         for record in records {

@@ -17,7 +17,8 @@ pub enum SlotStatus {
     Active,
     /// Confirmed once, since replaced by the other slot's image.
     Superseded,
-    /// A trial that did not confirm: never booted again.
+    /// A trial that did not confirm, or an image that faulted too often or whose bytes
+    /// changed: never booted again.
     Failed,
 }
 
@@ -30,13 +31,24 @@ pub struct SlotState {
     pub info: Option<ImageInfo>,
     /// While the slot is empty: how far an install into it got.
     pub receiving: Option<Progress>,
+    /// Trial runs started (while on trial).
+    pub attempts: u8,
+    /// Fault or watchdog resets since the application last said healthy (while active).
+    pub faults: u8,
     name: [u8; MAX_NAME],
     name_len: usize,
 }
 
 impl SlotState {
-    const EMPTY: SlotState =
-        SlotState { status: SlotStatus::Empty, info: None, receiving: None, name: [0; MAX_NAME], name_len: 0 };
+    const EMPTY: SlotState = SlotState {
+        status: SlotStatus::Empty,
+        info: None,
+        receiving: None,
+        attempts: 0,
+        faults: 0,
+        name: [0; MAX_NAME],
+        name_len: 0,
+    };
 
     /// The image's target path (empty if unknown).
     pub fn name(&self) -> &[u8] {
@@ -78,7 +90,14 @@ pub struct BootState {
     pub epoch: u64,
     /// Decommissioned, with the SHA-256 of the command's nonce: it never goes back.
     pub decommissioned: Option<[u8; 32]>,
+    /// The image in the factory region, if the layout has one.
+    pub factory: Option<ImageInfo>,
+    /// The application asked for the recovery loader.
+    pub recovery_requested: bool,
 }
+
+/// The most trial attempts and fault resets the boot state counts (and a snapshot keeps).
+pub const MAX_COUNT: u8 = 5;
 
 impl Default for BootState {
     fn default() -> Self {
@@ -88,6 +107,8 @@ impl Default for BootState {
             latest_time: 0,
             epoch: 0,
             decommissioned: None,
+            factory: None,
+            recovery_requested: false,
         }
     }
 }
@@ -131,7 +152,13 @@ impl BootState {
                     state.receiving = None;
                 }
             }
-            Record::TrialStarted(slot) => self.transition(slot, SlotStatus::Installed, SlotStatus::Trial),
+            Record::TrialStarted(slot) => {
+                let state = &mut self.slots[slot.index()];
+                if matches!(state.status, SlotStatus::Installed | SlotStatus::Trial) {
+                    state.status = SlotStatus::Trial;
+                    state.attempts = state.attempts.saturating_add(1).min(MAX_COUNT);
+                }
+            }
             Record::Confirmed(slot) => {
                 if self.slot(slot).status == SlotStatus::Trial {
                     let other = &mut self.slots[slot.other().index()];
@@ -140,12 +167,34 @@ impl BootState {
                     }
                     let state = &mut self.slots[slot.index()];
                     state.status = SlotStatus::Active;
+                    state.faults = 0;
                     if let Some(info) = state.info {
                         self.floors.raise(info.release_counter, info.targets_version);
                     }
                 }
             }
             Record::Reverted(slot) => self.transition(slot, SlotStatus::Trial, SlotStatus::Failed),
+            Record::Fault(slot) => {
+                let state = &mut self.slots[slot.index()];
+                if state.status == SlotStatus::Active {
+                    state.faults = state.faults.saturating_add(1).min(MAX_COUNT);
+                }
+            }
+            Record::Healthy(slot) => self.slots[slot.index()].faults = 0,
+            Record::Failed(slot) => {
+                let state = &mut self.slots[slot.index()];
+                if state.status != SlotStatus::Empty {
+                    state.status = SlotStatus::Failed;
+                }
+            }
+            Record::Restored(slot) => {
+                if self.slot(slot.other()).status != SlotStatus::Active {
+                    self.transition(slot, SlotStatus::Superseded, SlotStatus::Active);
+                }
+            }
+            Record::Superseded(slot) => self.transition(slot, SlotStatus::Active, SlotStatus::Superseded),
+            Record::Factory(info) => self.factory = Some(info),
+            Record::Recovery(requested) => self.recovery_requested = requested,
             Record::Floors { release_counter, targets_version } => self.floors.raise(release_counter, targets_version),
             Record::Time(t) => self.latest_time = self.latest_time.max(t),
             Record::Epoch(e) => self.epoch = self.epoch.max(e),
@@ -163,8 +212,8 @@ impl BootState {
     }
 
     /// Records that rebuild this state from nothing, for compacting the log (at most
-    /// [`BootState::SNAPSHOT_RECORDS`]). A superseded slot comes before the active one,
-    /// whose confirmation supersedes it.
+    /// [`BootState::SNAPSHOT_RECORDS`]). A superseded slot comes first and is marked
+    /// superseded by its own record, so it stays so whatever the other slot holds.
     pub fn snapshot(&self, mut emit: impl FnMut(Record)) {
         let order = match self.slot(Slot::B).status {
             SlotStatus::Superseded => [Slot::B, Slot::A],
@@ -184,10 +233,22 @@ impl BootState {
             emit(Record::Installed(slot, info));
             match state.status {
                 SlotStatus::Empty | SlotStatus::Installed => {}
-                SlotStatus::Trial => emit(Record::TrialStarted(slot)),
-                SlotStatus::Active | SlotStatus::Superseded => {
+                SlotStatus::Trial => {
+                    for _ in 0..state.attempts.max(1) {
+                        emit(Record::TrialStarted(slot));
+                    }
+                }
+                SlotStatus::Active => {
                     emit(Record::TrialStarted(slot));
                     emit(Record::Confirmed(slot));
+                    for _ in 0..state.faults {
+                        emit(Record::Fault(slot));
+                    }
+                }
+                SlotStatus::Superseded => {
+                    emit(Record::TrialStarted(slot));
+                    emit(Record::Confirmed(slot));
+                    emit(Record::Superseded(slot));
                 }
                 SlotStatus::Failed => {
                     emit(Record::TrialStarted(slot));
@@ -202,9 +263,103 @@ impl BootState {
         if let Some(nonce_sha256) = self.decommissioned {
             emit(Record::Decommissioned { nonce_sha256 });
         }
+        if let Some(info) = self.factory {
+            emit(Record::Factory(info));
+        }
+        if self.recovery_requested {
+            emit(Record::Recovery(true));
+        }
     }
 
-    /// The most records [`BootState::snapshot`] emits.
+    /// The most records [`BootState::snapshot`] emits: per slot its name, the install,
+    /// trial attempts or confirmation, and faults; then six single records.
     /// (An empty slot being received emits one record, fewer than an installed one.)
-    pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 3) + 4;
+    pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 2 + 2 * MAX_COUNT as usize) + 6;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ImageInfo, Progress, Slot};
+    use alloc::vec::Vec;
+
+    /// What a state means to the device (name bytes count only for a slot with an image).
+    fn meaning(state: &BootState) -> impl PartialEq + core::fmt::Debug {
+        let slots: Vec<_> = state
+            .slots
+            .iter()
+            .map(|s| {
+                let name = if s.info.is_some() { s.name().to_vec() } else { Vec::new() };
+                let attempts = if s.status == SlotStatus::Trial { s.attempts } else { 0 };
+                let faults = if s.status == SlotStatus::Active { s.faults } else { 0 };
+                (s.status, s.info, s.receiving, attempts, faults, name)
+            })
+            .collect();
+        let rest = (state.latest_time, state.epoch, state.decommissioned, state.factory, state.recovery_requested);
+        (slots, state.floors, rest)
+    }
+
+    fn alphabet() -> Vec<Record> {
+        let info = |n: u8| ImageInfo {
+            length: 100 + u32::from(n),
+            sha256: [n; 32],
+            release_counter: u64::from(n),
+            targets_version: u64::from(n),
+        };
+        let mut records = Vec::new();
+        for slot in [Slot::A, Slot::B] {
+            records.extend(Record::name_pieces(slot, b"ecu/brake/fw.bin"));
+            records.extend([
+                Record::Erasing(slot),
+                Record::Received(slot, Progress { length: 105, sha256: [5; 32], offset: 4096 }),
+                Record::Installed(slot, info(if slot == Slot::A { 3 } else { 4 })),
+                Record::TrialStarted(slot),
+                Record::Confirmed(slot),
+                Record::Reverted(slot),
+                Record::Fault(slot),
+                Record::Healthy(slot),
+                Record::Failed(slot),
+                Record::Restored(slot),
+                Record::Superseded(slot),
+            ]);
+        }
+        records.extend([
+            Record::Floors { release_counter: 2, targets_version: 2 },
+            Record::Time(77),
+            Record::Epoch(3),
+            Record::Factory(info(1)),
+            Record::Recovery(true),
+            Record::Recovery(false),
+            Record::Decommissioned { nonce_sha256: [8; 32] },
+        ]);
+        records
+    }
+
+    /// Every state that some sequence of records reaches is rebuilt exactly by its
+    /// snapshot, within [`BootState::SNAPSHOT_RECORDS`] records.
+    #[test]
+    fn a_snapshot_of_any_reachable_state_replays_to_the_same_state() {
+        let alphabet = alphabet();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut most = 0;
+        for _ in 0..20_000 {
+            let mut state = BootState::default();
+            for _ in 0..40 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                state.apply(&alphabet[(seed % alphabet.len() as u64) as usize]);
+                let mut records = Vec::new();
+                state.snapshot(|r| records.push(r));
+                most = most.max(records.len());
+                assert!(records.len() <= BootState::SNAPSHOT_RECORDS, "{} records for {state:?}", records.len());
+                let mut replayed = BootState::default();
+                for record in &records {
+                    replayed.apply(record);
+                }
+                assert_eq!(meaning(&replayed), meaning(&state), "{records:?}");
+            }
+        }
+        assert!(most > 12, "the sequences reach rich states ({most} records)");
+    }
 }

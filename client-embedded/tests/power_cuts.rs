@@ -1,5 +1,7 @@
 //! Power cuts everywhere. A clean run of update, trial boot, confirm, a second update
-//! that fails its trial and reverts, counts every flash operation; then for every
+//! that fails its three trial runs and reverts, fault resets until the active image is
+//! marked failed and the factory image boots, and a third update installed from the
+//! factory image, counts every flash operation; then for every
 //! operation power is cut before it, in the middle of it, and again during the recovery
 //! boot. After each cut the device must boot exactly the image of the last or the next
 //! step boundary, byte for byte; the anti-rollback floors must never fall; an install
@@ -8,7 +10,9 @@
 //! several flash geometries.
 
 use client_embedded::sim::{Cut, SimFlash};
-use client_embedded::{BootDecision, Device, FactoryImage, Floors, ImageInfo, Layout, SlotStatus};
+use client_embedded::{
+    BootDecision, BootInputs, Device, FactoryImage, Floors, ImageInfo, Layout, ResetCause, SlotStatus,
+};
 
 /// One step of the scenario.
 #[derive(Clone, Copy, Debug)]
@@ -17,19 +21,38 @@ enum Step {
     Install(usize),
     /// A reset: the bootloader decides.
     Reset,
+    /// A watchdog or fault reset: the bootloader counts it, then decides.
+    FaultReset,
     /// The running trial image confirms itself.
     Confirm,
+    /// The running image says it is healthy.
+    Healthy,
 }
 
-const SCENARIO: [Step; 7] = [
+const SCENARIO: [Step; 19] = [
     Step::Install(1),
     Step::Reset,
     Step::Confirm,
     Step::Reset,
     Step::Install(2),
     Step::Reset,
-    Step::Reset, // the trial of image 2 never confirmed: revert
+    Step::Reset,
+    Step::Reset,
+    Step::Reset, // image 2 ran three trials and never confirmed: revert
+    Step::FaultReset,
+    Step::Healthy, // the fault count starts over
+    Step::FaultReset,
+    Step::FaultReset,
+    Step::FaultReset,
+    Step::FaultReset,
+    Step::FaultReset, // five in a row: image 1 failed, image 0 below the floors, the factory image
+    Step::Install(3), // from the factory image, into a failed slot
+    Step::Reset,
+    Step::Confirm,
 ];
+
+/// [`Outcome::image`] when the factory region's image boots.
+const FACTORY: usize = 99;
 
 struct Images {
     bytes: Vec<Vec<u8>>,
@@ -67,7 +90,7 @@ impl Images {
 /// What a boot at a step boundary leaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Outcome {
-    /// The image booted (0 = factory).
+    /// The image booted (0 = the first image, [`FACTORY`] = the factory region's).
     image: usize,
     /// Anti-rollback floors.
     floors: Floors,
@@ -93,19 +116,22 @@ struct Run<const W: usize, const E: usize> {
 
 impl<const W: usize, const E: usize> Run<W, E> {
     fn new() -> Self {
-        let layout = Layout::contiguous(0, E as u32, (E * 3) as u32, E as u32, E as u32, false);
+        let layout = Layout::contiguous(0, E as u32, (E * 3) as u32, E as u32, E as u32, false)
+            .with_factory(E as u32, (E * 3) as u32);
         let images = Images::new(E);
         let base = Self::provision(&layout, &images);
         Run { layout, images, chunk: (E / 16).max(256) + 3, base }
     }
 
-    /// A provisioned flash running image 0, its state log nearly full so the scenario
-    /// crosses a compaction.
+    /// A provisioned flash running image 0, with image 0 in the factory region too, its
+    /// state log nearly full so the scenario crosses a compaction.
     fn provision(layout: &Layout, images: &Images) -> SimFlash<W, E> {
         let mut flash = SimFlash::<W, E>::new(layout.end() as usize / E);
         flash.program(layout.slots[0].start as usize, &images.bytes[0]);
+        flash.program(layout.factory.start as usize, &images.bytes[0]);
         let factory = FactoryImage { info: images.infos[0], name: &Images::name(0) };
         let mut device = Device::provision(flash, *layout, factory).unwrap();
+        device.record_factory(images.infos[0], &mut [0u8; 512]).unwrap();
         let capacity = E / 64 - 1;
         for t in 0..capacity - 9 {
             device.advance_time(1_000 + t as u64).unwrap();
@@ -124,15 +150,21 @@ impl<const W: usize, const E: usize> Run<W, E> {
                 let result = self.install(&mut device, n);
                 (device, result)
             }
-            Step::Reset => {
+            Step::Reset | Step::FaultReset => {
                 let flash = device.into_flash(); // a reset, not a power cut: the counters run on
                 let mut device = Device::open(flash, self.layout).unwrap();
-                let result = device.boot(&mut [0u8; 512]).map(|_| ());
+                let cause = if let Step::FaultReset = step { ResetCause::Fault } else { ResetCause::PowerOn };
+                let result = device.boot_with(&BootInputs { cause, recovery_pin: false }, &mut [0u8; 512]).map(|_| ());
                 (device, result)
             }
             Step::Confirm => {
                 let mut device = device;
                 let result = device.confirm();
+                (device, result)
+            }
+            Step::Healthy => {
+                let mut device = device;
+                let result = device.healthy();
                 (device, result)
             }
         }
@@ -156,7 +188,13 @@ impl<const W: usize, const E: usize> Run<W, E> {
 
     /// The image a decision boots, checked byte for byte against the original.
     fn booted_image(&self, device: &mut Device<SimFlash<W, E>>, decision: BootDecision) -> usize {
-        let BootDecision::Boot { slot, .. } = decision else { panic!("no bootable image") };
+        if decision == BootDecision::Factory {
+            let start = self.layout.factory.start as usize;
+            let image = &self.images.bytes[0];
+            assert_eq!(&device.flash().bytes()[start..start + image.len()], &image[..], "factory image bytes");
+            return FACTORY;
+        }
+        let BootDecision::Boot { slot, .. } = decision else { panic!("no bootable image: {decision:?}") };
         let info = device.state().slot(slot).info.expect("a booted slot has an image");
         let n = self.images.index_of(&info);
         let start = self.layout.slots[slot.index()].start as usize;
@@ -227,7 +265,7 @@ impl<const W: usize, const E: usize> Run<W, E> {
             got == before || got == after || got == emptied,
             "step {step}: {got:?}, expected {before:?} or {after:?} or {emptied:?}"
         );
-        let BootDecision::Boot { trial, .. } = decision else { unreachable!() };
+        let trial = matches!(decision, BootDecision::Boot { trial: true, .. });
         let (device, trial, resumed) = self.finish_cut_install(device, step, trial);
         self.later_update(device, trial);
         resumed
@@ -244,8 +282,8 @@ impl<const W: usize, const E: usize> Run<W, E> {
     ) -> (Device<SimFlash<W, E>>, bool, u32) {
         let mut device = device;
         let Step::Install(n) = SCENARIO[step] else { return (device, trial, 0) };
-        let other = device.running().unwrap().other();
-        if trial || device.state().slot(other).status != SlotStatus::Empty {
+        let staging = device.staging_slot();
+        if trial || staging.is_ok_and(|s| device.state().slot(s).status != SlotStatus::Empty) {
             return (device, trial, 0);
         }
         let mut install = device.install(self.images.infos[n], &Images::name(n)).unwrap();
@@ -284,25 +322,21 @@ impl<const W: usize, const E: usize> Run<W, E> {
     /// Every cut point; the number tried, and how many cut installs resumed above 0.
     fn sweep(&self) -> (usize, usize) {
         let (boundaries, ends) = self.clean();
-        assert_eq!(
-            boundaries.iter().map(|b| b.image).collect::<Vec<_>>(),
-            [0, 1, 0, 1, 1, 2, 1, 1],
-            "clean run outcomes"
-        );
+        // What a reset would boot after each step: a trial keeps its slot through three
+        // runs, the fifth fault in a row sends the device to the factory image.
+        let images = [0, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, FACTORY, 3, 3, 3];
+        assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), images, "clean run outcomes");
         use SlotStatus::*;
-        let expected = [
-            [Active, Empty],
-            [Active, Trial],
-            [Active, Failed],
-            [Superseded, Active],
-            [Superseded, Active],
-            [Trial, Active],
-            [Failed, Active],
-            [Failed, Active],
-        ];
+        let mut expected = vec![[Active, Empty], [Active, Trial], [Active, Trial], [Superseded, Active]];
+        expected.extend([[Superseded, Active], [Trial, Active], [Trial, Active], [Trial, Active]]);
+        expected.extend([[Failed, Active]; 8]);
+        expected.extend([[Failed, Failed], [Trial, Failed], [Trial, Failed], [Active, Failed]]);
         assert_eq!(boundaries.iter().map(|b| b.statuses).collect::<Vec<_>>(), expected, "the state table");
         let floors: Vec<u64> = boundaries.iter().map(|b| b.floors.release_counter).collect();
-        assert_eq!(floors, [1, 1, 1, 2, 2, 2, 2, 2], "floors rise only at confirmation");
+        let mut rising = vec![1, 1, 1];
+        rising.extend([2; 16]);
+        rising.push(4);
+        assert_eq!(floors, rising, "floors rise only at confirmation, and the factory image never lowers them");
         let total = *ends.last().unwrap();
         let (mut tried, mut resumed) = (0, 0);
         for operation in 0..total {

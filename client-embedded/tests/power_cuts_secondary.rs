@@ -1,7 +1,7 @@
 //! Power cuts through the whole secondary: an attested time taken, director targets
 //! verified and kept, the
-//! image streamed, trial boot, confirm, then a second update whose trial never
-//! confirms and reverts. Power is cut before and in the middle of every flash
+//! image streamed, trial boot, confirm, then a second update whose three trial runs
+//! never confirm, so it reverts. Power is cut before and in the middle of every flash
 //! operation; after each cut the device boots the image of the last or the next step
 //! boundary, byte for byte, its kept metadata still verifies, and a later update
 //! installs and confirms. An image install the cut stopped, started again, resumes past
@@ -64,7 +64,7 @@ enum Step {
     Confirm,
 }
 
-const SCENARIO: [Step; 10] = [
+const SCENARIO: [Step; 12] = [
     Step::Time,
     Step::Metadata(1),
     Step::Image(1),
@@ -74,7 +74,9 @@ const SCENARIO: [Step; 10] = [
     Step::Metadata(2),
     Step::Image(2),
     Step::Reset,
-    Step::Reset, // image 2 never confirmed: revert
+    Step::Reset,
+    Step::Reset,
+    Step::Reset, // image 2 ran its three trials and never confirmed: revert
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -308,7 +310,7 @@ impl<S: Backend<W, E>, const W: usize, const E: usize> Run<S, W, E> {
     fn sweep(encrypted: bool) -> (usize, usize) {
         let run = Self::new(encrypted);
         let (boundaries, total) = run.clean();
-        assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), [0, 0, 0, 1, 0, 1, 1, 1, 2, 1, 1]);
+        assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), [0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1]);
         assert!(boundaries[1].time > boundaries[0].time, "the attested time was taken");
         let (mut tried, mut resumed) = (0, 0);
         for operation in 0..total {

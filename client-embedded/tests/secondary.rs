@@ -63,8 +63,13 @@ fn an_unconfirmed_trial_reverts_and_the_failure_is_in_the_boot_state() {
     let image = b"brake firmware v2 that hangs".to_vec();
     let targets = director.assign(&image, "brake-ecu-1", "brake-hw-a", 2);
     update(&mut ecu, &targets, &image, now()).unwrap();
-    let ecu = reset(ecu); // trial starts
-    let mut ecu = reset(ecu); // no confirmation: revert
+    let mut ecu = reset(ecu); // trial starts
+    for run in 2..=3 {
+        ecu = reset(ecu); // it hung: the bootloader gives it another run
+        assert_eq!(running_image(&mut ecu), image, "trial run {run}");
+        assert!(ecu.on_trial());
+    }
+    let mut ecu = reset(ecu); // three runs, no confirmation: revert
     assert_eq!(running_image(&mut ecu), FACTORY);
     assert_eq!(ecu.device().state().slot(Slot::B).status, SlotStatus::Failed);
     assert_eq!(ecu.device().state().floors.release_counter, 1, "floors rise only at confirmation");

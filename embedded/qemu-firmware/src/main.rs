@@ -1,13 +1,17 @@
 //! A secondary ECU under QEMU (Cortex-M4, mps2-an386). Its "flash" is RAM that survives
 //! `SCB::sys_reset()`, so each boot continues where the last one stopped:
 //!
-//! 1. first power-on: provision the factory image and the director root, boot it, then
-//!    verify director targets v2 and install image v2; reset;
-//! 2. the bootloader starts v2 as a trial; the application does not confirm; reset;
-//! 3. the bootloader reverts to the factory image; verify targets v3 (20 ECUs listed)
-//!    and install image v3; reset;
-//! 4. v3 runs as a trial and confirms; reset;
-//! 5. v3 boots as the confirmed image: report the figures and exit 0.
+//! 1. first power-on: provision the first image in slot A, the factory image in its own
+//!    region, and the director root; boot slot A, then verify director targets v2 and
+//!    install image v2; reset;
+//! 2. to 4. the bootloader starts v2 as a trial three times; the application never
+//!    confirms; reset;
+//! 5. the bootloader reverts to slot A (v2 is marked failed); then slot A's bytes rot,
+//!    so both slots are bad; reset;
+//! 6. the bootloader finds slot A corrupt and starts the factory image, which verifies
+//!    targets v3 (20 ECUs listed) and installs image v3 into a slot; reset;
+//! 7. v3 runs as a trial and confirms; reset;
+//! 8. v3 boots as the confirmed image: report the figures and exit 0.
 //!
 //! Any other outcome exits 1. The fixtures (signed metadata and images) come from
 //! `cargo run -p client-embedded --example qemu_fixtures -- DIR`, built in via FIXTURES.
@@ -44,7 +48,16 @@ const NOW: &[u8] = fixture!("now.txt");
 const SECTOR: u32 = 4096;
 
 fn layout() -> Layout {
-    Layout::contiguous(0, SECTOR, 32 * 1024, SECTOR, 8 * 1024, false)
+    Layout::contiguous(0, SECTOR, 32 * 1024, SECTOR, 8 * 1024, false).with_factory(SECTOR, 32 * 1024)
+}
+
+fn factory_info() -> ImageInfo {
+    ImageInfo {
+        length: FACTORY.len() as u32,
+        sha256: threshold_keys::digest::sha256(FACTORY),
+        release_counter: 1,
+        targets_version: 0,
+    }
 }
 
 fn identity() -> EcuIdentity {
@@ -108,6 +121,13 @@ fn measure_decryption() {
     hprintln!("AES-128-CTR decrypt: {} instructions per byte", per_byte);
 }
 
+/// Flips a bit of slot A's image (its first byte is the factory image's), as bit rot or
+/// a failing flash cell would.
+fn rot_slot_a(secondary: Secondary<RamFlash, Ed25519EcuKey>) {
+    let persist = secondary.into_device().into_flash().into_inner();
+    persist.program(layout().slots[0].start as usize, &[FACTORY[0] ^ 1]);
+}
+
 #[entry]
 fn main() -> ! {
     measure::init();
@@ -116,15 +136,11 @@ fn main() -> ! {
         hprintln!("boot 1: provisioning the factory image and the director root");
         persist.erase_all();
         persist.program(layout().slots[0].start as usize, FACTORY);
-        let info = ImageInfo {
-            length: FACTORY.len() as u32,
-            sha256: threshold_keys::digest::sha256(FACTORY),
-            release_counter: 1,
-            targets_version: 0,
-        };
-        let factory = FactoryImage { info, name: b"brake/factory.bin" };
+        persist.program(layout().factory.start as usize, FACTORY);
+        let factory = FactoryImage { info: factory_info(), name: b"brake/factory.bin" };
         let mut device = Device::provision(RamFlash::new(persist), layout(), factory).unwrap();
         let scratch = unsafe { measure::scratch() };
+        check(device.record_factory(factory_info(), scratch).is_ok(), "factory region");
         check(Secondary::<_, Ed25519EcuKey>::provision_root(&mut device, &identity(), ROOT, scratch).is_ok(), "root");
         persist = device.into_flash().into_inner();
         persist.set_provisioned();
@@ -140,28 +156,34 @@ fn main() -> ! {
             check(decision == BootDecision::Boot { slot: Slot::A, trial: false }, "factory image boots");
             update(&mut secondary, TARGETS_V2, IMAGE_V2, "v2 (1 ECU)");
         }
-        2 => {
-            check(decision == BootDecision::Boot { slot: Slot::B, trial: true }, "v2 starts as a trial");
-            hprintln!("boot 2: v2 does not confirm; resetting");
-        }
-        3 => {
-            check(decision == BootDecision::Boot { slot: Slot::A, trial: false }, "reverted to the factory image");
-            check(secondary.device().state().slot(Slot::B).status == SlotStatus::Failed, "v2 recorded as failed");
-            update(&mut secondary, TARGETS_V3, IMAGE_V3, "v3 (20 ECUs)");
-        }
-        4 => {
-            check(decision == BootDecision::Boot { slot: Slot::B, trial: true }, "v3 starts as a trial");
-            check(secondary.confirm().is_ok(), "confirm");
-            hprintln!("boot 4: v3 confirmed");
+        2..=4 => {
+            check(decision == BootDecision::Boot { slot: Slot::B, trial: true }, "v2 runs as a trial");
+            hprintln!("boot {}: v2 trial run {} does not confirm; resetting", boot, boot - 1);
         }
         5 => {
-            check(decision == BootDecision::Boot { slot: Slot::B, trial: false }, "v3 boots confirmed");
+            check(decision == BootDecision::Boot { slot: Slot::A, trial: false }, "reverted to slot A");
+            check(secondary.device().state().slot(Slot::B).status == SlotStatus::Failed, "v2 recorded as failed");
+            rot_slot_a(secondary);
+            hprintln!("boot 5: slot A's bytes rotted: both slots are bad");
+        }
+        6 => {
+            check(decision == BootDecision::Factory, "both slots bad: the factory image boots");
+            check(secondary.device().state().slot(Slot::A).status == SlotStatus::Failed, "slot A recorded as failed");
+            update(&mut secondary, TARGETS_V3, IMAGE_V3, "v3 (20 ECUs) from the factory image");
+        }
+        7 => {
+            check(matches!(decision, BootDecision::Boot { trial: true, .. }), "v3 starts as a trial");
+            check(secondary.confirm().is_ok(), "confirm");
+            hprintln!("boot 7: v3 confirmed");
+        }
+        8 => {
+            check(matches!(decision, BootDecision::Boot { trial: false, .. }), "v3 boots confirmed");
             let report = secondary.version_report().unwrap_or_default();
             check(report.windows(14).any(|w| w == b"brake/fw-3.bin"), "the report names v3");
             check(secondary.device().state().floors.release_counter == 3, "floors at v3");
             measure_decryption();
             measure::report();
-            hprintln!("PASS: revert of an unconfirmed trial, then install and confirm");
+            hprintln!("PASS: three unconfirmed trial runs reverted; both slots bad -> factory image -> v3 installed, trial, confirmed");
             debug::exit(debug::EXIT_SUCCESS);
         }
         _ => check(false, "unexpected boot"),
