@@ -208,6 +208,17 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         if seconds > self.state.latest_time { self.append(Record::Time(seconds)) } else { Ok(()) }
     }
 
+    /// Records an accepted offline bundle (one record): its offline targets version and
+    /// issue time become floors, so an older bundle is refused from now on.
+    pub fn accept_offline(&mut self, targets_version: u64, issued: u64) -> Result<(), Error<F::Error>> {
+        let state = &self.state;
+        if targets_version > state.offline_version || issued > state.latest_time {
+            self.append(Record::Offline { targets_version, issued })
+        } else {
+            Ok(())
+        }
+    }
+
     /// Starts a new boot epoch (for version-report counters): one record per boot.
     pub fn next_epoch(&mut self) -> Result<u64, Error<F::Error>> {
         let epoch = self.state.epoch + 1;

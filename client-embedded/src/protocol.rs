@@ -68,6 +68,16 @@ pub enum Request<'a> {
     /// An encrypted image's chunk index (after the director's targets, before the image):
     /// the SHA-256 of every chunk of ciphertext, checked before the chunk is programmed.
     PutChunkIndex(&'a [u8]),
+    /// An offline bundle's metadata, in place of director targets (after `StartCycle`,
+    /// and for full verification the image repository's metadata). Payload: the offline
+    /// snapshot's length (u32, little-endian), the snapshot, the offline targets.
+    /// Answered like director targets.
+    PutOffline {
+        /// The offline snapshot.
+        snapshot: &'a [u8],
+        /// The offline targets.
+        targets: &'a [u8],
+    },
     /// Decommission (after this cycle's director targets): the image repository's signed
     /// `decommission/<vin>.json`. Answered with the signed acknowledgement.
     Decommission(&'a [u8]),
@@ -122,6 +132,7 @@ mod kind {
     pub const PUT_IMAGE_DELEGATION: u8 = 0x10;
     pub const PUT_CHUNK_INDEX: u8 = 0x11;
     pub const DECOMMISSION: u8 = 0x12;
+    pub const PUT_OFFLINE: u8 = 0x13;
     pub const OK: u8 = 0x80;
     pub const REFUSED: u8 = 0x81;
     pub const INFO: u8 = 0x82;
@@ -244,6 +255,12 @@ impl<'a> Request<'a> {
             kind::PUT_IMAGE_TARGETS => Ok(Request::PutImageTargets(payload)),
             kind::PUT_CHUNK_INDEX => Ok(Request::PutChunkIndex(payload)),
             kind::DECOMMISSION => Ok(Request::Decommission(payload)),
+            kind::PUT_OFFLINE => {
+                let (len, rest) = payload.split_first_chunk::<4>().ok_or(FrameError::Malformed)?;
+                let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|_| FrameError::Malformed)?;
+                let (snapshot, targets) = rest.split_at_checked(len).ok_or(FrameError::Malformed)?;
+                Ok(Request::PutOffline { snapshot, targets })
+            }
             kind::PUT_IMAGE_DELEGATION => {
                 let (len, rest) = payload.split_first_chunk::<2>().ok_or(FrameError::Malformed)?;
                 let (role, bytes) =
@@ -275,6 +292,13 @@ impl<'a> Request<'a> {
             Request::PutTime(b) => (kind::PUT_TIME, b),
             Request::PutChunkIndex(b) => (kind::PUT_CHUNK_INDEX, b),
             Request::Decommission(b) => (kind::DECOMMISSION, b),
+            Request::PutOffline { snapshot, targets } => {
+                let mut payload = Vec::with_capacity(4 + snapshot.len() + targets.len());
+                payload.extend_from_slice(&(snapshot.len() as u32).to_le_bytes());
+                payload.extend_from_slice(snapshot);
+                payload.extend_from_slice(targets);
+                return encode_frame(kind::PUT_OFFLINE, &payload, out);
+            }
             Request::PutImageDelegation { role, bytes } => {
                 let mut payload = Vec::with_capacity(2 + role.len() + bytes.len());
                 payload.extend_from_slice(&(role.len().min(u16::MAX as usize) as u16).to_le_bytes());
@@ -357,6 +381,10 @@ pub fn serve<F: NorFlash, K: EcuKey, S: Store<F>>(
             .map_or_else(refused, |(director, images)| Response::RootVersions { director, images }),
         Request::PutRoot(bytes) => done(secondary.put_root(bytes, scratch)),
         Request::PutTargets(bytes) => match secondary.put_targets(bytes, scratch) {
+            Ok(assigned) => Response::Assigned(assigned.map(|a| a.info.length)),
+            Err(e) => refused(e),
+        },
+        Request::PutOffline { snapshot, targets } => match secondary.put_offline(snapshot, targets) {
             Ok(assigned) => Response::Assigned(assigned.map(|a| a.info.length)),
             Err(e) => refused(e),
         },

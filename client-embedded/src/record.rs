@@ -124,6 +124,14 @@ pub enum Record {
     /// The factory region holds this image (provisioning): it boots when no slot can,
     /// never becomes a slot's image, and never lowers the floors.
     Factory(ImageInfo),
+    /// An offline bundle was accepted: the newest offline targets version (an older
+    /// bundle is refused from now on) and its issue time (the time floor rises to it).
+    Offline {
+        /// The offline targets version.
+        targets_version: u64,
+        /// Its `issued`, in seconds since the Unix epoch.
+        issued: u64,
+    },
     /// The application asks for the recovery loader at the next reset (`true`), or a
     /// recovery install completed (`false`).
     Recovery(bool),
@@ -165,6 +173,7 @@ const TIME: u8 = 0x21;
 const EPOCH: u8 = 0x22;
 const FACTORY: u8 = 0x23;
 const RECOVERY: u8 = 0x24;
+const OFFLINE: u8 = 0x25;
 const DECOMMISSIONED: u8 = 0x30;
 
 /// What a granule read from flash holds.
@@ -205,6 +214,11 @@ impl Record {
             Record::Recovery(requested) => {
                 out[2] = u8::from(requested);
                 (RECOVERY, 0)
+            }
+            Record::Offline { targets_version, issued } => {
+                put_u64(&mut out, 8, targets_version);
+                put_u64(&mut out, 16, issued);
+                (OFFLINE, 0)
             }
             Record::Fault(slot) => (FAULT, slot as u8),
             Record::Healthy(slot) => (HEALTHY, slot as u8),
@@ -266,6 +280,7 @@ impl Record {
             (INSTALLED, Some(s)) => Record::Installed(s, get_info(bytes)),
             (FACTORY, _) => Record::Factory(get_info(bytes)),
             (RECOVERY, _) if bytes[2] <= 1 => Record::Recovery(bytes[2] == 1),
+            (OFFLINE, _) => Record::Offline { targets_version: get_u64(bytes, 8), issued: get_u64(bytes, 16) },
             (FAULT, Some(s)) => Record::Fault(s),
             (HEALTHY, Some(s)) => Record::Healthy(s),
             (FAILED, Some(s)) => Record::Failed(s),
@@ -353,6 +368,7 @@ mod tests {
             Record::Factory(info),
             Record::Recovery(true),
             Record::Recovery(false),
+            Record::Offline { targets_version: 7, issued: 1_800_000_000 },
         ];
         records.extend(Record::name_pieces(Slot::B, b"ecu/brake/firmware-with-a-rather-long-name-v2.1.bin"));
         for record in records {

@@ -10,7 +10,10 @@ use metadata_schemas::uptane::{
     AttackCode, BootState as Boot, EcuVersionReport, InstallResult, InstallStatus, InstalledImage,
 };
 use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTime};
-use update_verifier::uptane::{DirectorImage, EcuIdentity, PartialVerifier, check_against_image_repository};
+use update_verifier::uptane::{
+    DirectorImage, EcuIdentity, OfflineFloor, PartialVerifier, check_against_image_repository, offline_image_for_ecu,
+    verify_offline_metadata,
+};
 use update_verifier::{DateTime, Limits, Source, TrustedSet};
 
 use image_crypto::{Binding, ContentCipher, ContentKey, EcuDecryptionKey, WrappedKey};
@@ -506,31 +509,61 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
             s.device.save_metadata(MetaRole::DirectorTargets, bytes, scratch)?;
             let Some(image) = image else { return Ok(None) };
             s.check_full(&image)?;
-            let sha256 = match image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) {
-                Some(Digest::Sha256(d)) => *d,
-                _ => {
-                    return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash {
-                        path: image.path.clone(),
-                    }));
-                }
-            };
-            let length = u32::try_from(image.file.length).map_err(|_| UpdateError::Device(Error::ImageTooLarge))?;
-            let info = ImageInfo { length, sha256, release_counter: image.custom.release_counter, targets_version };
-            let running = s.device.running().and_then(|slot| s.device.state().slot(slot).info);
-            if running.is_some_and(|r| r.sha256 == info.sha256 && r.length == info.length) {
-                return Ok(None);
-            }
-            if image.path.as_str().len() > MAX_NAME {
-                return Err(UpdateError::Device(Error::NameTooLong));
-            }
-            // Only an image to install needs its key (an ECU that runs it already has it).
-            s.content_key = s.unwrap_content_key(&image)?;
-            s.chunk_plan = chunk_plan_of(&image)?;
-            s.chunks = None;
-            let assignment = Assignment { path: image.path.clone(), info };
-            s.assignment = Some(assignment.clone());
-            Ok(Some(assignment))
+            s.assign(image, targets_version)
         })
+    }
+
+    /// An offline bundle (USB stick, SD card, serial; the recovery loader's input): its
+    /// offline snapshot and targets, signed by the offline keys the trusted director
+    /// root names, no older than the newest bundle accepted and not expired at this
+    /// cycle's time; with full verification, the image repository metadata handed over
+    /// before must list the same image. Once accepted, the bundle's version and issue
+    /// time become floors (one record). This ECU's image is picked out and then sent as
+    /// in an online update (`begin_image`, chunks, `activate`); `None` when it runs it
+    /// already. A bundle with no image for this ECU's hardware is refused.
+    pub fn put_offline(&mut self, snapshot: &[u8], targets: &[u8]) -> Result<Option<Assignment>, F> {
+        self.noting(|s| {
+            let state = *s.device.state();
+            let floor = OfflineFloor { time: time_of(s.cycle_time), targets_version: state.offline_version };
+            let limits = s.limits;
+            let root = s.verifier()?.root();
+            let bundle =
+                verify_offline_metadata(root, snapshot, targets, &floor, &limits).map_err(UpdateError::Verification)?;
+            let image = offline_image_for_ecu(&bundle, &s.ecu, state.floors.release_counter)
+                .map_err(UpdateError::Verification)?
+                .ok_or(UpdateError::NoImageAssigned)?;
+            s.check_full(&image)?;
+            let raised = bundle.raised(&OfflineFloor { time: time_of(state.latest_time), ..floor });
+            let issued = u64::try_from(raised.time.timestamp()).unwrap_or(0);
+            s.device.accept_offline(raised.targets_version, issued)?;
+            // No newer director targets authorize it: it keeps the director floor.
+            s.assign(image, state.floors.targets_version)
+        })
+    }
+
+    /// Takes `image` as this cycle's assignment (authorized by director targets
+    /// `targets_version`), unless it runs already.
+    fn assign(&mut self, image: DirectorImage, targets_version: u64) -> Result<Option<Assignment>, F> {
+        let Some(Digest::Sha256(sha256)) = image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) else {
+            return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash { path: image.path.clone() }));
+        };
+        let length = u32::try_from(image.file.length).map_err(|_| UpdateError::Device(Error::ImageTooLarge))?;
+        let info =
+            ImageInfo { length, sha256: *sha256, release_counter: image.custom.release_counter, targets_version };
+        let running = self.device.running().and_then(|slot| self.device.state().slot(slot).info);
+        if running.is_some_and(|r| r.sha256 == info.sha256 && r.length == info.length) {
+            return Ok(None);
+        }
+        if image.path.as_str().len() > MAX_NAME {
+            return Err(UpdateError::Device(Error::NameTooLong));
+        }
+        // Only an image to install needs its key (an ECU that runs it already has it).
+        self.content_key = self.unwrap_content_key(&image)?;
+        self.chunk_plan = chunk_plan_of(&image)?;
+        self.chunks = None;
+        let assignment = Assignment { path: image.path.clone(), info };
+        self.assignment = Some(assignment.clone());
+        Ok(Some(assignment))
     }
 
     /// Starts receiving the assigned image into the inactive slot: the offset to send

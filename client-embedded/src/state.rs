@@ -94,6 +94,8 @@ pub struct BootState {
     pub factory: Option<ImageInfo>,
     /// The application asked for the recovery loader.
     pub recovery_requested: bool,
+    /// The newest offline targets version accepted (0 before the first bundle).
+    pub offline_version: u64,
 }
 
 /// The most trial attempts and fault resets the boot state counts (and a snapshot keeps).
@@ -109,6 +111,7 @@ impl Default for BootState {
             decommissioned: None,
             factory: None,
             recovery_requested: false,
+            offline_version: 0,
         }
     }
 }
@@ -195,6 +198,10 @@ impl BootState {
             Record::Superseded(slot) => self.transition(slot, SlotStatus::Active, SlotStatus::Superseded),
             Record::Factory(info) => self.factory = Some(info),
             Record::Recovery(requested) => self.recovery_requested = requested,
+            Record::Offline { targets_version, issued } => {
+                self.offline_version = self.offline_version.max(targets_version);
+                self.latest_time = self.latest_time.max(issued);
+            }
             Record::Floors { release_counter, targets_version } => self.floors.raise(release_counter, targets_version),
             Record::Time(t) => self.latest_time = self.latest_time.max(t),
             Record::Epoch(e) => self.epoch = self.epoch.max(e),
@@ -269,12 +276,15 @@ impl BootState {
         if self.recovery_requested {
             emit(Record::Recovery(true));
         }
+        if self.offline_version > 0 {
+            emit(Record::Offline { targets_version: self.offline_version, issued: 0 });
+        }
     }
 
     /// The most records [`BootState::snapshot`] emits: per slot its name, the install,
-    /// trial attempts or confirmation, and faults; then six single records.
+    /// trial attempts or confirmation, and faults; then seven single records.
     /// (An empty slot being received emits one record, fewer than an installed one.)
-    pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 2 + 2 * MAX_COUNT as usize) + 6;
+    pub const SNAPSHOT_RECORDS: usize = 2 * (MAX_NAME / NAME_PIECE + 2 + 2 * MAX_COUNT as usize) + 7;
 }
 
 #[cfg(test)]
@@ -295,7 +305,14 @@ mod tests {
                 (s.status, s.info, s.receiving, attempts, faults, name)
             })
             .collect();
-        let rest = (state.latest_time, state.epoch, state.decommissioned, state.factory, state.recovery_requested);
+        let rest = (
+            state.latest_time,
+            state.epoch,
+            state.decommissioned,
+            state.factory,
+            state.recovery_requested,
+            state.offline_version,
+        );
         (slots, state.floors, rest)
     }
 
@@ -330,6 +347,7 @@ mod tests {
             Record::Factory(info(1)),
             Record::Recovery(true),
             Record::Recovery(false),
+            Record::Offline { targets_version: 2, issued: 90 },
             Record::Decommissioned { nonce_sha256: [8; 32] },
         ]);
         records

@@ -113,6 +113,8 @@ fn every_request_with_a_payload_round_trips_and_a_short_delegation_frame_is_malf
         Request::PutTime(b"attestation"),
         Request::PutImageDelegation { role: "bins-a", bytes: b"{\"signed\":{}}" },
         Request::PutImageDelegation { role: "", bytes: b"" },
+        Request::PutOffline { snapshot: b"{\"signed\":{}}", targets: b"targets" },
+        Request::PutOffline { snapshot: b"", targets: b"" },
     ];
     for request in requests {
         let mut wire = Vec::new();
@@ -130,6 +132,9 @@ fn every_request_with_a_payload_round_trips_and_a_short_delegation_frame_is_malf
     let mut framer = Framer::new(&mut buffer);
     let (kind, payload) = framer.push(&wire).1.unwrap().unwrap();
     assert!(Request::decode(kind, payload).is_err());
+    // An offline snapshot length past the payload's end.
+    assert!(Request::decode(0x13, &[9, 0, 0, 0, b'x']).is_err());
+    assert!(Request::decode(0x13, &[9, 0]).is_err());
 }
 
 #[test]

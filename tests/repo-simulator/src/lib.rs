@@ -5,6 +5,7 @@
 //! `publish()` republishes the changed targets roles, snapshot and timestamp in order.
 
 pub mod http;
+pub mod offline;
 pub mod peers;
 pub mod python;
 
