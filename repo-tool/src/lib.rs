@@ -8,6 +8,7 @@
 //! would; `publish` writes the consistent-snapshot layout a client fetches.
 
 pub mod audit;
+pub mod bundle;
 pub mod checklist;
 pub mod config;
 mod error;

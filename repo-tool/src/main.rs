@@ -33,6 +33,8 @@ enum Command {
     #[command(subcommand)]
     Lifecycle(cmd::lifecycle::Command),
     Decommission(cmd::decommission::Args),
+    #[command(subcommand)]
+    Bundle(cmd::bundle::Command),
     Delegate(cmd::delegate::Args),
     Bins(cmd::bins::Args),
     #[command(subcommand)]
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Targets(command) => cmd::targets::run(command, &out),
         Command::Lifecycle(command) => cmd::lifecycle::run(command, &out),
         Command::Decommission(args) => cmd::decommission::run(args, &out),
+        Command::Bundle(command) => cmd::bundle::run(command, &out),
         Command::Delegate(args) => cmd::delegate::run(args, &out),
         Command::Bins(args) => cmd::bins::run(args, &out),
         Command::Root(command) => cmd::propose::run_root(command, &out),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bins;
+pub mod bundle;
 pub mod decommission;
 pub mod delegate;
 pub mod init;
