@@ -47,6 +47,15 @@ pub enum Error {
     Stopped,
     /// The primary's own encrypted image could not be decrypted.
     Decrypt(crate::primary::DecryptError),
+    /// Offline updates are off in the configuration (`offline.enabled`).
+    OfflineDisabled,
+    /// A directory that is not a usable offline bundle.
+    Bundle {
+        /// The bundle's file or directory at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// The device is decommissioned: its keys are erased and it runs no more cycles.
     Decommissioned {
         /// The nonce of the command it carried out.
@@ -82,6 +91,10 @@ impl fmt::Display for Error {
             Error::Sign(e) => write!(f, "signing with the primary's key: {e}"),
             Error::Stopped => f.write_str("stopped on request; the next start resumes"),
             Error::Decrypt(e) => write!(f, "own image: {e}"),
+            Error::OfflineDisabled => f.write_str(
+                "offline updates are off: set \"offline\": {\"enabled\": true} in the primary's configuration",
+            ),
+            Error::Bundle { path, problem } => write!(f, "offline bundle {}: {problem}", path.display()),
             Error::Decommissioned { nonce } => write!(
                 f,
                 "this device is decommissioned (command {nonce}): its keys and credentials are erased; \

@@ -98,6 +98,27 @@ pub struct Accepted {
     pub missing: Vec<String>,
     /// The decommission nonce this signed manifest acknowledges (its `custom`), if any.
     pub decommission_ack: Option<String>,
+    /// The offline installs it reports (its `custom.offline_installs`), each for an ECU
+    /// of the inventory.
+    pub offline_installs: Vec<metadata_schemas::uptane::OfflineInstall>,
+}
+
+/// The offline installs a manifest's `custom` reports: each one well-formed and for an
+/// ECU of the vehicle's inventory.
+fn offline_installs(
+    custom: Option<&json::Value<'_>>,
+    ecus: &[Ecu],
+) -> Result<Vec<metadata_schemas::uptane::OfflineInstall>, Refusal> {
+    use metadata_schemas::Decode;
+    let field = metadata_schemas::uptane::OFFLINE_INSTALLS_FIELD;
+    let Some(json::Value::Object(custom)) = custom else { return Ok(Vec::new()) };
+    let Some(listed) = custom.get(field) else { return Ok(Vec::new()) };
+    let installs = Vec::<metadata_schemas::uptane::OfflineInstall>::decode(listed)
+        .map_err(|e| Refusal::Malformed(format!("custom.{field}: {e}")))?;
+    if let Some(unknown) = installs.iter().find(|i| !ecus.iter().any(|e| e.serial == i.ecu.as_str())) {
+        return Err(Refusal::UnknownEcu(format!("an offline install names ECU {}, not in the inventory", unknown.ecu)));
+    }
+    Ok(installs)
 }
 
 fn parse_key(ecu: &Ecu) -> Result<(KeyId, Key), Refusal> {
@@ -149,7 +170,8 @@ pub fn check(bytes: &[u8], vehicle: &Vehicle, ecus: &[Ecu], clock: Clock) -> Res
     }
     let latest_time = reports.iter().map(|r| r.time).max().unwrap_or(0).max(0);
     let decommission_ack = metadata_schemas::uptane::acknowledged_nonce(manifest.unknown.get("custom"));
-    Ok(Accepted { reports, latest_time, missing, decommission_ack })
+    let offline_installs = offline_installs(manifest.unknown.get("custom"), ecus)?;
+    Ok(Accepted { reports, latest_time, missing, decommission_ack, offline_installs })
 }
 
 /// The manifest itself: signed by the vehicle's primary, for this vehicle and primary,

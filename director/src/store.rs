@@ -249,6 +249,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "dashboard sessions", include_str!("../migrations/0010_ui_sessions.sql")),
     (11, "decommissioning", include_str!("../migrations/0011_decommission.sql")),
     (12, "support periods", include_str!("../migrations/0012_support_periods.sql")),
+    (13, "offline installs", include_str!("../migrations/0013_offline_installs.sql")),
 ];
 
 type MigrationsOrError = std::result::Result<Vec<Migration>, sqlx::error::BoxDynError>;
@@ -528,6 +529,7 @@ mod decommission;
 mod encryption;
 mod evidence;
 mod inventory;
+mod offline;
 mod outcomes;
 mod rollouts;
 mod sessions;
@@ -536,6 +538,7 @@ pub use dashboard::{AttackReport, Membership, SeenCounts};
 pub use decommission::Decommission;
 pub use evidence::Deployed;
 pub use inventory::{Group, ImageCount, InventoryRow, Labels};
+pub use offline::OfflineRecord;
 pub use outcomes::AdoptionSample;
 pub use rollouts::{OpenRollout, Rollout, StageCount, counters_at};
 pub use sessions::Session;

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use client_embedded::Ed25519EcuKey;
-use client_std::primary::{CycleReport, OwnImageConfig, Primary, PrimaryConfig, PrimaryTls, SecondaryConfig};
+use client_std::primary::{
+    CycleReport, OfflineConfig, OwnImageConfig, Primary, PrimaryConfig, PrimaryTls, SecondaryConfig,
+};
 use metadata_schemas::json::{Object, Value};
 use metadata_schemas::{Encode, RoleName};
 use repo_simulator::RepoSim;
@@ -241,6 +243,7 @@ impl Vehicle {
                     require_encryption: false,
                 },
                 secondaries: Vec::new(),
+                offline: OfflineConfig { enabled: true },
             },
             sims: BTreeMap::new(),
             images,

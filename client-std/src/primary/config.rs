@@ -57,6 +57,15 @@ fn default_boot_id() -> Option<PathBuf> {
     Some(PathBuf::from("/proc/sys/kernel/random/boot_id"))
 }
 
+/// Offline updates (USB stick, SD card): `update-client offline --bundle DIR`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineConfig {
+    /// Whether this vehicle takes offline bundles at all (off unless set).
+    #[serde(default)]
+    pub enabled: bool,
+}
+
 /// TLS for the director and the image repository.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +114,9 @@ pub struct PrimaryConfig {
     /// The secondaries.
     #[serde(default)]
     pub secondaries: Vec<SecondaryConfig>,
+    /// Offline updates.
+    #[serde(default)]
+    pub offline: OfflineConfig,
 }
 
 impl PrimaryConfig {

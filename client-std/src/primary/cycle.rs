@@ -24,7 +24,7 @@ use super::config::PrimaryConfig;
 use super::decommission::{Journal, Stage, read_journal, write_journal};
 use super::decrypt::OwnDecryption;
 use super::failure::EcuFailure;
-use super::handover::{Delivery, Sources, hand_over, send_time};
+use super::handover::{Authorization, Delivery, RootFiles, Sources, hand_over, send_time};
 use super::own_image::{OwnImage, SlotImage, write_atomically};
 use super::plan::{self, Destination, EcuPlan, ImageRepositoryListing, Reported};
 use super::reports::{self, Identity};
@@ -183,14 +183,41 @@ impl Primary {
         }
     }
 
-    fn step(&mut self, report: &mut CycleReport, text: String) {
+    /// The configuration.
+    pub(super) fn config(&self) -> &PrimaryConfig {
+        &self.config
+    }
+
+    /// Who the primary is, as an ECU.
+    pub(super) fn identity_of_own(&self) -> update_verifier::uptane::EcuIdentity {
+        update_verifier::uptane::EcuIdentity {
+            vin: self.identity.vin.clone(),
+            serial: self.identity.serial.clone(),
+            hardware_id: self.identity.hardware_id.clone(),
+        }
+    }
+
+    /// Set when a stop is asked for.
+    pub(super) fn stop_flag(&self) -> &AtomicBool {
+        &self.stop
+    }
+
+    /// Installs a verified image of the primary's own from an offline bundle (which
+    /// carries no encryption for it: refused if the configuration requires encryption).
+    pub(super) fn install_own_offline(&mut self, image: &DirectorImage, slot: SlotImage, bytes: Vec<u8>) -> Result<(), Error> {
+        let own = OwnDecryption { key: self.decryption.as_ref(), required: self.config.own_image.require_encryption };
+        let bytes = super::decrypt::decrypt_own(own, &self.identity.serial, image, bytes)?;
+        self.own.install(slot, &bytes)
+    }
+
+    pub(super) fn step(&mut self, report: &mut CycleReport, text: String) {
         log::info!("{text}");
         self.notify(Progress::Step(&text));
         report.steps.push(text);
     }
 
     /// A step boundary: [`Error::Stopped`] if a stop was asked for.
-    fn boundary(&self) -> Result<(), Error> {
+    pub(super) fn boundary(&self) -> Result<(), Error> {
         if self.stop.load(Ordering::SeqCst) { Err(Error::Stopped) } else { Ok(()) }
     }
 
@@ -312,12 +339,18 @@ impl Primary {
         Ok(ecus)
     }
 
-    /// PUTs the signed manifest; the director's time attestation, if it sent one.
+    /// PUTs the signed manifest, with the journal of offline installs not yet uploaded
+    /// (dropped once the director took it); the director's time attestation, if it sent one.
     fn send_manifest(&self, ecus: &[Reported]) -> Result<Option<Vec<u8>>, Error> {
-        let manifest = reports::signed_manifest(&self.identity, ecus, &self.key, None)?;
+        let journal = super::offline::journal::read_journal(&self.config.state_dir)?;
+        let custom = super::offline::journal::manifest_custom(&journal);
+        let manifest = reports::signed_manifest(&self.identity, ecus, &self.key, custom)?;
         let (status, body) = self.put_manifest(&manifest)?;
         if status != 200 {
             return Err(Error::ManifestRefused { status, body });
+        }
+        if !journal.is_empty() {
+            super::offline::journal::drop_uploaded(&self.config.state_dir, journal.len())?;
         }
         let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         Ok(answer["time_attestation"].as_str().map(|a| a.as_bytes().to_vec()))
@@ -420,9 +453,11 @@ impl Primary {
                 let chunk_index = self.chunk_index(image, repositories)?;
                 let transport = self.transport()?;
                 let sources = Sources {
-                    transport: &transport,
-                    director_base: self.director_base(),
-                    image_base: &self.config.image_repository,
+                    roots: RootFiles::Remote {
+                        transport: &transport,
+                        director_base: self.director_base(),
+                        image_base: &self.config.image_repository,
+                    },
                     latest_roots: latest_roots(repositories)?,
                     state_dir: &self.config.state_dir,
                     images: repositories.images.trusted().ok_or(Error::NotRefreshed)?,
@@ -443,7 +478,7 @@ impl Primary {
                         observer(&Progress::Install { serial, sent, total });
                     }
                 };
-                hand_over(&sources, &delivery, &mut sent, &self.stop)?;
+                hand_over(&sources, &delivery, Authorization::Director, &mut sent, &self.stop)?;
                 self.step(report, format!("{serial}: image handed over; the ECU resets into its trial"));
             }
         }

@@ -18,15 +18,46 @@ use crate::{Error, HttpTransport, MetadataDir};
 /// Bytes of an image per protocol frame.
 const CHUNK: usize = 16 * 1024;
 
+/// Where the roots a secondary lacks come from.
+pub(super) enum RootFiles<'a> {
+    /// The director and the image repository.
+    Remote {
+        /// Fetches them.
+        transport: &'a HttpTransport,
+        /// `…/vehicles/VIN/director` (its `N.root.json` files).
+        director_base: String,
+        /// The image repository's metadata URL.
+        image_base: &'a str,
+    },
+    /// An offline bundle's directory.
+    Bundle(&'a Path),
+}
+
+impl RootFiles<'_> {
+    /// Root `version` of the director (`image` false) or the image repository.
+    fn root(&self, image: bool, version: u64) -> Result<Vec<u8>, Error> {
+        let limit = update_verifier::Limits::default().root_max_length;
+        match self {
+            RootFiles::Remote { transport, director_base, image_base } => {
+                let base = if image { image_base.trim_end_matches('/') } else { director_base.as_str() };
+                let url = format!("{base}/{version}.root.json");
+                crate::transport::fetch_limited(*transport, &url, limit)
+                    .map_err(|source| Error::Transport { url: url.clone(), source })
+            }
+            RootFiles::Bundle(dir) => {
+                use metadata_schemas::uptane::bundle_paths::{DIRECTOR, IMAGE_REPOSITORY};
+                let path = dir.join(if image { IMAGE_REPOSITORY } else { DIRECTOR }).join(format!("{version}.root.json"));
+                super::offline::read_limited(&path, limit)
+            }
+        }
+    }
+}
+
 /// What a hand-over draws on besides the image: where roots come from, what the primary
 /// trusts and has cached.
 pub(super) struct Sources<'a> {
-    /// Fetches roots the secondary lacks.
-    pub transport: &'a HttpTransport,
-    /// `…/vehicles/VIN/director` (its `N.root.json` files).
-    pub director_base: String,
-    /// The image repository's metadata URL.
-    pub image_base: &'a str,
+    /// Where the roots the secondary lacks come from.
+    pub roots: RootFiles<'a>,
     /// The newest director and image repository roots the primary trusts.
     pub latest_roots: (u64, u64),
     /// The primary's state directory (cached metadata).
@@ -50,18 +81,40 @@ pub(super) struct Delivery<'a> {
     pub now: u64,
 }
 
+/// What assigns the image to the secondary.
+pub(super) enum Authorization<'a> {
+    /// The director targets the primary verified.
+    Director,
+    /// An offline bundle's offline snapshot and targets.
+    Offline {
+        /// The offline snapshot.
+        snapshot: &'a [u8],
+        /// The offline targets.
+        targets: &'a [u8],
+    },
+}
+
 /// Hands `delivery` over and activates it; `sent` sees the bytes handed over so far. A
 /// stop asked for mid-stream ends before activation (the ECU keeps running its image).
 pub(super) fn hand_over(
     sources: &Sources,
     delivery: &Delivery,
+    authorization: Authorization<'_>,
     sent: &mut dyn FnMut(u64),
     stop: &AtomicBool,
 ) -> Result<(), Error> {
     let mut link = Link::connect(delivery.serial, delivery.address)?;
     link.expect_ok(Request::StartCycle(delivery.now))?;
     send_metadata(&mut link, sources, delivery.full, delivery.path)?;
-    match link.call(Request::PutTargets(&director_targets(sources.state_dir)?))? {
+    let targets;
+    let request = match authorization {
+        Authorization::Director => {
+            targets = director_targets(sources.state_dir)?;
+            Request::PutTargets(&targets)
+        }
+        Authorization::Offline { snapshot, targets } => Request::PutOffline { snapshot, targets },
+    };
+    match link.call(request)? {
         Response::Assigned(Some(_)) => {}
         Response::Assigned(None) => return Err(link.error(SecondaryProblem::NothingAssigned)),
         Response::Refused(code) => return Err(link.error(SecondaryProblem::Refused(code))),
@@ -81,12 +134,9 @@ fn send_metadata(link: &mut Link, sources: &Sources, full: bool, path: &TargetPa
         return Err(link.error(SecondaryProblem::Unexpected("its root versions")));
     };
     let (latest_director, latest_images) = sources.latest_roots;
-    send_roots(link, sources.transport, &sources.director_base, director.into(), latest_director, |b| {
-        Request::PutRoot(b)
-    })?;
+    send_roots(link, &sources.roots, false, director.into(), latest_director, |b| Request::PutRoot(b))?;
     if full {
-        let base = sources.image_base.trim_end_matches('/');
-        send_roots(link, sources.transport, base, images.into(), latest_images, |b| Request::PutImageRoot(b))?;
+        send_roots(link, &sources.roots, true, images.into(), latest_images, |b| Request::PutImageRoot(b))?;
         send_image_repository(link, sources, path)?;
     }
     Ok(())
@@ -123,21 +173,18 @@ pub(super) fn decommission_secondary(
     }
 }
 
-/// Sends each root after `has` up to `latest`, oldest first.
+/// Sends each root after `has` up to `latest`, oldest first (the image repository's
+/// when `image`).
 fn send_roots(
     link: &mut Link,
-    transport: &HttpTransport,
-    base: &str,
+    roots: &RootFiles,
+    image: bool,
     has: u64,
     latest: u64,
     put: for<'a> fn(&'a [u8]) -> Request<'a>,
 ) -> Result<(), Error> {
-    let limit = update_verifier::Limits::default().root_max_length;
     for version in roots_to_send(has, latest) {
-        let url = format!("{base}/{version}.root.json");
-        let bytes = crate::transport::fetch_limited(transport, &url, limit)
-            .map_err(|source| Error::Transport { url: url.clone(), source })?;
-        link.expect_ok(put(&bytes))?;
+        link.expect_ok(put(&roots.root(image, version)?))?;
     }
     Ok(())
 }

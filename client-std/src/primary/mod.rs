@@ -12,6 +12,7 @@ mod decrypt;
 mod delegations;
 mod failure;
 mod handover;
+pub mod offline;
 pub mod link;
 pub mod notice;
 mod own_image;
@@ -21,7 +22,7 @@ pub mod schedule;
 pub mod status;
 
 pub use check::{Problem, check};
-pub use config::{OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
+pub use config::{OfflineConfig, OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
 pub use cycle::{CycleReport, DecommissionOutcome, EcuOutcome, Observer, Primary, Progress};
 pub use decrypt::{DecryptError, OwnDecryption};
 pub use failure::{EcuFailure, SecondaryError, SecondaryProblem};

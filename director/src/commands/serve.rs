@@ -44,6 +44,10 @@ pub async fn init(dir: &Path, given: Init) -> Result {
         "NOT encrypted (set DIRECTOR_PASSPHRASE)"
     };
     println!("offline root key: {} ({protection}); move it off this machine", made.root_key.display());
+    println!(
+        "offline-updates key (signs offline bundles): {} ({protection}); move it off this machine",
+        made.offline_updates_key.display()
+    );
     Ok(())
 }
 

@@ -462,6 +462,7 @@ impl Director {
             now.timestamp(),
         )
         .await?;
+        self.take_offline_installs(&mut tx, vin, &accepted.offline_installs, &digest, now.timestamp()).await?;
         if let Some(nonce) = accepted.decommission_ack.as_deref().filter(|_| vehicle.decommission != Active) {
             let ecus: Vec<&str> = accepted
                 .reports
@@ -482,6 +483,28 @@ impl Director {
             None
         });
         Ok(Ingested { resolved, issued, time_attestation })
+    }
+
+    /// Records the offline installs a manifest reports: stored, and one event and one
+    /// audit entry each (`installed-offline`, or `offline-install-failed`).
+    async fn take_offline_installs(
+        &self,
+        tx: &mut Tx,
+        vin: &str,
+        installs: &[metadata_schemas::uptane::OfflineInstall],
+        digest: &str,
+        now: i64,
+    ) -> Result<()> {
+        for install in tx.record_offline_installs(vin, installs, digest, now).await? {
+            let kind = if install.failure.is_some() { "offline-install-failed" } else { "installed-offline" };
+            let detail = json!({"ecu": install.ecu.as_str(), "image": install.image, "bundle": install.bundle,
+                "bundle_version": install.bundle_version, "at": install.at.time().timestamp(),
+                "failure": install.failure, "manifest_sha256": digest})
+            .to_string();
+            tx.event(vin, kind, &detail, now).await?;
+            tx.audit(&format!("vehicle:{vin}"), kind, &detail, now).await?;
+        }
+        Ok(())
     }
 
     /// Records a refused manifest (an event and an audit entry, nothing else) and
@@ -583,6 +606,7 @@ impl Director {
         let vehicle = self.store.vehicle(vin).await?.ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin}")))?;
         let ecus = self.store.ecus(vin).await?;
         let assignments = self.store.assignments(vin).await?;
+        let offline = self.store.offline_installs(vin, 50).await?;
         let parse = |text: Option<&str>| text.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
         let ecus: Vec<serde_json::Value> = ecus
             .iter()
@@ -600,6 +624,7 @@ impl Director {
             "director": {"targets_version": vehicle.targets_version, "snapshot_version": vehicle.snapshot_version,
                          "timestamp_version": vehicle.timestamp_version, "timestamp_expires": vehicle.timestamp_expires},
             "assignments": assignments.iter().map(assignment_json).collect::<Vec<_>>(),
+            "offline_installs": offline,
         }))
     }
 

@@ -42,6 +42,9 @@ pub struct Initialized {
     pub admin_token: String,
     /// Where the offline root key was written: move it off this machine.
     pub root_key: PathBuf,
+    /// Where the offline-updates key was written (it signs offline bundles, which
+    /// `repo-tool bundle create` makes): move it off this machine too.
+    pub offline_updates_key: PathBuf,
 }
 
 fn role_keys(id: &KeyId) -> RoleKeys {
@@ -86,9 +89,12 @@ async fn create(dir: &Path, options: InitOptions) -> Result<Initialized> {
         snapshot: generate()?,
         timestamp: generate()?,
         time: generate()?,
+        offline_updates: generate()?,
     };
     let root_key = dir.join("offline").join("root-1.pem");
     keys::write_key_file(&keys.root, &root_key)?;
+    let offline_updates_key = dir.join("offline").join("offline-updates.pem");
+    keys::write_key_file(&keys.offline_updates, &offline_updates_key)?;
     for (name, signer) in keys.online() {
         keys::write_key_file(signer, &dir.join("keys").join(format!("{name}.pem")))?;
     }
@@ -101,7 +107,7 @@ async fn create(dir: &Path, options: InitOptions) -> Result<Initialized> {
     tx.audit("director", "init", &serde_json::json!({"root_version": 1}).to_string(), Utc::now().timestamp()).await?;
     tx.commit().await?;
     config.save(dir)?;
-    Ok(Initialized { admin_token, root_key })
+    Ok(Initialized { admin_token, root_key, offline_updates_key })
 }
 
 /// The keys a new director makes: its offline root key and its online keys.
@@ -111,6 +117,8 @@ struct NewKeys {
     snapshot: KeyFileSigner,
     timestamp: KeyFileSigner,
     time: KeyFileSigner,
+    /// Offline, like the root key: it signs offline bundles for every vehicle.
+    offline_updates: KeyFileSigner,
 }
 
 impl NewKeys {
@@ -121,10 +129,11 @@ impl NewKeys {
 }
 
 /// Director root v1 for `keys`, signed by the root key: one key per role, a year valid,
-/// and the time key that signs ECUs' time attestations (secure time).
+/// the time key that signs ECUs' time attestations (secure time), and the offline key
+/// that signs offline bundles (`x-offline-updates`).
 fn first_root(keys: &NewKeys) -> Result<String> {
     let mut root_keys = std::collections::BTreeMap::new();
-    for s in [&keys.root, &keys.targets, &keys.snapshot, &keys.timestamp, &keys.time] {
+    for s in [&keys.root, &keys.targets, &keys.snapshot, &keys.timestamp, &keys.time, &keys.offline_updates] {
         root_keys.insert(s.key_id().clone(), s.public_key().clone());
     }
     let mut root = Root {
@@ -141,6 +150,8 @@ fn first_root(keys: &NewKeys) -> Result<String> {
     };
     let time_keyid = metadata_schemas::json::Value::string(keys.time.key_id().as_str().to_string());
     root.unknown.0.insert(metadata_schemas::uptane::TIME_KEY_FIELD, time_keyid);
+    let offline = metadata_schemas::Encode::encode(&role_keys(keys.offline_updates.key_id())).into_owned();
+    root.unknown.0.insert(metadata_schemas::uptane::OFFLINE_ROLE_FIELD, offline);
     let mut signed = Signed::unsigned(root);
     let signature = keys.root.sign(&signed.canonical_signed());
     signed.signatures.push(signature.map_err(|e| SetupError::Key { source: "root".into(), reason: e.to_string() })?);

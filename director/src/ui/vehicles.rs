@@ -165,6 +165,7 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
             @for (k, v) in &labels.attributes { code { (k) "=" (v) } " " } }
         (ecus(&status, &super::repos::support_ends(&director), now))
         (rollouts(&memberships))
+        (offline_installs(&status, now))
         (manifest_history(&manifests, now))
         (history(&events, now))
         @if let Some(manifest) = status.get("last_manifest").filter(|m| !m.is_null()) {
@@ -185,6 +186,33 @@ pub async fn detail(State(director): State<Arc<Director>>, Path(vin): Path<Strin
         }
     };
     page(&operator, Section::Vehicles, &format!("Vehicle {vin}"), body)
+}
+
+/// What the vehicle installed from offline bundles (USB stick, SD card), as its primary
+/// reported it in its next signed manifest.
+fn offline_installs(status: &Value, now: i64) -> Markup {
+    let installs = status["offline_installs"].as_array().cloned().unwrap_or_default();
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    html! {
+        @if !installs.is_empty() {
+            h2 { "Installed offline" }
+            table.offline {
+                thead { tr {
+                    th scope="col" { "ECU" } th scope="col" { "Image" } th scope="col" { "Bundle" }
+                    th scope="col" { "When" } th scope="col" { "Result" }
+                } }
+                tbody { @for i in &installs { tr {
+                    td { (text(&i["ecu"])) } td { code { (text(&i["image"])) } }
+                    td { (text(&i["bundle"])) " v" (i["bundle_version"]) }
+                    td { (when(i["installed_at"].as_i64().unwrap_or(0), now)) }
+                    td { @match i["failure"].as_str() {
+                        Some(why) => { strong.attack { "failed" } ": " (why) },
+                        None => "installed offline",
+                    } }
+                } } }
+            }
+        }
+    }
 }
 
 /// The union of the SBOMs of the images the vehicle's ECUs run.

@@ -23,7 +23,9 @@ pub use encryption::{
 pub use image::ImageTargetCustom;
 pub use lifecycle::{ENDING_DAYS, LifecycleRecord, LifecycleRef, SupportState, moved_earlier, support_state};
 pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
-pub use offline::{OFFLINE_CHANNEL, OFFLINE_ROLE_FIELD, OfflineCustom, bundle_paths, offline_role};
+pub use offline::{
+    OFFLINE_CHANNEL, OFFLINE_INSTALLS_FIELD, OFFLINE_ROLE_FIELD, OfflineCustom, OfflineInstall, bundle_paths, offline_role,
+};
 pub use status::{BootState, InstallResult, InstallStatus};
 pub use time::{TIME_KEY_FIELD, TimeAttestation};
 

@@ -26,6 +26,66 @@ pub const OFFLINE_ROLE_FIELD: &str = "x-offline-updates";
 /// The `channel` of a version report for an offline install.
 pub const OFFLINE_CHANNEL: &str = "offline";
 
+/// The field of a vehicle manifest's `custom` that carries the journal of offline installs.
+pub const OFFLINE_INSTALLS_FIELD: &str = "offline_installs";
+
+/// One offline install, as the primary reports it in its next signed manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfflineInstall {
+    /// The ECU.
+    pub ecu: EcuSerial,
+    /// The image's target path (empty when the bundle was refused for this ECU).
+    pub image: String,
+    /// The bundle's name.
+    pub bundle: String,
+    /// Its offline targets version.
+    pub bundle_version: u64,
+    /// When.
+    pub at: UtcTime,
+    /// `None` when it was installed (it starts as a trial), else why it failed.
+    pub failure: Option<String>,
+    /// Fields this crate does not define.
+    pub unknown: UnknownFields,
+}
+
+const INSTALL_FIELDS: [&str; 7] = ["ecu", "image", "bundle", "bundle_version", "at", "result", "reason"];
+
+impl Decode for OfflineInstall {
+    fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
+        let object = as_object(value)?;
+        let result: String = required(object, "result")?;
+        let failure = match result.as_str() {
+            "installing" => None,
+            "failed" => Some(optional(object, "reason")?.unwrap_or_default()),
+            _ => return Err(DecodeError::invalid("result is installing or failed").in_field("result")),
+        };
+        Ok(OfflineInstall {
+            ecu: required(object, "ecu")?,
+            image: required(object, "image")?,
+            bundle: required(object, "bundle")?,
+            bundle_version: required(object, "bundle_version")?,
+            at: required(object, "at")?,
+            failure,
+            unknown: UnknownFields::collect(object, &INSTALL_FIELDS),
+        })
+    }
+}
+
+impl Encode for OfflineInstall {
+    fn encode(&self) -> Value<'_> {
+        let result = if self.failure.is_some() { "failed" } else { "installing" };
+        ObjectBuilder::new()
+            .field("ecu", self.ecu.encode())
+            .field("image", self.image.encode())
+            .field("bundle", self.bundle.encode())
+            .field("bundle_version", self.bundle_version.encode())
+            .field("at", self.at.encode())
+            .field("result", Value::string(result))
+            .optional("reason", &self.failure)
+            .finish(&self.unknown)
+    }
+}
+
 /// Where each part of a bundle lives, relative to its directory.
 pub mod bundle_paths {
     /// The offline snapshot.

@@ -104,6 +104,11 @@ COMMANDS:
                              describes (see `update-client primary --help`).
         update-client primary --config /etc/uptane/primary.json --until-done
 
+    offline --config FILE --bundle DIR
+                             Apply an offline bundle (USB stick, SD card) with the checks of
+                             an online update (see `update-client offline --help`).
+        update-client offline --config /etc/uptane/primary.json --bundle /media/usb/bundle
+
     status --config FILE     What the primary runs, each hardware id's security support
                              (supported, ending, ended), whether it is decommissioned;
                              offline (see `update-client status --help`).

@@ -29,6 +29,9 @@ fn run(argv: &[String]) -> Result<(), commands::Failure> {
     if argv.first().is_some_and(|a| a == "primary") {
         return primary::run(&argv[1..]).map_err(Into::into);
     }
+    if argv.first().is_some_and(|a| a == "offline") {
+        return primary::offline(&argv[1..]).map_err(Into::into);
+    }
     if argv.first().is_some_and(|a| a == "status") {
         return primary::status(&argv[1..]).map_err(Into::into);
     }

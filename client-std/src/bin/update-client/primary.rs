@@ -254,3 +254,53 @@ pub fn status(argv: &[String]) -> Result<(), String> {
     }
     Ok(())
 }
+
+const OFFLINE_HELP: &str = "\
+update-client offline: apply an offline bundle (USB stick, SD card)
+
+USAGE:
+    update-client offline --config FILE --bundle DIR
+
+    --config FILE   the primary's configuration; \"offline\": {\"enabled\": true} must be set
+    --bundle DIR    the bundle `repo-tool bundle create` wrote
+
+The bundle is checked as an online update is: signed by the offline key the trusted
+director root names, newer than the last bundle, unexpired, its image repository metadata
+no older than what this vehicle saw online, every image matching both. Each ECU it has an
+image for gets it (the secondaries check the bundle themselves) and starts it as a trial;
+the next online cycle reports what was installed to the director. Exit status 1 if the
+bundle is refused or an ECU could not be updated.
+
+Example:
+    update-client offline --config /etc/uptane/primary.json --bundle /media/usb/bundle
+";
+
+/// `update-client offline`.
+pub fn offline(argv: &[String]) -> Result<(), String> {
+    let (mut config, mut bundle) = (None, None);
+    let mut rest = argv.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--help" | "-h" => {
+                print!("{OFFLINE_HELP}");
+                return Ok(());
+            }
+            "--config" => config = rest.next().cloned(),
+            "--bundle" => bundle = rest.next().cloned(),
+            other => return Err(format!("unknown argument {other:?} (see update-client offline --help)")),
+        }
+    }
+    let path = PathBuf::from(config.ok_or("--config is required (see update-client offline --help)")?);
+    let bundle = PathBuf::from(bundle.ok_or("--bundle is required (see update-client offline --help)")?);
+    let config = PrimaryConfig::load(&path).map_err(|e| e.to_string())?;
+    let mut primary = Primary::open(config).map_err(|e| e.to_string())?.with_observer(show());
+    let report = primary.offline(&bundle, chrono::Utc::now()).map_err(|e| e.to_string())?;
+    print_outcomes(&report);
+    if report.ecus.values().any(|o| matches!(o, EcuOutcome::Failed(_))) {
+        return Err("an ECU could not be updated from the bundle".into());
+    }
+    if report.ecus.is_empty() {
+        return Err("the bundle has no image for any ECU of this vehicle".into());
+    }
+    Ok(())
+}

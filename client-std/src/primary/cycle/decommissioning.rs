@@ -10,7 +10,7 @@ use super::{CycleReport, Primary, Repositories};
 use crate::Error;
 use crate::primary::config::PrimaryConfig;
 use crate::primary::decommission::{Journal, Stage, erase, erase_plan, write_journal};
-use crate::primary::handover::{Sources, decommission_secondary};
+use crate::primary::handover::{Sources, decommission_secondary, RootFiles};
 use crate::primary::plan::Reported;
 use crate::primary::reports;
 
@@ -111,9 +111,11 @@ impl Primary {
         let transport = self.transport()?;
         let config = self.config.clone();
         let sources = Sources {
-            transport: &transport,
-            director_base: self.director_base(),
-            image_base: &config.image_repository,
+            roots: RootFiles::Remote {
+                transport: &transport,
+                director_base: self.director_base(),
+                image_base: &config.image_repository,
+            },
             latest_roots: super::latest_roots(repositories)?,
             state_dir: &config.state_dir,
             images: repositories.images.trusted().ok_or(Error::NotRefreshed)?,

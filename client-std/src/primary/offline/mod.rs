@@ -1,0 +1,258 @@
+//! Offline updates on the gateway (`update-client offline --bundle DIR`, off unless the
+//! configuration enables it): a bundle from a USB stick or an SD card goes through the
+//! checks of an online cycle. The director root the gateway trusts (following the
+//! bundle's newer roots) must name the key that signed the offline snapshot and
+//! targets; the bundle must be newer than the last one accepted and unexpired at the
+//! time floor; the image repository's metadata in it refreshes the gateway's own cache
+//! as an online refresh would (a bundle older than what the gateway saw online is a
+//! rollback); every image must match both. Each ECU then gets its image as online: the
+//! gateway's own inactive slot, or the secondary protocol with the offline metadata in
+//! place of director targets, so each secondary checks the bundle itself. Each install
+//! goes into a journal, uploaded in the next signed vehicle manifest.
+
+pub mod journal;
+mod plan;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use metadata_schemas::uptane::{EcuSerial, HardwareId, bundle_paths};
+use update_verifier::uptane::{DirectorImage, EcuIdentity, OfflineFloor, check_against_image_repository, verify_offline_metadata};
+use update_verifier::{Limits, TargetInfo, TrustedSet};
+
+use super::cycle::{CycleReport, EcuOutcome, Primary};
+use super::failure::EcuFailure;
+use super::handover::{Authorization, Delivery, RootFiles, Sources, hand_over};
+use super::own_image::SlotImage;
+use super::plan::Destination;
+use journal::{Floor, JournalEntry, OfflineResult};
+use plan::OfflineStep;
+use crate::{DirectoryTransport, Error, MetadataDir, Updater, UpdaterConfig};
+
+/// Reads at most `limit` bytes of `path` (a bundle's file): more is refused, as endless data.
+pub(super) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    let length = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+    if length > limit {
+        return Err(Error::Bundle { path: path.to_path_buf(), problem: "larger than the limit for its role" });
+    }
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// A bundle whose offline metadata verified.
+struct Accepted {
+    snapshot: Vec<u8>,
+    targets: Vec<u8>,
+    bundle: update_verifier::uptane::OfflineBundle,
+    /// The director root chain followed to its newest version.
+    director: TrustedSet,
+}
+
+/// One ECU the bundle may serve.
+struct Ecu {
+    identity: EcuIdentity,
+    destination: Destination,
+}
+
+impl Primary {
+    /// Applies the offline bundle in `dir` at `now` (the gateway's clock; the time floor
+    /// when that is later).
+    pub fn offline(&mut self, dir: &Path, now: DateTime<Utc>) -> Result<CycleReport, Error> {
+        if !self.config().offline.enabled {
+            return Err(Error::OfflineDisabled);
+        }
+        if !dir.join(bundle_paths::OFFLINE_TARGETS).is_file() {
+            return Err(Error::Bundle { path: dir.to_path_buf(), problem: "no offline/targets.json: not a bundle" });
+        }
+        let state_dir = self.config().state_dir.clone();
+        let floor = journal::read_floor(&state_dir)?;
+        let at = now.max(DateTime::from_timestamp(floor.time, 0).unwrap_or(DateTime::UNIX_EPOCH));
+        let accepted = self.accept(dir, &floor, at)?;
+        let mut images = self.bundle_images(dir, at)?;
+        let mut report = CycleReport::default();
+        let custom = accepted.bundle.custom().clone();
+        let version = accepted.bundle.targets().version().get();
+        self.step(&mut report, format!("offline bundle {} v{version} verified", custom.name));
+        let raised = accepted.bundle.raised(&OfflineFloor { time: at, targets_version: floor.targets_version });
+        // Accepted: the floor rises (an older bundle is refused from now on), the roots stay.
+        journal::write_floor(&state_dir, &Floor { time: raised.time.timestamp(), targets_version: raised.targets_version })?;
+        MetadataDir::open(state_dir.join("director"))?.write("root.json", &root_bytes(dir, &accepted.director)?)?;
+        let ecus = self.bundle_ecus(&mut report);
+        let identities: Vec<EcuIdentity> = ecus.iter().map(|e| e.identity.clone()).collect();
+        let mut entries = Vec::new();
+        for (i, step) in plan::plan(&accepted.bundle, &identities) {
+            let serial = ecus[i].identity.serial.as_str().to_string();
+            let (path, outcome) = match step {
+                OfflineStep::Nothing => continue,
+                OfflineStep::Refused(e) => (String::new(), EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e.into())))),
+                OfflineStep::Install(image) => {
+                    let path = image.path.as_str().to_string();
+                    match self.install_offline(&mut report, dir, &ecus[i], &image, &accepted, &mut images, at) {
+                        Ok(()) => (path.clone(), EcuOutcome::Installing(path)),
+                        Err(Error::Stopped) => return Err(Error::Stopped),
+                        Err(e) => (path, EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e)))),
+                    }
+                }
+            };
+            entries.push(entry(&serial, &path, &outcome, (&custom.name, version), now));
+            report.ecus.insert(serial, outcome);
+        }
+        journal::append(&state_dir, &entries)?;
+        Ok(report)
+    }
+
+    /// The bundle's offline metadata checked against the director root the gateway
+    /// trusts (after the bundle's newer roots) and the floor.
+    fn accept(&self, dir: &Path, floor: &Floor, at: DateTime<Utc>) -> Result<Accepted, Error> {
+        let limits = Limits::default();
+        let cached = MetadataDir::open(self.config().state_dir.join("director"))?;
+        let root = cached.read("root.json")?.ok_or(Error::NotRefreshed)?;
+        let mut director = TrustedSet::new(&root, at, limits)?;
+        loop {
+            let next = director.root().version().get() + 1;
+            let path = dir.join(bundle_paths::DIRECTOR).join(format!("{next}.root.json"));
+            if !path.is_file() {
+                break;
+            }
+            director.update_root(&read_limited(&path, limits.root_max_length)?)?;
+        }
+        director.check_final_root()?;
+        let snapshot = read_limited(&dir.join(bundle_paths::OFFLINE_SNAPSHOT), limits.snapshot_max_length)?;
+        let targets = read_limited(&dir.join(bundle_paths::OFFLINE_TARGETS), limits.targets_max_length)?;
+        let floor = OfflineFloor { time: at, targets_version: floor.targets_version };
+        let bundle = verify_offline_metadata(director.root(), &snapshot, &targets, &floor, &limits)?;
+        Ok(Accepted { snapshot, targets, bundle, director })
+    }
+
+    /// The image repository as the bundle carries it, refreshed into the gateway's cache.
+    fn bundle_images(&self, dir: &Path, at: DateTime<Utc>) -> Result<Updater<DirectoryTransport>, Error> {
+        let base = |sub: &str| format!("{}/", dir.join(sub).display());
+        let config = UpdaterConfig::new(
+            self.config().state_dir.join("images"),
+            &base(bundle_paths::IMAGE_REPOSITORY),
+            &base(bundle_paths::TARGETS),
+        );
+        let mut images = Updater::with_transport(config, DirectoryTransport)?;
+        images.refresh_at(at)?;
+        Ok(images)
+    }
+
+    /// The gateway and each secondary that answers (one that does not is reported).
+    fn bundle_ecus(&mut self, report: &mut CycleReport) -> Vec<Ecu> {
+        let own = self.identity_of_own();
+        let mut ecus = vec![Ecu { identity: own, destination: Destination::Own }];
+        for secondary in self.config().secondaries.clone() {
+            match secondary_identity(&secondary.serial, &secondary.address, &self.identity_of_own()) {
+                Ok(identity) => {
+                    let destination = Destination::Secondary { address: secondary.address.clone(), full: secondary.full_verification };
+                    ecus.push(Ecu { identity, destination });
+                }
+                Err(e) => {
+                    report.ecus.insert(secondary.serial.clone(), EcuOutcome::Failed(EcuFailure::Unreachable(Arc::new(e))));
+                }
+            }
+        }
+        ecus
+    }
+
+    /// One ECU's image from the bundle: checked against the image repository's entry,
+    /// then installed into the gateway's slot or handed to the secondary.
+    #[allow(clippy::too_many_arguments)]
+    fn install_offline(
+        &mut self,
+        report: &mut CycleReport,
+        dir: &Path,
+        ecu: &Ecu,
+        image: &DirectorImage,
+        accepted: &Accepted,
+        images: &mut Updater<DirectoryTransport>,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        self.boundary()?;
+        let listed = images.get_target_info(image.path.as_str())?;
+        check_against_image_repository(image, listed.as_ref())?;
+        let listed = listed.ok_or_else(|| Error::TargetNotFound(image.path.as_str().to_string()))?;
+        let bytes = bundle_image(dir, &listed)?;
+        let serial = ecu.identity.serial.as_str();
+        match &ecu.destination {
+            Destination::Own => {
+                let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(&bytes));
+                let name = image.path.as_str().to_string();
+                let slot = SlotImage { name, length: bytes.len() as u64, sha256, installed_at: Some(at.timestamp()) };
+                self.install_own_offline(image, slot, bytes)?;
+                self.step(report, format!("{serial}: installed {} from the bundle; it starts as a trial", image.path));
+            }
+            Destination::Secondary { address, full } => {
+                let sources = Sources {
+                    roots: RootFiles::Bundle(dir),
+                    latest_roots: (accepted.director.root().version().get(), images.trusted().ok_or(Error::NotRefreshed)?.root().version().get()),
+                    state_dir: &self.config().state_dir,
+                    images: images.trusted().ok_or(Error::NotRefreshed)?,
+                    vin: &self.config().vin,
+                };
+                let now = at.timestamp().max(0) as u64;
+                let delivery = Delivery { serial, address, full: *full, path: &image.path, bytes: &bytes, chunk_index: None, now };
+                let authorization = Authorization::Offline { snapshot: &accepted.snapshot, targets: &accepted.targets };
+                hand_over(&sources, &delivery, authorization, &mut |_| {}, self.stop_flag())?;
+                self.step(report, format!("{serial}: {} from the bundle handed over; the ECU resets into its trial", image.path));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The newest director root of `director`'s chain, as the bundle (or the cache) holds it.
+fn root_bytes(dir: &Path, director: &TrustedSet) -> Result<Vec<u8>, Error> {
+    let version = director.root().version().get();
+    let path = dir.join(bundle_paths::DIRECTOR).join(format!("{version}.root.json"));
+    match path.is_file() {
+        true => read_limited(&path, Limits::default().root_max_length),
+        false => Ok(metadata_schemas::json::to_pretty(&metadata_schemas::Encode::encode(director.root().get())).to_vec()),
+    }
+}
+
+/// An image's bytes from the bundle, verified against the image repository's entry.
+fn bundle_image(dir: &Path, listed: &TargetInfo) -> Result<Vec<u8>, Error> {
+    let path = listed.path.as_str().split('/').fold(dir.join(bundle_paths::TARGETS), |p, s| p.join(s));
+    let bytes = read_limited(&path, listed.file.length)?;
+    let mut check = update_verifier::TargetVerifier::new(&listed.path, &listed.file)?;
+    check.update(&bytes)?;
+    check.finish()?;
+    Ok(bytes)
+}
+
+/// A secondary's identity, as it states it over the protocol (its serial must be the
+/// configured one).
+fn secondary_identity(serial: &str, address: &str, own: &EcuIdentity) -> Result<EcuIdentity, Error> {
+    use client_embedded::protocol::{Request, Response};
+    let mut link = super::link::Link::connect(serial, address)?;
+    let Response::Info(info) = link.call(Request::GetInfo)? else {
+        return Err(link.error(super::failure::SecondaryProblem::Unexpected("its information")));
+    };
+    let info = String::from_utf8_lossy(&info).into_owned();
+    let mut lines = info.lines();
+    let stated = lines.next().and_then(EcuSerial::new);
+    let hardware_id = lines.next().and_then(HardwareId::new);
+    match (stated, hardware_id) {
+        (Some(stated), Some(hardware_id)) if stated.as_str() == serial => {
+            Ok(EcuIdentity { vin: own.vin.clone(), serial: stated, hardware_id })
+        }
+        _ => Err(link.error(super::failure::SecondaryProblem::Unexpected("its own serial and a hardware id"))),
+    }
+}
+
+/// The journal entry for one ECU's outcome with `image`.
+fn entry(serial: &str, image: &str, outcome: &EcuOutcome, (bundle, version): (&str, u64), now: DateTime<Utc>) -> JournalEntry {
+    let result = match outcome {
+        EcuOutcome::Failed(why) => OfflineResult::Failed { reason: why.to_string() },
+        EcuOutcome::Installing(_) | EcuOutcome::UpToDate => OfflineResult::Installing,
+    };
+    JournalEntry {
+        ecu: serial.to_string(),
+        image: image.to_string(),
+        bundle: bundle.to_string(),
+        bundle_version: version,
+        at: now.timestamp(),
+        result,
+    }
+}
