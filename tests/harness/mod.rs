@@ -669,3 +669,44 @@ pub fn http_client() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
 }
+
+/// The director's offline-updates key (`director init` writes it beside the root key).
+pub fn offline_updates_key(vehicle: &Vehicle) -> KeyFileSigner {
+    let pem = std::fs::read_to_string(vehicle.dir.path().join("director/offline/offline-updates.pem")).unwrap();
+    KeyFileSigner::from_pem(&pem, None).unwrap()
+}
+
+/// Writes an offline bundle into `name` (under the vehicle's directory) carrying the
+/// firmware `paths` (from [`firmware_list`]) as `repo-tool bundle create` lays one out:
+/// the director root, the image repository's published metadata, the images, and the
+/// offline metadata of `spec` (its images replaced by `paths`) signed by `key`.
+pub fn offline_bundle(
+    vehicle: &Vehicle,
+    name: &str,
+    paths: &[&str],
+    mut spec: repo_simulator::offline::OfflineSpec,
+    key: &KeyFileSigner,
+) -> PathBuf {
+    use metadata_schemas::uptane::bundle_paths;
+    let out = vehicle.dir.path().join(name);
+    let root = std::fs::read(&vehicle.config.director_root).unwrap();
+    write(out.join(bundle_paths::DIRECTOR).join("1.root.json"), &root);
+    for (file, bytes) in &vehicle.images.files {
+        write(out.join(bundle_paths::IMAGE_REPOSITORY).join(file), bytes);
+    }
+    spec.images.clear();
+    for (path, hw, counter, bytes) in firmware_list().into_iter().filter(|(p, ..)| paths.contains(p)) {
+        write(out.join(bundle_paths::TARGETS).join(path), &bytes);
+        let hardware = vec![hw.to_string()];
+        spec.images.push(repo_simulator::offline::OfflineImage {
+            path: path.into(),
+            bytes,
+            hardware,
+            release_counter: counter,
+        });
+    }
+    let (snapshot, targets) = spec.sign(key);
+    write(out.join(bundle_paths::OFFLINE_SNAPSHOT), &snapshot);
+    write(out.join(bundle_paths::OFFLINE_TARGETS), &targets);
+    out
+}

@@ -204,7 +204,12 @@ impl Primary {
 
     /// Installs a verified image of the primary's own from an offline bundle (which
     /// carries no encryption for it: refused if the configuration requires encryption).
-    pub(super) fn install_own_offline(&mut self, image: &DirectorImage, slot: SlotImage, bytes: Vec<u8>) -> Result<(), Error> {
+    pub(super) fn install_own_offline(
+        &mut self,
+        image: &DirectorImage,
+        slot: SlotImage,
+        bytes: Vec<u8>,
+    ) -> Result<(), Error> {
         let own = OwnDecryption { key: self.decryption.as_ref(), required: self.config.own_image.require_encryption };
         let bytes = super::decrypt::decrypt_own(own, &self.identity.serial, image, bytes)?;
         self.own.install(slot, &bytes)

@@ -46,7 +46,8 @@ impl RootFiles<'_> {
             }
             RootFiles::Bundle(dir) => {
                 use metadata_schemas::uptane::bundle_paths::{DIRECTOR, IMAGE_REPOSITORY};
-                let path = dir.join(if image { IMAGE_REPOSITORY } else { DIRECTOR }).join(format!("{version}.root.json"));
+                let path =
+                    dir.join(if image { IMAGE_REPOSITORY } else { DIRECTOR }).join(format!("{version}.root.json"));
                 super::offline::read_limited(&path, limit)
             }
         }

@@ -10,7 +10,7 @@ use super::{CycleReport, Primary, Repositories};
 use crate::Error;
 use crate::primary::config::PrimaryConfig;
 use crate::primary::decommission::{Journal, Stage, erase, erase_plan, write_journal};
-use crate::primary::handover::{Sources, decommission_secondary, RootFiles};
+use crate::primary::handover::{RootFiles, Sources, decommission_secondary};
 use crate::primary::plan::Reported;
 use crate::primary::reports;
 

@@ -18,7 +18,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use metadata_schemas::uptane::{EcuSerial, HardwareId, bundle_paths};
-use update_verifier::uptane::{DirectorImage, EcuIdentity, OfflineFloor, check_against_image_repository, verify_offline_metadata};
+use update_verifier::uptane::{
+    DirectorImage, EcuIdentity, OfflineFloor, check_against_image_repository, verify_offline_metadata,
+};
 use update_verifier::{Limits, TargetInfo, TrustedSet};
 
 use super::cycle::{CycleReport, EcuOutcome, Primary};
@@ -26,9 +28,9 @@ use super::failure::EcuFailure;
 use super::handover::{Authorization, Delivery, RootFiles, Sources, hand_over};
 use super::own_image::SlotImage;
 use super::plan::Destination;
+use crate::{DirectoryTransport, Error, MetadataDir, Updater, UpdaterConfig};
 use journal::{Floor, JournalEntry, OfflineResult};
 use plan::OfflineStep;
-use crate::{DirectoryTransport, Error, MetadataDir, Updater, UpdaterConfig};
 
 /// Reads at most `limit` bytes of `path` (a bundle's file): more is refused, as endless data.
 pub(super) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
@@ -46,6 +48,16 @@ struct Accepted {
     bundle: update_verifier::uptane::OfflineBundle,
     /// The director root chain followed to its newest version.
     director: TrustedSet,
+}
+
+/// What installing from an accepted bundle draws on.
+struct Applying<'a> {
+    dir: &'a Path,
+    accepted: &'a Accepted,
+    /// The image repository, refreshed from the bundle.
+    images: Updater<DirectoryTransport>,
+    /// The time the checks ran at.
+    at: DateTime<Utc>,
 }
 
 /// One ECU the bundle may serve.
@@ -68,26 +80,32 @@ impl Primary {
         let floor = journal::read_floor(&state_dir)?;
         let at = now.max(DateTime::from_timestamp(floor.time, 0).unwrap_or(DateTime::UNIX_EPOCH));
         let accepted = self.accept(dir, &floor, at)?;
-        let mut images = self.bundle_images(dir, at)?;
+        let images = self.bundle_images(dir, at)?;
         let mut report = CycleReport::default();
         let custom = accepted.bundle.custom().clone();
         let version = accepted.bundle.targets().version().get();
         self.step(&mut report, format!("offline bundle {} v{version} verified", custom.name));
         let raised = accepted.bundle.raised(&OfflineFloor { time: at, targets_version: floor.targets_version });
         // Accepted: the floor rises (an older bundle is refused from now on), the roots stay.
-        journal::write_floor(&state_dir, &Floor { time: raised.time.timestamp(), targets_version: raised.targets_version })?;
+        journal::write_floor(
+            &state_dir,
+            &Floor { time: raised.time.timestamp(), targets_version: raised.targets_version },
+        )?;
         MetadataDir::open(state_dir.join("director"))?.write("root.json", &root_bytes(dir, &accepted.director)?)?;
         let ecus = self.bundle_ecus(&mut report);
         let identities: Vec<EcuIdentity> = ecus.iter().map(|e| e.identity.clone()).collect();
+        let mut applying = Applying { dir, accepted: &accepted, images, at };
         let mut entries = Vec::new();
         for (i, step) in plan::plan(&accepted.bundle, &identities) {
             let serial = ecus[i].identity.serial.as_str().to_string();
             let (path, outcome) = match step {
                 OfflineStep::Nothing => continue,
-                OfflineStep::Refused(e) => (String::new(), EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e.into())))),
+                OfflineStep::Refused(e) => {
+                    (String::new(), EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e.into()))))
+                }
                 OfflineStep::Install(image) => {
                     let path = image.path.as_str().to_string();
-                    match self.install_offline(&mut report, dir, &ecus[i], &image, &accepted, &mut images, at) {
+                    match self.install_offline(&mut report, &ecus[i], &image, &mut applying) {
                         Ok(()) => (path.clone(), EcuOutcome::Installing(path)),
                         Err(Error::Stopped) => return Err(Error::Stopped),
                         Err(e) => (path, EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e)))),
@@ -144,11 +162,16 @@ impl Primary {
         for secondary in self.config().secondaries.clone() {
             match secondary_identity(&secondary.serial, &secondary.address, &self.identity_of_own()) {
                 Ok(identity) => {
-                    let destination = Destination::Secondary { address: secondary.address.clone(), full: secondary.full_verification };
+                    let destination = Destination::Secondary {
+                        address: secondary.address.clone(),
+                        full: secondary.full_verification,
+                    };
                     ecus.push(Ecu { identity, destination });
                 }
                 Err(e) => {
-                    report.ecus.insert(secondary.serial.clone(), EcuOutcome::Failed(EcuFailure::Unreachable(Arc::new(e))));
+                    report
+                        .ecus
+                        .insert(secondary.serial.clone(), EcuOutcome::Failed(EcuFailure::Unreachable(Arc::new(e))));
                 }
             }
         }
@@ -157,18 +180,16 @@ impl Primary {
 
     /// One ECU's image from the bundle: checked against the image repository's entry,
     /// then installed into the gateway's slot or handed to the secondary.
-    #[allow(clippy::too_many_arguments)]
     fn install_offline(
         &mut self,
         report: &mut CycleReport,
-        dir: &Path,
         ecu: &Ecu,
         image: &DirectorImage,
-        accepted: &Accepted,
-        images: &mut Updater<DirectoryTransport>,
-        at: DateTime<Utc>,
+        applying: &mut Applying<'_>,
     ) -> Result<(), Error> {
         self.boundary()?;
+        let Applying { dir, accepted, images, at } = applying;
+        let (dir, at) = (*dir, *at);
         let listed = images.get_target_info(image.path.as_str())?;
         check_against_image_repository(image, listed.as_ref())?;
         let listed = listed.ok_or_else(|| Error::TargetNotFound(image.path.as_str().to_string()))?;
@@ -185,16 +206,23 @@ impl Primary {
             Destination::Secondary { address, full } => {
                 let sources = Sources {
                     roots: RootFiles::Bundle(dir),
-                    latest_roots: (accepted.director.root().version().get(), images.trusted().ok_or(Error::NotRefreshed)?.root().version().get()),
+                    latest_roots: (
+                        accepted.director.root().version().get(),
+                        images.trusted().ok_or(Error::NotRefreshed)?.root().version().get(),
+                    ),
                     state_dir: &self.config().state_dir,
                     images: images.trusted().ok_or(Error::NotRefreshed)?,
                     vin: &self.config().vin,
                 };
                 let now = at.timestamp().max(0) as u64;
-                let delivery = Delivery { serial, address, full: *full, path: &image.path, bytes: &bytes, chunk_index: None, now };
+                let delivery =
+                    Delivery { serial, address, full: *full, path: &image.path, bytes: &bytes, chunk_index: None, now };
                 let authorization = Authorization::Offline { snapshot: &accepted.snapshot, targets: &accepted.targets };
                 hand_over(&sources, &delivery, authorization, &mut |_| {}, self.stop_flag())?;
-                self.step(report, format!("{serial}: {} from the bundle handed over; the ECU resets into its trial", image.path));
+                self.step(
+                    report,
+                    format!("{serial}: {} from the bundle handed over; the ECU resets into its trial", image.path),
+                );
             }
         }
         Ok(())
@@ -207,7 +235,9 @@ fn root_bytes(dir: &Path, director: &TrustedSet) -> Result<Vec<u8>, Error> {
     let path = dir.join(bundle_paths::DIRECTOR).join(format!("{version}.root.json"));
     match path.is_file() {
         true => read_limited(&path, Limits::default().root_max_length),
-        false => Ok(metadata_schemas::json::to_pretty(&metadata_schemas::Encode::encode(director.root().get())).to_vec()),
+        false => {
+            Ok(metadata_schemas::json::to_pretty(&metadata_schemas::Encode::encode(director.root().get())).to_vec())
+        }
     }
 }
 
@@ -242,7 +272,13 @@ fn secondary_identity(serial: &str, address: &str, own: &EcuIdentity) -> Result<
 }
 
 /// The journal entry for one ECU's outcome with `image`.
-fn entry(serial: &str, image: &str, outcome: &EcuOutcome, (bundle, version): (&str, u64), now: DateTime<Utc>) -> JournalEntry {
+fn entry(
+    serial: &str,
+    image: &str,
+    outcome: &EcuOutcome,
+    (bundle, version): (&str, u64),
+    now: DateTime<Utc>,
+) -> JournalEntry {
     let result = match outcome {
         EcuOutcome::Failed(why) => OfflineResult::Failed { reason: why.to_string() },
         EcuOutcome::Installing(_) | EcuOutcome::UpToDate => OfflineResult::Installing,

@@ -10,7 +10,7 @@ pub enum OfflineStep {
     /// The bundle has no image for its hardware.
     Nothing,
     /// Install this image.
-    Install(DirectorImage),
+    Install(Box<DirectorImage>),
     /// The bundle is not for it (its allow-lists leave the vehicle or the ECU out, or it
     /// lists two images for its hardware).
     Refused(update_verifier::Error),
@@ -27,7 +27,7 @@ pub fn plan(bundle: &OfflineBundle, ecus: &[EcuIdentity]) -> Vec<(usize, Offline
         .map(|i| {
             // Each ECU enforces its own floors; the bundle's counter is checked there.
             let step = match offline_image_for_ecu(bundle, &ecus[i], 0) {
-                Ok(Some(image)) => OfflineStep::Install(image),
+                Ok(Some(image)) => OfflineStep::Install(Box::new(image)),
                 Ok(None) => OfflineStep::Nothing,
                 Err(e) => OfflineStep::Refused(e),
             };

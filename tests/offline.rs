@@ -1,0 +1,114 @@
+//! Offline updates on a whole vehicle: a bundle on a USB stick updates the gateway and
+//! both secondaries with the checks of an online update, the next online cycle tells the
+//! director, which shows the vehicle as installed offline; bundles that must not install
+//! change nothing.
+
+#[path = "harness/mod.rs"]
+mod harness;
+
+use chrono::{Duration, Utc};
+use client_std::primary::{EcuOutcome, Primary};
+use harness::{Vehicle, firmware, offline_bundle, offline_updates_key};
+use repo_simulator::offline::OfflineSpec;
+
+const ALL_FW2: [&str; 3] = ["gateway/fw-2.bin", "brake/fw-2.bin", "wiper/fw-2.bin"];
+
+fn spec(version: u64) -> OfflineSpec {
+    let mut spec = OfflineSpec::new(Utc::now(), "unused", b"", "unused", 0);
+    spec.version = version;
+    spec
+}
+
+fn apply(vehicle: &Vehicle, bundle: &std::path::Path) -> Result<client_std::primary::CycleReport, client_std::Error> {
+    Primary::open(vehicle.config.clone())?.offline(bundle, Utc::now())
+}
+
+#[test]
+fn an_offline_bundle_updates_every_ecu_and_the_journal_reaches_the_director() {
+    let vehicle = Vehicle::new(firmware());
+    let key = offline_updates_key(&vehicle);
+    let bundle = offline_bundle(&vehicle, "usb", &ALL_FW2, spec(1), &key);
+    let report = apply(&vehicle, &bundle).unwrap();
+    for serial in ["gateway-1", "brake-1", "wiper-1"] {
+        assert!(matches!(report.ecus[serial], EcuOutcome::Installing(_)), "{serial}: {report:#?}");
+    }
+    // The next start of the primary (its own trial) and the ECUs' resets, then online.
+    let reports = vehicle.until_done(4);
+    let last = reports.last().unwrap();
+    assert!(last.ecus.values().all(|o| o.is_up_to_date()), "{last:#?}");
+    assert!(vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")), "{:?}", vehicle.running());
+    let status = vehicle.status();
+    let installs = status["offline_installs"].as_array().unwrap();
+    assert_eq!(installs.len(), 3, "{status:#}");
+    assert!(installs.iter().all(|i| i["bundle"] == "bundle-1" && i["failure"].is_null()), "{installs:#?}");
+    let events = vehicle.events();
+    assert_eq!(events.iter().filter(|e| e["kind"] == "installed-offline").count(), 3, "{events:#?}");
+    // Uploaded once: the journal is empty after the director took it.
+    vehicle.cycle().unwrap();
+    assert_eq!(vehicle.status()["offline_installs"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn offline_updates_are_off_unless_the_configuration_enables_them() {
+    let mut vehicle = Vehicle::new(firmware());
+    let key = offline_updates_key(&vehicle);
+    let bundle = offline_bundle(&vehicle, "usb", &ALL_FW2, spec(1), &key);
+    vehicle.config.offline.enabled = false;
+    let err = apply(&vehicle, &bundle).unwrap_err();
+    assert!(matches!(err, client_std::Error::OfflineDisabled), "{err}");
+    assert!(err.to_string().contains("\"offline\": {\"enabled\": true}"), "{err}");
+    assert!(vehicle.running().values().all(|p| p.contains("factory")));
+}
+
+#[test]
+fn a_replayed_older_bundle_after_a_newer_one_is_refused_by_the_gateway() {
+    let vehicle = Vehicle::new(firmware());
+    let key = offline_updates_key(&vehicle);
+    let newer = offline_bundle(&vehicle, "newer", &["brake/fw-2.bin"], spec(5), &key);
+    assert!(matches!(apply(&vehicle, &newer).unwrap().ecus["brake-1"], EcuOutcome::Installing(_)));
+    let older = offline_bundle(&vehicle, "older", &["brake/fw-1.bin"], spec(4), &key);
+    let err = apply(&vehicle, &older).unwrap_err();
+    assert!(matches!(err, client_std::Error::Verification(update_verifier::Error::Rollback { .. })), "{err}");
+}
+
+#[test]
+fn a_bundle_signed_by_a_key_the_root_does_not_delegate_or_expired_changes_nothing() {
+    let vehicle = Vehicle::new(firmware());
+    let stranger = repo_simulator::new_key();
+    let bundle = offline_bundle(&vehicle, "forged", &ALL_FW2, spec(1), &stranger);
+    let err = apply(&vehicle, &bundle).unwrap_err();
+    assert!(matches!(err, client_std::Error::Verification(update_verifier::Error::Unsigned { .. })), "{err}");
+    let key = offline_updates_key(&vehicle);
+    let mut old = spec(2);
+    (old.issued, old.expires) = (Utc::now() - Duration::days(60), Utc::now() - Duration::days(1));
+    let expired = offline_bundle(&vehicle, "expired", &ALL_FW2, old, &key);
+    let err = apply(&vehicle, &expired).unwrap_err();
+    assert!(matches!(err, client_std::Error::Verification(update_verifier::Error::Expired { .. })), "{err}");
+    let state = &vehicle.config.state_dir;
+    assert!(!state.join("offline-floor.json").exists() && !state.join("offline-journal.json").exists());
+    assert!(vehicle.running().values().all(|p| p.contains("factory")));
+}
+
+#[test]
+fn a_bundle_for_another_vehicle_or_with_a_tampered_image_installs_nothing_and_the_director_is_told() {
+    let vehicle = Vehicle::new(firmware());
+    let key = offline_updates_key(&vehicle);
+    let mut elsewhere = spec(1);
+    elsewhere.allowed_vins = Some(vec!["ANOTHER-VIN".into()]);
+    let bundle = offline_bundle(&vehicle, "elsewhere", &ALL_FW2, elsewhere, &key);
+    let report = apply(&vehicle, &bundle).unwrap();
+    assert!(report.ecus.values().all(|o| matches!(o, EcuOutcome::Failed(_))), "{report:#?}");
+    let tampered = offline_bundle(&vehicle, "tampered", &["brake/fw-2.bin"], spec(2), &key);
+    let image = tampered.join("targets/brake/fw-2.bin");
+    let mut bytes = std::fs::read(&image).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&image, bytes).unwrap();
+    let report = apply(&vehicle, &tampered).unwrap();
+    let EcuOutcome::Failed(why) = &report.ecus["brake-1"] else { panic!("{report:#?}") };
+    assert!(why.to_string().contains("brake/fw-2.bin"), "{why}");
+    assert!(vehicle.running().values().all(|p| p.contains("factory")), "{:?}", vehicle.running());
+    vehicle.cycle().unwrap();
+    let installs = vehicle.status()["offline_installs"].as_array().unwrap().clone();
+    assert_eq!(installs.len(), 4, "{installs:#?}");
+    assert!(installs.iter().all(|i| i["failure"].is_string()), "{installs:#?}");
+}
