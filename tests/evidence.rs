@@ -644,3 +644,45 @@ fn evidence_a_security_update_is_delivered_and_its_users_are_told() {
         ],
     );
 }
+
+#[test]
+fn evidence_recovery_when_both_slots_are_corrupted() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.assign(&[("brake-hw", "brake/fw-2.bin")]);
+    vehicle.until_done(4);
+    let updated = vehicle.running()["brake-1"] == "brake/fw-2.bin";
+    // Both of brake-1's slots rot while it is off: the factory image and firmware 2.
+    vehicle.sims.remove("brake-1");
+    let flash = vehicle.dir.path().join("brake-1.flash");
+    let layout = client_embedded::ecu_sim::flash_layout(131072, false);
+    let mut bytes = std::fs::read(&flash).unwrap();
+    for slot in layout.slots {
+        bytes[slot.start as usize + 10] ^= 0x40;
+    }
+    std::fs::write(&flash, bytes).unwrap();
+    vehicle.start_sim("brake-1", &[]);
+    let no_slot_runs = vehicle.running()["brake-1"].is_empty();
+    // A service technician brings the current firmware on a USB stick.
+    let key = harness::offline_updates_key(&vehicle);
+    let spec = repo_simulator::offline::OfflineSpec::new(chrono::Utc::now(), "-", b"", "-", 0);
+    let bundle = harness::offline_bundle(&vehicle, "usb", &["brake/fw-2.bin"], spec, &key);
+    let report = Primary::open(vehicle.config.clone()).unwrap().offline(&bundle, chrono::Utc::now()).unwrap();
+    let handed_over = matches!(report.ecus["brake-1"], EcuOutcome::Installing(_));
+    let reports = vehicle.until_done(4);
+    let confirmed = reports.last().is_some_and(|r| r.ecus.values().all(|o| o.is_up_to_date()));
+    let recovered = vehicle.running()["brake-1"] == "brake/fw-2.bin";
+    let told = vehicle.status()["offline_installs"].as_array().is_some_and(|i| i.iter().any(|i| i["ecu"] == "brake-1"));
+    evidence(
+        "recovery_when_both_slots_are_corrupted",
+        "a device whose both slots are corrupted is not bricked: it boots its factory image and is recovered \
+         with a signed offline bundle, with the same checks as an online update",
+        &[
+            ("brake-1 ran firmware 2 before its slots were corrupted", updated),
+            ("with both slots corrupted, no slot runs: the factory image boots and serves the protocol", no_slot_runs),
+            ("the offline bundle's image was verified and handed over", handed_over),
+            ("it ran as a trial and confirmed: every ECU is up to date", confirmed),
+            ("brake-1 runs firmware 2 again", recovered),
+            ("the next online manifest told the director it was installed offline", told),
+        ],
+    );
+}

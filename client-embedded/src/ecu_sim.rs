@@ -16,6 +16,10 @@
 //! `--decryption-secret HEX64` gives the ECU its X25519 image decryption key
 //! (`--print-decryption-key` prints its public half, hex, for registration), and
 //! `--require-encryption` refuses unencrypted images.
+//!
+//! The factory image is kept in its own region too. With both slots bad the simulator
+//! boots it (or, without one, the recovery loader) and still serves the protocol, so a
+//! primary can install a current image from an offline bundle (`PutOffline`).
 
 extern crate std;
 
@@ -146,7 +150,14 @@ fn parse() -> Result<Options, String> {
 }
 
 fn layout(options: &Options) -> Layout {
-    Layout::contiguous(0, SECTOR as u32, options.slot_size, SECTOR as u32, 64 * 1024, options.full)
+    flash_layout(options.slot_size, options.full)
+}
+
+/// The simulator's flash layout for slots of `slot_size` bytes: slots A and B, the boot
+/// state, the metadata (the image repository's too with `full`), then the factory region.
+pub fn flash_layout(slot_size: u32, full: bool) -> Layout {
+    Layout::contiguous(0, SECTOR as u32, slot_size, SECTOR as u32, 64 * 1024, full)
+        .with_factory(SECTOR as u32, slot_size)
 }
 
 fn save(path: &Path, flash: &Flash) -> std::io::Result<()> {
@@ -171,6 +182,7 @@ fn provision(options: &Options, root: &Path, factory: &Path) -> Result<(), Strin
     let layout = layout(options);
     let mut flash = Flash::new(layout.end() as usize / SECTOR);
     flash.program(layout.slots[0].start as usize, &image);
+    flash.program(layout.factory.start as usize, &image);
     let info = ImageInfo {
         length: image.len() as u32,
         sha256: threshold_keys::digest::sha256(&image),
@@ -180,6 +192,7 @@ fn provision(options: &Options, root: &Path, factory: &Path) -> Result<(), Strin
     let name = factory.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let factory = FactoryImage { info, name: name.as_bytes() };
     let mut device = Device::provision(flash, layout, factory).map_err(|e| format!("provisioning: {e:?}"))?;
+    device.record_factory(info, &mut [0u8; 4096]).map_err(|e| format!("factory region: {e:?}"))?;
     Ecu::provision_root(&mut device, &options.ecu, &root, &mut vec![0; 64 * 1024])
         .map_err(|e| format!("root: {e:?}"))?;
     if options.full {
@@ -201,7 +214,8 @@ fn power_up(flash: Flash, options: &Options) -> Result<Ecu, Stop> {
     };
     eprintln!("ecu-sim {}: {decision:?}", options.ecu.serial.as_str());
     if !matches!(decision, BootDecision::Boot { .. }) {
-        return Err(Stop::Failed(format!("no bootable image in a slot ({decision:?})")));
+        // The factory image or the recovery loader: it serves the protocol to take a bundle.
+        eprintln!("ecu-sim {}: no slot can boot; waiting for an image", options.ecu.serial.as_str());
     }
     let key = Ed25519EcuKey::from_seed(&options.seed);
     let mut ecu = Secondary::open(device, options.ecu.clone(), key, Limits::default());

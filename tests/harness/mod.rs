@@ -241,6 +241,8 @@ impl Vehicle {
                     health_check: vec![],
                     decryption_secret: None,
                     require_encryption: false,
+                    trial_attempts: 3,
+                    rescue: None,
                 },
                 secondaries: Vec::new(),
                 offline: OfflineConfig { enabled: true },

@@ -51,6 +51,27 @@ pub struct OwnImageConfig {
     /// require it): a director that drops encryption is caught here.
     #[serde(default)]
     pub require_encryption: bool,
+    /// Boots a trial image gets before an unconfirmed one is reverted (default 3).
+    #[serde(default = "default_trial_attempts")]
+    pub trial_attempts: u32,
+    /// A read-only rescue slot, run when both slots are bad (RAUC's rescue slot): from it
+    /// a current image is installed online or from an offline bundle.
+    #[serde(default)]
+    pub rescue: Option<RescueSlot>,
+}
+
+/// The rescue slot: a file or partition that holds a known image, never written.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RescueSlot {
+    /// The slot (file or block device).
+    pub slot: PathBuf,
+    /// Its image's target path, for reports.
+    pub name: String,
+}
+
+fn default_trial_attempts() -> u32 {
+    3
 }
 
 fn default_boot_id() -> Option<PathBuf> {
@@ -160,6 +181,9 @@ impl PrimaryConfig {
         }
         if let Some(secret) = &mut config.own_image.decryption_secret {
             fix(secret);
+        }
+        if let Some(rescue) = &mut config.own_image.rescue {
+            fix(&mut rescue.slot);
         }
         for path in
             [&mut config.tls.ca_bundle, &mut config.tls.client_cert, &mut config.tls.client_key].into_iter().flatten()

@@ -22,7 +22,7 @@ pub mod schedule;
 pub mod status;
 
 pub use check::{Problem, check};
-pub use config::{OfflineConfig, OwnImageConfig, PrimaryConfig, PrimaryTls, SecondaryConfig};
+pub use config::{OfflineConfig, OwnImageConfig, PrimaryConfig, PrimaryTls, RescueSlot, SecondaryConfig};
 pub use cycle::{CycleReport, DecommissionOutcome, EcuOutcome, Observer, Primary, Progress};
 pub use decrypt::{DecryptError, OwnDecryption};
 pub use failure::{EcuFailure, SecondaryError, SecondaryProblem};

@@ -1,15 +1,20 @@
-//! The primary's own image on Linux: two slots (files or partitions) and an activation
-//! command, with the MCU's semantics: a new image is written to the inactive slot and
-//! verified, the next boot runs it as a trial, a healthy cycle in that boot (and the
-//! configured health check) confirms it, and a boot that finds an unconfirmed trial
-//! reverts to the previous slot. A boot is a change of the boot id (`boot_id`), so
-//! restarting the service is not one. The state file is replaced atomically, so a cut at
-//! any point leaves the old or the new state.
+//! The primary's own image on Linux: two slots (files or partitions), an optional rescue
+//! slot, and an activation command, with the MCU's semantics: a new image is written to
+//! the staging slot and verified, the next boot runs it as a trial, a healthy cycle in a
+//! boot into it (and the configured health check) confirms it, and an unconfirmed trial
+//! gets `trial_attempts` boots before it is reverted. An active image whose bytes no
+//! longer match gives way to the other slot's, or to the rescue image, from which an
+//! image can be installed (online or from an offline bundle). The decision is
+//! [`reboot::after_reboot`]. A boot is a change of the boot id (`boot_id`), so restarting
+//! the service is not one. The state file is replaced atomically, so a cut at any point
+//! leaves the old or the new state.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
+
+pub mod reboot;
 
 use super::config::OwnImageConfig;
 use crate::Error;
@@ -41,6 +46,15 @@ struct State {
     /// The boot in which the pending image was installed, or the trial started.
     #[serde(default)]
     boot: Option<String>,
+    /// Boots of the trial image so far.
+    #[serde(default)]
+    attempts: u32,
+    /// The rescue slot's image, recorded at first start (if configured).
+    #[serde(default)]
+    rescue_image: Option<SlotImage>,
+    /// Whether the rescue image runs (both slots bad), until an image confirms.
+    #[serde(default)]
+    rescue: bool,
 }
 
 /// The primary's image slots.
@@ -55,6 +69,30 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     metadata_dir::write_atomically(dir, path, bytes)
+}
+
+/// The record of the image in the file `path`, named `name`.
+fn slot_image(path: &Path, name: &str) -> Result<SlotImage, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(SlotImage { name: name.to_string(), length: bytes.len() as u64, sha256: sha256_hex(&bytes), installed_at: None })
+}
+
+/// Whether the file `path` starts with the image `image` records.
+fn intact(path: &Path, image: &SlotImage) -> bool {
+    use std::io::Read;
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    let mut hasher = threshold_keys::digest::Hasher::new(metadata_schemas::HashAlgorithm::Sha256);
+    let mut reader = file.take(image.length);
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut read = 0u64;
+    while let Ok(n) = reader.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        read += n as u64;
+    }
+    read == image.length && metadata_schemas::hex::encode(hasher.finish().as_bytes()) == image.sha256
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -77,7 +115,8 @@ impl OwnImage {
                     sha256: sha256_hex(&bytes),
                     installed_at: None,
                 };
-                State { slots: [Some(factory), None], ..State::default() }
+                let rescue_image = config.rescue.as_ref().map(|r| slot_image(&r.slot, &r.name)).transpose()?;
+                State { slots: [Some(factory), None], rescue_image, ..State::default() }
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
@@ -118,21 +157,37 @@ impl OwnImage {
         if !self.rebooted(&now) {
             return Ok(self.running());
         }
-        if let Some(slot) = self.state.trial.take() {
-            self.state.failed = self.state.slots[slot].clone();
-            self.state.boot = now;
-            self.save()?;
+        let before = self.state.clone();
+        let (config, state) = (&self.config, &self.state);
+        let mut check = |image: reboot::Image| match image {
+            reboot::Image::Slot(slot) => state.slots[slot].as_ref().is_some_and(|i| intact(&config.slots[slot], i)),
+            reboot::Image::Rescue => match (&config.rescue, &state.rescue_image) {
+                (Some(rescue), Some(image)) => intact(&rescue.slot, image),
+                _ => false,
+            },
+        };
+        let mut after = reboot::after_reboot(before.clone(), config.trial_attempts, &mut check);
+        after.boot = now;
+        let reverted = before.trial.is_some() && after.trial.is_none();
+        let switched = after.active != before.active;
+        self.state = after;
+        self.save()?;
+        if reverted || switched {
             self.activate(self.state.active)?;
-        } else if let Some(slot) = self.state.pending.take() {
-            self.state.trial = Some(slot);
-            self.state.boot = now;
-            self.save()?;
         }
         Ok(self.running())
     }
 
+    /// Whether the rescue image runs (both slots are bad).
+    pub fn in_rescue(&self) -> bool {
+        self.state.rescue && self.state.trial.is_none()
+    }
+
     /// The image that runs now.
     pub fn running(&self) -> &SlotImage {
+        if let (true, Some(rescue)) = (self.in_rescue(), &self.state.rescue_image) {
+            return rescue;
+        }
         let slot = self.state.trial.unwrap_or(self.state.active);
         self.state.slots[slot].as_ref().expect("the running slot holds an image")
     }
@@ -179,18 +234,19 @@ impl OwnImage {
         }
         self.state.trial = None;
         self.state.active = slot;
+        self.state.rescue = false;
         self.save()?;
         Ok(true)
     }
 
-    /// Writes a verified image into the inactive slot, reads it back to check it, and
-    /// marks it to start as a trial at the next start. A cut before the state is saved
-    /// leaves the slot unused.
+    /// Writes a verified image into the staging slot (the inactive one; in rescue, the
+    /// bad active one), reads it back to check it, and marks it to start as a trial at
+    /// the next start. A cut before the state is saved leaves the slot unused.
     pub fn install(&mut self, image: SlotImage, bytes: &[u8]) -> Result<(), Error> {
         if self.state.trial.is_some() {
             return Err(Error::Config("the primary runs a trial image: confirm it before installing".into()));
         }
-        let slot = 1 - self.state.active;
+        let slot = if self.state.rescue { self.state.active } else { 1 - self.state.active };
         let target = &self.config.slots[slot];
         write_atomically(target, bytes)?;
         let written = std::fs::read(target).map_err(|e| Error::io(target, e))?;
