@@ -8,6 +8,10 @@
 //! builds it twice, its boot state and metadata in raw flash regions and in a littlefs
 //! partition, and runs this test for each with QEMU_UART_FIRMWARE and QEMU_UART_STORE
 //! (`raw` or `littlefs`) set.
+//!
+//! A second board starts with both slots empty (provisioned `factory-only`): it boots
+//! its factory image, and the primary recovers it from an offline bundle over the UART
+//! (`update-client offline`'s path): trial, then confirmed.
 
 mod harness;
 
@@ -28,10 +32,14 @@ const MCU: (&str, &str, u8, bool) = ("brake-1", "brake-hw", 1, true);
 /// The MCU's image decryption secret (its public half is registered with the director).
 const DECRYPTION_SECRET: [u8; 32] = [0x42; 32];
 
-/// The factory provisioning block (layout in the firmware's `src/provisioning.rs`).
-fn provisioning_block(vehicle: &Vehicle) -> Vec<u8> {
+/// The factory provisioning block (layout in the firmware's `src/provisioning.rs`): the
+/// MCU takes encrypted images only, or (`recovery`) takes any and starts with its slots
+/// empty, the factory image only in its region.
+fn provisioning_block(vehicle: &Vehicle, recovery: bool) -> Vec<u8> {
     let (serial, hardware_id, seed, _) = MCU;
-    let fields: [Vec<u8>; 9] = [
+    let decryption = if recovery { Vec::new() } else { DECRYPTION_SECRET.to_vec() };
+    let placement = if recovery { b"factory-only".to_vec() } else { Vec::new() };
+    let fields: [Vec<u8>; 10] = [
         harness::VIN.into(),
         serial.into(),
         hardware_id.into(),
@@ -40,7 +48,8 @@ fn provisioning_block(vehicle: &Vehicle) -> Vec<u8> {
         std::fs::read(&vehicle.config.image_root).unwrap(),
         b"brake/factory.bin".to_vec(),
         b"brake-1 factory firmware, as flashed at end of line".to_vec(),
-        DECRYPTION_SECRET.to_vec(),
+        decryption,
+        placement,
     ];
     let mut block = b"UPTPROV1".to_vec();
     for field in fields {
@@ -106,7 +115,7 @@ fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
         other => panic!("QEMU_UART_STORE={other}: raw or littlefs"),
     };
     let mut vehicle = Vehicle::registered(firmware(), None, &[MCU]);
-    let block = harness::write(vehicle.dir.path().join("provisioning.bin"), &provisioning_block(&vehicle));
+    let block = harness::write(vehicle.dir.path().join("provisioning.bin"), &provisioning_block(&vehicle, false));
     let board = Board::power_on(&elf, &block, vehicle.dir.path());
     vehicle.config.secondaries.push(SecondaryConfig {
         serial: MCU.0.into(),
@@ -160,4 +169,40 @@ fn the_real_primary_updates_a_qemu_cortex_m4_secondary_over_its_uart() {
     for line in board.said().lines().filter(|l| l.starts_with("peak") || l.starts_with("static")) {
         eprintln!("board: {line}");
     }
+}
+
+#[test]
+#[ignore = "needs the QEMU UART firmware: scripts/qemu-test builds it and runs this"]
+fn a_qemu_secondary_with_both_slots_bad_boots_its_factory_image_and_is_recovered_from_a_bundle_over_its_uart() {
+    let elf = PathBuf::from(std::env::var("QEMU_UART_FIRMWARE").expect("QEMU_UART_FIRMWARE: the uart_secondary ELF"));
+    let mut vehicle = Vehicle::registered(firmware(), None, &[MCU]);
+    let block = harness::write(vehicle.dir.path().join("provisioning.bin"), &provisioning_block(&vehicle, true));
+    let board = Board::power_on(&elf, &block, vehicle.dir.path());
+    vehicle.config.secondaries.push(SecondaryConfig {
+        serial: MCU.0.into(),
+        address: board.address.clone(),
+        full_verification: MCU.3,
+    });
+    assert!(vehicle.running()["brake-1"].is_empty(), "no slot runs: {}", board.said());
+    assert!(board.said().contains("boot 1: Factory"), "{}", board.said());
+    let key = harness::offline_updates_key(&vehicle);
+    let spec = repo_simulator::offline::OfflineSpec::new(chrono::Utc::now(), "-", b"", "-", 0);
+    let bundle = harness::offline_bundle(&vehicle, "usb", &["brake/fw-2.bin"], spec, &key);
+    let start = Instant::now();
+    let mut primary = client_std::primary::Primary::open(vehicle.config.clone()).unwrap();
+    let report = primary.offline(&bundle, chrono::Utc::now()).unwrap_or_else(|e| panic!("{e}\n{}", board.said()));
+    let elapsed = start.elapsed();
+    assert!(matches!(report.ecus["brake-1"], EcuOutcome::Installing(_)), "{report:#?}\n{}", board.said());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !board.said().contains("the trial image runs; confirmed") {
+        assert!(Instant::now() < deadline, "no confirmed trial: {}", board.said());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(vehicle.running()["brake-1"].ends_with("brake/fw-2.bin"), "{:?}", vehicle.running());
+    let said = board.said();
+    assert!(said.contains("boot 2: Boot { slot: A, trial: true }"), "the bundle's image starts as a trial: {said}");
+    vehicle.until_done(4);
+    let installs = vehicle.status()["offline_installs"].clone();
+    assert!(installs.as_array().is_some_and(|i| i.iter().any(|i| i["ecu"] == "brake-1")), "{installs:#}");
+    eprintln!("recovery from a bundle over the UART (48 KiB image, full verification on the MCU): {elapsed:?}");
 }

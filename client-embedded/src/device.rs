@@ -62,6 +62,15 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         Ok(device)
     }
 
+    /// Factory provisioning of a device whose slots start empty: its first image comes
+    /// from the factory region ([`Device::record_factory`]) or the recovery loader. A cut
+    /// leaves the device unprovisioned, and provisioning runs again.
+    pub fn provision_blank_in(mut flash: F, layout: Layout) -> Result<Self, Error<F::Error>> {
+        S::check(&layout, &flash).map_err(Error::Layout)?;
+        let store = S::format(&mut flash, &layout)?;
+        Ok(Device { flash, layout, store, state: BootState::default(), policy: BootPolicy::default() })
+    }
+
     /// [`Device::open`] with the boot state and metadata kept by the store `S`.
     pub fn open_in(mut flash: F, layout: Layout) -> Result<Self, Error<F::Error>> {
         S::check(&layout, &flash).map_err(Error::Layout)?;

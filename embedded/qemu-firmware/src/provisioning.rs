@@ -3,10 +3,13 @@
 //! [`ADDRESS`]). The firmware takes its identity, key seed, trust anchors and factory
 //! image from it at first boot; it is never written over the protocol.
 //!
-//! Layout: the magic `UPTPROV1`, then nine fields, each a little-endian u32 length and
+//! Layout: the magic `UPTPROV1`, then ten fields, each a little-endian u32 length and
 //! its bytes: VIN, ECU serial, hardware id, ECU key seed (32 bytes), director root,
 //! image repository root (empty for partial verification), factory image name, factory
-//! image, image decryption secret (32 bytes; empty: no encrypted images).
+//! image, image decryption secret (32 bytes; empty: no encrypted images), and where the
+//! factory image goes: empty for slot A and the factory region, `factory-only` for the
+//! factory region alone (the slots start empty, so the first boot runs the factory
+//! image). A block of nine fields reads as an empty tenth (the region is zeroed).
 
 use metadata_schemas::uptane::{EcuSerial, HardwareId, Vin};
 use update_verifier::uptane::EcuIdentity;
@@ -33,6 +36,8 @@ pub struct Provisioning {
     pub factory: &'static [u8],
     /// The X25519 image decryption secret: encrypted images, and only those, are taken.
     pub decryption_secret: Option<[u8; 32]>,
+    /// Whether the slots start empty (the factory image only in its region).
+    pub factory_only: bool,
 }
 
 /// Why the block cannot be used.
@@ -76,6 +81,11 @@ fn parse(region: &'static [u8]) -> Result<Provisioning, BadBlock> {
         0 => None,
         _ => Some(decryption.try_into().map_err(|_| BadBlock::BadField("decryption secret"))?),
     };
+    let factory_only = match field()? {
+        b"" => false,
+        b"factory-only" => true,
+        _ => return Err(BadBlock::BadField("factory placement")),
+    };
     let identity = EcuIdentity { vin, serial, hardware_id };
-    Ok(Provisioning { identity, seed, director_root, image_root, factory_name, factory, decryption_secret })
+    Ok(Provisioning { identity, seed, director_root, image_root, factory_name, factory, decryption_secret, factory_only })
 }

@@ -6,7 +6,7 @@ use core::mem::MaybeUninit;
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash};
 
-const SIZE: usize = 256 * 1024;
+const SIZE: usize = 512 * 1024;
 const MAGIC: u32 = 0x5550_544E;
 
 /// RAM kept across resets: a provisioning mark, the boot count, the flash bytes.

@@ -3,12 +3,15 @@
 //!
 //! 1. at the first power-on, provision from the factory block (identity, key seed, the
 //!    director root and, for full verification, the image repository root, the factory
-//!    image into slot A);
+//!    image into its write-protected region and, unless the block says `factory-only`,
+//!    into slot A);
 //! 2. the bootloader step: `Device::boot` picks the slot (a trial after an update, a
-//!    revert after a trial that never confirmed);
-//! 3. the application: a trial image that starts confirms itself (its health check is
-//!    that it runs), then serves the secondary protocol over UART0 until the primary
-//!    activates a new image, and resets into it.
+//!    revert after three trial runs that never confirmed), or with no bootable slot the
+//!    factory image;
+//! 3. the application (or the factory image): a trial image that starts confirms itself
+//!    (its health check is that it runs), then serves the secondary protocol over UART0
+//!    until the primary activates a new image (online, or from an offline bundle with
+//!    `PutOffline`), and resets into it.
 //!
 //! A frame cut short (a primary that vanished mid-frame) is dropped after a second of
 //! silence, so the next frame starts clean.
@@ -65,12 +68,15 @@ type Ecu = Secondary<RamFlash, Ed25519EcuKey, Store>;
 
 #[cfg(not(feature = "littlefs"))]
 fn layout(p: &Provisioning) -> Layout {
-    Layout::contiguous(0, SECTOR, SLOT, SECTOR, METADATA, p.image_root.is_some())
+    Layout::contiguous(0, SECTOR, SLOT, SECTOR, METADATA, p.image_root.is_some()).with_factory(SECTOR, SLOT)
 }
 
+/// The slots, the littlefs partition after them (32 blocks), then the factory region.
 #[cfg(feature = "littlefs")]
 fn layout(_: &Provisioning) -> Layout {
-    Layout::slots_only(0, SECTOR, SLOT)
+    let mut layout = Layout::slots_only(0, SECTOR, SLOT);
+    layout.factory = client_embedded::Region { start: 2 * SLOT + 32 * SECTOR, len: SLOT };
+    layout
 }
 
 fn fail(what: &str) -> ! {
@@ -82,18 +88,25 @@ fn fail(what: &str) -> ! {
 /// The factory step: the flash erased, the factory image in slot A, the roots stored.
 fn provision(persist: &'static mut ram_flash::Persistent, p: &Provisioning) -> &'static mut ram_flash::Persistent {
     persist.erase_all();
-    persist.program(layout(p).slots[0].start as usize, p.factory);
+    persist.program(layout(p).factory.start as usize, p.factory);
     let info = ImageInfo {
         length: p.factory.len() as u32,
         sha256: threshold_keys::digest::sha256(p.factory),
         release_counter: 0,
         targets_version: 0,
     };
-    let factory = FactoryImage { info, name: p.factory_name };
-    let Ok(mut device) = Device::<_, Store>::provision_in(RamFlash::new(persist), layout(p), factory) else {
-        fail("provision")
+    let provisioned = if p.factory_only {
+        Device::<_, Store>::provision_blank_in(RamFlash::new(persist), layout(p))
+    } else {
+        persist.program(layout(p).slots[0].start as usize, p.factory);
+        let factory = FactoryImage { info, name: p.factory_name };
+        Device::<_, Store>::provision_in(RamFlash::new(persist), layout(p), factory)
     };
+    let Ok(mut device) = provisioned else { fail("provision") };
     let scratch = unsafe { measure::scratch() };
+    if device.record_factory(info, scratch).is_err() {
+        fail("the factory region");
+    }
     if Ecu::provision_root(&mut device, &p.identity, p.director_root, scratch).is_err() {
         fail("the provisioned director root does not verify");
     }
@@ -118,6 +131,9 @@ fn start(p: &Provisioning) -> Ecu {
     let Ok(mut device) = Device::<_, Store>::open_in(RamFlash::new(persist), layout(p)) else { fail("open the flash") };
     let Ok(decision) = device.boot(unsafe { measure::scratch() }) else { fail("boot") };
     hprintln!("boot {}: {:?}", boot, decision);
+    if !matches!(decision, client_embedded::BootDecision::Boot { .. }) {
+        hprintln!("boot {}: no slot can boot; the factory image waits for an image", boot);
+    }
     let mut ecu = Secondary::open(device, p.identity.clone(), Ed25519EcuKey::from_seed(&p.seed), Limits::default());
     if let Some(secret) = p.decryption_secret {
         // An ECU provisioned with a decryption key takes encrypted images only.
