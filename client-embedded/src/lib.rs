@@ -64,7 +64,7 @@ pub use device::{Device, FactoryImage, Install, MAX_WRITE};
 pub use ecu_key::{EcuKey, Ed25519EcuKey};
 pub use layout::{Layout, LayoutError, MetaRole, Region};
 pub use record::{ImageInfo, Progress, Slot};
-pub use secondary::{Assignment, Secondary, UpdateError};
+pub use secondary::{Assignment, FactoryProof, Secondary, UpdateError};
 pub use state::{BootState, Floors, SlotStatus};
 pub use store::{RawStore, Store};
 

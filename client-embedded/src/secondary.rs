@@ -87,6 +87,25 @@ pub struct Assignment {
     pub info: ImageInfo,
 }
 
+/// What proves a factory image at the factory line: the image repository's metadata,
+/// with its `recovery` role, which lists the image for this ECU's hardware.
+pub struct FactoryProof<'a> {
+    /// The image repository's root.
+    pub image_root: &'a [u8],
+    /// Its timestamp, snapshot and top-level targets.
+    pub timestamp: &'a [u8],
+    /// See `timestamp`.
+    pub snapshot: &'a [u8],
+    /// See `timestamp`.
+    pub targets: &'a [u8],
+    /// The `recovery` role's metadata.
+    pub recovery: &'a [u8],
+    /// The factory image's target path.
+    pub path: &'a str,
+    /// The factory line's time (seconds since the Unix epoch), for expiry.
+    pub now: u64,
+}
+
 /// The image repository's metadata in this cycle (full verification).
 struct ImageRepository {
     trusted: TrustedSet,
@@ -206,6 +225,33 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
         }
         device.save_metadata(MetaRole::ImageRoot, root, scratch)?;
         Ok(())
+    }
+
+    /// Factory provisioning of the factory region: the image the programmer wrote there
+    /// is recorded only if the image repository's `recovery` role signs it for this ECU's
+    /// hardware ([`update_verifier::uptane::verify_factory_image`]) and the region's bytes
+    /// hash to it. One record: a cut leaves no factory image, and provisioning runs again.
+    pub fn provision_factory(
+        device: &mut Device<F, S>,
+        ecu: &EcuIdentity,
+        proof: &FactoryProof<'_>,
+        scratch: &mut [u8],
+    ) -> Result<(), F> {
+        let verification = UpdateError::Verification;
+        let mut trusted =
+            TrustedSet::new(proof.image_root, time_of(proof.now), Limits::default()).map_err(verification)?;
+        trusted.update_timestamp(proof.timestamp, Source::Remote).map_err(verification)?;
+        trusted.update_snapshot(proof.snapshot, Source::Remote).map_err(verification)?;
+        trusted.update_targets(proof.targets).map_err(verification)?;
+        let path = TargetPath::new(proof.path);
+        let (file, custom) = update_verifier::uptane::verify_factory_image(&mut trusted, proof.recovery, &path, ecu)
+            .map_err(verification)?;
+        let Some(Digest::Sha256(sha256)) = file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) else {
+            return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash { path }));
+        };
+        let length = u32::try_from(file.length).map_err(|_| UpdateError::Device(Error::ImageTooLarge))?;
+        let info = ImageInfo { length, sha256: *sha256, release_counter: custom.release_counter, targets_version: 0 };
+        Ok(device.record_factory(info, scratch)?)
     }
 
     /// Opens the secondary after a boot (reads only). Metadata is loaded, and its

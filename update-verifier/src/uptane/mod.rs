@@ -7,6 +7,7 @@ mod full;
 mod offline;
 mod partial;
 mod provided;
+mod recovery;
 mod time;
 
 pub use decommission::{DecommissionRefusal, check_decommission};
@@ -15,4 +16,5 @@ pub use full::check_against_image_repository;
 pub use offline::{OfflineBundle, OfflineFloor, offline_image_for_ecu, verify_offline_metadata};
 pub use partial::PartialVerifier;
 pub use provided::{ProvidedRoles, find_target};
+pub use recovery::{RECOVERY_ROLE, verify_factory_image};
 pub use time::{TIME_ATTESTATION_MAX_LENGTH, time_key, verify_time_attestation};
