@@ -112,3 +112,31 @@ fn a_bundle_for_another_vehicle_or_with_a_tampered_image_installs_nothing_and_th
     assert_eq!(installs.len(), 4, "{installs:#?}");
     assert!(installs.iter().all(|i| i["failure"].is_string()), "{installs:#?}");
 }
+
+#[test]
+fn after_an_offline_install_the_director_stops_directing_the_image_it_replaced() {
+    let mut vehicle = Vehicle::new(firmware());
+    vehicle.assign(&[
+        ("gateway-hw", "gateway/fw-2.bin"),
+        ("brake-hw", "brake/fw-2.bin"),
+        ("wiper-hw", "wiper/fw-2.bin"),
+    ]);
+    vehicle.until_done(6);
+    // Firmware 3 for the wiper, released to the image repository and carried on a USB stick.
+    let wiper3 = harness::image_bytes("wiper firmware 3");
+    harness::add_images(
+        &mut vehicle.images,
+        &metadata_schemas::RoleName::targets(),
+        &[("wiper/fw-3.bin", "wiper-hw", 3, &wiper3)],
+    );
+    vehicle.images.publish();
+    vehicle.publish_images();
+    let key = offline_updates_key(&vehicle);
+    let bundle = offline_bundle(&vehicle, "usb", &["wiper/fw-3.bin"], spec(1), &key);
+    assert!(matches!(apply(&vehicle, &bundle).unwrap().ecus["wiper-1"], EcuOutcome::Installing(_)));
+    let reports = vehicle.until_done(4);
+    let last = reports.last().unwrap();
+    assert!(last.ecus.values().all(|o| o.is_up_to_date()), "the director no longer directs wiper/fw-2.bin: {last:#?}");
+    assert_eq!(vehicle.running()["wiper-1"], "wiper/fw-3.bin");
+    assert_eq!(vehicle.running()["brake-1"], "brake/fw-2.bin");
+}

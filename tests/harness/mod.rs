@@ -78,7 +78,7 @@ pub fn image_bytes(name: &str) -> Vec<u8> {
 }
 
 /// Image repository targets: (path, hardware id, release counter, bytes) under `role`.
-fn add_images(sim: &mut RepoSim, role: &RoleName, list: &[(&str, &str, u64, &[u8])]) {
+pub fn add_images(sim: &mut RepoSim, role: &RoleName, list: &[(&str, &str, u64, &[u8])]) {
     for (path, hw, counter, bytes) in list {
         let mut custom = Object::new();
         custom.insert("hardware_identifiers", Value::Array(vec![Value::string(hw.to_string())]));
@@ -697,14 +697,20 @@ pub fn offline_bundle(
         write(out.join(bundle_paths::IMAGE_REPOSITORY).join(file), bytes);
     }
     spec.images.clear();
-    for (path, hw, counter, bytes) in firmware_list().into_iter().filter(|(p, ..)| paths.contains(p)) {
+    let listed = &vehicle.images.targets[&RoleName::targets()].targets;
+    for path in paths {
+        let target = metadata_schemas::TargetPath::new(*path);
+        let file = listed.get(&target).unwrap_or_else(|| panic!("{path} is not listed"));
+        let custom = metadata_schemas::uptane::ImageTargetCustom::from_target(&target, file).unwrap();
+        let bytes = vehicle.images.target_files[*path].clone();
         write(out.join(bundle_paths::TARGETS).join(path), &bytes);
-        let hardware = vec![hw.to_string()];
+        let hardware = custom.hardware_identifiers.iter().map(|h| h.as_str().to_string()).collect();
+        let release_counter = custom.release_counter;
         spec.images.push(repo_simulator::offline::OfflineImage {
-            path: path.into(),
+            path: path.to_string(),
             bytes,
             hardware,
-            release_counter: counter,
+            release_counter,
         });
     }
     let (snapshot, targets) = spec.sign(key);
