@@ -129,6 +129,13 @@ pub async fn vehicle_status(dir: &Path, vin: &str, json: bool) -> Result {
         let (serial, image) = (text(&e["serial"]), text(&e["installed"]["filepath"]));
         println!("  {serial:<12} runs {image:<20} report counter {}, attack code {}", e["report_counter"], e["attack"]);
     }
+    for i in status["offline_installs"].as_array().into_iter().flatten() {
+        let (ecu, image, bundle) = (text(&i["ecu"]), text(&i["image"]), text(&i["bundle"]));
+        match i["failure"].as_str() {
+            None => println!("  installed offline: {ecu} {image} from bundle {bundle} v{}", i["bundle_version"]),
+            Some(why) => println!("  offline install FAILED: {ecu} from bundle {bundle} v{}: {why}", i["bundle_version"]),
+        }
+    }
     Ok(())
 }
 
