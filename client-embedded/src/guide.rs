@@ -31,10 +31,15 @@
 //!
 //! - two image slots of `slot_len` (A and B; the running one is never written);
 //! - two state banks of `state_len` holding the boot-state log (64-byte records, at
-//!   least 32 per bank; one sector each is plenty);
+//!   least 64 per bank; one 4 KiB sector each is enough);
 //! - two copies of `metadata_len` for each kept role: the director's root and targets,
 //!   and with `full_verification` also the image repository's root, timestamp,
 //!   snapshot and top-level targets. `metadata_len` must hold the largest such file.
+//!
+//! [`Layout::with_factory`](crate::Layout::with_factory)`(erase_size, len)` adds the
+//! factory region after them: write-protect it on the device (the MCU's flash protection
+//! unit, or a separate part). Its image boots only when no slot can, never becomes a
+//! slot's image, and never lowers the anti-rollback floors.
 //!
 //! For a non-contiguous map, fill a [`Layout`](crate::Layout)'s public regions by hand:
 //! `Device::open` and `Device::provision` check it against the flash and refuse
@@ -108,6 +113,27 @@
 //!    [`EcuKey`](crate::EcuKey) over a hardware key. Register its public key
 //!    (`public_key()`, TUF key JSON) with the director with the ECU's serial and
 //!    hardware id (`director register ... --ecu SERIAL:HWID:KEY.json`).
+//!
+//! 4. The factory region: program the factory image into it and call
+//!    [`Secondary::provision_factory`](crate::Secondary::provision_factory) with the image
+//!    repository's metadata at the line ([`FactoryProof`](crate::FactoryProof)): the
+//!    image is recorded only if the repository's `recovery` role (delegated by its
+//!    top-level targets, e.g. `repo-tool delegate repo --name recovery --paths
+//!    'recovery/*/*'`) lists it for this hardware, and the region holds exactly its
+//!    bytes. A device whose slots start empty is provisioned with
+//!    [`Device::provision_blank_in`](crate::Device::provision_blank_in): its first boot
+//!    runs the factory image.
+//!
+//! ## Recovery and offline updates
+//!
+//! When no slot can boot, [`Device::boot_with`](crate::Device::boot_with) answers
+//! `Factory` (or `Recovery` without a factory image, or when the pin is held or
+//! [`Device::request_recovery`](crate::Device::request_recovery) was called). Either
+//! serves the same protocol over its secondary channel: an offline bundle's metadata
+//! arrives as `PutOffline` (checked against the director root, the floors, the newest
+//! bundle accepted and the time floor, by [`Secondary::put_offline`](crate::Secondary::put_offline)),
+//! then the image as in an online update, into the staging slot only; an upload cut short
+//! resumes from its offset, and the image runs as a trial only once everything verified.
 //!
 //! The UART example takes all of this from a block the end-of-line programmer writes into
 //! reserved flash (`src/provisioning.rs`: VIN, serial, hardware id, key seed, roots,
