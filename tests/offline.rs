@@ -140,3 +140,25 @@ fn after_an_offline_install_the_director_stops_directing_the_image_it_replaced()
     assert_eq!(vehicle.running()["wiper-1"], "wiper/fw-3.bin");
     assert_eq!(vehicle.running()["brake-1"], "brake/fw-2.bin");
 }
+
+#[test]
+fn attack_a_bundle_carrying_a_forged_director_root_never_replaces_the_trusted_one() {
+    let vehicle = Vehicle::new(firmware());
+    let key = offline_updates_key(&vehicle);
+    let trusted = vehicle.config.state_dir.join("director/root.json");
+    vehicle.cycle().unwrap();
+    let before = std::fs::read(&trusted).unwrap();
+    // A forged root of the trusted version, and one claiming to be the next version.
+    let mut forger = repo_simulator::RepoSim::new(Utc::now());
+    forger.add_offline_key();
+    let bundle = offline_bundle(&vehicle, "same-version", &["brake/fw-2.bin"], spec(1), &key);
+    std::fs::write(bundle.join("director/1.root.json"), forger.file("1.root.json")).unwrap();
+    apply(&vehicle, &bundle).unwrap();
+    assert_eq!(std::fs::read(&trusted).unwrap(), before, "the bundle's copy of root v1 is not taken");
+    let rotation = offline_bundle(&vehicle, "rotation", &["brake/fw-2.bin"], spec(2), &key);
+    forger.publish_root();
+    std::fs::write(rotation.join("director/2.root.json"), forger.file("2.root.json")).unwrap();
+    let err = apply(&vehicle, &rotation).unwrap_err();
+    assert!(matches!(err, client_std::Error::Verification(update_verifier::Error::Unsigned { .. })), "{err}");
+    assert_eq!(std::fs::read(&trusted).unwrap(), before);
+}

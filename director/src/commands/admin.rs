@@ -133,7 +133,9 @@ pub async fn vehicle_status(dir: &Path, vin: &str, json: bool) -> Result {
         let (ecu, image, bundle) = (text(&i["ecu"]), text(&i["image"]), text(&i["bundle"]));
         match i["failure"].as_str() {
             None => println!("  installed offline: {ecu} {image} from bundle {bundle} v{}", i["bundle_version"]),
-            Some(why) => println!("  offline install FAILED: {ecu} from bundle {bundle} v{}: {why}", i["bundle_version"]),
+            Some(why) => {
+                println!("  offline install FAILED: {ecu} from bundle {bundle} v{}: {why}", i["bundle_version"])
+            }
         }
     }
     Ok(())

@@ -48,6 +48,9 @@ struct Accepted {
     bundle: update_verifier::uptane::OfflineBundle,
     /// The director root chain followed to its newest version.
     director: TrustedSet,
+    /// The newest director root's bytes, if the bundle carried roots newer than the
+    /// trusted one (each verified by its predecessor).
+    newer_root: Option<Vec<u8>>,
 }
 
 /// What installing from an accepted bundle draws on.
@@ -91,7 +94,9 @@ impl Primary {
             &state_dir,
             &Floor { time: raised.time.timestamp(), targets_version: raised.targets_version },
         )?;
-        MetadataDir::open(state_dir.join("director"))?.write("root.json", &root_bytes(dir, &accepted.director)?)?;
+        if let Some(root) = &accepted.newer_root {
+            MetadataDir::open(state_dir.join("director"))?.write("root.json", root)?;
+        }
         let ecus = self.bundle_ecus(&mut report);
         let identities: Vec<EcuIdentity> = ecus.iter().map(|e| e.identity.clone()).collect();
         let mut applying = Applying { dir, accepted: &accepted, images, at };
@@ -126,20 +131,23 @@ impl Primary {
         let cached = MetadataDir::open(self.config().state_dir.join("director"))?;
         let root = cached.read("root.json")?.ok_or(Error::NotRefreshed)?;
         let mut director = TrustedSet::new(&root, at, limits)?;
+        let mut newer_root = None;
         loop {
             let next = director.root().version().get() + 1;
             let path = dir.join(bundle_paths::DIRECTOR).join(format!("{next}.root.json"));
             if !path.is_file() {
                 break;
             }
-            director.update_root(&read_limited(&path, limits.root_max_length)?)?;
+            let bytes = read_limited(&path, limits.root_max_length)?;
+            director.update_root(&bytes)?;
+            newer_root = Some(bytes);
         }
         director.check_final_root()?;
         let snapshot = read_limited(&dir.join(bundle_paths::OFFLINE_SNAPSHOT), limits.snapshot_max_length)?;
         let targets = read_limited(&dir.join(bundle_paths::OFFLINE_TARGETS), limits.targets_max_length)?;
         let floor = OfflineFloor { time: at, targets_version: floor.targets_version };
         let bundle = verify_offline_metadata(director.root(), &snapshot, &targets, &floor, &limits)?;
-        Ok(Accepted { snapshot, targets, bundle, director })
+        Ok(Accepted { snapshot, targets, bundle, director, newer_root })
     }
 
     /// The image repository as the bundle carries it, refreshed into the gateway's cache.
@@ -226,18 +234,6 @@ impl Primary {
             }
         }
         Ok(())
-    }
-}
-
-/// The newest director root of `director`'s chain, as the bundle (or the cache) holds it.
-fn root_bytes(dir: &Path, director: &TrustedSet) -> Result<Vec<u8>, Error> {
-    let version = director.root().version().get();
-    let path = dir.join(bundle_paths::DIRECTOR).join(format!("{version}.root.json"));
-    match path.is_file() {
-        true => read_limited(&path, Limits::default().root_max_length),
-        false => {
-            Ok(metadata_schemas::json::to_pretty(&metadata_schemas::Encode::encode(director.root().get())).to_vec())
-        }
     }
 }
 
