@@ -173,8 +173,8 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
         }
     }
 
-    /// Asks for the recovery loader at the next reset (one record); a recovery install
-    /// that completes clears it.
+    /// Asks for the recovery loader at the next reset (one record); the install that
+    /// completes in it ends it (in its own record, so no cut leaves one without the other).
     pub fn request_recovery(&mut self) -> Result<(), Error<F::Error>> {
         if self.state.recovery_requested { Ok(()) } else { self.append(Record::Recovery(true)) }
     }
@@ -382,9 +382,6 @@ impl<F: NorFlash, S: Store<F>> Device<F, S> {
             self.store.append(&mut self.flash, &mut self.state, record)?;
         }
         self.append(Record::Installed(install.slot, install.info))?;
-        if self.state.recovery_requested {
-            self.append(Record::Recovery(false))?;
-        }
         Ok(install.slot)
     }
 }

@@ -132,8 +132,8 @@ pub enum Record {
         /// Its `issued`, in seconds since the Unix epoch.
         issued: u64,
     },
-    /// The application asks for the recovery loader at the next reset (`true`), or a
-    /// recovery install completed (`false`).
+    /// The application asks for the recovery loader at the next reset (`true`), or
+    /// withdraws that (`false`). An [`Record::Installed`] ends it too.
     Recovery(bool),
     /// Anti-rollback floors (written when a bank is compacted).
     Floors {

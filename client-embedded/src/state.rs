@@ -153,6 +153,8 @@ impl BootState {
                     state.status = SlotStatus::Installed;
                     state.info = Some(info);
                     state.receiving = None;
+                    // A recovery install that completes ends the recovery asked for, in the same record.
+                    self.recovery_requested = false;
                 }
             }
             Record::TrialStarted(slot) => {

@@ -1,7 +1,8 @@
 //! Power cuts everywhere. A clean run of update, trial boot, confirm, a second update
 //! that fails its three trial runs and reverts, fault resets until the active image is
-//! marked failed and the factory image boots, and a third update installed from the
-//! factory image, counts every flash operation; then for every
+//! marked failed and the factory image boots, a third update installed from the factory
+//! image, and a recovery the application asks for (the recovery loader installs the image
+//! again into the other slot), counts every flash operation; then for every
 //! operation power is cut before it, in the middle of it, and again during the recovery
 //! boot. After each cut the device must boot exactly the image of the last or the next
 //! step boundary, byte for byte; the anti-rollback floors must never fall; an install
@@ -27,9 +28,11 @@ enum Step {
     Confirm,
     /// The running image says it is healthy.
     Healthy,
+    /// The application asks for the recovery loader at the next reset.
+    RequestRecovery,
 }
 
-const SCENARIO: [Step; 19] = [
+const SCENARIO: [Step; 24] = [
     Step::Install(1),
     Step::Reset,
     Step::Confirm,
@@ -49,10 +52,17 @@ const SCENARIO: [Step; 19] = [
     Step::Install(3), // from the factory image, into a failed slot
     Step::Reset,
     Step::Confirm,
+    Step::RequestRecovery,
+    Step::Reset,      // the recovery loader
+    Step::Install(3), // by the recovery loader, into the other slot: the request ends with it
+    Step::Reset,
+    Step::Confirm,
 ];
 
 /// [`Outcome::image`] when the factory region's image boots.
 const FACTORY: usize = 99;
+/// [`Outcome::image`] when the recovery loader starts.
+const RECOVERY: usize = 98;
 
 struct Images {
     bytes: Vec<Vec<u8>>,
@@ -167,6 +177,11 @@ impl<const W: usize, const E: usize> Run<W, E> {
                 let result = device.healthy();
                 (device, result)
             }
+            Step::RequestRecovery => {
+                let mut device = device;
+                let result = device.request_recovery();
+                (device, result)
+            }
         }
     }
 
@@ -188,6 +203,9 @@ impl<const W: usize, const E: usize> Run<W, E> {
 
     /// The image a decision boots, checked byte for byte against the original.
     fn booted_image(&self, device: &mut Device<SimFlash<W, E>>, decision: BootDecision) -> usize {
+        if decision == BootDecision::Recovery {
+            return RECOVERY;
+        }
         if decision == BootDecision::Factory {
             let start = self.layout.factory.start as usize;
             let image = &self.images.bytes[0];
@@ -324,18 +342,20 @@ impl<const W: usize, const E: usize> Run<W, E> {
         let (boundaries, ends) = self.clean();
         // What a reset would boot after each step: a trial keeps its slot through three
         // runs, the fifth fault in a row sends the device to the factory image.
-        let images = [0, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, FACTORY, 3, 3, 3];
+        let mut images = vec![0, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, FACTORY, 3, 3, 3];
+        images.extend([RECOVERY, RECOVERY, 3, 3, 3]);
         assert_eq!(boundaries.iter().map(|b| b.image).collect::<Vec<_>>(), images, "clean run outcomes");
         use SlotStatus::*;
         let mut expected = vec![[Active, Empty], [Active, Trial], [Active, Trial], [Superseded, Active]];
         expected.extend([[Superseded, Active], [Trial, Active], [Trial, Active], [Trial, Active]]);
         expected.extend([[Failed, Active]; 8]);
         expected.extend([[Failed, Failed], [Trial, Failed], [Trial, Failed], [Active, Failed]]);
+        expected.extend([[Active, Failed], [Active, Failed], [Active, Trial], [Active, Trial], [Superseded, Active]]);
         assert_eq!(boundaries.iter().map(|b| b.statuses).collect::<Vec<_>>(), expected, "the state table");
         let floors: Vec<u64> = boundaries.iter().map(|b| b.floors.release_counter).collect();
         let mut rising = vec![1, 1, 1];
         rising.extend([2; 16]);
-        rising.push(4);
+        rising.extend([4; 6]);
         assert_eq!(floors, rising, "floors rise only at confirmation, and the factory image never lowers them");
         let total = *ends.last().unwrap();
         let (mut tried, mut resumed) = (0, 0);
