@@ -84,6 +84,16 @@ fn spec(counter: u64) -> OfflineSpec {
     OfflineSpec::new(now(), "brake/fw-3.bin", IMAGE, "brake-hw-a", counter)
 }
 
+/// Resets into the new image's trial, confirms it, and resets again: it boots confirmed.
+fn trial_and_confirm(ecu: Ecu) -> Ecu {
+    let (decision, mut ecu) = power_up(ecu.into_device().into_flash());
+    assert!(matches!(decision, BootDecision::Boot { trial: true, .. }), "{decision:?}");
+    assert_eq!(call(&mut ecu, Request::Confirm), Response::Ok);
+    let (decision, ecu) = power_up(ecu.into_device().into_flash());
+    assert!(matches!(decision, BootDecision::Boot { trial: false, .. }), "{decision:?}");
+    ecu
+}
+
 fn running(ecu: &mut Ecu) -> Option<String> {
     let slot = ecu.device().running()?;
     Some(String::from_utf8_lossy(ecu.device().state().slot(slot).name()).into_owned())
@@ -94,11 +104,7 @@ fn a_bundle_over_the_secondary_protocol_installs_runs_as_a_trial_and_confirms() 
     let (director, key) = director();
     let (_, mut ecu) = power_up(provisioned(&director));
     assert_eq!(install(&mut ecu, &spec(3).sign(&key), IMAGE, now()), Response::Resetting);
-    let (decision, mut ecu) = power_up(ecu.into_device().into_flash());
-    assert!(matches!(decision, BootDecision::Boot { trial: true, .. }), "{decision:?}");
-    assert_eq!(call(&mut ecu, Request::Confirm), Response::Ok);
-    let (decision, mut ecu) = power_up(ecu.into_device().into_flash());
-    assert!(matches!(decision, BootDecision::Boot { trial: false, .. }));
+    let mut ecu = trial_and_confirm(ecu);
     assert_eq!(running(&mut ecu).as_deref(), Some("brake/fw-3.bin"));
     let state = ecu.device().state();
     assert_eq!((state.floors.release_counter, state.offline_version), (3, 1));
@@ -124,11 +130,7 @@ fn recovery_when_both_slots_are_corrupted_boots_the_factory_image_which_installs
     assert_eq!(running(&mut ecu), None, "no slot runs");
     let newer = OfflineSpec { version: 2, ..spec(3) };
     assert_eq!(install(&mut ecu, &newer.sign(&key), IMAGE, now()), Response::Resetting);
-    let (decision, mut ecu) = power_up(ecu.into_device().into_flash());
-    assert!(matches!(decision, BootDecision::Boot { trial: true, .. }), "{decision:?}");
-    assert_eq!(call(&mut ecu, Request::Confirm), Response::Ok);
-    let (decision, mut ecu) = power_up(ecu.into_device().into_flash());
-    assert!(matches!(decision, BootDecision::Boot { trial: false, .. }));
+    let mut ecu = trial_and_confirm(ecu);
     assert_eq!(running(&mut ecu).as_deref(), Some("brake/fw-3.bin"));
     assert_eq!(ecu.device().state().floors.release_counter, 3, "the factory image never lowered the floors");
 }
