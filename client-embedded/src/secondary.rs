@@ -10,10 +10,7 @@ use metadata_schemas::uptane::{
     AttackCode, BootState as Boot, EcuVersionReport, InstallResult, InstallStatus, InstalledImage,
 };
 use metadata_schemas::{Digest, Hashes, Signed, TargetPath, UnknownFields, UtcTime};
-use update_verifier::uptane::{
-    DirectorImage, EcuIdentity, OfflineFloor, PartialVerifier, check_against_image_repository, offline_image_for_ecu,
-    verify_offline_metadata,
-};
+use update_verifier::uptane::{DirectorImage, EcuIdentity, PartialVerifier, check_against_image_repository};
 use update_verifier::{DateTime, Limits, Source, TrustedSet};
 
 use image_crypto::{Binding, ContentCipher, ContentKey, EcuDecryptionKey, WrappedKey};
@@ -28,6 +25,9 @@ use crate::state::SlotStatus;
 use crate::store::{RawStore, Store};
 
 mod decommission;
+mod offline;
+
+pub use offline::FactoryProof;
 
 /// Why the secondary refused an input or could not act.
 #[derive(Debug)]
@@ -85,25 +85,6 @@ pub struct Assignment {
     pub path: TargetPath,
     /// Length, SHA-256 and counters.
     pub info: ImageInfo,
-}
-
-/// What proves a factory image at the factory line: the image repository's metadata,
-/// with its `recovery` role, which lists the image for this ECU's hardware.
-pub struct FactoryProof<'a> {
-    /// The image repository's root.
-    pub image_root: &'a [u8],
-    /// Its timestamp, snapshot and top-level targets.
-    pub timestamp: &'a [u8],
-    /// See `timestamp`.
-    pub snapshot: &'a [u8],
-    /// See `timestamp`.
-    pub targets: &'a [u8],
-    /// The `recovery` role's metadata.
-    pub recovery: &'a [u8],
-    /// The factory image's target path.
-    pub path: &'a str,
-    /// The factory line's time (seconds since the Unix epoch), for expiry.
-    pub now: u64,
 }
 
 /// The image repository's metadata in this cycle (full verification).
@@ -198,7 +179,7 @@ const LATEST: u64 = 253_402_300_799;
 /// Unix seconds as a time, saturating at [`LATEST`]: a larger value (2^64-1, kept by
 /// versions before secure time) means everything has expired, never a wrap to 1969
 /// (nothing ever expires), and still reads as a time in a version report.
-fn time_of(seconds: u64) -> DateTime<update_verifier::Utc> {
+pub(super) fn time_of(seconds: u64) -> DateTime<update_verifier::Utc> {
     DateTime::from_timestamp(seconds.min(LATEST) as i64, 0).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
@@ -225,33 +206,6 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
         }
         device.save_metadata(MetaRole::ImageRoot, root, scratch)?;
         Ok(())
-    }
-
-    /// Factory provisioning of the factory region: the image the programmer wrote there
-    /// is recorded only if the image repository's `recovery` role signs it for this ECU's
-    /// hardware ([`update_verifier::uptane::verify_factory_image`]) and the region's bytes
-    /// hash to it. One record: a cut leaves no factory image, and provisioning runs again.
-    pub fn provision_factory(
-        device: &mut Device<F, S>,
-        ecu: &EcuIdentity,
-        proof: &FactoryProof<'_>,
-        scratch: &mut [u8],
-    ) -> Result<(), F> {
-        let verification = UpdateError::Verification;
-        let mut trusted =
-            TrustedSet::new(proof.image_root, time_of(proof.now), Limits::default()).map_err(verification)?;
-        trusted.update_timestamp(proof.timestamp, Source::Remote).map_err(verification)?;
-        trusted.update_snapshot(proof.snapshot, Source::Remote).map_err(verification)?;
-        trusted.update_targets(proof.targets).map_err(verification)?;
-        let path = TargetPath::new(proof.path);
-        let (file, custom) = update_verifier::uptane::verify_factory_image(&mut trusted, proof.recovery, &path, ecu)
-            .map_err(verification)?;
-        let Some(Digest::Sha256(sha256)) = file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) else {
-            return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash { path }));
-        };
-        let length = u32::try_from(file.length).map_err(|_| UpdateError::Device(Error::ImageTooLarge))?;
-        let info = ImageInfo { length, sha256: *sha256, release_counter: custom.release_counter, targets_version: 0 };
-        Ok(device.record_factory(info, scratch)?)
     }
 
     /// Opens the secondary after a boot (reads only). Metadata is loaded, and its
@@ -483,7 +437,7 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
     /// Full verification's last step: the image repository's delegation search (over
     /// the roles handed over) finds the director's image, with the same length, hashes,
     /// hardware and release counter.
-    fn check_full(&mut self, image: &DirectorImage) -> Result<(), F> {
+    pub(super) fn check_full(&mut self, image: &DirectorImage) -> Result<(), F> {
         let Some(images) = &mut self.images else { return Ok(()) };
         let found = update_verifier::uptane::find_target(&mut images.trusted, &image.path, &images.delegated)
             .map_err(UpdateError::Verification)?;
@@ -522,7 +476,7 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
         Ok(Some((cek, block.content.iv)))
     }
 
-    fn verifier(&mut self) -> Result<&mut PartialVerifier, F> {
+    pub(super) fn verifier(&mut self) -> Result<&mut PartialVerifier, F> {
         self.verifier.as_mut().ok_or(UpdateError::OutOfOrder("start a cycle first"))
     }
 
@@ -559,37 +513,9 @@ impl<F: NorFlash, K: EcuKey, S: Store<F>> Secondary<F, K, S> {
         })
     }
 
-    /// An offline bundle (USB stick, SD card, serial; the recovery loader's input): its
-    /// offline snapshot and targets, signed by the offline keys the trusted director
-    /// root names, no older than the newest bundle accepted and not expired at this
-    /// cycle's time; with full verification, the image repository metadata handed over
-    /// before must list the same image. Once accepted, the bundle's version and issue
-    /// time become floors (one record). This ECU's image is picked out and then sent as
-    /// in an online update (`begin_image`, chunks, `activate`); `None` when it runs it
-    /// already. A bundle with no image for this ECU's hardware is refused.
-    pub fn put_offline(&mut self, snapshot: &[u8], targets: &[u8]) -> Result<Option<Assignment>, F> {
-        self.noting(|s| {
-            let state = *s.device.state();
-            let floor = OfflineFloor { time: time_of(s.cycle_time), targets_version: state.offline_version };
-            let limits = s.limits;
-            let root = s.verifier()?.root();
-            let bundle =
-                verify_offline_metadata(root, snapshot, targets, &floor, &limits).map_err(UpdateError::Verification)?;
-            let image = offline_image_for_ecu(&bundle, &s.ecu, state.floors.release_counter)
-                .map_err(UpdateError::Verification)?
-                .ok_or(UpdateError::NoImageAssigned)?;
-            s.check_full(&image)?;
-            let raised = bundle.raised(&OfflineFloor { time: time_of(state.latest_time), ..floor });
-            let issued = u64::try_from(raised.time.timestamp()).unwrap_or(0);
-            s.device.accept_offline(raised.targets_version, issued)?;
-            // No newer director targets authorize it: it keeps the director floor.
-            s.assign(image, state.floors.targets_version)
-        })
-    }
-
     /// Takes `image` as this cycle's assignment (authorized by director targets
     /// `targets_version`), unless it runs already.
-    fn assign(&mut self, image: DirectorImage, targets_version: u64) -> Result<Option<Assignment>, F> {
+    pub(super) fn assign(&mut self, image: DirectorImage, targets_version: u64) -> Result<Option<Assignment>, F> {
         let Some(Digest::Sha256(sha256)) = image.file.hashes.get(metadata_schemas::HashAlgorithm::Sha256) else {
             return Err(UpdateError::Verification(update_verifier::Error::NoKnownHash { path: image.path.clone() }));
         };
