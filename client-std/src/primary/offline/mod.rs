@@ -97,31 +97,44 @@ impl Primary {
         if let Some(root) = &accepted.newer_root {
             MetadataDir::open(state_dir.join("director"))?.write("root.json", root)?;
         }
-        let ecus = self.bundle_ecus(&mut report);
-        let identities: Vec<EcuIdentity> = ecus.iter().map(|e| e.identity.clone()).collect();
         let mut applying = Applying { dir, accepted: &accepted, images, at };
+        let (entries, stopped) = self.install_all(&mut report, &mut applying, (&custom.name, version), now);
+        // What was handed over before a stop is journaled all the same.
+        journal::append(&state_dir, &entries)?;
+        if stopped { Err(Error::Stopped) } else { Ok(report) }
+    }
+
+    /// Each ECU's step from the bundle, in its install order: the journal entries, and
+    /// whether a stop ended it early.
+    fn install_all(
+        &mut self,
+        report: &mut CycleReport,
+        applying: &mut Applying<'_>,
+        bundle: (&str, u64),
+        now: DateTime<Utc>,
+    ) -> (Vec<JournalEntry>, bool) {
+        let ecus = self.bundle_ecus(report);
+        let identities: Vec<EcuIdentity> = ecus.iter().map(|e| e.identity.clone()).collect();
         let mut entries = Vec::new();
-        for (i, step) in plan::plan(&accepted.bundle, &identities) {
+        for (i, step) in plan::plan(&applying.accepted.bundle, &identities) {
             let serial = ecus[i].identity.serial.as_str().to_string();
+            let failed = |e: Error| EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e)));
             let (path, outcome) = match step {
                 OfflineStep::Nothing => continue,
-                OfflineStep::Refused(e) => {
-                    (String::new(), EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e.into()))))
-                }
+                OfflineStep::Refused(e) => (String::new(), failed(e.into())),
                 OfflineStep::Install(image) => {
                     let path = image.path.as_str().to_string();
-                    match self.install_offline(&mut report, &ecus[i], &image, &mut applying) {
+                    match self.install_offline(report, &ecus[i], &image, applying) {
                         Ok(()) => (path.clone(), EcuOutcome::Installing(path)),
-                        Err(Error::Stopped) => return Err(Error::Stopped),
-                        Err(e) => (path, EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e)))),
+                        Err(Error::Stopped) => return (entries, true),
+                        Err(e) => (path, failed(e)),
                     }
                 }
             };
-            entries.push(entry(&serial, &path, &outcome, (&custom.name, version), now));
+            entries.push(entry(&serial, &path, &outcome, bundle, now));
             report.ecus.insert(serial, outcome);
         }
-        journal::append(&state_dir, &entries)?;
-        Ok(report)
+        (entries, false)
     }
 
     /// The bundle's offline metadata checked against the director root the gateway
@@ -132,7 +145,7 @@ impl Primary {
         let root = cached.read("root.json")?.ok_or(Error::NotRefreshed)?;
         let mut director = TrustedSet::new(&root, at, limits)?;
         let mut newer_root = None;
-        loop {
+        for _ in 0..limits.max_root_rotations {
             let next = director.root().version().get() + 1;
             let path = dir.join(bundle_paths::DIRECTOR).join(format!("{next}.root.json"));
             if !path.is_file() {
