@@ -162,3 +162,22 @@ fn attack_a_bundle_carrying_a_forged_director_root_never_replaces_the_trusted_on
     assert!(matches!(err, client_std::Error::Verification(update_verifier::Error::Unsigned { .. })), "{err}");
     assert_eq!(std::fs::read(&trusted).unwrap(), before);
 }
+
+#[test]
+fn the_gateway_refuses_its_own_firmware_below_its_release_floor_online_and_offline() {
+    let vehicle = Vehicle::new(firmware());
+    vehicle.assign(&[("gateway-hw", "gateway/fw-2.bin")]);
+    vehicle.until_done(4);
+    assert_eq!(vehicle.running()["gateway-1"], "gateway/fw-2.bin");
+    // Offline: a bundle signed by the offline key the root names, carrying firmware 1.
+    let key = offline_updates_key(&vehicle);
+    let bundle = offline_bundle(&vehicle, "old", &["gateway/fw-1.bin"], spec(1), &key);
+    let report = apply(&vehicle, &bundle).unwrap();
+    let EcuOutcome::Failed(why) = &report.ecus["gateway-1"] else { panic!("{report:#?}") };
+    assert!(why.to_string().contains("release counter") || why.to_string().contains("rollback"), "{why}");
+    // Online: the director assigns firmware 1 again.
+    vehicle.assign(&[("gateway-hw", "gateway/fw-1.bin")]);
+    let report = vehicle.cycle().unwrap();
+    assert!(matches!(report.ecus["gateway-1"], EcuOutcome::Failed(_)), "{report:#?}");
+    assert_eq!(vehicle.running()["gateway-1"], "gateway/fw-2.bin");
+}

@@ -36,7 +36,8 @@ fn install(own: &mut OwnImage) {
 
 fn install_named(own: &mut OwnImage, name: &str, bytes: &[u8]) {
     let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(bytes));
-    let image = SlotImage { name: name.into(), length: bytes.len() as u64, sha256, installed_at: Some(1) };
+    let image =
+        SlotImage { name: name.into(), length: bytes.len() as u64, sha256, installed_at: Some(1), release_counter: 2 };
     own.install(image, bytes).unwrap();
 }
 

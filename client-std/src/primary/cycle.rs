@@ -311,7 +311,8 @@ impl Primary {
     fn own_report(&self, decryption: Option<[u8; 32]>, now: DateTime<Utc>) -> Result<Reported, Error> {
         let counter = self.next_counter()?;
         let status = super::status::with_lifecycle_state(self.own.status(), &self.config, now.timestamp());
-        reports::own_report(&self.identity, &self.key, (self.own.running(), status), (counter, decryption), now)
+        let own = (self.own.running(), status, self.own.release_floor());
+        reports::own_report(&self.identity, &self.key, own, (counter, decryption), now)
     }
 
     /// PUTs a signed manifest: the director's status and answer.
@@ -450,6 +451,7 @@ impl Primary {
                     length: bytes.len() as u64,
                     sha256,
                     installed_at: Some(now.timestamp()),
+                    release_counter: image.custom.release_counter,
                 };
                 self.own.install(slot, &bytes)?;
                 self.step(report, format!("{serial}: installed into the inactive slot; it starts as a trial"));

@@ -41,6 +41,9 @@ pub struct Reported {
     pub report: Value<'static>,
     /// Where its image goes.
     pub destination: Destination,
+    /// The lowest release counter the primary lets it take: its own image's floor (0 for
+    /// a secondary, which enforces its floors itself).
+    pub release_floor: u64,
 }
 
 /// What the image repository says of each directed target path. A path the driver
@@ -75,7 +78,7 @@ pub fn plan(targets: &Verified<Targets>, vin: &Vin, listing: &ImageRepositoryLis
         return EcuPlan::Failed(EcuFailure::BadIdentity);
     };
     let identity = EcuIdentity { vin: vin.clone(), serial: ecu.serial.clone(), hardware_id };
-    let image = match image_for_ecu(targets, &identity, 0) {
+    let image = match image_for_ecu(targets, &identity, ecu.release_floor) {
         Err(e) => return EcuPlan::Failed(EcuFailure::Directed(e)),
         Ok(None) => return EcuPlan::UpToDate,
         Ok(Some(image)) => image,

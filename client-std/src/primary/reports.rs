@@ -25,12 +25,13 @@ pub(super) struct Identity {
     pub hardware_id: HardwareId,
 }
 
-/// The primary's own report for `running`, signed with `key`: report `counter`, and its
-/// image decryption key if it has one.
+/// The primary's own report for `running` (whose image may not go below
+/// `release_floor`), signed with `key`: report `counter`, and its image decryption key if
+/// it has one.
 pub(super) fn own_report(
     identity: &Identity,
     key: &KeyFileSigner,
-    (running, status): (&SlotImage, metadata_schemas::uptane::InstallStatus),
+    (running, status, release_floor): (&SlotImage, metadata_schemas::uptane::InstallStatus, u64),
     (counter, decryption_key): (u64, Option<[u8; 32]>),
     now: DateTime<Utc>,
 ) -> Result<Reported, Error> {
@@ -60,6 +61,7 @@ pub(super) fn own_report(
         installed_sha256: Some(digest),
         report: signed.encode().to_owned_value(),
         destination: Destination::Own,
+        release_floor,
     })
 }
 
@@ -82,6 +84,7 @@ pub(super) fn secondary_report(config: &SecondaryConfig) -> Result<Reported, Err
         installed_sha256: installed_sha256(&bytes),
         report: report.to_owned_value(),
         destination: Destination::Secondary { address: config.address.clone(), full: config.full_verification },
+        release_floor: 0,
     })
 }
 
@@ -96,6 +99,7 @@ pub(super) fn parse_report(serial: &str, bytes: &[u8]) -> Result<Reported, Error
         installed_sha256: installed_sha256(bytes),
         report: report.to_owned_value(),
         destination: Destination::Own, // never delivered to: it only goes in the manifest
+        release_floor: 0,
     })
 }
 

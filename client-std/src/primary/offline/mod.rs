@@ -114,7 +114,14 @@ impl Primary {
         now: DateTime<Utc>,
     ) -> (Vec<JournalEntry>, bool) {
         let ecus = self.bundle_ecus(report);
-        let identities: Vec<EcuIdentity> = ecus.iter().map(|e| e.identity.clone()).collect();
+        let identities: Vec<(EcuIdentity, u64)> = ecus
+            .iter()
+            .map(|e| {
+                // Each secondary enforces its own floors; the primary enforces its own image's.
+                let floor = if e.destination == Destination::Own { self.own_image().release_floor() } else { 0 };
+                (e.identity.clone(), floor)
+            })
+            .collect();
         let mut entries = Vec::new();
         for (i, step) in plan::plan(&applying.accepted.bundle, &identities) {
             let serial = ecus[i].identity.serial.as_str().to_string();
@@ -220,7 +227,9 @@ impl Primary {
             Destination::Own => {
                 let sha256 = metadata_schemas::hex::encode(&threshold_keys::digest::sha256(&bytes));
                 let name = image.path.as_str().to_string();
-                let slot = SlotImage { name, length: bytes.len() as u64, sha256, installed_at: Some(at.timestamp()) };
+                let (length, installed_at) = (bytes.len() as u64, Some(at.timestamp()));
+                let release_counter = image.custom.release_counter;
+                let slot = SlotImage { name, length, sha256, installed_at, release_counter };
                 self.install_own_offline(image, slot, bytes)?;
                 self.step(report, format!("{serial}: installed {} from the bundle; it starts as a trial", image.path));
             }

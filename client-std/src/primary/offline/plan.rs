@@ -16,17 +16,18 @@ pub enum OfflineStep {
     Refused(update_verifier::Error),
 }
 
-/// Each ECU's step (by its index in `ecus`), hardware the bundle names first in its
-/// install order, then the rest in the order given.
-pub fn plan(bundle: &OfflineBundle, ecus: &[EcuIdentity]) -> Vec<(usize, OfflineStep)> {
+/// Each ECU's step (by its index in `ecus`: its identity and the release counter floor
+/// the primary enforces for it), hardware the bundle names first in its install order,
+/// then the rest in the order given.
+pub fn plan(bundle: &OfflineBundle, ecus: &[(EcuIdentity, u64)]) -> Vec<(usize, OfflineStep)> {
     let rank = |hardware: &HardwareId| bundle.custom().install_rank(hardware);
     let mut order: Vec<usize> = (0..ecus.len()).collect();
-    order.sort_by_key(|&i| (rank(&ecus[i].hardware_id), i));
+    order.sort_by_key(|&i| (rank(&ecus[i].0.hardware_id), i));
     order
         .into_iter()
         .map(|i| {
-            // Each ECU enforces its own floors; the bundle's counter is checked there.
-            let step = match offline_image_for_ecu(bundle, &ecus[i], 0) {
+            let (ecu, floor) = &ecus[i];
+            let step = match offline_image_for_ecu(bundle, ecu, *floor) {
                 Ok(Some(image)) => OfflineStep::Install(Box::new(image)),
                 Ok(None) => OfflineStep::Nothing,
                 Err(e) => OfflineStep::Refused(e),

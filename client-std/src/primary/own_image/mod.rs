@@ -33,6 +33,9 @@ pub struct SlotImage {
     /// for states saved before this was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_at: Option<i64>,
+    /// Its Uptane release counter (0 for the factory image and the rescue image).
+    #[serde(default)]
+    pub release_counter: u64,
 }
 
 /// The persisted state.
@@ -55,6 +58,10 @@ struct State {
     /// Whether the rescue image runs (both slots bad), until an image confirms.
     #[serde(default)]
     rescue: bool,
+    /// The release counter of the newest image confirmed: an image below it is refused
+    /// (the factory and rescue images never lower it).
+    #[serde(default)]
+    release_floor: u64,
 }
 
 /// The primary's image slots.
@@ -74,7 +81,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// The record of the image in the file `path`, named `name`.
 fn slot_image(path: &Path, name: &str) -> Result<SlotImage, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(SlotImage { name: name.to_string(), length: bytes.len() as u64, sha256: sha256_hex(&bytes), installed_at: None })
+    Ok(SlotImage {
+        name: name.to_string(),
+        length: bytes.len() as u64,
+        sha256: sha256_hex(&bytes),
+        ..Default::default()
+    })
 }
 
 /// Whether the file `path` starts with the image `image` records.
@@ -113,7 +125,7 @@ impl OwnImage {
                     name: config.factory_name.clone(),
                     length: bytes.len() as u64,
                     sha256: sha256_hex(&bytes),
-                    installed_at: None,
+                    ..Default::default()
                 };
                 let rescue_image = config.rescue.as_ref().map(|r| slot_image(&r.slot, &r.name)).transpose()?;
                 State { slots: [Some(factory), None], rescue_image, ..State::default() }
@@ -178,6 +190,11 @@ impl OwnImage {
         Ok(self.running())
     }
 
+    /// The lowest release counter an image of its own may have: the newest confirmed one's.
+    pub fn release_floor(&self) -> u64 {
+        self.state.release_floor
+    }
+
     /// Whether the rescue image runs (both slots are bad).
     pub fn in_rescue(&self) -> bool {
         self.state.rescue && self.state.trial.is_none()
@@ -235,6 +252,8 @@ impl OwnImage {
         self.state.trial = None;
         self.state.active = slot;
         self.state.rescue = false;
+        let counter = self.state.slots[slot].as_ref().map_or(0, |image| image.release_counter);
+        self.state.release_floor = self.state.release_floor.max(counter);
         self.save()?;
         Ok(true)
     }

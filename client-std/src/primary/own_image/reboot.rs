@@ -56,7 +56,7 @@ mod tests {
     use crate::primary::own_image::SlotImage;
 
     fn image(name: &str) -> Option<SlotImage> {
-        Some(SlotImage { name: name.into(), length: 1, sha256: "00".into(), installed_at: None })
+        Some(SlotImage { name: name.into(), length: 1, sha256: "00".into(), ..Default::default() })
     }
 
     fn state() -> State {

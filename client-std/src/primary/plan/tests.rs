@@ -70,6 +70,7 @@ fn brake(installed: Option<[u8; 32]>) -> Reported {
         installed_sha256: installed,
         report: Value::Null,
         destination: Destination::Secondary { address: "127.0.0.1:1".into(), full: false },
+        release_floor: 0,
     }
 }
 
