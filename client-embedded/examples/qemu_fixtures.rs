@@ -39,6 +39,8 @@ fn main() {
     let role = RoleName::targets();
     sim.targets.get_mut(&role).unwrap().unknown.0.insert("custom", object(vec![("vin", Value::string("VIN0001"))]));
     let write = |name: &str, bytes: &[u8]| std::fs::write(out.join(name), bytes).unwrap();
+    // The root names an offline-updates key: the recovery path takes image v3 from a bundle.
+    let offline = sim.add_offline_key();
     write("root.json", &sim.file("1.root.json"));
     write("factory.bin", &image(1, 12_000));
     let targets_file = |sim: &RepoSim| {
@@ -67,6 +69,12 @@ fn main() {
         sim.publish();
         write(&format!("targets-v{n}.json"), &targets_file(&sim));
         write(&format!("image-v{n}.bin"), &bytes);
+        if n == 3 {
+            let spec = repo_simulator::offline::OfflineSpec::new(now, "brake/fw-3.bin", &bytes, "brake-hw-a", 3);
+            let (snapshot, targets) = spec.sign(&offline);
+            write("offline-snapshot-v3.json", &snapshot);
+            write("offline-targets-v3.json", &targets);
+        }
     }
     write("now.txt", now.timestamp().to_string().as_bytes());
     println!("fixtures in {}", out.display());

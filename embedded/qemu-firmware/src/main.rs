@@ -9,7 +9,9 @@
 //! 5. the bootloader reverts to slot A (v2 is marked failed); then slot A's bytes rot,
 //!    so both slots are bad; reset;
 //! 6. the bootloader finds slot A corrupt and starts the factory image, which verifies
-//!    targets v3 (20 ECUs listed) and installs image v3 into a slot; reset;
+//!    director targets v3 (20 ECUs listed, for the figure), then takes image v3 from an
+//!    offline bundle (offline snapshot and targets signed by the offline key the director
+//!    root names) into a slot; reset;
 //! 7. v3 runs as a trial and confirms; reset;
 //! 8. v3 boots as the confirmed image: report the figures and exit 0.
 //!
@@ -43,6 +45,8 @@ const TARGETS_V2: &[u8] = fixture!("targets-v2.json");
 const TARGETS_V3: &[u8] = fixture!("targets-v3.json");
 const IMAGE_V2: &[u8] = fixture!("image-v2.bin");
 const IMAGE_V3: &[u8] = fixture!("image-v3.bin");
+const OFFLINE_SNAPSHOT_V3: &[u8] = fixture!("offline-snapshot-v3.json");
+const OFFLINE_TARGETS_V3: &[u8] = fixture!("offline-targets-v3.json");
 const NOW: &[u8] = fixture!("now.txt");
 
 const SECTOR: u32 = 4096;
@@ -86,6 +90,25 @@ fn update(secondary: &mut Secondary<RamFlash, Ed25519EcuKey>, targets: &[u8], im
     let (assigned, ticks) = measure::ticks(|| secondary.put_targets(targets, scratch));
     hprintln!("verify director targets {}: {} instructions", label, measure::instructions(ticks));
     check(matches!(assigned, Ok(Some(_))), "an image is assigned");
+    check(secondary.begin_image().is_ok(), "begin image");
+    for chunk in image.chunks(512) {
+        check(secondary.put_chunk(chunk).is_ok(), "image chunk");
+    }
+    check(secondary.activate().is_ok(), "activate");
+}
+
+/// Measures verifying director targets with 20 ECUs, then installs `image` from an
+/// offline bundle: its offline snapshot and targets verified, the image streamed.
+fn recover_from_bundle(secondary: &mut Secondary<RamFlash, Ed25519EcuKey>, image: &[u8]) {
+    let scratch = unsafe { measure::scratch() };
+    check(secondary.start_cycle(now(), scratch).is_ok(), "start cycle");
+    let (assigned, ticks) = measure::ticks(|| secondary.put_targets(TARGETS_V3, scratch));
+    hprintln!("verify director targets v3 (20 ECUs): {} instructions", measure::instructions(ticks));
+    check(matches!(assigned, Ok(Some(_))), "targets v3 assign an image");
+    check(secondary.start_cycle(now(), scratch).is_ok(), "start cycle");
+    let (assigned, ticks) = measure::ticks(|| secondary.put_offline(OFFLINE_SNAPSHOT_V3, OFFLINE_TARGETS_V3));
+    hprintln!("verify an offline bundle (offline snapshot + targets): {} instructions", measure::instructions(ticks));
+    check(matches!(assigned, Ok(Some(_))), "the bundle has v3 for this ECU");
     check(secondary.begin_image().is_ok(), "begin image");
     for chunk in image.chunks(512) {
         check(secondary.put_chunk(chunk).is_ok(), "image chunk");
@@ -169,7 +192,7 @@ fn main() -> ! {
         6 => {
             check(decision == BootDecision::Factory, "both slots bad: the factory image boots");
             check(secondary.device().state().slot(Slot::A).status == SlotStatus::Failed, "slot A recorded as failed");
-            update(&mut secondary, TARGETS_V3, IMAGE_V3, "v3 (20 ECUs) from the factory image");
+            recover_from_bundle(&mut secondary, IMAGE_V3);
         }
         7 => {
             check(matches!(decision, BootDecision::Boot { trial: true, .. }), "v3 starts as a trial");
@@ -183,7 +206,8 @@ fn main() -> ! {
             check(secondary.device().state().floors.release_counter == 3, "floors at v3");
             measure_decryption();
             measure::report();
-            hprintln!("PASS: three unconfirmed trial runs reverted; both slots bad -> factory image -> v3 installed, trial, confirmed");
+            check(secondary.device().state().offline_version == 1, "the bundle's version is the offline floor");
+            hprintln!("PASS: three unconfirmed trial runs reverted; both slots bad -> factory image -> v3 from an offline bundle, trial, confirmed");
             debug::exit(debug::EXIT_SUCCESS);
         }
         _ => check(false, "unexpected boot"),
