@@ -46,13 +46,12 @@ impl<F: NorFlash> Device<F> {
 
 impl<F: NorFlash, S: Store<F>> Device<F, S> {
     /// [`Device::provision`] with the boot state and metadata kept by the store `S`.
-    pub fn provision_in(mut flash: F, layout: Layout, factory: FactoryImage<'_>) -> Result<Self, Error<F::Error>> {
+    pub fn provision_in(flash: F, layout: Layout, factory: FactoryImage<'_>) -> Result<Self, Error<F::Error>> {
         S::check(&layout, &flash).map_err(Error::Layout)?;
         if factory.name.len() > MAX_NAME {
             return Err(Error::NameTooLong);
         }
-        let store = S::format(&mut flash, &layout)?;
-        let mut device = Device { flash, layout, store, state: BootState::default(), policy: BootPolicy::default() };
+        let mut device = Self::provision_blank_in(flash, layout)?;
         for record in Record::name_pieces(Slot::A, factory.name) {
             device.append(record)?;
         }

@@ -24,8 +24,7 @@ pub use image::ImageTargetCustom;
 pub use lifecycle::{ENDING_DAYS, LifecycleRecord, LifecycleRef, SupportState, moved_earlier, support_state};
 pub use manifest::{AttackCode, EcuVersionReport, InstalledImage, VehicleVersionManifest};
 pub use offline::{
-    OFFLINE_CHANNEL, OFFLINE_INSTALLS_FIELD, OFFLINE_ROLE_FIELD, OfflineCustom, OfflineInstall, bundle_paths,
-    offline_role,
+    OFFLINE_INSTALLS_FIELD, OFFLINE_ROLE_FIELD, OfflineCustom, OfflineInstall, bundle_paths, offline_role,
 };
 pub use status::{BootState, InstallResult, InstallStatus};
 pub use time::{TIME_KEY_FIELD, TimeAttestation};

@@ -23,9 +23,6 @@ use super::{EcuSerial, HardwareId, Vin};
 /// The director root field naming the offline keys and their threshold.
 pub const OFFLINE_ROLE_FIELD: &str = "x-offline-updates";
 
-/// The `channel` of a version report for an offline install.
-pub const OFFLINE_CHANNEL: &str = "offline";
-
 /// The field of a vehicle manifest's `custom` that carries the journal of offline installs.
 pub const OFFLINE_INSTALLS_FIELD: &str = "offline_installs";
 
