@@ -202,13 +202,14 @@ fn replayed_older_bundle_after_a_newer_one_is_refused_by_the_ecu_across_resets()
     assert_eq!(code, AttackCode::ROLLBACK);
 }
 
-/// Power cut at every flash operation of a recovery upload from the factory image
-/// (the bundle accepted, the slot erased and written, the install recorded): after each
+/// Power cut at every flash operation of a factory-image reinstall: the factory image
+/// takes the current image from a bundle (the bundle accepted, the slot erased and
+/// written, the install recorded). After each
 /// cut the ECU boots the factory image or the new image as a trial, never anything
 /// unverified; the upload started again resumes past the sectors it kept; the image
 /// then runs as a trial and confirms.
 #[test]
-fn power_cut_during_a_recovery_upload_from_the_factory_image_resumes_and_boots_verified() {
+fn power_cut_during_a_factory_image_reinstall_from_a_bundle_resumes_and_boots_verified() {
     let (director, key) = director();
     let image: Vec<u8> = (0..9 * 1024 + 77).map(|i| (i % 251) as u8).collect();
     let bundle = OfflineSpec::new(now(), "brake/fw-3.bin", &image, "brake-hw-a", 3).sign(&key);
@@ -257,6 +258,6 @@ fn power_cut_during_a_recovery_upload_from_the_factory_image_resumes_and_boots_v
             tried += 1;
         }
     }
-    println!("{tried} cut points in a recovery upload from the factory image; {resumed} resumed above 0");
+    println!("{tried} cut points in a factory-image reinstall from a bundle; {resumed} resumed above 0");
     assert!(tried > 20 && resumed > 0, "{tried} {resumed}");
 }
