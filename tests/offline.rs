@@ -181,3 +181,82 @@ fn the_gateway_refuses_its_own_firmware_below_its_release_floor_online_and_offli
     assert!(matches!(report.ecus["gateway-1"], EcuOutcome::Failed(_)), "{report:#?}");
     assert_eq!(vehicle.running()["gateway-1"], "gateway/fw-2.bin");
 }
+
+/// The gateway's offline install in a process of its own (the kill test's child): runs
+/// only when OFFLINE_CONFIG and OFFLINE_BUNDLE name a configuration and a bundle.
+#[test]
+fn offline_process() {
+    let (Ok(config), Ok(bundle)) = (std::env::var("OFFLINE_CONFIG"), std::env::var("OFFLINE_BUNDLE")) else { return };
+    let config = client_std::primary::PrimaryConfig::load(std::path::Path::new(&config)).unwrap();
+    Primary::open(config).unwrap().offline(std::path::Path::new(&bundle), Utc::now()).unwrap();
+}
+
+/// Runs the offline install as a process, killed after `after` if given; whether it ended by itself.
+fn run_offline(vehicle: &Vehicle, bundle: &std::path::Path, after: Option<std::time::Duration>) -> bool {
+    use std::process::{Command, Stdio};
+    let path = vehicle.dir.path().join("primary.json");
+    std::fs::write(&path, serde_json::to_vec(&vehicle.config_json()).unwrap()).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "offline_process", "--nocapture", "--test-threads=1"])
+        .env("OFFLINE_CONFIG", &path)
+        .env("OFFLINE_BUNDLE", bundle)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let Some(after) = after else { return child.wait().unwrap().success() };
+    let deadline = std::time::Instant::now() + after;
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    false
+}
+
+#[test]
+fn a_gateway_killed_at_any_moment_of_an_offline_install_leaves_verified_images_and_the_bundle_applied_again_completes()
+{
+    let timed = Vehicle::new(firmware());
+    let key = offline_updates_key(&timed);
+    let bundle = offline_bundle(&timed, "usb", &ALL_FW2, spec(1), &key);
+    let start = std::time::Instant::now();
+    assert!(run_offline(&timed, &bundle, None), "the offline process fails without any kill");
+    let whole = start.elapsed();
+    let points = 12;
+    let mut landed = 0;
+    for i in 0..points {
+        let mut vehicle = Vehicle::new(firmware());
+        let key = offline_updates_key(&vehicle);
+        let bundle = offline_bundle(&vehicle, "usb", &ALL_FW2, spec(1), &key);
+        let after = whole * i / points;
+        landed += usize::from(!run_offline(&vehicle, &bundle, Some(after)));
+        for (serial, image) in vehicle.running() {
+            assert!(
+                image.contains("factory") || image.ends_with("/fw-2.bin"),
+                "killed after {after:?}: {serial} runs {image:?}"
+            );
+        }
+        // The ECUs power-cycle, and the technician applies the same bundle again.
+        for serial in ["brake-1", "wiper-1"] {
+            vehicle.start_sim(serial, &[]);
+        }
+        let report = apply(&vehicle, &bundle).unwrap();
+        assert!(
+            report.ecus.values().all(|o| matches!(o, EcuOutcome::Installing(_) | EcuOutcome::UpToDate)),
+            "killed after {after:?}: {report:#?}"
+        );
+        let reports = vehicle.until_done(4);
+        assert!(reports.last().unwrap().ecus.values().all(|o| o.is_up_to_date()), "killed after {after:?}");
+        assert!(
+            vehicle.running().values().all(|p| p.ends_with("/fw-2.bin")),
+            "killed after {after:?}: {:?}",
+            vehicle.running()
+        );
+    }
+    eprintln!("{points} kill points over {whole:?}; {landed} landed inside the offline install");
+    assert!(landed >= points as usize / 4, "too few kills landed inside the run");
+}

@@ -564,6 +564,7 @@ impl Vehicle {
             "secondaries": config.secondaries.iter().map(|s| serde_json::json!({
                 "serial": s.serial, "address": s.address, "full_verification": s.full_verification,
             })).collect::<Vec<_>>(),
+            "offline": {"enabled": config.offline.enabled},
         })
     }
 

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use metadata_schemas::uptane::{EcuSerial, HardwareId, bundle_paths};
+use metadata_schemas::uptane::bundle_paths;
 use update_verifier::uptane::{
     DirectorImage, EcuIdentity, OfflineFloor, check_against_image_repository, verify_offline_metadata,
 };
@@ -67,6 +67,11 @@ struct Applying<'a> {
 struct Ecu {
     identity: EcuIdentity,
     destination: Destination,
+    /// What it runs (read from its report or the primary's own state).
+    installed_sha256: Option<[u8; 32]>,
+    /// The release-counter floor the primary enforces for it (its own image's; a
+    /// secondary enforces its floors itself).
+    release_floor: u64,
 }
 
 impl Primary {
@@ -114,20 +119,24 @@ impl Primary {
         now: DateTime<Utc>,
     ) -> (Vec<JournalEntry>, bool) {
         let ecus = self.bundle_ecus(report);
-        let identities: Vec<(EcuIdentity, u64)> = ecus
+        let facts: Vec<plan::EcuFacts> = ecus
             .iter()
-            .map(|e| {
-                // Each secondary enforces its own floors; the primary enforces its own image's.
-                let floor = if e.destination == Destination::Own { self.own_image().release_floor() } else { 0 };
-                (e.identity.clone(), floor)
+            .map(|e| plan::EcuFacts {
+                identity: e.identity.clone(),
+                release_floor: e.release_floor,
+                installed_sha256: e.installed_sha256,
             })
             .collect();
         let mut entries = Vec::new();
-        for (i, step) in plan::plan(&applying.accepted.bundle, &identities) {
+        for (i, step) in plan::plan(&applying.accepted.bundle, &facts) {
             let serial = ecus[i].identity.serial.as_str().to_string();
             let failed = |e: Error| EcuOutcome::Failed(EcuFailure::Delivery(Arc::new(e)));
             let (path, outcome) = match step {
                 OfflineStep::Nothing => continue,
+                OfflineStep::UpToDate => {
+                    report.ecus.insert(serial, EcuOutcome::UpToDate);
+                    continue;
+                }
                 OfflineStep::Refused(e) => (String::new(), failed(e.into())),
                 OfflineStep::Install(image) => {
                     let path = image.path.as_str().to_string();
@@ -185,21 +194,25 @@ impl Primary {
 
     /// The gateway and each secondary that answers (one that does not is reported).
     fn bundle_ecus(&mut self, report: &mut CycleReport) -> Vec<Ecu> {
-        let own = self.identity_of_own();
-        let mut ecus = vec![Ecu { identity: own, destination: Destination::Own }];
+        let own = self.own_image();
+        let installed_sha256 = metadata_schemas::hex::decode_lower_array(&own.running().sha256);
+        let release_floor = own.release_floor();
+        let identity = self.identity_of_own();
+        let mut ecus = vec![Ecu { identity, destination: Destination::Own, installed_sha256, release_floor }];
         for secondary in self.config().secondaries.clone() {
-            match secondary_identity(&secondary.serial, &secondary.address, &self.identity_of_own()) {
-                Ok(identity) => {
-                    let destination = Destination::Secondary {
-                        address: secondary.address.clone(),
-                        full: secondary.full_verification,
-                    };
-                    ecus.push(Ecu { identity, destination });
+            let reported = super::reports::secondary_report(&secondary);
+            match reported.map(|r| (r.hardware_id.clone(), r)) {
+                Ok((Some(hardware_id), reported)) => {
+                    let identity = EcuIdentity { hardware_id, serial: reported.serial, ..self.identity_of_own() };
+                    let installed_sha256 = reported.installed_sha256;
+                    ecus.push(Ecu { identity, destination: reported.destination, installed_sha256, release_floor: 0 });
+                }
+                Ok((None, _)) => {
+                    report.ecus.insert(secondary.serial.clone(), EcuOutcome::Failed(EcuFailure::BadIdentity));
                 }
                 Err(e) => {
-                    report
-                        .ecus
-                        .insert(secondary.serial.clone(), EcuOutcome::Failed(EcuFailure::Unreachable(Arc::new(e))));
+                    let failure = EcuFailure::Unreachable(Arc::new(e));
+                    report.ecus.insert(secondary.serial.clone(), EcuOutcome::Failed(failure));
                 }
             }
         }
@@ -267,26 +280,6 @@ fn bundle_image(dir: &Path, listed: &TargetInfo) -> Result<Vec<u8>, Error> {
     check.update(&bytes)?;
     check.finish()?;
     Ok(bytes)
-}
-
-/// A secondary's identity, as it states it over the protocol (its serial must be the
-/// configured one).
-fn secondary_identity(serial: &str, address: &str, own: &EcuIdentity) -> Result<EcuIdentity, Error> {
-    use client_embedded::protocol::{Request, Response};
-    let mut link = super::link::Link::connect(serial, address)?;
-    let Response::Info(info) = link.call(Request::GetInfo)? else {
-        return Err(link.error(super::failure::SecondaryProblem::Unexpected("its information")));
-    };
-    let info = String::from_utf8_lossy(&info).into_owned();
-    let mut lines = info.lines();
-    let stated = lines.next().and_then(EcuSerial::new);
-    let hardware_id = lines.next().and_then(HardwareId::new);
-    match (stated, hardware_id) {
-        (Some(stated), Some(hardware_id)) if stated.as_str() == serial => {
-            Ok(EcuIdentity { vin: own.vin.clone(), serial: stated, hardware_id })
-        }
-        _ => Err(link.error(super::failure::SecondaryProblem::Unexpected("its own serial and a hardware id"))),
-    }
 }
 
 /// The journal entry for one ECU's outcome with `image`.
