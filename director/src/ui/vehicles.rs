@@ -332,11 +332,12 @@ async fn decommission_form(
 fn ecus(status: &Value, support: &std::collections::BTreeMap<String, i64>, now: i64) -> Markup {
     let assignments = status["assignments"].as_array().cloned().unwrap_or_default();
     // The release counter of the image an ECU runs: the newest installed assignment's.
-    let counter = |serial: &str| {
+    // Known only for an image the director assigned (not, say, one installed offline).
+    let counter = |serial: &str, installed: &Value| {
         assignments
             .iter()
             .rev()
-            .find(|a| a["ecu"] == serial && a["state"] == "installed")
+            .find(|a| a["ecu"] == serial && a["state"] == "installed" && a["target"] == *installed)
             .map(|a| a["release_counter"].to_string())
             .unwrap_or_else(|| "-".into())
     };
@@ -355,7 +356,7 @@ fn ecus(status: &Value, support: &std::collections::BTreeMap<String, i64>, now: 
                     tr.attacked[attack != 0] {
                         td { (serial) } td { (e["hardware_id"].as_str().unwrap_or("")) }
                         td { code { (e["installed"]["filepath"].as_str().unwrap_or("-")) } }
-                        td.num { (counter(serial)) }
+                        td.num { (counter(serial, &e["installed"]["filepath"])) }
                         td { (e["status"]["boot_state"].as_str().unwrap_or("-")) }
                         td { (e["status"]["install_result"].as_str().unwrap_or("-")) }
                         td { @if attack != 0 { strong.attack { "code " (attack) } } @else { "-" } }
@@ -401,7 +402,7 @@ fn manifest_history(entries: &[crate::store::AuditEntry], now: i64) -> Markup {
         table.manifests {
             thead { tr { th scope="col" { "When" } th scope="col" { "Outcome" } th scope="col" { "SHA-256 of the manifest, or why it was refused" } } }
             tbody {
-                @for e in entries {
+                @for e in entries.iter().filter(|e| e.action.starts_with("manifest-")) {
                     @let detail: Value = serde_json::from_str(&e.detail).unwrap_or_default();
                     tr {
                         td { (when(e.time, now)) }
