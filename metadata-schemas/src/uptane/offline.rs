@@ -200,6 +200,19 @@ mod tests {
     }
 
     #[test]
+    fn an_offline_install_round_trips_and_names_its_result() {
+        let installed = r#"{"at":"2026-12-01T00:00:00Z","bundle":"usb","bundle_version":7,"ecu":"brake-1","image":"brake/fw-3.bin","result":"installing"}"#;
+        let failed = r#"{"at":"2026-12-01T00:00:00Z","bundle":"usb","bundle_version":7,"ecu":"wiper-1","image":"","reason":"refused","result":"failed"}"#;
+        for text in [installed, failed] {
+            let install = OfflineInstall::decode(&crate::json::parse(text.as_bytes()).unwrap()).unwrap();
+            assert_eq!(crate::json::to_canonical(&install.encode()), text.as_bytes());
+        }
+        let unknown =
+            r#"{"at":"2026-12-01T00:00:00Z","bundle":"usb","bundle_version":7,"ecu":"x","image":"","result":"maybe"}"#;
+        assert!(OfflineInstall::decode(&crate::json::parse(unknown.as_bytes()).unwrap()).is_err());
+    }
+
+    #[test]
     fn a_bundle_without_a_name_or_issue_time_is_refused() {
         for text in [r#"{"issued":"2026-12-01T00:00:00Z","name":""}"#, r#"{"name":"b"}"#] {
             let value = crate::json::parse(text.as_bytes()).unwrap();
