@@ -202,27 +202,23 @@ fn replayed_older_bundle_after_a_newer_one_is_refused_by_the_ecu_across_resets()
     assert_eq!(code, AttackCode::ROLLBACK);
 }
 
-/// Power cut at every flash operation of a factory-image reinstall: the factory image
-/// takes the current image from a bundle (the bundle accepted, the slot erased and
-/// written, the install recorded). After each
-/// cut the ECU boots the factory image or the new image as a trial, never anything
-/// unverified; the upload started again resumes past the sectors it kept; the image
-/// then runs as a trial and confirms.
-#[test]
-fn power_cut_during_a_factory_image_reinstall_from_a_bundle_resumes_and_boots_verified() {
-    let (director, key) = director();
+/// A 9 KiB image (two whole sectors and a part) and its bundle.
+fn long_image(key: &KeyFileSigner) -> (Vec<u8>, (Vec<u8>, Vec<u8>)) {
     let image: Vec<u8> = (0..9 * 1024 + 77).map(|i| (i % 251) as u8).collect();
-    let bundle = OfflineSpec::new(now(), "brake/fw-3.bin", &image, "brake-hw-a", 3).sign(&key);
-    let mut factory_state = provisioned(&director);
-    let a = layout().slots[0].start as usize;
-    factory_state.program(a, &[FACTORY[0] ^ 1]); // slot A rots: only the factory image is left
-    let (decision, ecu) = power_up(factory_state.reboot());
-    assert_eq!(decision, BootDecision::Factory);
-    let base = ecu.into_device().into_flash();
+    let bundle = OfflineSpec::new(now(), "brake/fw-3.bin", &image, "brake-hw-a", 3).sign(key);
+    (image, bundle)
+}
+
+/// Cuts power at every flash operation of an upload of `bundle` into `base`, a device
+/// that boots `waiting` (the factory image or the recovery loader). After each cut the
+/// ECU boots `waiting` again or the new image as a trial, never anything unverified; the
+/// upload started again resumes past the sectors it kept; the image then runs as a
+/// trial, confirms, and boots byte for byte. The cut points tried and how many resumed.
+fn sweep_upload(base: &Flash, waiting: BootDecision, image: &[u8], bundle: &(Vec<u8>, Vec<u8>)) -> (usize, usize) {
     let clean_ops = {
         let (_, mut ecu) = power_up(base.reboot());
         let before = ecu.device().flash().counters().operations;
-        assert_eq!(install(&mut ecu, &bundle, &image, now()), Response::Resetting);
+        assert_eq!(install(&mut ecu, bundle, image, now()), Response::Resetting);
         ecu.device().flash().counters().operations - before
     };
     let (mut tried, mut resumed) = (0, 0);
@@ -231,33 +227,57 @@ fn power_cut_during_a_factory_image_reinstall_from_a_bundle_resumes_and_boots_ve
             let (_, mut ecu) = power_up(base.reboot());
             let at = ecu.device().flash().counters().operations + op;
             ecu.device().flash().cut_at(at, how);
-            assert!(matches!(install(&mut ecu, &bundle, &image, now()), Response::Refused(_)), "op {op} was cut");
+            assert!(matches!(install(&mut ecu, bundle, image, now()), Response::Refused(_)), "op {op} was cut");
             let (decision, mut ecu) = power_up(ecu.into_device().into_flash().reboot());
-            match decision {
-                BootDecision::Factory => {
-                    // The upload starts again, past the sectors it kept.
-                    let (response, from) = install_from(&mut ecu, &bundle, &image, now());
-                    assert_eq!(response, Response::Resetting, "op {op}");
-                    assert_eq!(from % 4096, 0, "resumes at a sector boundary");
-                    resumed += usize::from(from > 0);
-                    ecu = power_up(ecu.into_device().into_flash()).1;
-                }
-                BootDecision::Boot { trial: true, .. } => {} // the install record had landed
-                other => panic!("op {op} {how:?}: {other:?}"),
+            if decision == waiting {
+                // The upload starts again, past the sectors it kept.
+                let (response, from) = install_from(&mut ecu, bundle, image, now());
+                assert_eq!(response, Response::Resetting, "op {op}");
+                assert_eq!(from % 4096, 0, "resumes at a sector boundary");
+                resumed += usize::from(from > 0);
+            } else {
+                // The install record had landed: the new image is on trial (the reset in
+                // `trial_and_confirm` gives it its second run).
+                assert!(matches!(decision, BootDecision::Boot { trial: true, .. }), "op {op} {how:?}: {decision:?}");
             }
-            if !ecu.on_trial() {
-                ecu = power_up(ecu.into_device().into_flash()).1;
-            }
-            assert!(ecu.on_trial(), "op {op} {how:?}: the recovered image runs as a trial");
-            assert_eq!(call(&mut ecu, Request::Confirm), Response::Ok);
-            let (decision, mut ecu) = power_up(ecu.into_device().into_flash());
-            assert!(matches!(decision, BootDecision::Boot { trial: false, .. }));
+            let mut ecu = trial_and_confirm(ecu);
             let slot = ecu.device().running().unwrap();
             let start = layout().slots[slot.index()].start as usize;
-            assert_eq!(&ecu.device().flash().bytes()[start..start + image.len()], &image[..], "op {op}: byte for byte");
+            assert_eq!(&ecu.device().flash().bytes()[start..start + image.len()], image, "op {op}: byte for byte");
             tried += 1;
         }
     }
+    (tried, resumed)
+}
+
+/// Power cut at every flash operation of a factory-image reinstall: with both slots bad,
+/// the factory image takes the current image from a bundle (the bundle accepted, the
+/// slot erased and written, the install recorded).
+#[test]
+fn power_cut_during_a_factory_image_reinstall_from_a_bundle_resumes_and_boots_verified() {
+    let (director, key) = director();
+    let (image, bundle) = long_image(&key);
+    let mut flash = provisioned(&director);
+    flash.program(layout().slots[0].start as usize, &[FACTORY[0] ^ 1]); // slot A rots: only the factory image is left
+    let (decision, ecu) = power_up(flash.reboot());
+    assert_eq!(decision, BootDecision::Factory);
+    let (tried, resumed) = sweep_upload(&ecu.into_device().into_flash(), BootDecision::Factory, &image, &bundle);
     println!("{tried} cut points in a factory-image reinstall from a bundle; {resumed} resumed above 0");
+    assert!(tried > 20 && resumed > 0, "{tried} {resumed}");
+}
+
+/// Power cut at every flash operation of a recovery upload: the application asked for
+/// the recovery loader, which takes the bundle into the staging slot; the request ends
+/// in the install's own record.
+#[test]
+fn power_cut_during_a_recovery_upload_resumes_and_boots_verified() {
+    let (director, key) = director();
+    let (image, bundle) = long_image(&key);
+    let (_, mut ecu) = power_up(provisioned(&director));
+    ecu.device().request_recovery().unwrap();
+    let (decision, ecu) = power_up(ecu.into_device().into_flash());
+    assert_eq!(decision, BootDecision::Recovery);
+    let (tried, resumed) = sweep_upload(&ecu.into_device().into_flash(), BootDecision::Recovery, &image, &bundle);
+    println!("{tried} cut points in a recovery upload; {resumed} resumed above 0");
     assert!(tried > 20 && resumed > 0, "{tried} {resumed}");
 }
