@@ -121,3 +121,32 @@ fn a_path_the_repository_does_not_list_or_a_root_without_offline_keys_is_refused
     assert!(said.contains("x-offline-updates"), "{said}");
     assert!(!tool.path("usb").exists());
 }
+
+#[test]
+fn a_bundle_carries_an_image_a_hash_bin_lists() {
+    let (tool, director) = setup();
+    tool.ok(&["key", "generate", "--out", "bins.pem"]);
+    tool.ok(&["bins", "repo", "16", "--key", "bins.pem"]);
+    std::fs::write(tool.path("fw-4.bin"), b"brake firmware 4, in a hash bin").unwrap();
+    tool.ok(&[
+        "targets",
+        "add",
+        "repo",
+        "fw-4.bin",
+        "--path",
+        "brake/fw-4.bin",
+        "--hardware-id",
+        "brake-hw-a",
+        "--release-counter",
+        "4",
+    ]);
+    let output = create(&tool, "offline.pem", "brake/fw-4.bin", "usb");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let read = |rel: &str| std::fs::read(tool.path("usb").join(rel)).unwrap();
+    let floor = OfflineFloor { time: Utc::now(), targets_version: 0 };
+    let snapshot = read(bundle_paths::OFFLINE_SNAPSHOT);
+    let targets = read(bundle_paths::OFFLINE_TARGETS);
+    let bundle = verify_offline_metadata(&director.root, &snapshot, &targets, &floor, &Limits::default()).unwrap();
+    assert!(bundle.targets().targets.keys().any(|p| p.as_str() == "brake/fw-4.bin"));
+    assert_eq!(read("targets/brake/fw-4.bin"), b"brake firmware 4, in a hash bin");
+}

@@ -164,3 +164,12 @@ fn bundle_with_a_tampered_image_is_refused() {
     let err = check.finish().unwrap_err();
     assert_eq!(err.attack_code(), AttackCode::TAMPERED_IMAGE, "{err}");
 }
+
+#[test]
+fn an_expired_director_root_takes_no_offline_bundle() {
+    let (mut director, offline) = director_with_offline_key();
+    director.root.common.expires = metadata_schemas::UtcTime::new(now() - Duration::days(1));
+    let err = verify(&director, &spec().sign(&offline), &floor()).unwrap_err();
+    assert!(matches!(err, Error::Expired { ref role, .. } if role.as_str() == "root"), "{err}");
+    assert_eq!(err.attack_code(), AttackCode::FREEZE);
+}

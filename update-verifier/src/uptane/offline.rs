@@ -57,7 +57,7 @@ fn role(name: &str) -> RoleName {
 }
 
 /// Checks an offline snapshot and offline targets against the trusted director `root`
-/// and the device's `floor`.
+/// (not expired at the floor's time) and the device's `floor`.
 pub fn verify_offline_metadata(
     root: &Root,
     snapshot: &[u8],
@@ -66,6 +66,8 @@ pub fn verify_offline_metadata(
     limits: &Limits,
 ) -> Result<OfflineBundle, Error> {
     let (snapshot_role, targets_role) = (role("offline-snapshot"), role("offline-targets"));
+    // An expired root is a freeze whether the bundle or the director brings the update.
+    check_expiry(&RoleName::root(), root, floor.time)?;
     let keys = offline_role(root)
         .map_err(|e| Error::Malformed { role: RoleName::root(), source: e.into() })?
         .ok_or(Error::NoOfflineRole)?;

@@ -171,7 +171,6 @@ impl Primary {
             director.update_root(&bytes)?;
             newer_root = Some(bytes);
         }
-        director.check_final_root()?;
         let snapshot = read_limited(&dir.join(bundle_paths::OFFLINE_SNAPSHOT), limits.snapshot_max_length)?;
         let targets = read_limited(&dir.join(bundle_paths::OFFLINE_TARGETS), limits.targets_max_length)?;
         let floor = OfflineFloor { time: at, targets_version: floor.targets_version };
@@ -274,7 +273,12 @@ impl Primary {
 
 /// An image's bytes from the bundle, verified against the image repository's entry.
 fn bundle_image(dir: &Path, listed: &TargetInfo) -> Result<Vec<u8>, Error> {
-    let path = listed.path.as_str().split('/').fold(dir.join(bundle_paths::TARGETS), |p, s| p.join(s));
+    let segments: Vec<&str> = listed.path.as_str().split('/').collect();
+    if segments.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+        // A target path is a name inside the bundle, never a way out of it.
+        return Err(Error::Bundle { path: dir.to_path_buf(), problem: "a target path that leaves targets/" });
+    }
+    let path = segments.iter().fold(dir.join(bundle_paths::TARGETS), |p, s| p.join(s));
     let bytes = read_limited(&path, listed.file.length)?;
     let mut check = update_verifier::TargetVerifier::new(&listed.path, &listed.file)?;
     check.update(&bytes)?;
