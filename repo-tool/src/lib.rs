@@ -21,6 +21,7 @@ pub mod passphrase;
 pub mod proposal;
 pub mod repository;
 pub mod show;
+pub mod signing;
 pub mod store;
 pub mod transaction;
 pub mod verified_state;

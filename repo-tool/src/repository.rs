@@ -21,6 +21,8 @@ use crate::lock::RepoLock;
 use crate::transaction::{Transaction, recover};
 use crate::verified_state::VerifiedState;
 
+pub use crate::signing::{pretty, sign_with, sign_with_message};
+
 /// Paths inside a repository directory.
 pub mod layout {
     /// Current metadata of every role.
@@ -398,10 +400,10 @@ impl Repository {
         self.open_keys_ahead(&changed, resign, keys)?;
         for role in &changed {
             let unsigned = self.targets[role].signed.clone();
-            // One canonical encoding serves the signatures and the audit entry's hash.
-            let (signed, message) = sign_with_message(role, unsigned, self.authority(role)?, keys)?;
-            let bytes = pretty(&signed);
-            self.transaction.write(format!("{}/{}", layout::METADATA, role.file_name()), bytes);
+            // One encoding serves the signatures, the file and the audit entry's hash.
+            let crate::signing::Rendered { signed, message, file } =
+                crate::signing::sign_and_render(role, unsigned, self.authority(role)?, keys)?;
+            self.transaction.write(format!("{}/{}", layout::METADATA, role.file_name()), file);
             let version = signed.signed.common.version;
             self.audit.push(AuditEvent::signed_message(role.as_str(), version, &signed.signatures, &message));
             self.targets.insert(role.clone(), signed);
@@ -547,44 +549,6 @@ impl Repository {
 pub fn authority_of(root: &Root, kind: MetadataType) -> RoleAuthority<'_> {
     let keys = root.role(kind);
     RoleAuthority { keys: &root.keys, keyids: &keys.keyids, threshold: keys.threshold }
-}
-
-/// Signs `value` with every reachable key of `authority`, enforcing its threshold.
-pub fn sign_with<T: Encode>(
-    role: &RoleName,
-    value: T,
-    authority: RoleAuthority<'_>,
-    keys: &mut KeyRing,
-) -> Result<Signed<T>, Error> {
-    sign_with_message(role, value, authority, keys).map(|(signed, _)| signed)
-}
-
-/// [`sign_with`], also returning the canonical bytes signed.
-pub fn sign_with_message<T: Encode>(
-    role: &RoleName,
-    value: T,
-    authority: RoleAuthority<'_>,
-    keys: &mut KeyRing,
-) -> Result<(Signed<T>, Vec<u8>), Error> {
-    let mut signed = Signed::unsigned(value);
-    let message = signed.canonical_signed();
-    for signer in keys.signers_for(authority.keyids)? {
-        signed
-            .signatures
-            .push(signer.sign(&message).map_err(|e| Error::Key(format!("{}: {e}", signer.key_id().short())))?);
-    }
-    let report = check_threshold(authority, &signed.signatures, &message);
-    if !report.is_met() {
-        return Err(Error::Threshold { role: role.to_string(), report: Box::new(report) });
-    }
-    Ok((signed, message))
-}
-
-/// How metadata files are written: indented JSON and a final newline.
-pub fn pretty<T: Encode>(signed: &Signed<T>) -> Vec<u8> {
-    let mut bytes = signed.to_pretty_json();
-    bytes.push(b'\n');
-    bytes
 }
 
 /// A listing of a metadata file: version, length and SHA-256.
