@@ -46,6 +46,8 @@ pub enum Error {
     Proposal(String),
     /// Bad input from the command line.
     Usage(String),
+    /// The key agent cannot be used.
+    Agent(crate::agent::AgentError),
     /// `status --check` found problems (expired metadata, proposals short of signatures).
     Check(Vec<String>),
 }
@@ -73,6 +75,7 @@ impl fmt::Display for Error {
             ),
             Error::Proposal(what) => write!(f, "proposal: {what}"),
             Error::Usage(what) => f.write_str(what),
+            Error::Agent(e) => write!(f, "{e}"),
             Error::Check(problems) => {
                 write!(f, "status --check: {} problem(s): {}", problems.len(), problems.join("; "))
             }

@@ -9,6 +9,7 @@ use metadata_schemas::KeyId;
 use threshold_keys::{KeyFileError, KeyFileSigner, Pkcs11Signer, Pkcs11Uri, Signer};
 
 use crate::Error;
+use crate::agent::AgentClient;
 use crate::passphrase;
 
 /// A private key's location.
@@ -149,6 +150,8 @@ pub struct KeyRing {
     opened: BTreeMap<KeyId, Box<dyn Signer>>,
     by_source: BTreeMap<KeySource, KeyId>,
     extra_opened: bool,
+    /// The agent `REPO_TOOL_AGENT` names, looked up on the first key opened.
+    agent: Option<Option<AgentClient>>,
 }
 
 impl KeyRing {
@@ -172,10 +175,24 @@ impl KeyRing {
         Ok(())
     }
 
-    /// Opens `source`, once.
+    /// The running agent's signer for `source`, if it holds that key file.
+    fn agent_signer(&mut self, source: &KeySource) -> Result<Option<Box<dyn Signer>>, Error> {
+        let KeySource::File(path) = source else { return Ok(None) };
+        if self.agent.is_none() {
+            self.agent = Some(AgentClient::from_env().map_err(Error::Agent)?);
+        }
+        let Some(Some(agent)) = &self.agent else { return Ok(None) };
+        let signer = agent.signer_for_file(path).map_err(Error::Agent)?;
+        Ok(signer.map(|s| Box::new(s) as Box<dyn Signer>))
+    }
+
+    /// Opens `source`, once: through the agent if it holds it, else from the file or token.
     fn open_source(&mut self, source: &KeySource) -> Result<&dyn Signer, Error> {
         if !self.by_source.contains_key(source) {
-            let signer = source.open()?;
+            let signer = match self.agent_signer(source)? {
+                Some(signer) => signer,
+                None => source.open()?,
+            };
             self.by_source.insert(source.clone(), signer.key_id().clone());
             self.opened.insert(signer.key_id().clone(), signer);
         }
@@ -204,6 +221,17 @@ impl KeyRing {
             .collect();
         pending.sort();
         pending.dedup();
+        let mut on_disk = Vec::new();
+        for source in pending {
+            match self.agent_signer(&source)? {
+                Some(signer) => {
+                    self.by_source.insert(source, signer.key_id().clone());
+                    self.opened.insert(signer.key_id().clone(), signer);
+                }
+                None => on_disk.push(source),
+            }
+        }
+        let pending = on_disk;
         if pending.len() < 2 {
             return Ok(());
         }

@@ -7,6 +7,7 @@
 //! stages its changes and commits them at once after verifying the result as a client
 //! would; `publish` writes the consistent-snapshot layout a client fetches.
 
+pub mod agent;
 pub mod audit;
 pub mod bundle;
 pub mod checklist;

@@ -26,6 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Init(cmd::init::Args),
+    Agent(cmd::agent::Args),
     #[command(subcommand)]
     Key(cmd::key::Command),
     #[command(subcommand)]
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Init(args) => cmd::init::run(args, &out),
+        Command::Agent(args) => cmd::agent::run(args, &out),
         Command::Key(command) => cmd::key::run(command, &out),
         Command::Targets(command) => cmd::targets::run(command, &out),
         Command::Lifecycle(command) => cmd::lifecycle::run(command, &out),

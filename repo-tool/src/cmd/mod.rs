@@ -1,5 +1,6 @@
 //! One module per subcommand; each has its arguments and a `run`.
 
+pub mod agent;
 pub mod audit;
 pub mod bins;
 pub mod bundle;
