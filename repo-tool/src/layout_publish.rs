@@ -7,10 +7,12 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use metadata_schemas::{RoleName, TargetFile, TargetPath};
+use metadata_schemas::{RoleName, TargetFile, TargetPath, Version};
 
 use crate::repository::pretty;
+use crate::store::ContentStore;
 use crate::transaction::write_atomically;
+use crate::verified_state::sha256_hex;
 use crate::{Error, Repository};
 
 /// What `publish` wrote.
@@ -22,26 +24,67 @@ pub struct Published {
     pub targets: usize,
 }
 
-/// Publishes `repo` into `out`.
+/// Publishes `repo` into `out`, checking every target listed.
 pub fn publish(repo: &Repository, out: &Path) -> Result<Published, Error> {
     repo.verify_to_publish()?;
     let consistent = repo.root.signed.consistent_snapshot();
-    let metadata = out.join("metadata");
-    let targets_dir = out.join("targets");
     let listed: Vec<_> = repo.targets.values().flat_map(|md| &md.signed.targets).collect();
+    let targets = place_targets(&repo.store(), &out.join("targets"), &listed, consistent)?;
+    let roles = repo
+        .targets
+        .iter()
+        .map(|(role, md)| {
+            let name = if consistent { role.versioned_file_name(md.signed.common.version) } else { role.file_name() };
+            (role.clone(), name, repo.metadata_file(&role.file_name(), || pretty(md)))
+        })
+        .collect();
+    let snapshot = if consistent {
+        RoleName::snapshot().versioned_file_name(repo.snapshot.signed.common.version)
+    } else {
+        "snapshot.json".into()
+    };
+    let set = MetadataSet {
+        roots: repo.root_history()?,
+        roles,
+        snapshot: (snapshot, repo.metadata_file("snapshot.json", || pretty(&repo.snapshot))),
+        timestamp: repo.metadata_file("timestamp.json", || pretty(&repo.timestamp)),
+    };
+    let metadata = write_metadata(repo.dir(), out, &set)?;
+    Ok(Published { metadata, targets })
+}
+
+/// Every metadata file a publish writes.
+pub struct MetadataSet {
+    /// Every root version, oldest first.
+    pub roots: Vec<(Version, Vec<u8>)>,
+    /// Each targets role, its published name and its file.
+    pub roles: Vec<(RoleName, String, Vec<u8>)>,
+    /// The snapshot's published name and file.
+    pub snapshot: (String, Vec<u8>),
+    /// `timestamp.json`.
+    pub timestamp: Vec<u8>,
+}
+
+/// Places every target of `listed` under `targets_dir` that is not there yet, then
+/// syncs the filesystem once; the number placed.
+pub fn place_targets(
+    store: &ContentStore,
+    targets_dir: &Path,
+    listed: &[(&TargetPath, &TargetFile)],
+    consistent: bool,
+) -> Result<usize, Error> {
     let mut destinations = Vec::with_capacity(listed.len());
     let mut directories = std::collections::BTreeSet::new();
-    for (path, file) in &listed {
+    for (path, file) in listed {
         let url_path =
             if consistent { path.hash_prefixed(&file.hashes.first_hex()) } else { path.as_str().to_string() };
-        let destination = url_path.split('/').fold(targets_dir.clone(), |p, s| p.join(s));
+        let destination = url_path.split('/').fold(targets_dir.to_path_buf(), |p, s| p.join(s));
         directories.insert(destination.parent().expect("under targets/").to_path_buf());
         destinations.push(destination);
     }
     for dir in &directories {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let store = repo.store();
     let jobs: Vec<_> = listed.iter().zip(&destinations).collect();
     let placed = crate::parallel::map("publishing", &jobs, |((path, file), destination)| {
         if consistent && std::fs::metadata(destination).is_ok_and(|m| m.len() == file.length) {
@@ -50,32 +93,36 @@ pub fn publish(repo: &Repository, out: &Path) -> Result<Published, Error> {
         place(&store.path(&file.hashes)?, path, file, destination)?;
         Ok(true)
     })?;
-    let mut published = Published { metadata: 0, targets: placed.iter().filter(|&&p| p).count() };
-    if published.targets > 0 {
-        let sync = std::fs::File::open(&targets_dir).map_err(|e| Error::io(&targets_dir, e))?;
-        rustix::fs::syncfs(&sync).map_err(|e| Error::io(&targets_dir, e.into()))?;
+    let placed = placed.iter().filter(|&&p| p).count();
+    if placed > 0 {
+        let sync = std::fs::File::open(targets_dir).map_err(|e| Error::io(targets_dir, e))?;
+        rustix::fs::syncfs(&sync).map_err(|e| Error::io(targets_dir, e.into()))?;
     }
-    let mut write = |name: String, bytes: Vec<u8>| -> Result<(), Error> {
-        write_atomically(&metadata.join(name), &bytes)?;
-        published.metadata += 1;
+    Ok(placed)
+}
+
+/// Writes `set` into `out/metadata` (timestamp last), the audit log beside it, and the
+/// record of what `out` now holds; the number of metadata files written.
+pub fn write_metadata(dir: &Path, out: &Path, set: &MetadataSet) -> Result<usize, Error> {
+    let metadata = out.join("metadata");
+    let mut written = 0;
+    let mut write = |name: &str, bytes: &[u8]| -> Result<(), Error> {
+        write_atomically(&metadata.join(name), bytes)?;
+        written += 1;
         Ok(())
     };
-    for (version, bytes) in repo.root_history()? {
-        write(format!("{version}.root.json"), bytes)?;
+    for (version, bytes) in &set.roots {
+        write(&format!("{version}.root.json"), bytes)?;
     }
-    for (role, md) in &repo.targets {
-        let name = if consistent { role.versioned_file_name(md.signed.common.version) } else { role.file_name() };
-        write(name, repo.metadata_file(&role.file_name(), || pretty(md)))?;
+    for (_, name, bytes) in &set.roles {
+        write(name, bytes)?;
     }
-    let snapshot = if consistent {
-        RoleName::snapshot().versioned_file_name(repo.snapshot.signed.common.version)
-    } else {
-        "snapshot.json".into()
-    };
-    write(snapshot, repo.metadata_file("snapshot.json", || pretty(&repo.snapshot)))?;
-    write("timestamp.json".into(), repo.metadata_file("timestamp.json", || pretty(&repo.timestamp)))?;
-    publish_audit_log(repo.dir(), out)?;
-    Ok(published)
+    write(&set.snapshot.0, &set.snapshot.1)?;
+    write("timestamp.json", &set.timestamp)?;
+    publish_audit_log(dir, out)?;
+    let roles = set.roles.iter().map(|(role, _, bytes)| (role.clone(), sha256_hex(bytes))).collect();
+    crate::publish_changes::PublishedRecord { roles }.write(out)?;
+    Ok(written)
 }
 
 /// The audit log and its signed head, beside the metadata, so an assessor holding only

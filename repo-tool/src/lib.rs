@@ -10,6 +10,7 @@
 pub mod agent;
 pub mod audit;
 pub mod bundle;
+pub mod changes;
 pub mod checklist;
 pub mod config;
 mod error;
@@ -20,6 +21,7 @@ pub mod lock;
 pub mod parallel;
 pub mod passphrase;
 pub mod proposal;
+pub mod publish_changes;
 pub mod repository;
 pub mod show;
 pub mod signing;

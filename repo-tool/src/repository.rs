@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use metadata_schemas::{
     DelegatedRoles, Encode, HashAlgorithm, Hashes, KeyId, MetaFile, MetadataType, RoleName, Root, Signed, Snapshot,
-    Targets, Timestamp, UtcTime, Version, hex,
+    TargetFile, TargetPath, Targets, Timestamp, UtcTime, Version, hex,
 };
 use threshold_keys::{RoleAuthority, check_threshold, digest};
 
@@ -19,7 +19,7 @@ use crate::config::RepoConfig;
 use crate::keys::{KeyRing, KeySource};
 use crate::lock::RepoLock;
 use crate::transaction::{Transaction, recover};
-use crate::verified_state::VerifiedState;
+use crate::verified_state::{VerifiedState, sha256_hex};
 
 pub use crate::signing::{pretty, sign_with, sign_with_message};
 
@@ -57,7 +57,16 @@ pub struct Repository {
     verified: Option<VerifiedState>,
     /// Roles whose files as loaded are the bytes that record vouches for.
     covered: BTreeSet<RoleName>,
+    /// Each targets role as loaded, to record what a new version of it changes.
+    loaded: BTreeMap<RoleName, LoadedRole>,
     _lock: Option<RepoLock>,
+}
+
+/// A targets role as the command found it.
+struct LoadedRole {
+    version: Version,
+    sha256: String,
+    targets: BTreeMap<TargetPath, TargetFile>,
 }
 
 fn read_metadata<T: metadata_schemas::Decode>(dir: &Path, file: &str) -> Result<(Signed<T>, Vec<u8>), Error> {
@@ -104,11 +113,12 @@ impl Repository {
         let consistent = root.signed.consistent_snapshot();
         // `VerifiedState::load` found root.json among the files it vouches for.
         let mut covered: BTreeSet<RoleName> = verified.iter().map(|_| RoleName::root()).collect();
-        let mut cover = |role: RoleName, version: Version, bytes: &[u8]| {
-            if verified.as_ref().is_some_and(|v| v.covers(&published_name(&role, version, consistent), bytes)) {
+        let mut cover = |role: RoleName, version: Version, sha256: &str| {
+            if verified.as_ref().is_some_and(|v| v.covers_sha256(&published_name(&role, version, consistent), sha256)) {
                 covered.insert(role);
             }
         };
+        let mut loaded = BTreeMap::new();
         drop(root_bytes);
         let mut targets = BTreeMap::new();
         let mut queue = vec![RoleName::targets()];
@@ -117,8 +127,10 @@ impl Repository {
                 continue;
             }
             let (md, bytes) = read_metadata::<Targets>(dir, &role.file_name())?;
-            cover(role.clone(), md.signed.common.version, &bytes);
+            let (version, sha256) = (md.signed.common.version, sha256_hex(&bytes));
             drop(bytes);
+            cover(role.clone(), version, &sha256);
+            loaded.insert(role.clone(), LoadedRole { version, sha256, targets: md.signed.targets.clone() });
             if let Some(delegations) = &md.signed.delegations {
                 match &delegations.roles {
                     DelegatedRoles::List(roles) => queue.extend(roles.iter().map(|r| r.name.clone())),
@@ -128,9 +140,9 @@ impl Repository {
             targets.insert(role, md);
         }
         let (snapshot, bytes) = read_metadata::<Snapshot>(dir, "snapshot.json")?;
-        cover(RoleName::snapshot(), snapshot.signed.common.version, &bytes);
+        cover(RoleName::snapshot(), snapshot.signed.common.version, &sha256_hex(&bytes));
         let (timestamp, bytes) = read_metadata::<Timestamp>(dir, "timestamp.json")?;
-        cover(RoleName::timestamp(), timestamp.signed.common.version, &bytes);
+        cover(RoleName::timestamp(), timestamp.signed.common.version, &sha256_hex(&bytes));
         let repo = Repository {
             dir: dir.to_path_buf(),
             config,
@@ -144,6 +156,7 @@ impl Repository {
             changed: BTreeSet::new(),
             verified,
             covered,
+            loaded,
             _lock: Some(lock),
         };
         repo.check_signatures()?;
@@ -216,6 +229,7 @@ impl Repository {
             changed: BTreeSet::new(),
             verified: None,
             covered: BTreeSet::new(),
+            loaded: BTreeMap::new(),
             _lock: None,
         };
         repo.stage_root(root_signed)?;
@@ -474,16 +488,61 @@ impl Repository {
     fn commit(mut self, keys: &mut KeyRing) -> Result<(), Error> {
         let files = crate::verify::state_files(&self)?;
         crate::verify::verify_state_files(&files, self.now)?;
+        self.stage_change_records();
         let log = AuditLog::open(&self.dir)?;
         let events = std::mem::take(&mut self.audit);
         let audit_key = keys.signer_at(&self.audit_source())?;
         log.stage(&events, audit_key, self.now, &mut self.transaction)?;
         match audit_key {
-            Some(key) => VerifiedState::of(&files).stage(key, &mut self.transaction)?,
+            Some(key) => VerifiedState::of(&files).with_expiries(self.expiries()).stage(key, &mut self.transaction)?,
             // An offline audit key vouches for nothing new: the next command checks all.
             None => self.transaction.remove(crate::verified_state::FILE),
         }
         self.transaction.commit(&self.dir)
+    }
+
+    /// A change record for every targets role whose file this command rewrites.
+    fn stage_change_records(&mut self) {
+        let none = BTreeMap::new();
+        let mut records = Vec::new();
+        for (role, md) in &self.targets {
+            let Some(bytes) =
+                self.transaction.staged(&PathBuf::from(format!("{}/{}", layout::METADATA, role.file_name())))
+            else {
+                continue;
+            };
+            let to_sha256 = sha256_hex(bytes);
+            let loaded = self.loaded.get(role);
+            if loaded.is_some_and(|l| l.sha256 == to_sha256) {
+                continue;
+            }
+            let placed = crate::changes::placed(loaded.map_or(&none, |l| &l.targets), &md.signed.targets);
+            let from = loaded.map(|l| (l.version, l.sha256.clone()));
+            let record = crate::changes::ChangeRecord { from, to_sha256, placed };
+            records.push((crate::changes::path(role, md.signed.common.version), record.to_bytes()));
+        }
+        for (path, bytes) in records {
+            self.transaction.write(path, bytes);
+        }
+    }
+
+    /// The expiry of every role a client checks, by the name it fetches it under.
+    fn expiries(&self) -> BTreeMap<String, UtcTime> {
+        let consistent = self.root.signed.consistent_snapshot();
+        let root = (format!("{}.root.json", self.root.signed.common.version), self.root.signed.common.expires);
+        let roles = self
+            .targets
+            .iter()
+            .map(|(role, md)| (published_name(role, md.signed.common.version, consistent), md.signed.common.expires));
+        let snapshot = &self.snapshot.signed.common;
+        let timestamp = &self.timestamp.signed.common;
+        std::iter::once(root)
+            .chain(roles)
+            .chain([
+                (published_name(&RoleName::snapshot(), snapshot.version, consistent), snapshot.expires),
+                ("timestamp.json".to_string(), timestamp.expires),
+            ])
+            .collect()
     }
 
     /// Verifies the state as loaded before it is published: as a client would, unless

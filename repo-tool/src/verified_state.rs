@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use metadata_schemas::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, required};
+use metadata_schemas::decode::{Decode, Encode, ObjectBuilder, UnknownFields, as_object, optional, required};
 use metadata_schemas::json::{self, Value};
-use metadata_schemas::{DecodeError, Envelope, Root, Signed, hex};
+use metadata_schemas::{DecodeError, Envelope, Root, Signed, UtcTime, hex};
 use threshold_keys::{Signer, check_signed_by, digest};
 
 use crate::Error;
@@ -18,20 +18,51 @@ use crate::transaction::Transaction;
 /// The record, relative to the repository directory.
 pub const FILE: &str = "verified.json";
 
-/// Published file name (`3.root.json`, `7.targets.json`, `timestamp.json`) to SHA-256.
+/// Published file name (`3.root.json`, `7.targets.json`, `timestamp.json`) to SHA-256,
+/// and the expiry of each role a client checks (the current root, every targets role,
+/// snapshot and timestamp) by the same names, so `publish` can check expiry unparsed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VerifiedState {
     files: BTreeMap<String, String>,
+    expires: BTreeMap<String, UtcTime>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// SHA-256 in hex, as the record keeps it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(&digest::sha256(bytes))
 }
 
 impl VerifiedState {
     /// The record of `files`, the state just verified, by published name.
     pub fn of(files: &BTreeMap<String, Vec<u8>>) -> Self {
-        VerifiedState { files: files.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))).collect() }
+        let files = files.iter().map(|(name, bytes)| (name.clone(), sha256_hex(bytes))).collect();
+        VerifiedState { files, expires: BTreeMap::new() }
+    }
+
+    /// The record, with each checked role's expiry by published name.
+    pub fn with_expiries(mut self, expires: BTreeMap<String, UtcTime>) -> Self {
+        self.expires = expires;
+        self
+    }
+
+    /// The expiries recorded, by published name (empty in records older than them).
+    pub fn expiries(&self) -> &BTreeMap<String, UtcTime> {
+        &self.expires
+    }
+
+    /// Whether the file `name` as verified has SHA-256 `hash` (hex).
+    pub fn covers_sha256(&self, name: &str, hash: &str) -> bool {
+        self.files.get(name).is_some_and(|h| h == hash)
+    }
+
+    /// How many files the record covers.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether the record covers no file.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
     }
 
     /// Whether `bytes` are the file `name` as verified.
@@ -73,6 +104,7 @@ impl Encode for VerifiedState {
         ObjectBuilder::new()
             .field("_type", Value::string("verified-state"))
             .field("files", Value::Object(files.collect()))
+            .field("expires", self.expires.encode())
             .finish(const { &UnknownFields(json::Object::new()) })
     }
 }
@@ -80,6 +112,7 @@ impl Encode for VerifiedState {
 impl Decode for VerifiedState {
     fn decode(value: &Value<'_>) -> Result<Self, DecodeError> {
         let o = as_object(value)?;
-        Ok(VerifiedState { files: required(o, "files")? })
+        let expires = optional(o, "expires")?.unwrap_or_default();
+        Ok(VerifiedState { files: required(o, "files")?, expires })
     }
 }
