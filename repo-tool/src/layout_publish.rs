@@ -28,10 +28,10 @@ pub struct Published {
 pub fn publish(repo: &Repository, out: &Path) -> Result<Published, Error> {
     repo.verify_to_publish()?;
     let consistent = repo.root.signed.consistent_snapshot();
-    let listed: Vec<_> = repo.targets.values().flat_map(|md| &md.signed.targets).collect();
+    let listed: Vec<_> = repo.targets().values().flat_map(|md| &md.signed.targets).collect();
     let targets = place_targets(&repo.store(), &out.join("targets"), &listed, consistent)?;
     let roles = repo
-        .targets
+        .targets()
         .iter()
         .map(|(role, md)| {
             let name = if consistent { role.versioned_file_name(md.signed.common.version) } else { role.file_name() };

@@ -140,7 +140,7 @@ pub fn apply_bytes(repo: &mut Repository, name: &str, bytes: &[u8], keys: &mut K
 fn apply_targets(repo: &mut Repository, name: &str, bytes: &[u8], role: &RoleName) -> Result<String, Error> {
     let proposed: Signed<Targets> =
         Signed::decode_unverified(bytes).map_err(|source| Error::Metadata { file: name.to_string(), source })?;
-    let current = match repo.targets.get(role) {
+    let current = match repo.targets().get(role) {
         Some(md) => md.signed.common.version,
         None => return Err(Error::Usage(format!("--role {role}: the repository has no such targets role"))),
     };

@@ -42,8 +42,9 @@ pub struct Repository {
     pub config: RepoConfig,
     /// The current root.
     pub root: Signed<Root>,
-    /// Top-level and delegated targets roles, by name.
-    pub targets: BTreeMap<RoleName, Signed<Targets>>,
+    /// Top-level and delegated targets roles, by name (changed through `targets_mut`,
+    /// so that what a command changes is known without a copy of every role).
+    targets: BTreeMap<RoleName, Signed<Targets>>,
     /// The current snapshot.
     pub snapshot: Signed<Snapshot>,
     /// The current timestamp.
@@ -66,7 +67,8 @@ pub struct Repository {
 struct LoadedRole {
     version: Version,
     sha256: String,
-    targets: BTreeMap<TargetPath, TargetFile>,
+    /// Its targets as loaded, kept from the first `targets_mut`; `None`: unchanged.
+    targets: Option<BTreeMap<TargetPath, TargetFile>>,
 }
 
 fn read_metadata<T: metadata_schemas::Decode>(dir: &Path, file: &str) -> Result<(Signed<T>, Vec<u8>), Error> {
@@ -130,7 +132,7 @@ impl Repository {
             let (version, sha256) = (md.signed.common.version, sha256_hex(&bytes));
             drop(bytes);
             cover(role.clone(), version, &sha256);
-            loaded.insert(role.clone(), LoadedRole { version, sha256, targets: md.signed.targets.clone() });
+            loaded.insert(role.clone(), LoadedRole { version, sha256, targets: None });
             if let Some(delegations) = &md.signed.delegations {
                 match &delegations.roles {
                     DelegatedRoles::List(roles) => queue.extend(roles.iter().map(|r| r.name.clone())),
@@ -351,12 +353,32 @@ impl Repository {
         Ok(())
     }
 
+    /// Top-level and delegated targets roles, by name.
+    pub fn targets(&self) -> &BTreeMap<RoleName, Signed<Targets>> {
+        &self.targets
+    }
+
+    /// `role`'s metadata to change, its targets as loaded kept first.
+    pub fn targets_mut(&mut self, role: &RoleName) -> Option<&mut Signed<Targets>> {
+        let md = self.targets.get_mut(role)?;
+        if let Some(loaded) = self.loaded.get_mut(role) {
+            loaded.targets.get_or_insert_with(|| md.signed.targets.clone());
+        }
+        Some(md)
+    }
+
+    /// Adds a new targets role (created by this command).
+    pub fn insert_role(&mut self, role: RoleName, md: Signed<Targets>) {
+        let _ = self.targets_mut(&role); // a role of that name as loaded keeps its targets
+        self.targets.insert(role, md);
+    }
+
     /// Installs targets metadata signed elsewhere (an applied proposal) as it is.
     pub fn install_targets(&mut self, role: &RoleName, signed: Signed<Targets>) {
         self.transaction.write(format!("{}/{}", layout::METADATA, role.file_name()), pretty(&signed));
         self.audit.push(AuditEvent::signed(role.as_str(), signed.signed.common.version, &signed));
         self.changed.remove(role);
-        self.targets.insert(role.clone(), signed);
+        self.insert_role(role.clone(), signed);
     }
 
     /// Records that `role` was created or changed without a version bump (new roles).
@@ -413,7 +435,8 @@ impl Repository {
         let resign = !changed.is_empty() || self.snapshot_is_stale();
         self.open_keys_ahead(&changed, resign, keys)?;
         for role in &changed {
-            let unsigned = self.targets[role].signed.clone();
+            // Taken out to be signed, not copied: a large role is one allocation each.
+            let unsigned = self.targets.remove(role).expect("a changed role exists").signed;
             // One encoding serves the signatures, the file and the audit entry's hash.
             let crate::signing::Rendered { signed, message, file } =
                 crate::signing::sign_and_render(role, unsigned, self.authority(role)?, keys)?;
@@ -516,7 +539,11 @@ impl Repository {
             if loaded.is_some_and(|l| l.sha256 == to_sha256) {
                 continue;
             }
-            let placed = crate::changes::placed(loaded.map_or(&none, |l| &l.targets), &md.signed.targets);
+            let placed = match loaded.map(|l| &l.targets) {
+                Some(Some(old)) => crate::changes::placed(old, &md.signed.targets),
+                Some(None) => Some(BTreeMap::new()), // only its version and expiry changed
+                None => crate::changes::placed(&none, &md.signed.targets),
+            };
             let from = loaded.map(|l| (l.version, l.sha256.clone()));
             let record = crate::changes::ChangeRecord { from, to_sha256, placed };
             records.push((crate::changes::path(role, md.signed.common.version), record.to_bytes()));

@@ -90,7 +90,9 @@ pub fn verify_files(
     while let Some(role) = queue.pop() {
         let Some(targets) = trusted.targets_role(&role) else { continue };
         report.roles.push(role.clone());
-        paths.extend(targets.targets.keys().cloned());
+        if depth == Depth::EveryTarget {
+            paths.extend(targets.targets.keys().cloned());
+        }
         let children: Vec<RoleName> = match targets.delegations.as_ref().map(|d| &d.roles) {
             Some(DelegatedRoles::List(roles)) => roles.iter().map(|r| r.name.clone()).collect(),
             Some(DelegatedRoles::Succinct(bins)) => (0..bins.bin_count()).map(|i| bins.bin_name(i)).collect(),
@@ -141,7 +143,7 @@ pub fn state_files(repo: &Repository) -> Result<BTreeMap<String, Vec<u8>>, Error
     for (version, bytes) in &roots {
         files.insert(format!("{version}.root.json"), bytes.clone());
     }
-    for (role, md) in &repo.targets {
+    for (role, md) in repo.targets() {
         let name = if consistent { role.versioned_file_name(md.signed.common.version) } else { role.file_name() };
         files.insert(name, repo.metadata_file(&role.file_name(), || pretty(md)));
     }
@@ -163,7 +165,7 @@ pub fn check_expiry(repo: &Repository) -> Result<(), Error> {
         (RoleName::timestamp(), &repo.timestamp.signed.common),
         (RoleName::snapshot(), &repo.snapshot.signed.common),
     ];
-    let delegated = repo.targets.iter().map(|(role, md)| (role.clone(), &md.signed.common));
+    let delegated = repo.targets().iter().map(|(role, md)| (role.clone(), &md.signed.common));
     for (role, common) in top.into_iter().chain(delegated) {
         if common.expires.is_expired_at(repo.now) {
             let (version, expires) = (common.version, common.expires);

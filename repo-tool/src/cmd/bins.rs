@@ -46,7 +46,8 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     }
     let mut repo = Repository::load(&args.dir)?;
     let parent = RoleName::new(args.from.as_str()).ok_or_else(|| Error::Usage("--from is empty".into()))?;
-    let parent_md = repo.targets.get(&parent).ok_or_else(|| Error::Usage(format!("--from {parent}: no such role")))?;
+    let parent_md =
+        repo.targets().get(&parent).ok_or_else(|| Error::Usage(format!("--from {parent}: no such role")))?;
     if parent_md.signed.delegations.is_some() {
         return Err(Error::Usage(format!("{parent} already delegates: bins need a role of their own")));
     }
@@ -86,14 +87,14 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         let names = list.iter().map(|r| r.name.clone()).collect();
         (DelegatedRoles::List(list), names)
     };
-    repo.targets.get_mut(&parent).expect("checked").signed.delegations =
+    repo.targets_mut(&parent).expect("checked").signed.delegations =
         Some(Delegations { keys: BTreeMap::from([(id, key)]), roles, unknown: Default::default() });
     let expires = repo.expiry("delegated");
     for name in &names {
-        if repo.targets.contains_key(name) {
+        if repo.targets().contains_key(name) {
             return Err(Error::Usage(format!("{name}: a role of that name exists")));
         }
-        repo.targets.insert(name.clone(), Signed::unsigned(Targets::new(CommonFields::new(Version::ONE, expires))));
+        repo.insert_role(name.clone(), Signed::unsigned(Targets::new(CommonFields::new(Version::ONE, expires))));
         repo.mark_changed(name);
     }
     repo.touch_targets(&parent)?;

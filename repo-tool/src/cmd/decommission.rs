@@ -88,7 +88,7 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     let stored = store.add_bytes(&bytes)?;
     let mut entry = TargetFile::new(stored.length, stored.hashes.clone());
     entry.custom = Some(object([("decommission", Value::string(command.vin.as_str().to_string()))]).to_owned_value());
-    repo.targets.get_mut(&role).expect("the responsible role exists").signed.targets.insert(path.clone(), entry);
+    repo.targets_mut(&role).expect("the responsible role exists").signed.targets.insert(path.clone(), entry);
     repo.touch_targets(&role)?;
     let erase: Vec<&str> = command.erase.iter().map(|e| e.as_str()).collect();
     let what = format!("{path}: decommission {} (nonce {}, erase {})", command.vin, command.nonce, erase.join(","));

@@ -59,10 +59,10 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     let mut repo = Repository::load(&args.dir)?;
     let name = RoleName::new(args.name.as_str()).ok_or_else(|| Error::Usage("--name is empty".into()))?;
     let parent = RoleName::new(args.from.as_str()).ok_or_else(|| Error::Usage("--from is empty".into()))?;
-    if name.is_top_level() || repo.targets.contains_key(&name) {
+    if name.is_top_level() || repo.targets().contains_key(&name) {
         return Err(Error::Usage(format!("{name}: a role of that name exists")));
     }
-    if !repo.targets.contains_key(&parent) {
+    if !repo.targets().contains_key(&parent) {
         return Err(Error::Usage(format!("--from {parent}: no such targets role")));
     }
     let paths = match (args.paths.is_empty(), args.hash_prefixes.is_empty()) {
@@ -97,7 +97,7 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     if offline && args.signed.is_none() {
         return propose_first_version(repo, &name, out);
     }
-    let parent_md = &mut repo.targets.get_mut(&parent).expect("checked").signed;
+    let parent_md = &mut repo.targets_mut(&parent).expect("checked").signed;
     let delegations = parent_md.delegations.get_or_insert_with(|| Delegations {
         keys: BTreeMap::new(),
         roles: DelegatedRoles::List(Vec::new()),
@@ -114,7 +114,7 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         Some(file) if offline => install_signed_first_version(&mut repo, &name, file)?,
         _ => {
             let expires = repo.expiry("delegated");
-            repo.targets.insert(name.clone(), Signed::unsigned(Targets::new(CommonFields::new(Version::ONE, expires))));
+            repo.insert_role(name.clone(), Signed::unsigned(Targets::new(CommonFields::new(Version::ONE, expires))));
             repo.mark_changed(&name);
         }
     }

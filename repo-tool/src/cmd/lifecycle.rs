@@ -83,7 +83,7 @@ pub fn record_path(hardware_id: &str) -> TargetPath {
 
 /// The record the repository lists for `path` now, if any.
 pub fn current(repo: &Repository, path: &TargetPath) -> Result<Option<LifecycleRecord>, Error> {
-    for targets in repo.targets.values() {
+    for targets in repo.targets().values() {
         if let Some(file) = targets.signed.targets.get(path) {
             let stored = repo.store().path(&file.hashes)?;
             let bytes = std::fs::read(&stored).map_err(|e| Error::io(&stored, e))?;
@@ -113,7 +113,9 @@ fn record(args: &SetArgs, version: u64) -> Result<LifecycleRecord, Error> {
 /// the roles changed.
 fn point_images(repo: &mut Repository, hardware_id: &str, reference: &LifecycleRef) -> Vec<RoleName> {
     let mut touched = Vec::new();
-    for (role, targets) in repo.targets.iter_mut() {
+    let roles: Vec<RoleName> = repo.targets().keys().cloned().collect();
+    for role in roles {
+        let targets = repo.targets_mut(&role).expect("listed");
         let mut changed = false;
         for (path, file) in targets.signed.targets.iter_mut() {
             let Ok(custom) = ImageTargetCustom::from_target(path, file) else { continue };
@@ -177,7 +179,7 @@ fn set(args: SetArgs, out: &Output) -> Result<(), Error> {
     let mut entry = TargetFile::new(stored.length, stored.hashes.clone());
     let marker = object([("lifecycle_record", Value::string(args.hardware_id.clone()))]).to_owned_value();
     entry.custom = Some(marker);
-    repo.targets.get_mut(&record_role).expect("the responsible role exists").signed.targets.insert(path.clone(), entry);
+    repo.targets_mut(&record_role).expect("the responsible role exists").signed.targets.insert(path.clone(), entry);
     for role in &touched {
         repo.touch_targets(role)?;
     }

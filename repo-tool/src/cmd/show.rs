@@ -42,7 +42,7 @@ fn current(dir: &std::path::Path, proposal: &[u8]) -> Result<Vec<u8>, Error> {
     let envelope = metadata_schemas::Envelope::parse(proposal)
         .map_err(|source| Error::Metadata { file: "proposal".into(), source })?;
     Ok(match envelope.signed_type() {
-        Some("targets") => repo_tool::repository::pretty(&repo.targets[&metadata_schemas::RoleName::targets()]),
+        Some("targets") => repo_tool::repository::pretty(&repo.targets()[&metadata_schemas::RoleName::targets()]),
         _ => repo_tool::repository::pretty(&repo.root),
     })
 }

@@ -69,7 +69,7 @@ impl Found<'_> {
         out: &Output,
     ) {
         let kind =
-            if repo.targets.contains_key(role) && *role != RoleName::targets() { "delegated" } else { role.as_str() };
+            if repo.targets().contains_key(role) && *role != RoleName::targets() { "delegated" } else { role.as_str() };
         let expiry = Expiry::of(expires, repo.config.lifetimes.of(kind), repo.now);
         out.line(checklist::role_line(role.as_str(), version, &report, expires, repo.now, expiry));
         if expiry == Expiry::Expired {
@@ -94,7 +94,7 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
     let common = |c: &metadata_schemas::CommonFields| (c.version.get(), c.expires.time());
     let (v, e) = common(&root.signed.common);
     found.role(&repo, &RoleName::root(), v, e, report_of(&repo, &RoleName::root(), root)?, out);
-    for (role, md) in &repo.targets {
+    for (role, md) in repo.targets() {
         let (v, e) = common(&md.signed.common);
         found.role(&repo, role, v, e, report_of(&repo, role, md)?, out);
     }
@@ -135,7 +135,7 @@ fn proposal(repo: &Repository, path: &std::path::Path, found: &mut Found<'_>, ou
             let version =
                 envelope.signed().as_object().and_then(|o| o.get("version")).and_then(Value::as_u64).unwrap_or(0);
             let text = checklist::threshold(&report);
-            ("targets", version, repo.targets[&role].signed.common.version.get(), vec![report], text)
+            ("targets", version, repo.targets()[&role].signed.common.version.get(), vec![report], text)
         }
         other => return Err(Error::Proposal(format!("{name}: unsupported proposal type {other:?}"))),
     };

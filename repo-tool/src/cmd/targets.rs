@@ -222,7 +222,7 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
         .map(|r| RoleName::new(r).ok_or_else(|| Error::Usage("--role is empty".into())))
         .transpose()?;
     if let Some(role) = &explicit_role {
-        if !repo.targets.contains_key(role) {
+        if !repo.targets().contains_key(role) {
             return Err(Error::Usage(format!("--role {role}: the repository has no such targets role")));
         }
     }
@@ -271,7 +271,7 @@ fn add(args: AddArgs, out: &Output) -> Result<(), Error> {
             repo.record(AuditEvent::note("allow-rollback", rollback.to_string()));
         }
         for (role, path, entry) in entries {
-            repo.targets.get_mut(&role).expect("role exists").signed.targets.insert(path, entry);
+            repo.targets_mut(&role).expect("role exists").signed.targets.insert(path, entry);
         }
         let what = format!("{} target(s) in {}: {detail}", files.len(), names(&touched));
         match &offline {
@@ -302,7 +302,8 @@ fn guard(
     entries: &[(RoleName, TargetPath, TargetFile)],
     allowed: Allowed,
 ) -> Result<Vec<repo_tool::guards::Rollback>, Error> {
-    let listed: BTreeMap<&TargetPath, &TargetFile> = repo.targets.values().flat_map(|md| &md.signed.targets).collect();
+    let listed: BTreeMap<&TargetPath, &TargetFile> =
+        repo.targets().values().flat_map(|md| &md.signed.targets).collect();
     let added: Vec<(&TargetPath, &TargetFile)> = entries.iter().map(|(_, path, file)| (path, file)).collect();
     repo_tool::guards::check(&listed, &added, allowed)
 }
@@ -393,14 +394,14 @@ fn remove(dir: &Path, paths: &[String], keys: &[String], out: &Output) -> Result
     for path in paths {
         let target = TargetPath::new(path.as_str());
         let role = repo
-            .targets
+            .targets()
             .iter()
             .find(|(_, md)| md.signed.targets.contains_key(&target))
             .map(|(role, _)| role.clone())
             .ok_or_else(|| Error::Usage(format!("{path}: no role lists this target")))?;
         // The content stays in the store: another target may share it, and old
         // published versions still name it.
-        repo.targets.get_mut(&role).expect("role exists").signed.targets.remove(&target);
+        repo.targets_mut(&role).expect("role exists").signed.targets.remove(&target);
         touched.insert(role);
     }
     let mut ring = repo.key_ring(keys);
@@ -420,7 +421,7 @@ fn remove(dir: &Path, paths: &[String], keys: &[String], out: &Output) -> Result
 fn list(dir: &Path, out: &Output) -> Result<(), Error> {
     let repo = Repository::load(dir)?;
     let mut rows = Vec::new();
-    for (role, md) in &repo.targets {
+    for (role, md) in repo.targets() {
         for (path, file) in &md.signed.targets {
             let custom = file
                 .custom
