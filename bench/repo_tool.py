@@ -6,14 +6,15 @@ Work per tool and size N:
   create   a repository of N small targets plus one 64 MiB file, signed and published
            in the consistent-snapshot layout (repo-tool: init, targets add, publish)
   add one  one more target, then new targets, snapshot and timestamp, published
-           (repo-tool: targets add, which signs all three, then publish)
+           (repo-tool: targets add, which signs all three, then publish; repo-tool+agent:
+           the same with the key files held by `repo-tool agent`, its signing CPU counted)
 
 Tools alternate within each run, each in fresh directories; nothing is deleted until
 the end, because ext4 makes creating files slow for minutes after a mass deletion and
 that would penalise whichever tool ran next. Medians of wall time, CPU time (user +
 system) and peak RSS (the largest of a phase's processes), with ratios to repo-tool.
 
-Usage: python3 bench/repo_tool.py [--sizes 10000,100000] [--runs 3] [--tools repo-tool,python-tuf,tuftool]
+Usage: python3 bench/repo_tool.py [--sizes 10000,100000] [--runs 3] [--tools repo-tool,repo-tool+agent,python-tuf,tuftool]
                                   [--tuftool-max 10000] [--timeout 600]
 Needs cargo and python3 with venv (target/bench-venv); tuftool from
 `cargo install tuftool --locked` on PATH, else it is left out.
@@ -97,6 +98,42 @@ def run_repo_tool(work, src, new):
     return create, add
 
 
+def cpu_seconds(pid):
+    """User + system CPU time a running process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_repo_tool_agent(work, src, new):
+    """repo-tool with its online key files held by `repo-tool agent`, as a signing
+    server keeps them: the agent starts (and decrypts the keys) before "add one", and
+    the CPU time it spends signing is added to that phase's."""
+    env = dict(os.environ, REPO_TOOL_PASSPHRASE=PASSPHRASE)
+    create = phase([[REPO_TOOL, "init", "repo"], [REPO_TOOL, "targets", "add", "repo", src], [REPO_TOOL, "publish", "repo", "out"]], work, env)
+    socket_dir = os.path.join(work, "agent")
+    os.makedirs(socket_dir, mode=0o700)
+    socket = os.path.join(socket_dir, "agent.sock")
+    keys = sorted(os.path.join("repo", "keys", k) for k in os.listdir(os.path.join(work, "repo", "keys")) if k.endswith(".pem"))
+    agent = subprocess.Popen([REPO_TOOL, "agent", "--socket", socket, "--lifetime", "30m", *keys], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        if not agent.stdout.readline().startswith("REPO_TOOL_AGENT="):
+            raise RuntimeError("repo-tool agent did not start")
+        before = cpu_seconds(agent.pid)
+        signing = {k: v for k, v in env.items() if k != "REPO_TOOL_PASSPHRASE"}
+        signing["REPO_TOOL_AGENT"] = socket
+        add = phase(
+            [[REPO_TOOL, "targets", "add", "repo", os.path.join(new, "added.txt")], [REPO_TOOL, "publish", "repo", "out"]],
+            work,
+            signing,
+        )
+        add = (add[0], add[1] + cpu_seconds(agent.pid) - before, add[2])
+    finally:
+        agent.terminate()
+        agent.wait()
+    return create, add
+
+
 def run_python_tuf(work, src, new):
     env = dict(os.environ, PASSPHRASE=PASSPHRASE)
     script = os.path.join(ROOT, "bench", "python_tuf_repo.py")
@@ -124,14 +161,14 @@ def run_tuftool(work, src, new):
     return create, add
 
 
-TOOLS = {"repo-tool": run_repo_tool, "python-tuf": run_python_tuf, "tuftool": run_tuftool}
+TOOLS = {"repo-tool": run_repo_tool, "repo-tool+agent": run_repo_tool_agent, "python-tuf": run_python_tuf, "tuftool": run_tuftool}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tools", default="repo-tool,python-tuf,tuftool")
+    parser.add_argument("--tools", default="repo-tool,repo-tool+agent,python-tuf,tuftool")
     parser.add_argument("--timeout", type=int, default=600, help="seconds one command may take")
     parser.add_argument("--tuftool-max", type=int, default=10000, help="largest size for tuftool (it grows quadratically)")
     parser.add_argument("--work", help="scratch directory (default: a temporary one, deleted at the end)")
@@ -165,20 +202,20 @@ def main():
 
 def report(n, figures):
     print(f"\n{n} small targets + one 64 MiB target")
-    print(f"{'phase':<9} {'tool':<11} {'runs':>4} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} {'wall vs repo-tool':>18}")
+    print(f"{'phase':<9} {'tool':<15} {'runs':>4} {'wall s':>8} {'cpu s':>8} {'peak MiB':>9} {'wall vs repo-tool':>18}")
     for phase_name in ["create", "add one"]:
         base = figures.get("repo-tool", {}).get(phase_name)
         base_wall = statistics.median(f[0] for f in base) if base else None
         for tool, phases in figures.items():
             rows = phases[phase_name]
             if not rows:
-                print(f"{phase_name:<9} {tool:<11} {'-':>4}  (failed or not run)")
+                print(f"{phase_name:<9} {tool:<15} {'-':>4}  (failed or not run)")
                 continue
             wall = statistics.median(r[0] for r in rows)
             cpu = statistics.median(r[1] for r in rows)
             rss = statistics.median(r[2] for r in rows) / 1024
             ratio = f"{wall / base_wall:.1f}x" if base_wall else "-"
-            print(f"{phase_name:<9} {tool:<11} {len(rows):>4} {wall:>8.2f} {cpu:>8.2f} {rss:>9.1f} {ratio:>18}")
+            print(f"{phase_name:<9} {tool:<15} {len(rows):>4} {wall:>8.2f} {cpu:>8.2f} {rss:>9.1f} {ratio:>18}")
     sys.stdout.flush()
 
 
