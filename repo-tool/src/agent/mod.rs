@@ -18,7 +18,13 @@ use metadata_schemas::json::{self, Value};
 use metadata_schemas::{Encode, Key, KeyId, Signature};
 use threshold_keys::{SignError, Signer};
 
-use protocol::{ProtocolError, Request, Response};
+use protocol::{ProtocolError, Response};
+
+/// A request as the client sends it, borrowing the message.
+enum Request<'a> {
+    List,
+    Sign { key_id: &'a KeyId, message: &'a [u8] },
+}
 
 /// The environment variable naming the agent's socket.
 pub const AGENT_ENV: &str = "REPO_TOOL_AGENT";
@@ -127,7 +133,7 @@ impl AgentClient {
     /// Connects to the agent at `socket` and lists its keys.
     pub fn connect(socket: &Path) -> Result<Self, AgentError> {
         let mut connection = Connection::open(socket)?;
-        let listed = connection.call(&Request::List)?;
+        let listed = connection.call(Request::List)?;
         let value = json::parse(&listed).map_err(|e| connection.protocol(e.to_string()))?;
         let keys = match &value {
             Value::Array(items) => items.iter().map(HeldKey::decode).collect::<Result<Vec<_>, _>>(),
@@ -166,9 +172,11 @@ impl Connection {
         Ok(Connection { socket: socket.to_path_buf(), stream })
     }
 
-    fn call(&mut self, request: &Request) -> Result<Vec<u8>, AgentError> {
-        use std::io::Write;
-        let sent = self.stream.write_all(&protocol::encode_request(request)).and_then(|()| self.stream.flush());
+    fn call(&mut self, request: Request<'_>) -> Result<Vec<u8>, AgentError> {
+        let sent = match request {
+            Request::List => protocol::write_list(&mut self.stream),
+            Request::Sign { key_id, message } => protocol::write_sign(&mut self.stream, key_id, message),
+        };
         sent.map_err(|source| AgentError::Unreachable { socket: self.socket.clone(), source })?;
         match protocol::read_response(&mut self.stream) {
             Ok(Response::Ok(payload)) => Ok(payload),
@@ -199,8 +207,8 @@ impl Signer for AgentSigner {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Signature, SignError> {
-        let request = Request::Sign { key_id: self.held.key_id.clone(), message: message.to_vec() };
-        let payload = self.connection.borrow_mut().call(&request).map_err(|e| SignError::Device(e.to_string()))?;
+        let request = Request::Sign { key_id: &self.held.key_id, message };
+        let payload = self.connection.borrow_mut().call(request).map_err(|e| SignError::Device(e.to_string()))?;
         let value = json::parse(&payload).map_err(|e| SignError::Device(format!("agent's signature: {e}")))?;
         let signature = Signature::decode(&value).map_err(|e| SignError::Device(format!("agent's signature: {e}")))?;
         if signature.keyid != self.held.key_id {

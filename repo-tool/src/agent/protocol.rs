@@ -85,19 +85,33 @@ impl From<std::io::Error> for ProtocolError {
 
 /// The bytes of `request` on the wire.
 pub fn encode_request(request: &Request) -> Vec<u8> {
-    let (op, payload_len) = match request {
-        Request::List => (LIST, 0),
-        Request::Sign { message, .. } => (SIGN, KEY_ID_LEN + message.len()),
-    };
-    let mut out = Vec::with_capacity(13 + payload_len);
-    out.extend_from_slice(MAGIC);
-    out.push(op);
-    out.extend_from_slice(&(payload_len as u64).to_be_bytes());
-    if let Request::Sign { key_id, message } = request {
-        out.extend_from_slice(key_id.as_str().as_bytes());
-        out.extend_from_slice(message);
+    let mut out = Vec::new();
+    match request {
+        Request::List => write_list(&mut out),
+        Request::Sign { key_id, message } => write_sign(&mut out, key_id, message),
     }
+    .expect("writing to memory");
     out
+}
+
+fn write_head(output: &mut impl Write, op: u8, payload_len: usize) -> std::io::Result<()> {
+    output.write_all(MAGIC)?;
+    output.write_all(&[op])?;
+    output.write_all(&(payload_len as u64).to_be_bytes())
+}
+
+/// Writes a `List` request.
+pub fn write_list(output: &mut impl Write) -> std::io::Result<()> {
+    write_head(output, LIST, 0)?;
+    output.flush()
+}
+
+/// Writes a `Sign` request for `message` without copying it.
+pub fn write_sign(output: &mut impl Write, key_id: &KeyId, message: &[u8]) -> std::io::Result<()> {
+    write_head(output, SIGN, KEY_ID_LEN + message.len())?;
+    output.write_all(key_id.as_str().as_bytes())?;
+    output.write_all(message)?;
+    output.flush()
 }
 
 /// Reads one request; `Ok(None)` when the client closed the connection between requests.
