@@ -16,12 +16,23 @@ use crate::verified_state::sha256_hex;
 use crate::{Error, Repository};
 
 /// What `publish` wrote.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Published {
     /// Metadata files written.
     pub metadata: usize,
     /// Target files written (unchanged ones are skipped).
     pub targets: usize,
+    /// Targets checked against the tree: every one listed, or those changed since.
+    pub checked: Checked,
+}
+
+/// Which targets a publish looked at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checked {
+    /// Every target listed (this many).
+    All(usize),
+    /// Those the change records list since the tree's last publish (this many).
+    Changed(usize),
 }
 
 /// Publishes `repo` into `out`, checking every target listed.
@@ -50,7 +61,7 @@ pub fn publish(repo: &Repository, out: &Path) -> Result<Published, Error> {
         timestamp: repo.metadata_file("timestamp.json", || pretty(&repo.timestamp)),
     };
     let metadata = write_metadata(repo.dir(), out, &set)?;
-    Ok(Published { metadata, targets })
+    Ok(Published { metadata, targets, checked: Checked::All(listed.len()) })
 }
 
 /// Every metadata file a publish writes.

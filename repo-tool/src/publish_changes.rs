@@ -15,7 +15,7 @@ use metadata_schemas::json::{self, Value};
 use metadata_schemas::{DecodeError, RoleName, Root, Signed, Snapshot, TargetFile, TargetPath, Version};
 
 use crate::changes::ChangeRecord;
-use crate::layout_publish::{MetadataSet, Published, place_targets, write_metadata};
+use crate::layout_publish::{Checked, MetadataSet, Published, place_targets, write_metadata};
 use crate::lock::{RepoLock, WAIT};
 use crate::repository::layout;
 use crate::store::ContentStore;
@@ -79,7 +79,7 @@ pub fn publish_changed(dir: &Path, out: &Path) -> Result<Option<Published>, Erro
     let store = ContentStore::new(dir.join(layout::TARGETS));
     let targets = place_targets(&store, &out.join("targets"), &listed, true)?;
     let metadata = write_metadata(dir, out, &plan.set)?;
-    Ok(Some(Published { metadata, targets }))
+    Ok(Some(Published { metadata, targets, checked: Checked::Changed(listed.len()) }))
 }
 
 /// What to write: the metadata, and the targets the change records name.

@@ -18,6 +18,12 @@ fn placed(output: &str) -> usize {
     words[at - 1].parse().unwrap()
 }
 
+/// Whether the publish checked only what changed, and how many targets.
+fn checked(output: &str) -> (bool, usize) {
+    let (count, rest) = output.split_once(" (").unwrap().1.split_once(" target(s) checked: ").expect("a publish line");
+    (rest.starts_with("those changed"), count.parse().unwrap())
+}
+
 /// A repository of three targets, published once in full.
 fn published_once() -> Tool {
     let tool = Tool::new();
@@ -42,8 +48,10 @@ fn a_publish_after_changes_places_only_those_targets_and_leaves_what_a_full_publ
     tool.ok(&["targets", "add", "repo", "e.bin", "--path", "dir/e.bin"]);
 
     let before = tree(&tool.path("out"));
-    assert_eq!(placed(&tool.ok(&["publish", "repo", "out"])), 3, "d, the new b and dir/e");
-    assert_eq!(placed(&tool.ok(&["publish", "repo", "out"])), 0, "nothing changed since");
+    let changed = tool.ok(&["publish", "repo", "out"]);
+    assert_eq!((placed(&changed), checked(&changed)), (3, (true, 3)), "d, the new b and dir/e: {changed}");
+    let again = tool.ok(&["publish", "repo", "out"]);
+    assert_eq!((placed(&again), checked(&again)), (0, (true, 0)), "nothing changed since: {again}");
 
     assert_eq!(placed(&tool.ok(&["publish", "repo", "full", "--full"])), 4);
     let (incremental, full) = (tree(&tool.path("out")), tree(&tool.path("full")));
@@ -71,7 +79,8 @@ fn a_gap_in_the_change_records_falls_back_to_checking_every_target() {
         std::fs::remove_file(entry.unwrap().path()).unwrap();
     }
     std::fs::remove_dir_all(tool.path("out/targets")).unwrap();
-    assert_eq!(placed(&tool.ok(&["publish", "repo", "out"])), 4, "every target checked and put back");
+    let full = tool.ok(&["publish", "repo", "out"]);
+    assert_eq!((placed(&full), checked(&full)), (4, (false, 4)), "every target checked and put back: {full}");
     assert_eq!(client_download(&tool.path("out"), &anchor(&tool), "a.bin").unwrap(), b"first a.bin");
 }
 
@@ -81,7 +90,8 @@ fn full_puts_back_a_target_deleted_from_the_published_tree() {
     let gone: Vec<_> = std::fs::read_dir(tool.path("out/targets")).unwrap().map(|e| e.unwrap().path()).collect();
     std::fs::remove_file(&gone[0]).unwrap();
     assert_eq!(placed(&tool.ok(&["publish", "repo", "out"])), 0, "the tree says it holds every target");
-    assert_eq!(placed(&tool.ok(&["publish", "repo", "out", "--full"])), 1);
+    let full = tool.ok(&["publish", "repo", "out", "--full"]);
+    assert_eq!((placed(&full), checked(&full)), (1, (false, 3)), "{full}");
     assert!(gone[0].exists());
 }
 
@@ -113,4 +123,27 @@ fn expired_metadata_is_refused_not_published_from_the_records() {
     let stderr = tool.fails(&["publish", "repo", "out"]);
     assert!(stderr.contains("timestamp") && stderr.contains("expired"), "{stderr}");
     assert_eq!(tree(&tool.path("out")), before, "nothing published");
+}
+
+#[test]
+fn hash_bins_publish_only_the_bins_changed_and_match_a_full_publish() {
+    let tool = Tool::new();
+    tool.ok(&["init", "repo"]);
+    tool.ok(&["key", "generate", "--out", "bins.pem"]);
+    tool.ok(&["bins", "repo", "8", "--succinct", "--key", "bins.pem"]);
+    for i in 0..12 {
+        tool.write(&format!("src/f{i}.txt"), format!("file {i}").as_bytes());
+    }
+    tool.ok(&["targets", "add", "repo", "src", "--key", "bins.pem"]);
+    assert_eq!(placed(&tool.ok(&["publish", "repo", "out"])), 12);
+    tool.write("late.txt", b"one more, in one bin");
+    tool.ok(&["targets", "add", "repo", "late.txt", "--key", "bins.pem"]);
+    let changed = tool.ok(&["publish", "repo", "out"]);
+    assert_eq!((placed(&changed), checked(&changed)), (1, (true, 1)), "one bin's one target: {changed}");
+    assert_eq!(placed(&tool.ok(&["publish", "repo", "full", "--full"])), 13);
+    let (incremental, full) = (tree(&tool.path("out")), tree(&tool.path("full")));
+    for (path, bytes) in &full {
+        assert_eq!(incremental.get(path), Some(bytes), "{} as a full publish writes it", path.display());
+    }
+    assert_eq!(client_download(&tool.path("out"), &anchor(&tool), "late.txt").unwrap(), b"one more, in one bin");
 }

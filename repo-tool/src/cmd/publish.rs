@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use metadata_schemas::json::Value;
+use repo_tool::layout_publish::Checked;
 use repo_tool::{Error, Repository, layout_publish, publish_changes};
 
 use super::{Output, object};
@@ -30,15 +31,22 @@ pub fn run(args: Args, out: &Output) -> Result<(), Error> {
         Some(published) => published,
         None => layout_publish::publish(&Repository::load(&args.dir)?, &args.out)?,
     };
+    let (checked, since) = match published.checked {
+        Checked::All(n) => (n, false),
+        Checked::Changed(n) => (n, true),
+    };
     out.line(format!(
-        "published {} metadata and {} target file(s) to {}",
+        "published {} metadata and {} target file(s) to {} ({checked} target(s) checked: {})",
         published.metadata,
         published.targets,
-        args.out.display()
+        args.out.display(),
+        if since { "those changed since its last publish" } else { "every one listed" }
     ));
     out.result(object([
         ("metadata", Value::unsigned(published.metadata as u64)),
         ("targets", Value::unsigned(published.targets as u64)),
+        ("checked", Value::unsigned(checked as u64)),
+        ("only_changed", Value::Bool(since)),
     ]));
     Ok(())
 }
