@@ -36,19 +36,42 @@ pub struct Args {
     lifetime: Duration,
 }
 
-fn parse_lifetime(text: &str) -> Result<Duration, String> {
+/// A `--lifetime` that is not a duration.
+#[derive(Debug)]
+enum LifetimeError {
+    /// No number first.
+    NoNumber,
+    /// A unit other than s, m, h, d.
+    Unit,
+    /// Zero, or more seconds than fit.
+    OutOfRange,
+}
+
+impl std::fmt::Display for LifetimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LifetimeError::NoNumber => "expected a number and s, m, h or d, e.g. 8h",
+            LifetimeError::Unit => "the unit is s, m, h or d",
+            LifetimeError::OutOfRange => "a lifetime of at least one second",
+        })
+    }
+}
+
+impl std::error::Error for LifetimeError {}
+
+fn parse_lifetime(text: &str) -> Result<Duration, LifetimeError> {
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: u64 = number.parse().map_err(|_| format!("{text:?}: expected a number and s, m, h or d, e.g. 8h"))?;
+    let n: u64 = number.parse().map_err(|_| LifetimeError::NoNumber)?;
     let seconds = match unit {
         "s" | "" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86400,
-        _ => return Err(format!("{text:?}: the unit is s, m, h or d")),
+        _ => return Err(LifetimeError::Unit),
     };
     match n.checked_mul(seconds) {
         Some(s) if s > 0 => Ok(Duration::from_secs(s)),
-        _ => Err(format!("{text:?}: a lifetime of at least one second")),
+        _ => Err(LifetimeError::OutOfRange),
     }
 }
 
