@@ -24,6 +24,19 @@ fn checked(output: &str) -> (bool, usize) {
     (rest.starts_with("those changed"), count.parse().unwrap())
 }
 
+/// Publishes the repository in full into a fresh `full/` (`targets` placed) and checks
+/// that `out/` holds every file of it, byte for byte; both trees.
+fn as_a_full_publish(tool: &Tool, targets: usize) -> (Tree, Tree) {
+    assert_eq!(placed(&tool.ok(&["publish", "repo", "full", "--full"])), targets);
+    let (incremental, full) = (tree(&tool.path("out")), tree(&tool.path("full")));
+    for (path, bytes) in &full {
+        assert_eq!(incremental.get(path), Some(bytes), "{} as a full publish writes it", path.display());
+    }
+    (incremental, full)
+}
+
+type Tree = std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>;
+
 /// A repository of three targets, published once in full.
 fn published_once() -> Tool {
     let tool = Tool::new();
@@ -53,11 +66,7 @@ fn a_publish_after_changes_places_only_those_targets_and_leaves_what_a_full_publ
     let again = tool.ok(&["publish", "repo", "out"]);
     assert_eq!((placed(&again), checked(&again)), (0, (true, 0)), "nothing changed since: {again}");
 
-    assert_eq!(placed(&tool.ok(&["publish", "repo", "full", "--full"])), 4);
-    let (incremental, full) = (tree(&tool.path("out")), tree(&tool.path("full")));
-    for (path, bytes) in &full {
-        assert_eq!(incremental.get(path), Some(bytes), "{} as a full publish writes it", path.display());
-    }
+    let (incremental, full) = as_a_full_publish(&tool, 4);
     for path in incremental.keys().filter(|p| !full.contains_key(*p)) {
         assert!(before.contains_key(path), "{}: only files of older versions are extra", path.display());
     }
@@ -140,10 +149,6 @@ fn hash_bins_publish_only_the_bins_changed_and_match_a_full_publish() {
     tool.ok(&["targets", "add", "repo", "late.txt", "--key", "bins.pem"]);
     let changed = tool.ok(&["publish", "repo", "out"]);
     assert_eq!((placed(&changed), checked(&changed)), (1, (true, 1)), "one bin's one target: {changed}");
-    assert_eq!(placed(&tool.ok(&["publish", "repo", "full", "--full"])), 13);
-    let (incremental, full) = (tree(&tool.path("out")), tree(&tool.path("full")));
-    for (path, bytes) in &full {
-        assert_eq!(incremental.get(path), Some(bytes), "{} as a full publish writes it", path.display());
-    }
+    as_a_full_publish(&tool, 13);
     assert_eq!(client_download(&tool.path("out"), &anchor(&tool), "late.txt").unwrap(), b"one more, in one bin");
 }
