@@ -3,6 +3,7 @@
 //! panics included.
 
 mod args;
+mod cli_error;
 mod commands;
 mod primary;
 

@@ -9,6 +9,12 @@ use std::time::Duration;
 use client_std::primary::daemon::{self, Daemon, Event};
 use client_std::primary::{CycleReport, DecommissionOutcome, EcuOutcome, Primary, PrimaryConfig, Progress, schedule};
 
+use crate::cli_error::{CliError, Usage};
+
+fn usage(command: &'static str, problem: Usage) -> CliError {
+    CliError::Usage { command, problem }
+}
+
 pub const HELP: &str = "\
 update-client primary: the Uptane primary's update cycle
 
@@ -44,25 +50,30 @@ struct Options {
     check: bool,
 }
 
-fn parse(argv: &[String]) -> Result<Option<Options>, String> {
+fn parse(argv: &[String]) -> Result<Option<Options>, CliError> {
     let mut options =
         Options { config: PathBuf::new(), cycles: 0, until_done: false, interval: None, daemon: false, check: false };
     let mut rest = argv.iter();
     while let Some(arg) = rest.next() {
-        let mut value = || rest.next().cloned().ok_or_else(|| format!("{arg} needs a value"));
+        let mut value = || rest.next().cloned().ok_or_else(|| usage("primary", Usage::NeedsValue(arg.clone())));
         match arg.as_str() {
             "--help" | "-h" => return Ok(None),
             "--config" => options.config = value()?.into(),
-            "--cycles" => options.cycles = value()?.parse().map_err(|_| "--cycles takes a number")?,
+            "--cycles" => {
+                options.cycles = value()?.parse().map_err(|_| usage("primary", Usage::NotANumber("--cycles")))?
+            }
             "--until-done" => options.until_done = true,
-            "--interval" => options.interval = Some(value()?.parse().map_err(|_| "--interval takes seconds")?),
+            "--interval" => {
+                let seconds = value()?.parse().map_err(|_| usage("primary", Usage::NotANumber("--interval")))?;
+                options.interval = Some(seconds);
+            }
             "--daemon" => options.daemon = true,
             "--check-config" => options.check = true,
-            other => return Err(format!("unknown argument {other:?}")),
+            other => return Err(usage("primary", Usage::Unknown(other.to_string()))),
         }
     }
     if options.config.as_os_str().is_empty() {
-        return Err("--config is required".into());
+        return Err(usage("primary", Usage::Required("--config")));
     }
     if options.cycles == 0 {
         options.cycles = if options.until_done { 20 } else { 1 };
@@ -71,12 +82,12 @@ fn parse(argv: &[String]) -> Result<Option<Options>, String> {
 }
 
 /// Runs the primary; an error names the step that failed.
-pub fn run(argv: &[String]) -> Result<(), String> {
+pub fn run(argv: &[String]) -> Result<(), CliError> {
     let Some(options) = parse(argv)? else {
         print!("{HELP}");
         return Ok(());
     };
-    let config = PrimaryConfig::load(&options.config).map_err(|e| e.to_string())?;
+    let config = PrimaryConfig::load(&options.config)?;
     if options.check {
         return check(&options.config, &config);
     }
@@ -91,7 +102,7 @@ pub fn run(argv: &[String]) -> Result<(), String> {
                 println!("{e}");
                 return Ok(());
             }
-            Err(e) => return Err(format!("cycle {cycle}: {e}")),
+            Err(source) => return Err(CliError::Cycle { cycle, source }),
         };
         if report.decommission.as_ref().is_some_and(|d| matches!(d, DecommissionOutcome::Done { .. })) {
             return Ok(());
@@ -102,13 +113,13 @@ pub fn run(argv: &[String]) -> Result<(), String> {
             return Ok(());
         }
         if failed && !options.until_done {
-            return Err("an ECU could not be updated".into());
+            return Err(CliError::EcuFailed { offline: false });
         }
         if cycle < options.cycles {
             std::thread::sleep(schedule::next_wait(interval, 0, daemon::jitter()));
         }
     }
-    if options.until_done { Err(format!("not done after {} cycles", options.cycles)) } else { Ok(()) }
+    if options.until_done { Err(CliError::NotDone { cycles: options.cycles }) } else { Ok(()) }
 }
 
 /// One cycle, printed; the report and whether every ECU runs what the director wants.
@@ -143,8 +154,8 @@ fn print_outcomes(report: &CycleReport) {
 }
 
 /// The service: cycles until SIGTERM or SIGINT (see [`Daemon`]), each event printed.
-fn daemon(config: &PrimaryConfig, interval: Duration) -> Result<(), String> {
-    let daemon = Daemon::new(config.clone(), interval).stop_on_signals().map_err(|e| e.to_string())?;
+fn daemon(config: &PrimaryConfig, interval: Duration) -> Result<(), CliError> {
+    let daemon = Daemon::new(config.clone(), interval).stop_on_signals()?;
     daemon.run(
         || Some(Box::new(show())),
         |event| match event {
@@ -163,7 +174,7 @@ fn daemon(config: &PrimaryConfig, interval: Duration) -> Result<(), String> {
 }
 
 /// `--check-config`: every problem, or a line saying it is ready.
-fn check(path: &std::path::Path, config: &PrimaryConfig) -> Result<(), String> {
+fn check(path: &std::path::Path, config: &PrimaryConfig) -> Result<(), CliError> {
     let problems = client_std::primary::check(config);
     if problems.is_empty() {
         println!("{}: ready ({} secondaries)", path.display(), config.secondaries.len());
@@ -172,7 +183,7 @@ fn check(path: &std::path::Path, config: &PrimaryConfig) -> Result<(), String> {
     for p in &problems {
         eprintln!("{}: {}: {}", path.display(), p.field, p.what);
     }
-    Err(format!("{} problem(s) in {}", problems.len(), path.display()))
+    Err(CliError::ConfigProblems { path: path.to_path_buf(), count: problems.len() })
 }
 
 /// Prints each step as it happens, with a progress bar per transfer on a terminal.
@@ -221,7 +232,7 @@ ended, as the last verified director targets declare it.
 ";
 
 /// `update-client status`.
-pub fn status(argv: &[String]) -> Result<(), String> {
+pub fn status(argv: &[String]) -> Result<(), CliError> {
     let (mut config, mut json, mut at) = (None, false, None);
     let mut rest = argv.iter();
     while let Some(arg) = rest.next() {
@@ -233,17 +244,17 @@ pub fn status(argv: &[String]) -> Result<(), String> {
             "--config" => config = rest.next().cloned(),
             "--json" => json = true,
             "--at" => {
-                let text = rest.next().ok_or("--at needs a time")?;
-                let time = metadata_schemas::UtcTime::parse(text).ok_or("--at takes YYYY-MM-DDTHH:MM:SSZ")?;
+                let text = rest.next().ok_or_else(|| usage("status", Usage::NeedsValue("--at".into())))?;
+                let time = metadata_schemas::UtcTime::parse(text).ok_or_else(|| usage("status", Usage::NotATime))?;
                 at = Some(time.time().timestamp());
             }
-            other => return Err(format!("unknown argument {other:?} (see update-client status --help)")),
+            other => return Err(usage("status", Usage::Unknown(other.to_string()))),
         }
     }
-    let path = PathBuf::from(config.ok_or("--config is required (see update-client status --help)")?);
-    let config = PrimaryConfig::load(&path).map_err(|e| e.to_string())?;
+    let path = PathBuf::from(config.ok_or_else(|| usage("status", Usage::Required("--config")))?);
+    let config = PrimaryConfig::load(&path)?;
     let now = at.unwrap_or_else(|| chrono::Utc::now().timestamp());
-    let status = client_std::primary::status::status(&config, now).map_err(|e| e.to_string())?;
+    let status = client_std::primary::status::status(&config, now)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&status.to_json()).unwrap_or_default());
     } else {
@@ -276,7 +287,7 @@ Example:
 ";
 
 /// `update-client offline`.
-pub fn offline(argv: &[String]) -> Result<(), String> {
+pub fn offline(argv: &[String]) -> Result<(), CliError> {
     let (mut config, mut bundle) = (None, None);
     let mut rest = argv.iter();
     while let Some(arg) = rest.next() {
@@ -287,20 +298,20 @@ pub fn offline(argv: &[String]) -> Result<(), String> {
             }
             "--config" => config = rest.next().cloned(),
             "--bundle" => bundle = rest.next().cloned(),
-            other => return Err(format!("unknown argument {other:?} (see update-client offline --help)")),
+            other => return Err(usage("offline", Usage::Unknown(other.to_string()))),
         }
     }
-    let path = PathBuf::from(config.ok_or("--config is required (see update-client offline --help)")?);
-    let bundle = PathBuf::from(bundle.ok_or("--bundle is required (see update-client offline --help)")?);
-    let config = PrimaryConfig::load(&path).map_err(|e| e.to_string())?;
-    let mut primary = Primary::open(config).map_err(|e| e.to_string())?.with_observer(show());
-    let report = primary.offline(&bundle, chrono::Utc::now()).map_err(|e| e.to_string())?;
+    let path = PathBuf::from(config.ok_or_else(|| usage("offline", Usage::Required("--config")))?);
+    let bundle = PathBuf::from(bundle.ok_or_else(|| usage("offline", Usage::Required("--bundle")))?);
+    let config = PrimaryConfig::load(&path)?;
+    let mut primary = Primary::open(config)?.with_observer(show());
+    let report = primary.offline(&bundle, chrono::Utc::now())?;
     print_outcomes(&report);
     if report.ecus.values().any(|o| matches!(o, EcuOutcome::Failed(_))) {
-        return Err("an ECU could not be updated from the bundle".into());
+        return Err(CliError::EcuFailed { offline: true });
     }
     if report.ecus.is_empty() {
-        return Err("the bundle has no image for any ECU of this vehicle".into());
+        return Err(CliError::EmptyBundle);
     }
     Ok(())
 }
