@@ -129,7 +129,12 @@ impl DaemonProcess {
             let _ = self.child.wait();
             return (false, std::mem::take(&mut self.seen));
         };
-        self.seen.extend(self.lines.try_iter());
+        // The reader thread may not have passed on the last lines yet: take them until it
+        // sees the pipe's end (bounded).
+        let drained = Instant::now() + Duration::from_secs(5);
+        while let Ok(line) = self.lines.recv_timeout(drained.saturating_duration_since(Instant::now())) {
+            self.seen.push(line);
+        }
         let said_stopped = self.seen.iter().any(|l| l == "stopped");
         (status.success() && said_stopped, std::mem::take(&mut self.seen))
     }
