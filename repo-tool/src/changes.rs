@@ -36,7 +36,7 @@ pub fn path(role: &RoleName, version: Version) -> PathBuf {
 }
 
 /// The targets of `new` that `old` does not list with the same entry, if at most
-/// [`MAX_LISTED`] (both maps are sorted: one pass over the two).
+/// [`MAX_LISTED`].
 pub fn placed(
     old: &BTreeMap<TargetPath, TargetFile>,
     new: &BTreeMap<TargetPath, TargetFile>,

@@ -134,12 +134,8 @@ impl AgentClient {
     pub fn connect(socket: &Path) -> Result<Self, AgentError> {
         let mut connection = Connection::open(socket)?;
         let listed = connection.call(Request::List)?;
-        let value = json::parse(&listed).map_err(|e| connection.protocol(e.to_string()))?;
-        let keys = match &value {
-            Value::Array(items) => items.iter().map(HeldKey::decode).collect::<Result<Vec<_>, _>>(),
-            _ => return Err(connection.protocol("the key list is not an array".into())),
-        }
-        .map_err(|e| connection.protocol(e.to_string()))?;
+        let value = json::parse(&listed).map_err(|e| connection.protocol(ProtocolError::KeyListJson(e)))?;
+        let keys = Vec::<HeldKey>::decode(&value).map_err(|e| connection.protocol(ProtocolError::KeyList(e)))?;
         Ok(AgentClient { socket: socket.to_path_buf(), keys })
     }
 
@@ -185,8 +181,7 @@ impl Connection {
         }
     }
 
-    fn protocol(&self, what: String) -> AgentError {
-        let source = ProtocolError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, what));
+    fn protocol(&self, source: ProtocolError) -> AgentError {
         AgentError::Protocol { socket: self.socket.clone(), source }
     }
 }

@@ -62,6 +62,10 @@ pub enum ProtocolError {
     },
     /// A sign request without a 64-hex key id.
     BadKeyId,
+    /// The agent's key list is not JSON.
+    KeyListJson(metadata_schemas::JsonError),
+    /// The agent's key list is not a list of held keys.
+    KeyList(metadata_schemas::DecodeError),
 }
 
 impl std::fmt::Display for ProtocolError {
@@ -73,6 +77,8 @@ impl std::fmt::Display for ProtocolError {
             ProtocolError::UnknownStatus(status) => write!(f, "unknown response status {status}"),
             ProtocolError::TooLong { length, max } => write!(f, "a frame of {length} bytes (at most {max})"),
             ProtocolError::BadKeyId => f.write_str("a sign request without a full key id"),
+            ProtocolError::KeyListJson(e) => write!(f, "its key list: {e}"),
+            ProtocolError::KeyList(e) => write!(f, "its key list: {e}"),
         }
     }
 }
